@@ -1,0 +1,57 @@
+#pragma once
+// The two kinds of mlrepo.yaml. Parsing is strict: an unknown key, a wrong type
+// or malformed YAML is a ConfigError naming the file, the line and the key.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlrepo::config {
+
+inline constexpr const char* kConfigFile = "mlrepo.yaml";
+
+enum class NameFrom { Leaf, Path };
+
+// A value with the 1-based line it was written on, for later error messages.
+struct Located {
+  std::string value;
+  int line = 0;
+};
+
+struct WorkspaceConfig {
+  std::string file;                     // repo-relative, for messages
+  std::string registry;                 // e.g. ghcr.io/acme (host and namespace)
+  std::string image_prefix;             // prepended to every project name
+  std::optional<std::string> default_branch;
+  NameFrom name_from = NameFrom::Leaf;
+  std::vector<Located> exclude;         // globs over directory paths
+  std::vector<Located> global_triggers; // globs over file paths
+};
+
+struct RunSettings {
+  std::map<std::string, std::string> env;
+  std::vector<std::string> volumes; // HOST:CONTAINER[:ro], HOST relative to the repo
+  std::optional<std::string> gpus;
+  std::vector<std::string> ports;
+  std::vector<std::string> command;
+};
+
+struct ProjectConfig {
+  std::string file; // repo-relative, for messages; empty when the project has none
+  std::optional<Located> name;
+  std::optional<Located> dockerfile; // relative to the project directory
+  std::optional<Located> context;    // relative to the project directory
+  std::map<std::string, std::string> build_args;
+  std::optional<std::string> target;
+  std::vector<std::string> platforms;
+  std::vector<Located> depends_on; // repo-relative paths or project names
+  std::vector<std::string> test;   // a command: one string is run by /bin/sh -c
+  std::vector<std::string> lint;
+  RunSettings run;
+};
+
+// `where` is appended to the file name in messages (e.g. " at commit 1a2b3c").
+WorkspaceConfig parse_workspace_config(const std::string& content, const std::string& file);
+ProjectConfig parse_project_config(const std::string& content, const std::string& file);
+
+} // namespace mlrepo::config

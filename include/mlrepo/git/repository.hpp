@@ -1,0 +1,50 @@
+#pragma once
+// The libgit2 calls mlrepo makes, behind a small value-typed interface.
+#include "mlrepo/git/handles.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlrepo::git {
+
+class Repository {
+public:
+  // Opens the repository containing `start` (searching upward, like git).
+  // Throws EnvironmentError (exit 3) when there is none.
+  static Repository discover(const std::filesystem::path& start);
+
+  git_repository* raw() const { return repo_.get(); }
+  // Absolute work tree root, ending without '/'. Empty for a bare repository.
+  const std::string& workdir() const { return workdir_; }
+  bool is_shallow() const;
+
+  // Resolves a revision expression to a commit. nullopt when it names nothing.
+  std::optional<git_oid> resolve_commit(const std::string& rev) const;
+  // Like resolve_commit but throws: exit 2 naming `rev` when it is unknown, or
+  // exit 3 with what to fetch when the clone is shallow.
+  git_oid require_commit(const std::string& rev, const std::string& role) const;
+
+  // The merge-base of two commits; nullopt when the histories share none.
+  // Throws EnvironmentError when history needed for the answer is missing.
+  std::optional<git_oid> merge_base(const git_oid& a, const git_oid& b) const;
+
+  TreePtr commit_tree(const git_oid& commit) const;
+  bool has_commit(const git_oid& oid) const;
+  bool head_is_unborn() const;
+
+  // Whether a reference (full name) exists.
+  bool has_reference(const std::string& name) const;
+  // The target of a symbolic reference, e.g. refs/remotes/origin/HEAD.
+  std::optional<std::string> symbolic_target(const std::string& name) const;
+
+  std::string read_blob(const git_oid& oid) const;
+
+private:
+  explicit Repository(RepositoryPtr repo);
+  RepositoryPtr repo_;
+  std::string workdir_;
+};
+
+} // namespace mlrepo::git

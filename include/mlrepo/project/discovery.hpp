@@ -1,0 +1,33 @@
+#pragma once
+// Finding projects: directories holding a Dockerfile in git's view of the repo.
+#include "mlrepo/config/config.hpp"
+#include "mlrepo/git/snapshot.hpp"
+#include "mlrepo/project/project.hpp"
+
+#include <optional>
+#include <vector>
+
+namespace mlrepo::project {
+
+// Reads the workspace config at the root of the snapshot (defaults when absent).
+config::WorkspaceConfig load_workspace_config(const git::Snapshot& snapshot);
+
+// Whether discovery skips `dir`: hidden directories and `exclude:` matches.
+bool is_pruned(std::string_view dir, const config::WorkspaceConfig& workspace);
+
+struct DiscoveryOptions {
+  // Report config problems as warnings and fall back to defaults instead of
+  // failing: used for old revisions, whose mistakes are history, not input.
+  bool tolerant = false;
+};
+
+// Every project, sorted by path. Throws ConfigError/UsageError (exit 2) for
+// invalid config, invalid or duplicate names.
+std::vector<Project> discover(const git::Snapshot& snapshot, const config::WorkspaceConfig& workspace,
+                              DiscoveryOptions options = {});
+
+// Only the project directories (no config is read): cheap, for `removed`.
+std::vector<std::string> project_dirs(const git::Snapshot& snapshot,
+                                      const config::WorkspaceConfig& workspace);
+
+} // namespace mlrepo::project

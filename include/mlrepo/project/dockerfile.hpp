@@ -1,0 +1,33 @@
+#pragma once
+// Just enough of the Dockerfile language to find which images a build uses:
+// FROM, COPY/ADD --from and RUN --mount=...,from=, with ARG expansion done the
+// way Docker does it.
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mlrepo::project {
+
+struct ImageUse {
+  std::string reference;   // after ARG expansion, e.g. ghcr.io/acme/base:1.2
+  std::string image_name;  // last repository component, tag and digest removed
+  bool pinned = false;     // by digest: a published image, not this tree's
+  std::string instruction; // FROM, COPY --from, RUN --mount
+  int line = 0;            // 1-based line of the instruction
+};
+
+// The external images a Dockerfile uses; stage aliases, stage indexes and
+// `scratch` are not images. `build_args` override ARG defaults.
+std::vector<ImageUse> image_uses(std::string_view dockerfile,
+                                 const std::map<std::string, std::string>& build_args);
+
+// Splits an image reference: repository (tag and digest removed) and whether it
+// is pinned by digest.
+struct ParsedReference {
+  std::string repository;
+  bool pinned = false;
+};
+ParsedReference parse_reference(std::string_view reference);
+
+} // namespace mlrepo::project

@@ -1,0 +1,24 @@
+#pragma once
+// The shapes mlrepo prints on stdout, exactly as the contract fixes them.
+#include "mlrepo/changes/changes.hpp"
+#include "mlrepo/project/graph.hpp"
+
+#include <string>
+
+namespace mlrepo::report {
+
+std::string list_text(const project::Graph& graph);
+std::string list_json(const project::Graph& graph);
+
+std::string changed_text(const project::Graph& graph, const changes::ChangeSet& set);
+std::string changed_paths(const project::Graph& graph, const changes::ChangeSet& set);
+std::string changed_json(const project::Graph& graph, const changes::ChangeSet& set);
+// {"include":[{"project":NAME,"path":PATH}]} on one line, no newline.
+std::string github_matrix(const project::Graph& graph, const changes::ChangeSet& set);
+// The lines --github-output appends to $GITHUB_OUTPUT.
+std::string github_output(const project::Graph& graph, const changes::ChangeSet& set);
+
+std::string graph_json(const project::Graph& graph);
+std::string graph_dot(const project::Graph& graph);
+
+} // namespace mlrepo::report

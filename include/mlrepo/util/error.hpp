@@ -1,0 +1,66 @@
+#pragma once
+// One exception family for everything mlrepo reports to the user. main() catches
+// Error and turns its kind into the exit code promised by the contract, so the
+// core never calls exit() itself.
+#include <stdexcept>
+#include <string>
+
+namespace mlrepo {
+
+enum class ExitCode : int {
+  Success = 0,
+  WorkFailed = 1,  // a build, push or test failed; drift found; changes found
+  BadInput = 2,    // usage, unknown project, invalid config or name
+  Environment = 3, // not a git repo, base missing from a shallow clone, no docker
+  Interrupted = 130,
+};
+
+class Error : public std::runtime_error {
+public:
+  Error(ExitCode code, std::string message, std::string hint = {})
+      : std::runtime_error(std::move(message)), code_(code), hint_(std::move(hint)) {}
+  ExitCode code() const { return code_; }
+  // What the user should do about it; printed on its own line after the message.
+  const std::string& hint() const { return hint_; }
+
+private:
+  ExitCode code_;
+  std::string hint_;
+};
+
+// Bad usage or bad input (exit 2).
+class UsageError : public Error {
+public:
+  explicit UsageError(std::string message, std::string hint = {})
+      : Error(ExitCode::BadInput, std::move(message), std::move(hint)) {}
+};
+
+// Invalid configuration (exit 2). Carries the file and line so reporters can
+// render it as an annotation.
+class ConfigError : public Error {
+public:
+  ConfigError(std::string file, int line, std::string message, std::string hint = {})
+      : Error(ExitCode::BadInput, format(file, line, message), std::move(hint)), file_(std::move(file)),
+        line_(line), detail_(std::move(message)) {}
+  const std::string& file() const { return file_; }
+  int line() const { return line_; } // 1-based; 0 when unknown
+  // The message without the file and line.
+  const std::string& detail() const { return detail_; }
+
+private:
+  static std::string format(const std::string& file, int line, const std::string& message) {
+    return line > 0 ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
+  }
+  std::string file_;
+  int line_;
+  std::string detail_;
+};
+
+// The environment is not ready (exit 3).
+class EnvironmentError : public Error {
+public:
+  explicit EnvironmentError(std::string message, std::string hint = {})
+      : Error(ExitCode::Environment, std::move(message), std::move(hint)) {}
+};
+
+} // namespace mlrepo

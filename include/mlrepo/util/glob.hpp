@@ -1,0 +1,18 @@
+#pragma once
+// Path globs with the semantics of GitHub Actions `paths:` filters, so that a
+// glob in mlrepo.yaml means the same thing in `mlrepo changed` and in the
+// workflows `mlrepo ci generate` writes: anchored at the repository root, `*`
+// and `?` stay inside one path component, `**` crosses components (`a/**/b`
+// also matches `a/b`), `[...]` is a character class (`[!...]` negates).
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mlrepo::util {
+
+bool glob_match(std::string_view pattern, std::string_view path);
+
+// Why a glob is unusable, or nullopt when it is fine.
+std::optional<std::string> glob_problem(std::string_view pattern);
+
+} // namespace mlrepo::util

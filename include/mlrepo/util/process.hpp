@@ -1,0 +1,58 @@
+#pragma once
+// The one way mlrepo starts child processes: an argv vector handed to
+// posix_spawnp (never a shell), each child in its own process group so that an
+// interrupt can stop it and everything it started.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mlrepo::util {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  std::optional<std::string> cwd;
+  // Variables to set (value) or remove (nullopt) on top of this process's environment.
+  std::map<std::string, std::optional<std::string>> env;
+  std::string stdin_data;      // written to the child's stdin, then closed
+  bool inherit_stdin = false;  // give the child our stdin instead (interactive runs)
+  bool capture_stdout = true;  // otherwise inherited
+  bool capture_stderr = true;  // otherwise inherited
+  // Called with each complete output line (stdout and stderr alike) as it arrives.
+  std::function<void(std::string_view)> on_line;
+};
+
+struct ProcessResult {
+  int exit_code = -1;   // valid when signal == 0
+  int signal = 0;       // the signal that ended the child, if any
+  bool interrupted = false; // we stopped it because mlrepo was interrupted
+  std::string out;
+  std::string err;
+  bool ok() const { return signal == 0 && exit_code == 0; }
+};
+
+class ProcessRunner {
+public:
+  virtual ~ProcessRunner() = default;
+  // Throws Error only when the program cannot be started at all.
+  virtual ProcessResult run(const ProcessSpec& spec) = 0;
+};
+
+// Runs real processes.
+class SpawnRunner : public ProcessRunner {
+public:
+  ProcessResult run(const ProcessSpec& spec) override;
+};
+
+// Quotes argv as a POSIX shell would need it, for logs and --dry-run.
+std::string shell_quote(const std::vector<std::string>& argv);
+
+// Signal handling in the style of ninja: handlers only set a flag; runners poll
+// it, stop their children's process groups and report `interrupted`.
+void install_interrupt_handlers();
+bool interrupted();
+int interrupt_signal();
+
+} // namespace mlrepo::util

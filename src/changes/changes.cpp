@@ -1,0 +1,238 @@
+#include "mlrepo/changes/changes.hpp"
+
+#include "mlrepo/git/snapshot.hpp"
+#include "mlrepo/project/discovery.hpp"
+#include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/glob.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mlrepo::changes {
+namespace {
+
+struct ChangedPath {
+  std::string path;
+  std::string old_path; // for renames; else empty
+  bool uncommitted = false;
+  bool removes_dockerfile = false;
+};
+
+std::string describe(const ChangedPath& c) {
+  return c.old_path.empty() ? c.path : c.path + " (renamed from " + c.old_path + ")";
+}
+
+bool affects_discovery(const git_diff_delta* d) {
+  auto is_dockerfile = [](const char* p) { return p && util::base_name(p) == "Dockerfile"; };
+  if (d->status == GIT_DELTA_DELETED || d->status == GIT_DELTA_RENAMED ||
+      d->status == GIT_DELTA_TYPECHANGE)
+    return is_dockerfile(d->old_file.path);
+  return false;
+}
+
+void collect(git_diff* diff, bool uncommitted, std::vector<ChangedPath>& out) {
+  size_t n = git_diff_num_deltas(diff);
+  out.reserve(out.size() + n);
+  for (size_t i = 0; i < n; ++i) {
+    const git_diff_delta* d = git_diff_get_delta(diff, i); // borrowed
+    ChangedPath c;
+    c.path = d->new_file.path ? d->new_file.path : d->old_file.path;
+    if (d->status == GIT_DELTA_RENAMED && d->old_file.path && c.path != d->old_file.path)
+      c.old_path = d->old_file.path;
+    c.uncommitted = uncommitted;
+    c.removes_dockerfile = affects_discovery(d);
+    out.push_back(std::move(c));
+  }
+}
+
+git::DiffPtr committed_diff(const git::Repository& repo, const git_oid& base, const git_oid& head) {
+  auto old_tree = repo.commit_tree(base);
+  auto new_tree = repo.commit_tree(head);
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  opts.ignore_submodules = GIT_SUBMODULE_IGNORE_NONE;
+  git_diff* raw = nullptr;
+  git::check(git_diff_tree_to_tree(&raw, repo.raw(), old_tree.get(), new_tree.get(), &opts),
+             "cannot diff " + git::oid_hex(base) + " against " + git::oid_hex(head));
+  git::DiffPtr diff(raw);
+  git_diff_find_options find = GIT_DIFF_FIND_OPTIONS_INIT;
+  find.flags = GIT_DIFF_FIND_RENAMES;
+  git::check(git_diff_find_similar(diff.get(), &find), "cannot detect renames");
+  return diff;
+}
+
+git::DiffPtr uncommitted_diff(const git::Repository& repo, const git_oid& head) {
+  auto tree = repo.commit_tree(head);
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS |
+               GIT_DIFF_INCLUDE_TYPECHANGE;
+  // A moved submodule pointer counts; edits inside a submodule's work tree do not.
+  opts.ignore_submodules = GIT_SUBMODULE_IGNORE_DIRTY;
+  git_diff* raw = nullptr;
+  git::check(git_diff_tree_to_workdir_with_index(&raw, repo.raw(), tree.get(), &opts),
+             "cannot diff the work tree against HEAD");
+  return git::DiffPtr(raw);
+}
+
+// Collects reasons per project, summarising long lists.
+class Marks {
+public:
+  explicit Marks(size_t n) : reasons_(n), counts_(n), marked_(n, false) {}
+
+  bool add(size_t project, const std::string& kind, std::string detail) {
+    bool first = !marked_[project];
+    marked_[project] = true;
+    size_t& count = counts_[project][kind];
+    if (++count <= kMaxReasonsPerKind)
+      reasons_[project].push_back({kind, std::move(detail)});
+    return first;
+  }
+  bool marked(size_t project) const { return marked_[project]; }
+
+  std::vector<Reason> finish(size_t project) {
+    auto out = std::move(reasons_[project]);
+    for (const auto& [kind, count] : counts_[project])
+      if (count > kMaxReasonsPerKind)
+        out.push_back({kind, "and " + std::to_string(count - kMaxReasonsPerKind) + " more"});
+    return out;
+  }
+
+private:
+  std::vector<std::vector<Reason>> reasons_;
+  std::vector<std::map<std::string, size_t>> counts_;
+  std::vector<bool> marked_;
+};
+
+} // namespace
+
+ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                          const project::Graph& graph, const Selection& sel) {
+  const auto& projects = graph.projects();
+  ChangeSet result;
+  result.head = git::oid_hex(sel.head);
+  if (sel.merge_base)
+    result.base = git::oid_hex(*sel.merge_base);
+  Marks marks(projects.size());
+
+  std::vector<ChangedPath> paths;
+  if (sel.merge_base && !git_oid_equal(&*sel.merge_base, &sel.head))
+    collect(committed_diff(repo, *sel.merge_base, sel.head).get(), false, paths);
+  if (sel.uncommitted)
+    collect(uncommitted_diff(repo, sel.head).get(), true, paths);
+  spdlog::debug("{} changed paths", paths.size());
+
+  if (sel.everything)
+    for (size_t i = 0; i < projects.size(); ++i)
+      marks.add(i, "global", sel.rule);
+
+  // Owners: project path -> index. Extra inputs (path dependencies, a build
+  // context or Dockerfile outside the project) map a path prefix to projects.
+  std::unordered_map<std::string, size_t> owner;
+  for (size_t i = 0; i < projects.size(); ++i)
+    owner.emplace(projects[i].path, i);
+  struct Input {
+    size_t project;
+    std::string prefix;
+    std::string kind;
+    std::string what;
+  };
+  std::unordered_map<std::string, std::vector<Input>> inputs;
+  for (size_t i = 0; i < projects.size(); ++i) {
+    const auto& p = projects[i];
+    for (const auto& d : graph.path_dependencies(i))
+      inputs[d].push_back({i, d, "dependency", "depends_on " + (d.empty() ? std::string(".") : d)});
+    if (!util::path_within(p.context, p.path))
+      inputs[p.context].push_back(
+          {i, p.context, "file", "in the build context " + (p.context.empty() ? "." : p.context)});
+    if (!util::path_within(p.dockerfile, p.path))
+      inputs[p.dockerfile].push_back({i, p.dockerfile, "file", "the project's Dockerfile"});
+  }
+
+  auto mark_path = [&](const std::string& path, const ChangedPath& c) {
+    // The deepest project containing the path, and every extra input above it.
+    bool owned = false;
+    std::string_view dir = path;
+    for (;;) {
+      if (!owned) {
+        if (auto it = owner.find(std::string(dir)); it != owner.end() && dir != path) {
+          marks.add(it->second, c.uncommitted ? "uncommitted" : "file", describe(c));
+          owned = true;
+        }
+      }
+      if (!inputs.empty())
+        if (auto it = inputs.find(std::string(dir)); it != inputs.end())
+          for (const auto& in : it->second)
+            marks.add(in.project, c.uncommitted && in.kind == "file" ? "uncommitted" : in.kind,
+                      describe(c) + " (" + in.what + ")");
+      if (dir.empty())
+        break;
+      dir = util::parent_path(dir);
+    }
+  };
+
+  bool discovery_changed = false;
+  for (const auto& c : paths) {
+    discovery_changed |= c.removes_dockerfile || c.path == config::kConfigFile;
+    for (const auto& g : ws.global_triggers) {
+      if (util::glob_match(g.value, c.path) ||
+          (!c.old_path.empty() && util::glob_match(g.value, c.old_path))) {
+        for (size_t i = 0; i < projects.size(); ++i)
+          marks.add(i, "global", describe(c) + " matches global trigger '" + g.value + "'");
+        break;
+      }
+    }
+    mark_path(c.path, c);
+    if (!c.old_path.empty())
+      mark_path(c.old_path, c);
+  }
+
+  // Dependents of a changed project change too, transitively.
+  std::deque<size_t> queue;
+  for (size_t i = 0; i < projects.size(); ++i)
+    if (marks.marked(i))
+      queue.push_back(i);
+  while (!queue.empty()) {
+    size_t i = queue.front();
+    queue.pop_front();
+    for (size_t r : graph.dependents(i)) {
+      std::string via;
+      for (const auto& e : graph.edges())
+        if (e.from == r && e.to == i)
+          via = e.via;
+      if (marks.add(r, "dependency", projects[i].name + " (" + via + ")"))
+        queue.push_back(r);
+    }
+  }
+
+  for (size_t i = 0; i < projects.size(); ++i) {
+    if (!marks.marked(i))
+      continue;
+    ChangedProject cp{i, marks.finish(i)};
+    for (const auto& r : cp.reasons)
+      spdlog::debug("{} changed: {}: {}", projects[i].name, r.kind, r.detail);
+    result.changed.push_back(std::move(cp));
+  }
+
+  // Projects that existed at the merge-base but not any more.
+  if (sel.merge_base && discovery_changed) {
+    auto base_snapshot = git::tree_snapshot(repo, *sel.merge_base);
+    std::unordered_set<std::string> now;
+    for (const auto& p : projects)
+      now.insert(p.path);
+    bool any = false;
+    for (const auto& dir : project::project_dirs(*base_snapshot, ws))
+      any |= !now.count(dir);
+    if (any)
+      for (auto& p : project::discover(*base_snapshot, ws, {.tolerant = true}))
+        if (!now.count(p.path)) {
+          spdlog::debug("{} removed: {} no longer holds a project", p.name, p.path);
+          result.removed.push_back({p.name, p.path});
+        }
+  }
+  return result;
+}
+
+} // namespace mlrepo::changes

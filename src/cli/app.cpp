@@ -1,0 +1,79 @@
+#include "app.hpp"
+
+#include "mlrepo/changes/selection.hpp"
+#include "mlrepo/git/handles.hpp"
+#include "mlrepo/report/reporter.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/log.hpp"
+#include "mlrepo/util/process.hpp"
+#include "mlrepo/version.hpp"
+
+#include <iostream>
+
+namespace mlrepo::cli {
+
+int run(int argc, char** argv) {
+  CLI::App app{"mlrepo: many containerised ML projects in one git repository.\n"
+               "Finds every project (a directory with a Dockerfile), tells which ones a change\n"
+               "touches, and builds, tests and ships only those.",
+               "mlrepo"};
+  app.set_version_flag("--version", std::string("mlrepo ") + kVersion);
+  app.require_subcommand(1);
+  // Global options are accepted after the subcommand too (`mlrepo list -C dir`).
+  app.fallthrough();
+  GlobalOptions global;
+  app.add_option("-C,--repo", global.repo_dir, "Run as if started in DIR (like git -C)")
+      ->type_name("DIR");
+  app.add_flag("-v,--verbose", global.verbose, "Say more on stderr (why each project changed, ...)");
+  app.add_flag("-q,--quiet", global.quiet, "Only warnings and errors on stderr");
+  app.add_option("--color", global.color, "Colour stderr: auto (terminals, unless NO_COLOR), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->type_name("WHEN");
+  app.footer("Run 'mlrepo COMMAND --help' for a command's options. Exit codes: 0 success, 1 work "
+             "failed or changes found, 2 bad usage or input, 3 environment not ready, 130 "
+             "interrupted.");
+
+  Action action;
+  register_list(app, global, action);
+  register_changed(app, global, action);
+  register_graph(app, global, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0)
+      return app.exit(e);
+    std::cerr << "error: " << e.what() << "\n"
+              << "hint: run 'mlrepo --help' (or 'mlrepo COMMAND --help') for usage\n";
+    return static_cast<int>(ExitCode::BadInput);
+  }
+
+  util::init_logging(global.quiet ? util::Verbosity::Quiet
+                     : global.verbose ? util::Verbosity::Verbose
+                                      : util::Verbosity::Normal,
+                     global.color == "always"  ? util::ColorMode::Always
+                     : global.color == "never" ? util::ColorMode::Never
+                                               : util::ColorMode::Auto);
+  util::install_interrupt_handlers();
+  git::Library libgit2;
+  auto env = changes::process_env();
+  auto reporter = changes::running_in_github_actions(env) ? report::github_reporter()
+                                                          : report::text_reporter();
+  try {
+    int code = action();
+    if (util::interrupted())
+      return static_cast<int>(ExitCode::Interrupted);
+    return code;
+  } catch (const Error& e) {
+    if (util::interrupted())
+      return static_cast<int>(ExitCode::Interrupted);
+    reporter->error(e);
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    reporter->error(Error(ExitCode::WorkFailed, std::string("internal error: ") + e.what(),
+                          "please report this with the command you ran"));
+    return static_cast<int>(ExitCode::WorkFailed);
+  }
+}
+
+} // namespace mlrepo::cli

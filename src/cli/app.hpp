@@ -1,0 +1,26 @@
+#pragma once
+// The command line: global options plus one register_* per subcommand. Each
+// subcommand fills a plain options struct and calls the core.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace mlrepo::cli {
+
+struct GlobalOptions {
+  std::string repo_dir = ".";
+  int verbose = 0;
+  bool quiet = false;
+  std::string color = "auto";
+};
+
+// What a subcommand runs once parsing succeeded; returns the exit code.
+using Action = std::function<int()>;
+
+void register_list(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_changed(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_graph(CLI::App& app, const GlobalOptions& global, Action& action);
+
+int run(int argc, char** argv);
+
+} // namespace mlrepo::cli

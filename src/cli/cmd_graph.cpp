@@ -1,0 +1,38 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/report/output.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <iostream>
+
+namespace mlrepo::cli {
+
+struct GraphOptions {
+  std::string format = "dot";
+  std::optional<std::string> rev;
+};
+
+void register_graph(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto opts = std::make_shared<GraphOptions>();
+  auto* cmd = app.add_subcommand("graph", "Print the dependency graph between projects");
+  cmd->footer("An edge A -> B means A depends on B: A's Dockerfile uses B's image (FROM,\n"
+              "COPY --from, RUN --mount from=) or A lists B under depends_on.\n"
+              "Examples:\n  mlrepo graph | dot -Tsvg > graph.svg\n  mlrepo graph --format json");
+  cmd->add_option("--format", opts->format, "dot (Graphviz) or json")
+      ->check(CLI::IsMember({"dot", "json"}))
+      ->type_name("FORMAT");
+  cmd->add_option("--rev", opts->rev, "The graph at this revision instead of the work tree")
+      ->type_name("REV");
+  cmd->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      auto repo = open_repository(global);
+      auto view = open_view(repo, opts->rev);
+      std::cout << (opts->format == "json" ? report::graph_json(view.graph)
+                                           : report::graph_dot(view.graph));
+      return 0;
+    };
+  });
+}
+
+} // namespace mlrepo::cli

@@ -1,0 +1,36 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/report/output.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <iostream>
+#include <optional>
+
+namespace mlrepo::cli {
+
+struct ListOptions {
+  bool json = false;
+  std::optional<std::string> rev;
+};
+
+void register_list(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto opts = std::make_shared<ListOptions>();
+  auto* cmd = app.add_subcommand("list", "List every project: NAME<TAB>PATH, sorted by path");
+  cmd->footer("Projects are directories holding a Dockerfile, in the work tree as git sees it\n"
+              "(tracked files plus untracked files that are not ignored), or at --rev.\n"
+              "Examples:\n  mlrepo list\n  mlrepo list --json --rev origin/main");
+  cmd->add_flag("--json", opts->json, "Print JSON: name, path, dockerfile, context, image, depends_on");
+  cmd->add_option("--rev", opts->rev, "List the projects at this revision instead of the work tree")
+      ->type_name("REV");
+  cmd->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      auto repo = open_repository(global);
+      auto view = open_view(repo, opts->rev);
+      std::cout << (opts->json ? report::list_json(view.graph) : report::list_text(view.graph));
+      return 0;
+    };
+  });
+}
+
+} // namespace mlrepo::cli

@@ -1,0 +1,91 @@
+#include "mlrepo/config/config.hpp"
+
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/glob.hpp"
+#include "yaml_reader.hpp"
+
+namespace mlrepo::config {
+namespace {
+
+std::vector<Located> globs(MapReader& reader, const std::string& key) {
+  auto list = reader.string_list(key).value_or(std::vector<Located>{});
+  for (const auto& g : list)
+    if (auto problem = util::glob_problem(g.value))
+      throw ConfigError(reader.file(), g.line, "'" + key + "' pattern '" + g.value + "': " + *problem);
+  return list;
+}
+
+std::vector<std::string> plain(const std::vector<Located>& list) {
+  std::vector<std::string> out;
+  for (const auto& l : list)
+    out.push_back(l.value);
+  return out;
+}
+
+} // namespace
+
+WorkspaceConfig parse_workspace_config(const std::string& content, const std::string& file) {
+  YAML::Node root = load_yaml(content, file);
+  MapReader r(root, file, "",
+              {"registry", "image_prefix", "default_branch", "name_from", "exclude",
+               "global_triggers"});
+  WorkspaceConfig cfg;
+  cfg.file = file;
+  if (auto reg = r.string("registry")) {
+    std::string v = reg->value;
+    if (v.find("://") != std::string::npos)
+      throw ConfigError(file, reg->line, "'registry' must be a host and path, not a URL",
+                        "write e.g. 'ghcr.io/acme' instead of 'https://ghcr.io/acme'");
+    while (!v.empty() && v.back() == '/')
+      v.pop_back();
+    cfg.registry = v;
+  }
+  if (auto prefix = r.string("image_prefix"))
+    cfg.image_prefix = prefix->value;
+  if (auto branch = r.string("default_branch")) {
+    if (branch->value.empty())
+      throw ConfigError(file, branch->line, "'default_branch' must not be empty");
+    cfg.default_branch = branch->value;
+  }
+  if (auto nf = r.string("name_from")) {
+    if (nf->value == "leaf")
+      cfg.name_from = NameFrom::Leaf;
+    else if (nf->value == "path")
+      cfg.name_from = NameFrom::Path;
+    else
+      throw ConfigError(file, nf->line, "'name_from' must be 'leaf' or 'path', not '" + nf->value + "'");
+  }
+  cfg.exclude = globs(r, "exclude");
+  cfg.global_triggers = globs(r, "global_triggers");
+  return cfg;
+}
+
+ProjectConfig parse_project_config(const std::string& content, const std::string& file) {
+  YAML::Node root = load_yaml(content, file);
+  MapReader r(root, file, "",
+              {"name", "dockerfile", "context", "build_args", "target", "platforms", "depends_on",
+               "test", "lint", "run"});
+  ProjectConfig cfg;
+  cfg.file = file;
+  cfg.name = r.string("name");
+  cfg.dockerfile = r.string("dockerfile");
+  cfg.context = r.string("context");
+  cfg.build_args = r.scalar_map("build_args").value_or(std::map<std::string, std::string>{});
+  if (auto t = r.string("target"))
+    cfg.target = t->value;
+  cfg.platforms = plain(r.string_list("platforms").value_or(std::vector<Located>{}));
+  cfg.depends_on = r.string_list("depends_on").value_or(std::vector<Located>{});
+  cfg.test = r.command("test").value_or(std::vector<std::string>{});
+  cfg.lint = r.command("lint").value_or(std::vector<std::string>{});
+  if (auto run = r.map("run", {"env", "volumes", "gpus", "ports", "command"})) {
+    cfg.run.env = run->scalar_map("env").value_or(std::map<std::string, std::string>{});
+    cfg.run.volumes = plain(run->string_list("volumes").value_or(std::vector<Located>{}));
+    if (auto g = run->string("gpus"))
+      cfg.run.gpus = g->value;
+    cfg.run.ports = plain(run->string_list("ports").value_or(std::vector<Located>{}));
+    cfg.run.command = run->command("command").value_or(std::vector<std::string>{});
+  }
+  return cfg;
+}
+
+} // namespace mlrepo::config

@@ -1,0 +1,173 @@
+#include "yaml_reader.hpp"
+
+#include "mlrepo/util/error.hpp"
+
+#include <algorithm>
+
+namespace mlrepo::config {
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string type_name(const YAML::Node& node) {
+  switch (node.Type()) {
+  case YAML::NodeType::Null: return "nothing (null)";
+  case YAML::NodeType::Scalar: return "a scalar";
+  case YAML::NodeType::Sequence: return "a list";
+  case YAML::NodeType::Map: return "a mapping";
+  default: return "an undefined value";
+  }
+}
+
+} // namespace
+
+int line_of(const YAML::Node& node) {
+  auto mark = node.Mark();
+  return mark.line >= 0 ? mark.line + 1 : 0;
+}
+
+YAML::Node load_yaml(const std::string& content, const std::string& file) {
+  try {
+    return YAML::Load(content);
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
+    throw ConfigError(file, line, "malformed YAML: " + e.msg,
+                      "fix the syntax; YAML is indentation-sensitive and tabs are not allowed");
+  }
+}
+
+MapReader::MapReader(const YAML::Node& node, std::string file, std::string context,
+                     std::vector<std::string> known_keys)
+    : file_(std::move(file)), context_(std::move(context)), known_(std::move(known_keys)) {
+  if (!node || node.IsNull())
+    return;
+  if (!node.IsMap())
+    throw ConfigError(file_, line_of(node),
+                      (context_.empty() ? std::string("the file") : "'" + context_ + "'") +
+                          " must be a mapping of keys to values, not " + type_name(node));
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar())
+      throw ConfigError(file_, line_of(kv.first), "keys must be plain strings");
+    std::string key = kv.first.Scalar();
+    if (keys_nodes_.count(key))
+      throw ConfigError(file_, line_of(kv.first), "key '" + qualified(key) + "' is given twice",
+                        "keep one of them");
+    if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+      std::string best;
+      size_t best_d = 3;
+      for (const auto& k : known_) {
+        size_t d = edit_distance(key, k);
+        if (d < best_d) {
+          best_d = d;
+          best = k;
+        }
+      }
+      std::string known_list;
+      for (const auto& k : known_)
+        known_list += (known_list.empty() ? "" : ", ") + k;
+      throw ConfigError(file_, line_of(kv.first), "unknown key '" + qualified(key) + "'",
+                        best.empty() ? "known keys here: " + known_list
+                                     : "did you mean '" + best + "'? Known keys here: " + known_list);
+    }
+    keys_nodes_[key] = kv.second;
+    entries_.emplace_back(key, kv.second);
+  }
+}
+
+std::string MapReader::qualified(const std::string& key) const {
+  return context_.empty() ? key : context_ + "." + key;
+}
+
+void MapReader::fail(const std::string& key, const std::string& message) const {
+  const YAML::Node* node = find(key);
+  throw ConfigError(file_, node ? line_of(*node) : 0, "'" + qualified(key) + "' " + message);
+}
+
+const YAML::Node* MapReader::find(const std::string& key) const {
+  auto it = keys_nodes_.find(key);
+  return it == keys_nodes_.end() ? nullptr : &it->second;
+}
+
+bool MapReader::has(const std::string& key) const { return find(key) != nullptr; }
+
+std::optional<Located> MapReader::string(const std::string& key) {
+  const YAML::Node* node = find(key);
+  if (!node || node->IsNull())
+    return std::nullopt;
+  if (!node->IsScalar())
+    fail(key, "must be a string, not " + type_name(*node));
+  return Located{node->Scalar(), line_of(*node)};
+}
+
+std::optional<std::vector<Located>> MapReader::string_list(const std::string& key) {
+  const YAML::Node* node = find(key);
+  if (!node || node->IsNull())
+    return std::nullopt;
+  if (!node->IsSequence())
+    fail(key, "must be a list of strings, not " + type_name(*node));
+  std::vector<Located> out;
+  for (const auto& item : *node) {
+    if (!item.IsScalar())
+      throw ConfigError(file_, line_of(item),
+                        "'" + qualified(key) + "' items must be strings, not " + type_name(item));
+    out.push_back({item.Scalar(), line_of(item)});
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> MapReader::command(const std::string& key) {
+  const YAML::Node* node = find(key);
+  if (!node || node->IsNull())
+    return std::nullopt;
+  if (node->IsScalar())
+    return std::vector<std::string>{node->Scalar()};
+  if (!node->IsSequence())
+    fail(key, "must be a command: a string (run by /bin/sh -c) or a list of arguments");
+  std::vector<std::string> out;
+  for (const auto& item : *node) {
+    if (!item.IsScalar())
+      throw ConfigError(file_, line_of(item), "'" + qualified(key) + "' arguments must be strings");
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> MapReader::scalar_map(const std::string& key) {
+  const YAML::Node* node = find(key);
+  if (!node || node->IsNull())
+    return std::nullopt;
+  if (!node->IsMap())
+    fail(key, "must be a mapping of names to values, not " + type_name(*node));
+  std::map<std::string, std::string> out;
+  for (const auto& kv : *node) {
+    if (!kv.first.IsScalar() || !(kv.second.IsScalar() || kv.second.IsNull()))
+      throw ConfigError(file_, line_of(kv.first),
+                        "'" + qualified(key) + "' values must be strings, numbers or booleans");
+    std::string name = kv.first.Scalar();
+    if (out.count(name))
+      throw ConfigError(file_, line_of(kv.first),
+                        "'" + qualified(key) + "." + name + "' is given twice");
+    out[name] = kv.second.IsNull() ? "" : kv.second.Scalar();
+  }
+  return out;
+}
+
+std::optional<MapReader> MapReader::map(const std::string& key, std::vector<std::string> known) {
+  const YAML::Node* node = find(key);
+  if (!node || node->IsNull())
+    return std::nullopt;
+  return MapReader(*node, file_, qualified(key), std::move(known));
+}
+
+} // namespace mlrepo::config

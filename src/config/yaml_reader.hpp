@@ -1,0 +1,49 @@
+#pragma once
+// Strict reading of a YAML mapping: every key must be asked for, every value
+// must have the asked-for type, and what is left over is an error that names
+// the key, its line and the closest known key.
+#include "mlrepo/config/config.hpp"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+#include <yaml-cpp/yaml.h>
+
+namespace mlrepo::config {
+
+int line_of(const YAML::Node& node);
+
+class MapReader {
+public:
+  // `context` names the mapping in messages, e.g. "run" for the run: section.
+  MapReader(const YAML::Node& node, std::string file, std::string context,
+            std::vector<std::string> known_keys);
+
+  bool has(const std::string& key) const;
+  std::optional<Located> string(const std::string& key);
+  std::optional<std::vector<Located>> string_list(const std::string& key);
+  // A command: a string, or a list of strings.
+  std::optional<std::vector<std::string>> command(const std::string& key);
+  std::optional<std::map<std::string, std::string>> scalar_map(const std::string& key);
+  std::optional<MapReader> map(const std::string& key, std::vector<std::string> known_keys);
+
+  [[noreturn]] void fail(const std::string& key, const std::string& message) const;
+  const std::string& file() const { return file_; }
+
+private:
+  const YAML::Node* find(const std::string& key) const;
+  std::string qualified(const std::string& key) const;
+
+  std::string file_;
+  std::string context_;
+  std::vector<std::string> known_;
+  std::vector<std::pair<std::string, YAML::Node>> entries_;
+  std::map<std::string, YAML::Node> keys_nodes_;
+};
+
+// Parses `content`, turning yaml-cpp's exceptions into ConfigError. Returns a
+// null node for an empty document.
+YAML::Node load_yaml(const std::string& content, const std::string& file);
+
+} // namespace mlrepo::config

@@ -1,0 +1,124 @@
+#include "mlrepo/report/output.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mlrepo::report {
+namespace {
+
+using nlohmann::json;
+
+std::string dump(const json& j) {
+  // Replace invalid UTF-8 rather than throwing: paths are bytes to git.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string dot_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+} // namespace
+
+std::string list_text(const project::Graph& graph) {
+  std::string out;
+  for (const auto& p : graph.projects())
+    out += p.name + "\t" + p.path + "\n";
+  return out;
+}
+
+std::string list_json(const project::Graph& graph) {
+  json projects = json::array();
+  const auto& all = graph.projects();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& p = all[i];
+    json deps = json::array();
+    for (size_t d : graph.dependencies(i))
+      deps.push_back(all[d].name);
+    projects.push_back({{"name", p.name},
+                        {"path", p.path},
+                        {"dockerfile", p.dockerfile},
+                        {"context", p.context},
+                        {"image", p.image},
+                        {"depends_on", deps}});
+  }
+  return dump(json{{"projects", projects}}) + "\n";
+}
+
+std::string changed_text(const project::Graph& graph, const changes::ChangeSet& set) {
+  std::string out;
+  for (const auto& c : set.changed)
+    out += graph.projects()[c.project].name + "\n";
+  return out;
+}
+
+std::string changed_paths(const project::Graph& graph, const changes::ChangeSet& set) {
+  std::string out;
+  for (const auto& c : set.changed)
+    out += graph.projects()[c.project].path + "\n";
+  return out;
+}
+
+std::string changed_json(const project::Graph& graph, const changes::ChangeSet& set) {
+  json changed = json::array();
+  for (const auto& c : set.changed) {
+    json reasons = json::array();
+    for (const auto& r : c.reasons)
+      reasons.push_back({{"kind", r.kind}, {"detail", r.detail}});
+    const auto& p = graph.projects()[c.project];
+    changed.push_back({{"name", p.name}, {"path", p.path}, {"reasons", reasons}});
+  }
+  json removed = json::array();
+  for (const auto& r : set.removed)
+    removed.push_back({{"name", r.name}, {"path", r.path}});
+  json out = {{"base", set.base ? json(*set.base) : json(nullptr)},
+              {"head", set.head},
+              {"changed", changed},
+              {"removed", removed}};
+  return dump(out) + "\n";
+}
+
+std::string github_matrix(const project::Graph& graph, const changes::ChangeSet& set) {
+  json include = json::array();
+  for (const auto& c : set.changed) {
+    const auto& p = graph.projects()[c.project];
+    include.push_back({{"project", p.name}, {"path", p.path}});
+  }
+  return dump(json{{"include", include}});
+}
+
+std::string github_output(const project::Graph& graph, const changes::ChangeSet& set) {
+  json names = json::array();
+  for (const auto& c : set.changed)
+    names.push_back(graph.projects()[c.project].name);
+  return "projects=" + dump(names) + "\nmatrix=" + github_matrix(graph, set) +
+         "\nany_changed=" + (set.changed.empty() ? "false" : "true") + "\n";
+}
+
+std::string graph_json(const project::Graph& graph) {
+  json nodes = json::array();
+  for (const auto& p : graph.projects())
+    nodes.push_back({{"name", p.name}, {"path", p.path}});
+  json edges = json::array();
+  for (const auto& e : graph.edges())
+    edges.push_back({{"from", graph.projects()[e.from].name},
+                     {"to", graph.projects()[e.to].name},
+                     {"via", e.via}});
+  return dump(json{{"nodes", nodes}, {"edges", edges}}) + "\n";
+}
+
+std::string graph_dot(const project::Graph& graph) {
+  std::string out = "digraph mlrepo {\n  rankdir=LR;\n  node [shape=box];\n";
+  for (const auto& p : graph.projects())
+    out += "  " + dot_quote(p.name) + " [tooltip=" + dot_quote(p.path) + "];\n";
+  for (const auto& e : graph.edges())
+    out += "  " + dot_quote(graph.projects()[e.from].name) + " -> " +
+           dot_quote(graph.projects()[e.to].name) + " [label=" + dot_quote(e.via) + "];\n";
+  return out + "}\n";
+}
+
+} // namespace mlrepo::report

@@ -1,0 +1,69 @@
+#pragma once
+// Helpers for end-to-end tests: real git repositories in temporary
+// directories, and the built mlrepo binary run against them.
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlrepo::test {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+private:
+  fs::path path_;
+};
+
+struct Run {
+  int code = -1;
+  std::string out;
+  std::string err;
+  std::vector<std::string> lines() const; // stdout lines
+  nlohmann::json json() const;
+};
+
+using Env = std::map<std::string, std::optional<std::string>>;
+
+// Runs a program with CI/GitHub variables removed unless `env` sets them.
+Run run_program(const std::vector<std::string>& argv, const fs::path& cwd, const Env& env = {});
+
+class GitRepo {
+public:
+  // A new repository with one branch, main, and no commits.
+  GitRepo();
+  // A clone of `origin` (any git clone arguments may follow).
+  GitRepo(const GitRepo& origin, const std::vector<std::string>& clone_args);
+
+  const fs::path& path() const { return dir_.path(); }
+  fs::path file(const std::string& rel) const { return path() / rel; }
+
+  // Runs git in the repository; a failing command fails the test.
+  std::string git(const std::vector<std::string>& args) const;
+  void write(const std::string& rel, const std::string& content) const;
+  void remove(const std::string& rel) const;
+  // Stages everything and commits; returns the new commit's SHA.
+  std::string commit(const std::string& message = "change") const;
+  std::string head() const;
+
+  // Runs the built mlrepo in the repository (or `cwd` below it).
+  Run mlrepo(const std::vector<std::string>& args, const Env& env = {},
+             const std::string& cwd = "") const;
+
+private:
+  TempDir dir_;
+};
+
+// A Dockerfile FROM the given image.
+std::string dockerfile_from(const std::string& image);
+
+} // namespace mlrepo::test

@@ -1,0 +1,102 @@
+#include "mlrepo/config/config.hpp"
+#include "mlrepo/util/error.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo;
+using namespace mlrepo::config;
+
+namespace {
+// Returns the ConfigError a parse throws.
+template <typename F> ConfigError error_of(F&& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  FAIL("no ConfigError thrown");
+  throw;
+}
+} // namespace
+
+TEST_CASE("workspace config parses every key", "[config]") {
+  auto ws = parse_workspace_config("registry: ghcr.io/acme/\nimage_prefix: ml-\n"
+                                   "default_branch: trunk\nname_from: path\n"
+                                   "exclude: [legacy/**]\nglobal_triggers:\n  - constraints.txt\n",
+                                   "mlrepo.yaml");
+  CHECK(ws.registry == "ghcr.io/acme");
+  CHECK(ws.image_prefix == "ml-");
+  CHECK(ws.default_branch == "trunk");
+  CHECK(ws.name_from == NameFrom::Path);
+  REQUIRE(ws.exclude.size() == 1);
+  CHECK(ws.global_triggers.at(0).value == "constraints.txt");
+  CHECK(ws.global_triggers.at(0).line == 7);
+}
+
+TEST_CASE("empty config is all defaults", "[config]") {
+  auto ws = parse_workspace_config("", "mlrepo.yaml");
+  CHECK(ws.registry.empty());
+  auto p = parse_project_config("# nothing\n", "a/mlrepo.yaml");
+  CHECK_FALSE(p.name);
+}
+
+TEST_CASE("unknown keys name the file, line and key, with a suggestion", "[config]") {
+  auto e = error_of([] { parse_project_config("name: a\ndepend_on: [b]\n", "p/mlrepo.yaml"); });
+  CHECK(e.file() == "p/mlrepo.yaml");
+  CHECK(e.line() == 2);
+  CHECK_THAT(e.what(), Catch::Contains("depend_on"));
+  CHECK_THAT(e.hint(), Catch::Contains("depends_on"));
+  CHECK(e.code() == ExitCode::BadInput);
+}
+
+TEST_CASE("unknown keys in nested sections are qualified", "[config]") {
+  auto e = error_of([] { parse_project_config("run:\n  envs: {A: 1}\n", "p/mlrepo.yaml"); });
+  CHECK(e.line() == 2);
+  CHECK_THAT(e.what(), Catch::Contains("run.envs"));
+}
+
+TEST_CASE("wrong types are errors with lines", "[config]") {
+  auto e = error_of([] { parse_project_config("name: a\ndepends_on: libs\n", "p/mlrepo.yaml"); });
+  CHECK(e.line() == 2);
+  CHECK_THAT(e.what(), Catch::Contains("list"));
+  auto e2 = error_of([] { parse_project_config("build_args:\n  A: [1]\n", "p/mlrepo.yaml"); });
+  CHECK(e2.line() == 2);
+  auto e3 = error_of([] { parse_workspace_config("name_from: tree\n", "mlrepo.yaml"); });
+  CHECK_THAT(e3.what(), Catch::Contains("leaf"));
+}
+
+TEST_CASE("malformed YAML reports its line", "[config]") {
+  auto e = error_of([] { parse_project_config("name: a\nbuild_args: {A: 1\n", "p/mlrepo.yaml"); });
+  CHECK(e.line() >= 2);
+  CHECK_THAT(e.what(), Catch::Contains("malformed YAML"));
+  auto e2 = error_of([] { parse_project_config("- a\n- b\n", "p/mlrepo.yaml"); });
+  CHECK_THAT(e2.what(), Catch::Contains("mapping"));
+}
+
+TEST_CASE("duplicate keys are errors", "[config]") {
+  auto e = error_of([] { parse_project_config("name: a\nname: b\n", "p/mlrepo.yaml"); });
+  CHECK(e.line() == 2);
+}
+
+TEST_CASE("bad globs and registry URLs are refused", "[config]") {
+  auto e = error_of([] { parse_workspace_config("exclude: ['/abs']\n", "mlrepo.yaml"); });
+  CHECK(e.line() == 1);
+  auto e2 = error_of([] { parse_workspace_config("registry: https://ghcr.io\n", "mlrepo.yaml"); });
+  CHECK_THAT(e2.what(), Catch::Contains("URL"));
+}
+
+TEST_CASE("project config values", "[config]") {
+  auto p = parse_project_config("name: m\ndockerfile: docker/Dockerfile.gpu\ncontext: ..\n"
+                                "build_args: {PY: 3.11, FLAG: true}\ntarget: runtime\n"
+                                "platforms: [linux/amd64]\ndepends_on: [libs/common, base]\n"
+                                "test: pytest -q\nlint: [ruff, check, .]\n"
+                                "run:\n  env: {A: b}\n  volumes: [data:/data]\n  gpus: all\n"
+                                "  ports: ['8888:8888']\n  command: [python, train.py]\n",
+                                "p/mlrepo.yaml");
+  CHECK(p.build_args.at("PY") == "3.11");
+  CHECK(p.build_args.at("FLAG") == "true");
+  CHECK(p.test == std::vector<std::string>{"pytest -q"});
+  CHECK(p.lint.size() == 3);
+  CHECK(p.run.gpus == "all");
+  CHECK(p.depends_on.at(1).line == 7);
+}
