@@ -128,8 +128,11 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     for (size_t i = 0; i < projects.size(); ++i)
       marks.add(i, "global", sel.rule);
 
-  // Owners: project path -> index. Extra inputs (path dependencies, a build
-  // context or Dockerfile outside the project) map a path prefix to projects.
+  // Owners: project path -> index. Extra inputs (path dependencies, a
+  // Dockerfile outside the project) map a path prefix to projects. A build
+  // context outside the project is deliberately not one: a context at the
+  // repository root would make every change touch the project, so what a
+  // build copies from outside its directory is declared under depends_on.
   std::unordered_map<std::string, size_t> owner;
   for (size_t i = 0; i < projects.size(); ++i)
     owner.emplace(projects[i].path, i);
@@ -144,9 +147,6 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     const auto& p = projects[i];
     for (const auto& d : graph.path_dependencies(i))
       inputs[d].push_back({i, d, "dependency", "depends_on " + (d.empty() ? std::string(".") : d)});
-    if (!util::path_within(p.context, p.path))
-      inputs[p.context].push_back(
-          {i, p.context, "file", "in the build context " + (p.context.empty() ? "." : p.context)});
     if (!util::path_within(p.dockerfile, p.path))
       inputs[p.dockerfile].push_back({i, p.dockerfile, "file", "the project's Dockerfile"});
   }

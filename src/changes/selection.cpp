@@ -150,11 +150,20 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
     if (event_name == "push") {
       std::string before = json_string(event, {"before"});
       std::string after = json_string(event, {"after"});
-      if (!before.empty() && !is_zero_sha(before) && repo.resolve_commit(before)) {
+      bool zero = before.empty() || is_zero_sha(before);
+      if (!zero && !repo.resolve_commit(before) && repo.is_shallow()) {
+        // Missing because the clone is shallow, not because of a force push.
+        if (!opt.all_if_base_missing)
+          missing_base(repo, before, "the push event's 'before'");
+        spdlog::warn("the push event's 'before' {} is missing from this shallow clone: EVERY "
+                     "project counts as changed (--all-if-base-missing)", before.substr(0, 12));
+        return everything(head, "push 'before' missing from a shallow clone");
+      }
+      if (!zero && repo.resolve_commit(before)) {
         base = Base{before, "push event: the pushed range " + before.substr(0, 12) + ".." +
                                 (after.empty() ? std::string("HEAD") : after.substr(0, 12))};
       } else {
-        std::string why = before.empty() || is_zero_sha(before)
+        std::string why = zero
                               ? "push event of a new branch or tag (zero 'before')"
                               : "push event whose 'before' " + before.substr(0, 12) +
                                     " is not in this clone (force push or shallow clone)";

@@ -5,11 +5,11 @@
 namespace mlrepo::report {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string dump(const json& j) {
   // Replace invalid UTF-8 rather than throwing: paths are bytes to git.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string dot_quote(const std::string& s) {

@@ -1,0 +1,92 @@
+#include "support/repo.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+using nlohmann::json;
+
+namespace {
+json edges_of(const GitRepo& r) {
+  auto run = r.mlrepo({"graph", "--format", "json"});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  return run.json()["edges"];
+}
+json edge(const char* from, const char* to, const char* via) {
+  return {{"from", from}, {"to", to}, {"via", via}};
+}
+} // namespace
+
+TEST_CASE("FROM lines make dependencies whatever the registry and tag", "[graph]") {
+  GitRepo r;
+  r.write("images/base-notebook/Dockerfile", "FROM python:3.11-slim\n");
+  r.write("images/ml-base/Dockerfile", "FROM scratch\n");
+  r.write("a/Dockerfile", "FROM ghcr.io/acme/ml-base:1.2 AS b\nFROM b\n");
+  r.write("b/Dockerfile", "ARG REGISTRY=ghcr.io\nARG OWNER=acme\n"
+                          "ARG BASE=$REGISTRY/$OWNER/base-notebook\nFROM $BASE\n");
+  r.write("c/Dockerfile", "FROM scratch\nCOPY --from=localhost:5000/a:latest /x /x\n");
+  r.write("d/Dockerfile", "FROM ghcr.io/acme/ml-base@sha256:0123\n");
+  r.write("e/Dockerfile", "FROM scratch\nRUN --mount=type=bind,from=b,target=/w true\n");
+  r.commit();
+  auto edges = edges_of(r);
+  CHECK(edges == json::array({edge("a", "ml-base", "FROM"), edge("b", "base-notebook", "FROM"),
+                              edge("c", "a", "FROM"), edge("e", "b", "FROM")}));
+}
+
+TEST_CASE("build_args override ARG defaults in FROM", "[graph]") {
+  GitRepo r;
+  r.write("one/Dockerfile", "FROM scratch\n");
+  r.write("two/Dockerfile", "FROM scratch\n");
+  r.write("app/Dockerfile", "ARG BASE=one\nFROM ${BASE}:latest\n");
+  r.write("app/mlrepo.yaml", "build_args:\n  BASE: two\n");
+  r.commit();
+  CHECK(edges_of(r) == json::array({edge("app", "two", "FROM")}));
+}
+
+TEST_CASE("depends_on takes project names and paths", "[graph]") {
+  GitRepo r;
+  r.write("base/Dockerfile", "FROM scratch\n");
+  r.write("tools/Dockerfile", "FROM scratch\n");
+  r.write("libs/common/x.py", "");
+  r.write("app/Dockerfile", "FROM scratch\n");
+  r.write("app/mlrepo.yaml", "depends_on: [base, ./tools/, libs/common]\n");
+  r.commit();
+  CHECK(edges_of(r) == json::array({edge("app", "base", "depends_on"), edge("app", "tools", "depends_on")}));
+  auto dot = r.mlrepo({"graph"});
+  CHECK_THAT(dot.out, Contains("digraph") && Contains("\"app\" -> \"base\" [label=\"depends_on\"]"));
+}
+
+TEST_CASE("a depends_on entry that names nothing is an error", "[graph]") {
+  GitRepo r;
+  r.write("app/Dockerfile", "FROM scratch\n");
+  r.write("app/mlrepo.yaml", "name: app\ndepends_on:\n  - libs/typo\n");
+  auto run = r.mlrepo({"graph"});
+  CHECK(run.code == 2);
+  CHECK_THAT(run.err, Contains("app/mlrepo.yaml:3") && Contains("libs/typo"));
+  r.write("app/mlrepo.yaml", "depends_on: [../outside]\n");
+  run = r.mlrepo({"list"});
+  CHECK(run.code == 2);
+  CHECK_THAT(run.err, Contains("leaves the repository"));
+}
+
+TEST_CASE("a dependency cycle is an error naming the cycle", "[graph]") {
+  GitRepo r;
+  r.write("a/Dockerfile", "FROM b\n");
+  r.write("b/Dockerfile", "FROM c\n");
+  r.write("c/Dockerfile", "FROM scratch\n");
+  r.write("c/mlrepo.yaml", "depends_on: [a]\n");
+  r.commit();
+  for (auto cmd : {"graph", "list", "changed"}) {
+    auto run = r.mlrepo({cmd});
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains("a -> b -> c -> a"));
+  }
+}
+
+TEST_CASE("a project FROM its own published image is no cycle", "[graph]") {
+  GitRepo r;
+  r.write("python/Dockerfile", "FROM python:3.11-slim\n");
+  r.commit();
+  CHECK(edges_of(r) == json::array());
+}
