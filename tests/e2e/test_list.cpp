@@ -172,7 +172,7 @@ TEST_CASE("list works from subdirectories, with -C, and fails outside a repo", "
   CHECK_THAT(bad.err, Contains("not inside a git repository"));
 }
 
-TEST_CASE("usage errors exit 2; help and version exit 0", "[cli]") {
+TEST_CASE("usage errors exit 2, help and version exit 0", "[cli]") {
   GitRepo r;
   CHECK(r.mlrepo({"list", "--bogus"}).code == 2);
   CHECK(r.mlrepo({"frobnicate"}).code == 2);
