@@ -108,6 +108,18 @@ private:
 
 } // namespace
 
+std::vector<WorktreePath> uncommitted_paths(const git::Repository& repo, const git_oid& head) {
+  auto diff = uncommitted_diff(repo, head);
+  std::vector<WorktreePath> out;
+  size_t n = git_diff_num_deltas(diff.get());
+  for (size_t i = 0; i < n; ++i) {
+    const git_diff_delta* d = git_diff_get_delta(diff.get(), i); // borrowed
+    out.push_back({d->new_file.path ? d->new_file.path : d->old_file.path,
+                   d->status == GIT_DELTA_DELETED});
+  }
+  return out;
+}
+
 ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
                           const project::Graph& graph, const Selection& sel) {
   const auto& projects = graph.projects();

@@ -37,6 +37,7 @@ int run(int argc, char** argv) {
   register_list(app, global, action);
   register_changed(app, global, action);
   register_graph(app, global, action);
+  register_build(app, global, action);
 
   try {
     app.parse(argc, argv);

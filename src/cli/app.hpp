@@ -1,6 +1,8 @@
 #pragma once
 // The command line: global options plus one register_* per subcommand. Each
 // subcommand fills a plain options struct and calls the core.
+#include "mlrepo/changes/selection.hpp"
+
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
@@ -20,7 +22,11 @@ using Action = std::function<int()>;
 void register_list(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_changed(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_graph(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_build(CLI::App& app, const GlobalOptions& global, Action& action);
 
 int run(int argc, char** argv);
+
+// The --base/--head/--[no-]uncommitted flags of `changed`, shared with `build --changed`.
+void add_selection_options(CLI::App& cmd, changes::SelectionOptions& selection);
 
 } // namespace mlrepo::cli

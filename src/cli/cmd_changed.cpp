@@ -19,7 +19,6 @@ struct ChangedOptions {
   bool exit_code = false;
 };
 
-// The --base/--head/--[no-]uncommitted flags, shared with `build --changed`.
 void add_selection_options(CLI::App& cmd, changes::SelectionOptions& sel) {
   cmd.add_option("--base", sel.base,
                  "Compare with the merge-base of this revision and the head (default: the "

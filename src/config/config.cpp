@@ -28,7 +28,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
               {"registry", "image_prefix", "default_branch", "name_from", "exclude",
-               "global_triggers"});
+               "global_triggers", "docker", "tags", "default_branch_tags"});
   WorkspaceConfig cfg;
   cfg.file = file;
   if (auto reg = r.string("registry")) {
@@ -57,6 +57,29 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   }
   cfg.exclude = globs(r, "exclude");
   cfg.global_triggers = globs(r, "global_triggers");
+  if (auto d = r.string("docker")) {
+    if (d->value.empty() || d->value.find('/') != std::string::npos)
+      throw ConfigError(file, d->line, "'docker' must be a program name on PATH, e.g. docker or podman");
+    cfg.docker = d->value;
+  }
+  for (const char* key : {"tags", "default_branch_tags"}) {
+    auto list = r.string_list(key).value_or(std::vector<Located>{});
+    for (const auto& t : list) {
+      std::string probe = t.value;
+      for (const char* ph : {"{branch}", "{short_sha}"})
+        for (size_t pos; (pos = probe.find(ph)) != std::string::npos;)
+          probe.replace(pos, std::string(ph).size(), "x");
+      bool ok = !probe.empty() && probe.size() <= 128 && probe[0] != '.' && probe[0] != '-';
+      for (char c : probe)
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+      if (!ok)
+        throw ConfigError(file, t.line, std::string("'") + key + "' entry '" + t.value +
+                                            "' is not a valid image tag",
+                          "tags use letters, digits, '_', '.' and '-' (not first), at most 128; "
+                          "placeholders: {branch}, {short_sha}");
+    }
+    (std::string(key) == "tags" ? cfg.tags : cfg.default_branch_tags) = plain(list);
+  }
   return cfg;
 }
 

@@ -39,4 +39,12 @@ inline constexpr size_t kMaxReasonsPerKind = 20;
 ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
                           const project::Graph& graph, const Selection& selection);
 
+// Every path that differs between the head commit and the work tree: staged,
+// unstaged and untracked-but-not-ignored, with deleted ones flagged.
+struct WorktreePath {
+  std::string path;
+  bool deleted = false;
+};
+std::vector<WorktreePath> uncommitted_paths(const git::Repository& repo, const git_oid& head);
+
 } // namespace mlrepo::changes

@@ -26,6 +26,9 @@ struct WorkspaceConfig {
   NameFrom name_from = NameFrom::Leaf;
   std::vector<Located> exclude;         // globs over directory paths
   std::vector<Located> global_triggers; // globs over file paths
+  std::string docker = "docker";        // the engine's CLI (podman works too)
+  std::vector<std::string> tags;        // extra tag templates: {branch}, {short_sha}
+  std::vector<std::string> default_branch_tags; // extra tags on the default branch only
 };
 
 struct RunSettings {

@@ -1,0 +1,37 @@
+#pragma once
+// `mlrepo build` as a core API: choose projects, plan, then build or print.
+#include "mlrepo/build/executor.hpp"
+#include "mlrepo/changes/selection.hpp"
+#include "mlrepo/git/repository.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlrepo::build {
+
+struct BuildOptions {
+  std::vector<std::string> projects; // names or paths
+  bool changed = false;
+  changes::SelectionOptions selection;
+  bool all = false;
+  bool dry_run = false;
+  std::string cwd; // absolute; PROJECT paths may be relative to it
+  std::optional<std::string> log_dir;
+  ExecOptions exec;
+};
+
+struct BuildOutcome {
+  std::vector<PlanItem> plan;
+  std::vector<Result> results;                      // empty for a dry run
+  std::vector<std::vector<std::string>> commands;   // the dry run's commands
+  bool nothing_to_do = false;
+};
+
+BuildOutcome run_build(const git::Repository& repo, BuildOptions options, BuildStatus& status,
+                       const changes::EnvLookup& env);
+
+// True when any result failed, was blocked or cancelled.
+bool any_failed(const std::vector<Result>& results);
+
+} // namespace mlrepo::build

@@ -1,0 +1,51 @@
+#pragma once
+// What `mlrepo build` will do: for each chosen project (and the projects it
+// depends on), the content hash that names its image and every tag it gets.
+#include "mlrepo/config/config.hpp"
+#include "mlrepo/git/repository.hpp"
+#include "mlrepo/project/graph.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlrepo::build {
+
+struct PlanItem {
+  size_t project;                   // index into the graph
+  std::string name;
+  std::string content_hash;         // hex; covers everything that defines the image
+  std::string content_ref;          // image:content-<hash>
+  std::vector<std::string> tags;    // full references, content_ref first
+  bool dirty = false;               // uncommitted changes reach this image
+  bool requested = true;            // chosen by the user, not only a dependency
+  std::vector<size_t> deps;         // plan indexes this item waits for
+  std::map<std::string, std::string> labels;
+  // Build settings, paths repo-relative.
+  std::string dockerfile;
+  std::string context;
+  std::map<std::string, std::string> build_args;
+  std::optional<std::string> target;
+  std::vector<std::string> platforms;
+  // FROM references (as written, ARGs expanded) that must resolve to a
+  // dependency's freshly built image: reference -> plan index.
+  std::vector<std::pair<std::string, size_t>> from_refs;
+};
+
+struct PlanInputs {
+  std::optional<std::string> branch; // current branch name, if any
+  bool on_default_branch = false;
+  std::string source_url;            // for org.opencontainers.image.source
+};
+
+// `chosen` are graph indexes; their dependencies are added. Items come in
+// dependency order.
+std::vector<PlanItem> make_plan(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                                const project::Graph& graph, const std::vector<size_t>& chosen,
+                                const PlanInputs& inputs);
+
+// A branch name made safe as an image tag.
+std::string tag_safe(std::string_view branch);
+
+} // namespace mlrepo::build

@@ -1,0 +1,70 @@
+#pragma once
+// The docker (or podman) command line, driven through the process runner.
+// Every method builds an argv vector; nothing goes through a shell.
+#include "mlrepo/util/process.hpp"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlrepo::docker {
+
+struct BuildRequest {
+  std::string dockerfile; // absolute
+  std::string context;    // absolute
+  std::vector<std::string> tags;
+  std::map<std::string, std::string> build_args;
+  std::map<std::string, std::string> labels;
+  std::optional<std::string> target;
+  std::vector<std::string> platforms;
+};
+
+enum class Presence { Present, Absent };
+
+class Engine {
+public:
+  // `program` is "docker" unless the workspace names another (e.g. podman).
+  Engine(util::ProcessRunner& runner, std::string program = "docker");
+
+  const std::string& program() const { return program_; }
+
+  // Exit 3 (EnvironmentError) unless the engine answers; returns its version.
+  std::string require_reachable();
+  // Whether `buildx` is there; without it builds use the classic builder.
+  bool has_buildkit();
+  void set_buildkit(bool on) { buildkit_ = on; }
+
+  std::vector<std::string> build_argv(const BuildRequest& req) const;
+  std::vector<std::string> tag_argv(const std::string& from, const std::string& to) const;
+  std::vector<std::string> push_argv(const std::string& ref) const;
+  std::vector<std::string> pull_argv(const std::string& ref) const;
+  // The environment a build runs with (DOCKER_BUILDKIT).
+  std::map<std::string, std::optional<std::string>> build_env() const;
+
+  // Throws Error when the answer is not a clear yes or no: an engine or
+  // registry failure is never read as "absent".
+  Presence local_image(const std::string& ref);
+  Presence remote_image(const std::string& ref);
+
+  // Runs a command, streaming its lines; returns the result.
+  util::ProcessResult run(const std::vector<std::string>& argv,
+                          const std::function<void(std::string_view)>& on_line,
+                          const std::map<std::string, std::optional<std::string>>& env = {});
+
+private:
+  util::ProcessRunner& runner_;
+  std::string program_;
+  bool buildkit_ = false;
+};
+
+// Whether a registry host is on the loopback interface, which Docker treats
+// as insecure (plain HTTP allowed) by default.
+bool is_loopback_registry(const std::string& ref);
+
+// Failures worth retrying: server errors, rate limits, timeouts, resets.
+bool is_transient_failure(const std::string& output);
+bool is_auth_failure(const std::string& output);
+
+} // namespace mlrepo::docker

@@ -1,0 +1,30 @@
+#pragma once
+// How a build's progress is shown: lines marked by project on a terminal, or
+// one collapsible group per project in GitHub Actions.
+#include "mlrepo/build/executor.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace mlrepo::report {
+
+struct BuildStatusOptions {
+  bool quiet = false;
+  bool color = false;
+  std::optional<std::string> step_summary; // $GITHUB_STEP_SUMMARY, for GitHub
+};
+
+std::unique_ptr<build::BuildStatus> text_build_status(BuildStatusOptions options);
+std::unique_ptr<build::BuildStatus> github_build_status(BuildStatusOptions options);
+
+// `build --json-report`: {"results":[{"name","status","duration_s","images","log"}]}
+std::string build_report_json(const std::vector<build::Result>& results);
+
+// The end-of-run table, also used for $GITHUB_STEP_SUMMARY (markdown).
+std::string summary_table(const std::vector<build::Result>& results, bool markdown);
+
+// The last `n` lines of a file, for failures.
+std::string tail_lines(const std::string& path, size_t n);
+
+} // namespace mlrepo::report

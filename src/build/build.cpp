@@ -1,0 +1,144 @@
+#include "mlrepo/build/build.hpp"
+
+#include "mlrepo/project/select.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <spdlog/spdlog.h>
+#include <thread>
+
+namespace mlrepo::build {
+namespace {
+
+std::string source_url(const git::Repository& repo, const changes::EnvLookup& env) {
+  auto server = env("GITHUB_SERVER_URL");
+  auto repository = env("GITHUB_REPOSITORY");
+  if (server && repository && !server->empty() && !repository->empty())
+    return *server + "/" + *repository;
+  git_remote* raw = nullptr;
+  if (git_remote_lookup(&raw, repo.raw(), "origin") < 0)
+    return {};
+  std::string url = git_remote_url(raw) ? git_remote_url(raw) : "";
+  git_remote_free(raw);
+  // git@host:owner/repo.git -> https://host/owner/repo
+  if (url.rfind("git@", 0) == 0) {
+    auto colon = url.find(':');
+    if (colon != std::string::npos)
+      url = "https://" + url.substr(4, colon - 4) + "/" + url.substr(colon + 1);
+  }
+  if (url.size() > 4 && url.substr(url.size() - 4) == ".git")
+    url.resize(url.size() - 4);
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0)
+    return {}; // a local path says nothing to the image's readers
+  // Never leak credentials embedded in the URL.
+  auto at = url.find('@');
+  if (at != std::string::npos && at < url.find('/', 8))
+    url = url.substr(0, url.find("//") + 2) + url.substr(at + 1);
+  return url;
+}
+
+PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                       const changes::EnvLookup& env) {
+  PlanInputs in;
+  in.source_url = source_url(repo, env);
+  if (changes::running_in_github_actions(env)) {
+    auto head_ref = env("GITHUB_HEAD_REF");
+    auto ref_name = env("GITHUB_REF_NAME");
+    auto ref_type = env("GITHUB_REF_TYPE");
+    if (head_ref && !head_ref->empty())
+      in.branch = *head_ref;
+    else if (ref_name && !ref_name->empty() && ref_type.value_or("branch") == "branch")
+      in.branch = *ref_name;
+  } else if (auto target = repo.symbolic_target("HEAD")) {
+    const std::string prefix = "refs/heads/";
+    if (target->rfind(prefix, 0) == 0)
+      in.branch = target->substr(prefix.size());
+  }
+  in.on_default_branch = in.branch && *in.branch == changes::default_branch_name(repo, ws);
+  return in;
+}
+
+} // namespace
+
+bool any_failed(const std::vector<Result>& results) {
+  for (const auto& r : results)
+    if (r.status != Status::Built && r.status != Status::Skipped)
+      return true;
+  return false;
+}
+
+BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatus& status,
+                       const changes::EnvLookup& env) {
+  int selections = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0);
+  if (selections > 1)
+    throw UsageError("choose projects one way: PROJECT..., --changed or --all");
+  View view = open_view(repo, std::nullopt);
+  const auto& graph = view.graph;
+
+  std::vector<size_t> chosen;
+  if (opt.all) {
+    for (size_t i = 0; i < graph.projects().size(); ++i)
+      chosen.push_back(i);
+  } else if (opt.changed) {
+    auto result = find_changes(repo, opt.selection, env);
+    for (const auto& c : result.set.changed) {
+      const auto& path = result.view.graph.projects()[c.project].path;
+      if (auto i = graph.find(path))
+        chosen.push_back(*i);
+    }
+    if (chosen.empty())
+      spdlog::info("no project changed: nothing to build");
+  } else if (!opt.projects.empty()) {
+    chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
+  } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
+    chosen.push_back(*here);
+  } else {
+    throw UsageError("which projects? Name them, or use --changed or --all",
+                     "e.g. 'mlrepo build churn-model', 'mlrepo build --changed', or run it inside "
+                     "a project directory");
+  }
+
+  BuildOutcome out;
+  out.nothing_to_do = chosen.empty();
+  if (chosen.empty())
+    return out;
+  out.plan = make_plan(repo, view.config, graph, chosen, plan_inputs(repo, view.config, env));
+
+  util::SpawnRunner runner;
+  docker::Engine engine(runner, view.config.docker);
+  opt.exec.workdir = repo.workdir();
+  opt.exec.log_dir = opt.log_dir.value_or(std::string(git_repository_path(repo.raw())) + "mlrepo/logs");
+  bool reachable = true;
+  try {
+    engine.require_reachable();
+  } catch (const EnvironmentError& e) {
+    if (!opt.dry_run)
+      throw;
+    reachable = false;
+    spdlog::warn("{}; the dry run assumes no image exists yet", e.what());
+  }
+  if (reachable) {
+    bool buildkit = engine.has_buildkit();
+    engine.set_buildkit(buildkit);
+    if (!buildkit) {
+      spdlog::debug("buildx is not installed: using the classic builder (DOCKER_BUILDKIT=0)");
+      for (const auto& item : out.plan)
+        if (item.platforms.size() > 1)
+          throw EnvironmentError("project '" + item.name + "' builds for several platforms, which "
+                                 "needs BuildKit, and buildx is not installed",
+                                 "install docker-buildx, or list one platform");
+    }
+  }
+  if (opt.dry_run) {
+    out.commands = dry_run(out.plan, engine, opt.exec, reachable);
+    return out;
+  }
+  size_t to_check = out.plan.size();
+  spdlog::info("{} project{} to build or check ({} chosen, {} -j {})", to_check,
+               to_check == 1 ? "" : "s", chosen.size(), opt.exec.push ? "pushing," : "not pushing,",
+               opt.exec.jobs);
+  out.results = execute(out.plan, engine, opt.exec, status);
+  return out;
+}
+
+} // namespace mlrepo::build

@@ -1,0 +1,405 @@
+#include "mlrepo/build/executor.hpp"
+
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/process.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+namespace mlrepo::build {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs fn(i) for i in [0, n) on up to `threads` threads.
+template <typename F> void parallel_for(size_t n, size_t threads, F fn) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < std::min(n, threads); ++t)
+    pool.emplace_back([&] {
+      for (size_t i; (i = next++) < n;)
+        fn(i);
+    });
+  for (auto& th : pool)
+    th.join();
+}
+
+// Sleeps, but returns early when interrupted.
+void interruptible_sleep(std::chrono::milliseconds d) {
+  auto until = Clock::now() + d;
+  while (Clock::now() < until && !util::interrupted())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+std::string registry_of(const std::string& ref) {
+  auto slash = ref.find('/');
+  if (slash == std::string::npos)
+    return "docker.io";
+  std::string host = ref.substr(0, slash);
+  bool is_host = host.find('.') != std::string::npos || host.find(':') != std::string::npos ||
+                 host == "localhost";
+  return is_host ? host : "docker.io";
+}
+
+std::string last_line(const std::string& text) {
+  size_t end = text.find_last_not_of("\r\n ");
+  if (end == std::string::npos)
+    return {};
+  size_t start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+struct Presence {
+  bool local = false;
+  bool remote = false;
+  std::string error; // a check that failed: never read as absent
+};
+
+// One project's work, logging every command and its output to its log file.
+class Job {
+public:
+  Job(const PlanItem& item, const std::vector<PlanItem>& plan, docker::Engine& engine,
+      const ExecOptions& opt, BuildStatus& status, const Presence& presence)
+      : item_(item), plan_(plan), engine_(engine), opt_(opt), status_(status), presence_(presence) {
+    result_.name = item.name;
+    result_.log = (std::filesystem::path(opt.log_dir) / (item.name + ".log")).string();
+    log_.open(result_.log, std::ios::trunc);
+  }
+
+  Result run() {
+    auto start = Clock::now();
+    try {
+      result_.status = work();
+    } catch (const Error& e) {
+      result_.status = util::interrupted() ? Status::Cancelled : Status::Failed;
+      result_.error = e.what();
+      write_log(std::string("error: ") + e.what());
+    }
+    if (util::interrupted() && result_.status == Status::Failed) {
+      result_.status = Status::Cancelled;
+      result_.error = "interrupted";
+    }
+    result_.duration_s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (result_.status == Status::Built || result_.status == Status::Skipped)
+      result_.images = item_.tags;
+    return result_;
+  }
+
+private:
+  Status work() {
+    if (!presence_.error.empty())
+      throw Error(ExitCode::WorkFailed, presence_.error);
+    bool exists = !opt_.force && (presence_.local || presence_.remote);
+    if (exists) {
+      status_.started(item_, "up to date");
+      write_log("content tag " + item_.content_ref + " exists " +
+                (presence_.local ? "locally" : "in the registry") + ": not building");
+      if (!opt_.push) {
+        tag_all();
+        return Status::Skipped;
+      }
+      if (presence_.remote) {
+        push_missing_tags();
+      } else {
+        tag_all();
+        push_all();
+      }
+      return Status::Skipped;
+    }
+    status_.started(item_, "building");
+    for (const auto& [ref, dep] : item_.from_refs) {
+      ensure_local(plan_[dep].content_ref);
+      if (ref != plan_[dep].content_ref)
+        command(engine_.tag_argv(plan_[dep].content_ref, ref), "tag " + ref);
+    }
+    auto r = command(engine_.build_argv(build_request(item_, opt_)), "", engine_.build_env());
+    if (!r.ok()) {
+      result_.error = "docker build failed" + (r.signal ? " (signal " + std::to_string(r.signal) + ")"
+                                                       : " with exit code " + std::to_string(r.exit_code));
+      return util::interrupted() ? Status::Cancelled : Status::Failed;
+    }
+    if (opt_.push)
+      push_all();
+    return Status::Built;
+  }
+
+  void tag_all() {
+    ensure_local(item_.content_ref);
+    for (const auto& t : item_.tags)
+      if (t != item_.content_ref)
+        command(engine_.tag_argv(item_.content_ref, t), "tag " + t);
+  }
+
+  void ensure_local(const std::string& ref) {
+    if (engine_.local_image(ref) == docker::Presence::Present)
+      return;
+    auto r = command(engine_.pull_argv(ref), "");
+    if (!r.ok())
+      throw Error(ExitCode::WorkFailed, "cannot pull " + ref + ": " + last_line(r.err + r.out));
+  }
+
+  void push_missing_tags() {
+    std::vector<std::string> missing;
+    for (const auto& t : item_.tags)
+      if (t != item_.content_ref && engine_.remote_image(t) == docker::Presence::Absent)
+        missing.push_back(t);
+    if (missing.empty()) {
+      write_log("every tag is already in the registry");
+      return;
+    }
+    ensure_local(item_.content_ref);
+    for (const auto& t : missing) {
+      command(engine_.tag_argv(item_.content_ref, t), "tag " + t);
+      push(t);
+    }
+  }
+
+  void push_all() {
+    for (const auto& t : item_.tags)
+      push(t);
+  }
+
+  void push(const std::string& ref) {
+    auto delay = opt_.retry_delay;
+    for (int attempt = 0;; ++attempt) {
+      auto r = command(engine_.push_argv(ref), "");
+      if (r.ok())
+        return;
+      if (util::interrupted())
+        throw Error(ExitCode::Interrupted, "interrupted");
+      std::string out = r.err + r.out;
+      std::string why = last_line(out);
+      std::string registry = registry_of(ref);
+      if (docker::is_auth_failure(out))
+        throw Error(ExitCode::WorkFailed, "push of " + ref + " to " + registry + " was refused: " + why +
+                                              " (run 'docker login " + registry + "')");
+      if (!docker::is_transient_failure(out) || attempt >= opt_.push_retries)
+        throw Error(ExitCode::WorkFailed, "push of " + ref + " to " + registry + " failed" +
+                                              (attempt > 0 ? " after " + std::to_string(attempt + 1) + " attempts" : "") +
+                                              ": " + why);
+      std::string msg = "push of " + ref + " failed (" + why + "); retry " + std::to_string(attempt + 1) +
+                        "/" + std::to_string(opt_.push_retries) + " in " +
+                        std::to_string(delay.count()) + " ms";
+      write_log(msg);
+      status_.note(item_, msg);
+      interruptible_sleep(delay);
+      delay *= 2;
+    }
+  }
+
+  util::ProcessResult command(const std::vector<std::string>& argv, const std::string& label,
+                              const std::map<std::string, std::optional<std::string>>& env = {}) {
+    write_log("$ " + util::shell_quote(argv));
+    auto r = engine_.run(argv, [&](std::string_view l) {
+      write_log(l);
+      if (label.empty())
+        status_.line(item_, l);
+    }, env);
+    if (!r.ok() && !label.empty() && !util::interrupted())
+      throw Error(ExitCode::WorkFailed, "cannot " + label + ": " + last_line(r.err + r.out));
+    return r;
+  }
+
+  void write_log(std::string_view line) {
+    log_ << line << '\n';
+    log_.flush();
+  }
+
+  const PlanItem& item_;
+  const std::vector<PlanItem>& plan_;
+  docker::Engine& engine_;
+  const ExecOptions& opt_;
+  BuildStatus& status_;
+  const Presence& presence_;
+  Result result_;
+  std::ofstream log_;
+};
+
+// Asks the registry, retrying transient failures like a push does.
+docker::Presence remote_with_retries(const PlanItem& item, docker::Engine& engine,
+                                     const ExecOptions& opt, BuildStatus* status) {
+  auto delay = opt.retry_delay;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return engine.remote_image(item.content_ref);
+    } catch (const Error& e) {
+      if (util::interrupted() || !docker::is_transient_failure(e.what()) || attempt >= opt.push_retries)
+        throw Error(ExitCode::WorkFailed, std::string(e.what()) +
+                                              (attempt > 0 ? " (after " + std::to_string(attempt + 1) + " attempts)" : ""));
+      if (status)
+        status->note(item, "registry check failed (" + last_line(e.what()) + "); retry " +
+                               std::to_string(attempt + 1) + "/" + std::to_string(opt.push_retries) +
+                               " in " + std::to_string(delay.count()) + " ms");
+      interruptible_sleep(delay);
+      delay *= 2;
+    }
+  }
+}
+
+std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::Engine& engine,
+                                     const ExecOptions& opt, BuildStatus* status) {
+  std::vector<Presence> presence(plan.size());
+  if (opt.force)
+    return presence;
+  // Registry round trips dominate for large up-to-date repositories: check
+  // them many at a time, independent of -j.
+  parallel_for(plan.size(), std::max<size_t>(8, static_cast<size_t>(opt.jobs)), [&](size_t i) {
+    if (util::interrupted())
+      return;
+    try {
+      presence[i].local = engine.local_image(plan[i].content_ref) == docker::Presence::Present;
+      if (opt.push)
+        presence[i].remote =
+            remote_with_retries(plan[i], engine, opt, status) == docker::Presence::Present;
+    } catch (const Error& e) {
+      presence[i].error = e.what();
+    }
+  });
+  return presence;
+}
+
+} // namespace
+
+const char* status_name(Status s) {
+  switch (s) {
+  case Status::Built: return "built";
+  case Status::Skipped: return "skipped";
+  case Status::Failed: return "failed";
+  case Status::Blocked: return "blocked";
+  case Status::Cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+docker::BuildRequest build_request(const PlanItem& item, const ExecOptions& opt) {
+  docker::BuildRequest req;
+  auto abs = [&](const std::string& rel) { return rel.empty() ? opt.workdir : opt.workdir + "/" + rel; };
+  req.dockerfile = abs(item.dockerfile);
+  req.context = abs(item.context);
+  req.tags = item.tags;
+  req.build_args = item.build_args;
+  req.labels = item.labels;
+  req.target = item.target;
+  req.platforms = item.platforms;
+  return req;
+}
+
+std::vector<Result> execute(const std::vector<PlanItem>& plan, docker::Engine& engine,
+                            const ExecOptions& opt, BuildStatus& status) {
+  std::filesystem::create_directories(opt.log_dir);
+  auto presence = check_presence(plan, engine, opt, &status);
+
+  enum class State { Pending, Running, Done };
+  std::vector<State> state(plan.size(), State::Pending);
+  std::vector<Result> results(plan.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    results[i].item = i;
+    results[i].name = plan[i].name;
+  }
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::thread> threads;
+  size_t running = 0;
+  bool stop = false;
+
+  auto finish = [&](size_t i, Result r) {
+    r.item = i;
+    status.finished(plan[i], r);
+    std::lock_guard lock(mutex);
+    results[i] = std::move(r);
+    state[i] = State::Done;
+    --running;
+    if (results[i].status == Status::Failed && !opt.keep_going)
+      stop = true;
+    cv.notify_all();
+  };
+
+  std::unique_lock lock(mutex);
+  for (;;) {
+    if (util::interrupted())
+      stop = true;
+    bool progressed = false;
+    for (size_t i = 0; i < plan.size(); ++i) {
+      if (state[i] != State::Pending)
+        continue;
+      bool ready = true;
+      const Result* bad = nullptr;
+      for (size_t d : plan[i].deps) {
+        if (state[d] != State::Done)
+          ready = false;
+        else if (results[d].status != Status::Built && results[d].status != Status::Skipped)
+          bad = &results[d];
+      }
+      if (bad && (bad->status == Status::Failed || bad->status == Status::Blocked)) {
+        state[i] = State::Done;
+        results[i].status = Status::Blocked;
+        results[i].error = "depends on " + bad->name + ", which " +
+                           (bad->status == Status::Failed ? "failed" : "is blocked");
+        status.finished(plan[i], results[i]);
+        progressed = true;
+        continue;
+      }
+      if (!ready || stop || bad || running >= static_cast<size_t>(opt.jobs))
+        continue;
+      state[i] = State::Running;
+      ++running;
+      progressed = true;
+      threads.emplace_back([&, i] {
+        Job job(plan[i], plan, engine, opt, status, presence[i]);
+        finish(i, job.run());
+      });
+    }
+    if (progressed)
+      continue;
+    if (running == 0)
+      break;
+    cv.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  lock.unlock();
+  for (auto& t : threads)
+    t.join();
+  for (size_t i = 0; i < plan.size(); ++i)
+    if (state[i] == State::Pending) {
+      results[i].status = Status::Cancelled;
+      results[i].error = util::interrupted() ? "interrupted" : "not started after an earlier failure";
+      status.finished(plan[i], results[i]);
+    }
+  status.summary(results);
+  return results;
+}
+
+std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
+                                              docker::Engine& engine, const ExecOptions& opt,
+                                              bool engine_reachable) {
+  std::vector<Presence> presence(plan.size());
+  if (engine_reachable)
+    presence = check_presence(plan, engine, opt, nullptr);
+  std::vector<std::vector<std::string>> out;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const auto& item = plan[i];
+    bool exists = !opt.force && (presence[i].local || presence[i].remote);
+    if (exists) {
+      for (const auto& t : item.tags)
+        if (t != item.content_ref && !(opt.push && presence[i].remote))
+          out.push_back(engine.tag_argv(item.content_ref, t));
+      if (opt.push && !presence[i].remote)
+        for (const auto& t : item.tags)
+          out.push_back(engine.push_argv(t));
+      continue;
+    }
+    for (const auto& [ref, dep] : item.from_refs)
+      if (ref != plan[dep].content_ref)
+        out.push_back(engine.tag_argv(plan[dep].content_ref, ref));
+    out.push_back(engine.build_argv(build_request(item, opt)));
+    if (opt.push)
+      for (const auto& t : item.tags)
+        out.push_back(engine.push_argv(t));
+  }
+  return out;
+}
+
+} // namespace mlrepo::build

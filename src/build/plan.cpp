@@ -1,0 +1,200 @@
+#include "mlrepo/build/plan.hpp"
+
+#include "mlrepo/changes/changes.hpp"
+#include "mlrepo/project/dockerfile.hpp"
+#include "mlrepo/project/naming.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+namespace mlrepo::build {
+namespace {
+
+constexpr size_t kContentHexLength = 20;
+
+// The git object id at `path` in the tree ("" is the tree itself), or "absent".
+std::string entry_id(git_tree* tree, const std::string& path) {
+  if (path.empty())
+    return git::oid_hex(*git_tree_id(tree));
+  git_tree_entry* raw = nullptr;
+  if (git_tree_entry_bypath(&raw, tree, path.c_str()) < 0)
+    return "absent";
+  git::TreeEntryPtr entry(raw);
+  return git::oid_hex(*git_tree_entry_id(entry.get()));
+}
+
+std::string worktree_blob_id(const git::Repository& repo, const std::string& path) {
+  git_oid oid;
+  std::string full = repo.workdir() + "/" + path;
+  if (git_odb_hashfile(&oid, full.c_str(), GIT_OBJECT_BLOB) < 0)
+    return "unreadable";
+  return git::oid_hex(oid);
+}
+
+std::string hash_text(const std::string& text) {
+  git_oid oid;
+  git::check(git_odb_hash(&oid, text.data(), text.size(), GIT_OBJECT_BLOB), "cannot hash");
+  return git::oid_hex(oid);
+}
+
+std::string rfc3339(git_time_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string expand_tag(std::string tmpl, const std::string& branch, const std::string& short_sha) {
+  for (auto [ph, value] : {std::pair<const char*, const std::string*>{"{branch}", &branch},
+                           {"{short_sha}", &short_sha}})
+    for (size_t pos; (pos = tmpl.find(ph)) != std::string::npos;)
+      tmpl.replace(pos, std::string(ph).size(), *value);
+  return tmpl;
+}
+
+} // namespace
+
+std::string tag_safe(std::string_view branch) {
+  std::string out;
+  for (char c : branch)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-') ? c : '-';
+  while (!out.empty() && (out[0] == '.' || out[0] == '-'))
+    out.erase(0, 1);
+  if (out.size() > 128)
+    out.resize(128);
+  return out;
+}
+
+std::vector<PlanItem> make_plan(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                                const project::Graph& graph, const std::vector<size_t>& chosen,
+                                const PlanInputs& inputs) {
+  const auto& projects = graph.projects();
+  auto head = repo.resolve_commit("HEAD");
+  if (!head)
+    throw UsageError("the repository has no commits yet", "commit your projects, then build");
+  auto head_tree = repo.commit_tree(*head);
+  std::string sha = git::oid_hex(*head);
+  git_commit* raw_commit = nullptr;
+  git::check(git_commit_lookup(&raw_commit, repo.raw(), &*head), "cannot read HEAD");
+  git::CommitPtr commit(raw_commit);
+  std::string created = rfc3339(git_commit_time(commit.get()));
+
+  // The chosen projects and everything they depend on.
+  std::vector<bool> wanted(projects.size(), false), requested(projects.size(), false);
+  std::vector<size_t> stack(chosen.begin(), chosen.end());
+  for (size_t i : chosen)
+    requested[i] = true;
+  while (!stack.empty()) {
+    size_t i = stack.back();
+    stack.pop_back();
+    if (wanted[i])
+      continue;
+    wanted[i] = true;
+    for (size_t d : graph.dependencies(i))
+      stack.push_back(d);
+  }
+
+  auto dirty_paths = changes::uncommitted_paths(repo, *head);
+
+  std::vector<PlanItem> plan;
+  std::map<size_t, size_t> plan_index; // graph index -> plan index
+  for (size_t i : graph.topological_order()) {
+    if (!wanted[i])
+      continue;
+    const auto& p = projects[i];
+    PlanItem item;
+    item.project = i;
+    item.name = p.name;
+    item.requested = requested[i];
+    item.dockerfile = p.dockerfile;
+    item.context = p.context;
+    item.build_args = p.config.build_args;
+    item.target = p.config.target;
+    item.platforms = p.config.platforms;
+
+    // Everything that defines the image, one line each, then hashed.
+    std::vector<std::string> inputs_paths{p.path};
+    for (const auto& d : graph.path_dependencies(i))
+      inputs_paths.push_back(d);
+    if (!util::path_within(p.dockerfile, p.path))
+      inputs_paths.push_back(p.dockerfile);
+    std::string manifest = "mlrepo-content-v1\n";
+    for (const auto& path : inputs_paths)
+      manifest += "input " + path + " " + entry_id(head_tree.get(), path) + "\n";
+    manifest += "dockerfile " + p.dockerfile + "\ncontext " + p.context + "\n";
+    for (const auto& [k, v] : p.config.build_args)
+      manifest += "build_arg " + k + "=" + v + "\n";
+    manifest += "target " + p.config.target.value_or("") + "\n";
+    for (const auto& pl : p.config.platforms)
+      manifest += "platform " + pl + "\n";
+    for (const auto& path : dirty_paths) {
+      bool inside = std::any_of(inputs_paths.begin(), inputs_paths.end(),
+                                [&](const std::string& in) { return util::path_within(path.path, in); });
+      if (!inside)
+        continue;
+      item.dirty = true;
+      manifest += "worktree " + path.path + " " +
+                  (path.deleted ? std::string("deleted") : worktree_blob_id(repo, path.path)) + "\n";
+    }
+    std::vector<std::pair<std::string, size_t>> deps;
+    for (size_t d : graph.dependencies(i))
+      deps.emplace_back(projects[d].name, plan_index.at(d));
+    std::sort(deps.begin(), deps.end());
+    for (const auto& [name, pi] : deps) {
+      manifest += "base " + name + " " + plan[pi].content_hash + "\n";
+      item.deps.push_back(pi);
+      item.dirty = item.dirty || plan[pi].dirty; // its base differs from the commit's
+    }
+    item.content_hash = hash_text(manifest).substr(0, kContentHexLength);
+    item.content_ref = p.image + ":content-" + item.content_hash;
+
+    item.tags.push_back(item.content_ref);
+    item.tags.push_back(p.image + ":" + sha + (item.dirty ? "-dirty" : ""));
+    std::string branch = inputs.branch ? tag_safe(*inputs.branch) : "";
+    std::vector<std::string> extra = ws.tags;
+    if (inputs.on_default_branch)
+      extra.insert(extra.end(), ws.default_branch_tags.begin(), ws.default_branch_tags.end());
+    for (const auto& tmpl : extra) {
+      if (tmpl.find("{branch}") != std::string::npos && branch.empty())
+        continue; // detached HEAD: no branch to name
+      std::string tag = p.image + ":" + expand_tag(tmpl, branch, sha.substr(0, 12));
+      if (std::find(item.tags.begin(), item.tags.end(), tag) == item.tags.end())
+        item.tags.push_back(tag);
+    }
+
+    item.labels = {{"org.opencontainers.image.revision", sha},
+                   {"org.opencontainers.image.created", created},
+                   {"org.opencontainers.image.title", p.name},
+                   {"dev.mlrepo.project", p.path},
+                   {"dev.mlrepo.content", item.content_hash}};
+    if (!inputs.source_url.empty())
+      item.labels["org.opencontainers.image.source"] = inputs.source_url;
+
+    // FROM lines naming a dependency must resolve to what we build.
+    if (auto content = util::read_file(repo.workdir() + "/" + p.dockerfile)) {
+      for (const auto& use : project::image_uses(*content, p.config.build_args)) {
+        if (use.pinned)
+          continue;
+        for (const auto& [name, pi] : deps)
+          if (project::image_name_of(projects[plan[pi].project].image) == use.image_name) {
+            std::string ref = use.reference;
+            // An untagged reference means :latest to Docker.
+            auto parsed = project::parse_reference(ref);
+            if (parsed.repository == ref)
+              ref += ":latest";
+            item.from_refs.emplace_back(ref, pi);
+          }
+      }
+    }
+    plan_index[i] = plan.size();
+    plan.push_back(std::move(item));
+  }
+  return plan;
+}
+
+} // namespace mlrepo::build

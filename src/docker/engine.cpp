@@ -1,0 +1,178 @@
+#include "mlrepo/docker/engine.hpp"
+
+#include "mlrepo/util/error.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <regex>
+
+namespace mlrepo::docker {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
+std::string where_docker() {
+  std::string where;
+  if (const char* host = std::getenv("DOCKER_HOST"); host && *host)
+    where += " (DOCKER_HOST=" + std::string(host) + ")";
+  if (const char* ctx = std::getenv("DOCKER_CONTEXT"); ctx && *ctx)
+    where += " (DOCKER_CONTEXT=" + std::string(ctx) + ")";
+  return where;
+}
+
+} // namespace
+
+Engine::Engine(util::ProcessRunner& runner, std::string program)
+    : runner_(runner), program_(std::move(program)) {}
+
+std::string Engine::require_reachable() {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "version", "--format", "{{.Server.Version}}"};
+  util::ProcessResult r;
+  try {
+    r = runner_.run(spec);
+  } catch (const Error&) {
+    throw EnvironmentError("cannot run '" + program_ + "': it is not installed or not on PATH",
+                           "install Docker (Debian: apt-get install docker.io), or set 'docker:' "
+                           "in mlrepo.yaml to the engine's CLI (e.g. podman)");
+  }
+  if (!r.ok() || trim(r.out).empty())
+    throw EnvironmentError("the Docker engine is not reachable" + where_docker() + ": " +
+                               trim(r.err.empty() ? r.out : r.err),
+                           "start it (systemctl start docker, or dockerd), or point DOCKER_HOST / "
+                           "DOCKER_CONTEXT at a running engine");
+  return trim(r.out);
+}
+
+bool Engine::has_buildkit() {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "buildx", "version"};
+  try {
+    return runner_.run(spec).ok();
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+std::vector<std::string> Engine::build_argv(const BuildRequest& req) const {
+  std::vector<std::string> argv{program_, "build", "-f", req.dockerfile};
+  for (const auto& t : req.tags) {
+    argv.push_back("-t");
+    argv.push_back(t);
+  }
+  for (const auto& [k, v] : req.build_args) {
+    argv.push_back("--build-arg");
+    argv.push_back(k + "=" + v);
+  }
+  for (const auto& [k, v] : req.labels) {
+    argv.push_back("--label");
+    argv.push_back(k + "=" + v);
+  }
+  if (req.target) {
+    argv.push_back("--target");
+    argv.push_back(*req.target);
+  }
+  if (!req.platforms.empty()) {
+    std::string joined;
+    for (const auto& p : req.platforms)
+      joined += (joined.empty() ? "" : ",") + p;
+    argv.push_back("--platform");
+    argv.push_back(joined);
+  }
+  argv.push_back(req.context);
+  return argv;
+}
+
+std::vector<std::string> Engine::tag_argv(const std::string& from, const std::string& to) const {
+  return {program_, "tag", from, to};
+}
+
+std::vector<std::string> Engine::push_argv(const std::string& ref) const {
+  return {program_, "push", ref};
+}
+
+std::vector<std::string> Engine::pull_argv(const std::string& ref) const {
+  return {program_, "pull", ref};
+}
+
+std::map<std::string, std::optional<std::string>> Engine::build_env() const {
+  return {{"DOCKER_BUILDKIT", buildkit_ ? "1" : "0"}};
+}
+
+Presence Engine::local_image(const std::string& ref) {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "image", "inspect", "--format", "{{.Id}}", ref};
+  auto r = runner_.run(spec);
+  if (r.ok())
+    return Presence::Present;
+  std::string err = lower(r.err);
+  if (err.find("no such image") != std::string::npos || err.find("not found") != std::string::npos)
+    return Presence::Absent;
+  throw EnvironmentError("cannot check for image " + ref + ": " + trim(r.err),
+                         "check that the Docker engine is healthy ('docker info')");
+}
+
+Presence Engine::remote_image(const std::string& ref) {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "manifest", "inspect"};
+  if (is_loopback_registry(ref))
+    spec.argv.push_back("--insecure");
+  spec.argv.push_back(ref);
+  auto r = runner_.run(spec);
+  if (r.ok())
+    return Presence::Present;
+  std::string err = lower(r.err + r.out);
+  if (err.find("no such manifest") != std::string::npos ||
+      err.find("manifest unknown") != std::string::npos)
+    return Presence::Absent;
+  throw Error(ExitCode::WorkFailed, "cannot check the registry for " + ref + ": " + trim(r.err),
+              "check that the registry is up and that you are logged in ('docker login')");
+}
+
+util::ProcessResult Engine::run(const std::vector<std::string>& argv,
+                                const std::function<void(std::string_view)>& on_line,
+                                const std::map<std::string, std::optional<std::string>>& env) {
+  util::ProcessSpec spec;
+  spec.argv = argv;
+  spec.on_line = on_line;
+  spec.env = env;
+  return runner_.run(spec);
+}
+
+bool is_loopback_registry(const std::string& ref) {
+  auto slash = ref.find('/');
+  if (slash == std::string::npos)
+    return false;
+  std::string host = ref.substr(0, slash);
+  auto colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']') == std::string::npos)
+    host = host.substr(0, colon);
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+}
+
+bool is_transient_failure(const std::string& output) {
+  static const std::regex pattern(
+      R"((\b5\d\d\b|\b429\b|too many requests|timeout|timed out|connection reset|)"
+      R"(connection refused|broken pipe|eof\b|service unavailable|bad gateway|i/o timeout|)"
+      R"(tls handshake|temporary failure))",
+      std::regex::icase);
+  return std::regex_search(output, pattern) && !is_auth_failure(output);
+}
+
+bool is_auth_failure(const std::string& output) {
+  static const std::regex pattern(
+      R"((unauthorized|authentication required|denied|\b401\b|\b403\b|no basic auth credentials))",
+      std::regex::icase);
+  return std::regex_search(output, pattern);
+}
+
+} // namespace mlrepo::docker

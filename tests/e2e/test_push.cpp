@@ -1,0 +1,123 @@
+// `mlrepo build --push` against a real registry (Debian's docker-registry).
+#include "support/docker.hpp"
+
+#include "mlrepo/util/fs.hpp"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+using nlohmann::json;
+
+namespace {
+
+struct PushRepo {
+  Registry registry;
+  ImageScope images;
+  GitRepo repo;
+  std::string image(const std::string& name) const {
+    return registry.host() + "/acme/" + images.prefix() + name;
+  }
+  PushRepo() {
+    repo.write("mlrepo.yaml", "registry: " + registry.host() + "/acme\nimage_prefix: " +
+                                  images.prefix() + "\ntags: ['{branch}']\ndefault_branch_tags: [latest]\n");
+    repo.write("base/Dockerfile", "FROM " + busybox_image() + "\nRUN echo base > /base.txt\n");
+    repo.write("app/Dockerfile", "FROM " + image("base") + "\nRUN cat /base.txt\n");
+    repo.commit();
+  }
+  json build(std::vector<std::string> args, int expected = 0, std::string* err = nullptr) const {
+    auto file = repo.path() / ".git" / "report.json";
+    args.insert(args.begin(), "build");
+    args.push_back("--json-report");
+    args.push_back(file.string());
+    auto run = repo.mlrepo(args);
+    INFO(run.err);
+    CHECK(run.code == expected);
+    if (err)
+      *err = run.err;
+    return json::parse(mlrepo::util::read_file(file).value_or("{}"));
+  }
+};
+
+} // namespace
+
+TEST_CASE("push: every tag reaches the registry; what exists is never rebuilt", "[push][docker]") {
+  PushRepo p;
+  std::string sha = p.repo.head();
+  auto rep = p.build({"--all", "--push"});
+  REQUIRE(rep["results"].size() == 2);
+  auto tags = rep["results"][1]["images"];
+  REQUIRE(tags.size() == 4); // content, sha, branch, latest (main is the default branch)
+  for (const auto& t : tags)
+    CHECK(remote_exists(t.get<std::string>()));
+  CHECK(remote_exists(p.image("app") + ":" + sha));
+  CHECK(remote_exists(p.image("app") + ":main"));
+  CHECK(remote_exists(p.image("app") + ":latest"));
+
+  // A clean machine (no local images): the registry has it all, nothing builds.
+  docker({"image", "rm", "-f", tags[0].get<std::string>(), tags[1].get<std::string>(),
+          tags[2].get<std::string>(), tags[3].get<std::string>()});
+  std::string err;
+  rep = p.build({"--all", "--push"}, 0, &err);
+  CHECK(rep["results"][0]["status"] == "skipped");
+  CHECK(rep["results"][1]["status"] == "skipped");
+  CHECK_FALSE(image_exists(tags[0].get<std::string>())); // not even pulled
+
+  // A new commit elsewhere: only the new commit tag is pushed.
+  p.repo.write("README.md", "x");
+  std::string sha2 = p.repo.commit();
+  rep = p.build({"--all", "--push"});
+  CHECK(rep["results"][1]["status"] == "skipped");
+  CHECK(remote_exists(p.image("app") + ":" + sha2));
+}
+
+TEST_CASE("push: a registry that fails, then recovers, is retried", "[push][docker]") {
+  PushRepo p;
+  p.registry.stop();
+  std::thread restart([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    p.registry.start();
+  });
+  std::string err;
+  auto rep = p.build({"base", "--push"}, 0, &err);
+  restart.join();
+  CHECK_THAT(err, Contains("retry 1/3"));
+  CHECK(rep["results"][0]["status"] == "built");
+  CHECK(remote_exists(p.image("base") + ":" + p.repo.head()));
+}
+
+TEST_CASE("push: a dead registry fails the run, naming registry and image", "[push][docker]") {
+  PushRepo p;
+  p.registry.stop();
+  std::string err;
+  auto rep = p.build({"base", "--push", "--push-retries", "1"}, 1, &err);
+  CHECK(rep["results"][0]["status"] == "failed");
+  CHECK_THAT(err, Contains(p.registry.host()) && Contains(p.image("base")) && Contains("retry 1/1"));
+}
+
+TEST_CASE("push: a push that fails transiently is retried with backoff", "[push][docker]") {
+  PushRepo p;
+  TempDir tmp;
+  auto out = tmp.path() / "out.txt";
+  Background mlrepo({MLREPO_BIN, "build", "base", "--push"}, p.repo.path(),
+                    {{"CI", std::nullopt}, {"GITHUB_ACTIONS", std::nullopt}}, out);
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 1200; ++i) {
+      if (mlrepo::util::read_file(out).value_or("").find(text) != std::string::npos)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  // The registry answered the existence check; it goes away during the build.
+  REQUIRE(wait_for("==> base: building"));
+  p.registry.stop();
+  REQUIRE(wait_for("push of " + p.image("base")));
+  p.registry.start();
+  CHECK(mlrepo.wait(120) == 0);
+  auto log = mlrepo::util::read_file(out).value_or("");
+  INFO(log);
+  CHECK_THAT(log, Contains("retry 1/3"));
+  CHECK(remote_exists(p.image("base") + ":" + p.repo.head()));
+}

@@ -1,0 +1,184 @@
+#include "support/docker.hpp"
+
+#include "mlrepo/util/fs.hpp"
+
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <random>
+#include <sstream>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace mlrepo::test {
+
+std::string docker(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"docker"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_program(argv, fs::temp_directory_path());
+  INFO("docker " << args.at(0) << ": " << r.err);
+  REQUIRE(r.code == 0);
+  return r.out;
+}
+
+const std::string& busybox_image() {
+  static const std::string ref = [] {
+    std::string name = "mlrepo-test/busybox:1";
+    if (!image_exists(name)) {
+      TempDir ctx;
+      fs::copy_file("/bin/busybox", ctx.path() / "busybox");
+      util::write_file_atomic(ctx.path() / "Dockerfile",
+                              "FROM scratch\nCOPY busybox /bin/busybox\n"
+                              "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n");
+      auto r = run_program({"docker", "build", "-q", "-t", name, ctx.path().string()}, ctx.path(),
+                           {{"DOCKER_BUILDKIT", "0"}});
+      INFO(r.err);
+      REQUIRE(r.code == 0);
+    }
+    return name;
+  }();
+  return ref;
+}
+
+bool image_exists(const std::string& ref) {
+  return run_program({"docker", "image", "inspect", ref}, fs::temp_directory_path()).code == 0;
+}
+
+bool remote_exists(const std::string& ref) {
+  return run_program({"docker", "manifest", "inspect", "--insecure", ref}, fs::temp_directory_path())
+             .code == 0;
+}
+
+ImageScope::ImageScope() {
+  std::random_device rd;
+  prefix_ = "mlrt" + std::to_string(rd() % 1000000) + "-";
+}
+
+ImageScope::~ImageScope() {
+  auto r = run_program({"docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"},
+                       fs::temp_directory_path());
+  std::vector<std::string> argv{"docker", "image", "rm", "-f"};
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(prefix_) != std::string::npos)
+      argv.push_back(line);
+  if (argv.size() > 4)
+    run_program(argv, fs::temp_directory_path());
+}
+
+Background::Background(const std::vector<std::string>& argv, const fs::path& cwd, const Env& env,
+                       const fs::path& output) {
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    std::string key = entry.substr(0, entry.find('='));
+    if (!env.count(key))
+      envs.push_back(entry);
+  }
+  for (const auto& [k, v] : env)
+    if (v)
+      envs.push_back(k + "=" + *v);
+  std::vector<char*> cargv, cenv;
+  auto args = argv;
+  for (auto& a : args)
+    cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : envs)
+    cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+  std::string out = output.empty() ? "/dev/null" : output.string();
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  int rc = posix_spawnp(&pid_, cargv[0], &fa, &attr, cargv.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  REQUIRE(rc == 0);
+}
+
+Background::~Background() {
+  if (!reaped_) {
+    ::kill(-pid_, SIGKILL);
+    int st;
+    ::waitpid(pid_, &st, 0);
+  }
+}
+
+void Background::signal(int sig) const { ::kill(pid_, sig); }
+
+int Background::wait(int timeout_s) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  int st = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return -1;
+}
+
+namespace {
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool port_open(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+} // namespace
+
+Registry::Registry() : port_(free_port()) {
+  util::write_file_atomic(dir_.path() / "config.yml",
+                          "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                          "    rootdirectory: " + (dir_.path() / "data").string() +
+                              "\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" +
+                              std::to_string(port_) + "\n");
+  start();
+}
+
+Registry::~Registry() { stop(); }
+
+void Registry::start() {
+  process_ = std::make_unique<Background>(
+      std::vector<std::string>{"docker-registry", "serve", (dir_.path() / "config.yml").string()},
+      dir_.path(), Env{}, dir_.path() / "registry.log");
+  for (int i = 0; i < 100 && !port_open(port_); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(port_open(port_));
+}
+
+void Registry::stop() { process_.reset(); }
+
+} // namespace mlrepo::test
