@@ -102,7 +102,9 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   out.nothing_to_do = chosen.empty();
   if (chosen.empty())
     return out;
-  out.plan = make_plan(repo, view.config, graph, chosen, plan_inputs(repo, view.config, env));
+  auto inputs = plan_inputs(repo, view.config, env);
+  inputs.build_arg_overrides = opt.build_args;
+  out.plan = make_plan(repo, view.config, graph, chosen, inputs);
 
   util::SpawnRunner runner;
   docker::Engine engine(runner, view.config.docker);

@@ -114,6 +114,9 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     item.dockerfile = p.dockerfile;
     item.context = p.context;
     item.build_args = p.config.build_args;
+    if (item.requested)
+      for (const auto& [k, v] : inputs.build_arg_overrides)
+        item.build_args[k] = v;
     item.target = p.config.target;
     item.platforms = p.config.platforms;
 
@@ -127,7 +130,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     for (const auto& path : inputs_paths)
       manifest += "input " + path + " " + entry_id(head_tree.get(), path) + "\n";
     manifest += "dockerfile " + p.dockerfile + "\ncontext " + p.context + "\n";
-    for (const auto& [k, v] : p.config.build_args)
+    for (const auto& [k, v] : item.build_args)
       manifest += "build_arg " + k + "=" + v + "\n";
     manifest += "target " + p.config.target.value_or("") + "\n";
     for (const auto& pl : p.config.platforms)
@@ -177,7 +180,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
 
     // FROM lines naming a dependency must resolve to what we build.
     if (auto content = util::read_file(repo.workdir() + "/" + p.dockerfile)) {
-      for (const auto& use : project::image_uses(*content, p.config.build_args)) {
+      for (const auto& use : project::image_uses(*content, item.build_args)) {
         if (use.pinned)
           continue;
         for (const auto& [name, pi] : deps)

@@ -38,6 +38,7 @@ int run(int argc, char** argv) {
   register_changed(app, global, action);
   register_graph(app, global, action);
   register_build(app, global, action);
+  register_ci(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <string>
 
 namespace mlrepo::cli {
@@ -23,8 +24,12 @@ void register_list(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_changed(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_graph(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_build(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_ci(CLI::App& app, const GlobalOptions& global, Action& action);
 
 int run(int argc, char** argv);
+
+// KEY=VALUE arguments of --build-arg; UsageError for a malformed one.
+std::map<std::string, std::string> parse_build_args(const std::vector<std::string>& raw);
 
 // The --base/--head/--[no-]uncommitted flags of `changed`, shared with `build --changed`.
 void add_selection_options(CLI::App& cmd, changes::SelectionOptions& selection);

@@ -17,7 +17,19 @@ namespace mlrepo::cli {
 struct BuildCliOptions {
   build::BuildOptions core;
   std::optional<std::string> json_report;
+  std::vector<std::string> build_args_raw;
 };
+
+std::map<std::string, std::string> parse_build_args(const std::vector<std::string>& raw) {
+  std::map<std::string, std::string> out;
+  for (const auto& kv : raw) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--build-arg '" + kv + "' is not KEY=VALUE", "e.g. --build-arg PYTHON_VERSION=3.11");
+    out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
 
 int default_jobs() {
   unsigned cores = std::thread::hardware_concurrency();
@@ -53,6 +65,9 @@ void register_build(CLI::App& app, const GlobalOptions& global, Action& action) 
   cmd->add_flag("--dry-run", opts->core.dry_run, "Print the docker commands that would run, and run none");
   cmd->add_option("--json-report", opts->json_report, "Write a JSON report of the results to FILE")
       ->type_name("FILE");
+  cmd->add_option("--build-arg", opts->build_args_raw,
+                  "Override a build argument of the chosen projects (KEY=VALUE, repeatable)")
+      ->type_name("KEY=VALUE");
   cmd->add_option("--log-dir", opts->core.log_dir, "Where per-project logs go (default .git/mlrepo/logs)")
       ->type_name("DIR");
   cmd->add_option("--push-retries", opts->core.exec.push_retries,
@@ -61,6 +76,7 @@ void register_build(CLI::App& app, const GlobalOptions& global, Action& action) 
   cmd->callback([&global, opts, &action] {
     action = [&global, opts] {
       auto env = changes::process_env();
+      opts->core.build_args = parse_build_args(opts->build_args_raw);
       auto repo = open_repository(global);
       opts->core.cwd = std::filesystem::current_path().string();
       if (global.repo_dir != ".")

@@ -28,7 +28,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
               {"registry", "image_prefix", "default_branch", "name_from", "exclude",
-               "global_triggers", "docker", "tags", "default_branch_tags"});
+               "global_triggers", "docker", "tags", "default_branch_tags", "ci"});
   WorkspaceConfig cfg;
   cfg.file = file;
   if (auto reg = r.string("registry")) {
@@ -80,6 +80,41 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
     }
     (std::string(key) == "tags" ? cfg.tags : cfg.default_branch_tags) = plain(list);
   }
+  if (auto ci = r.map("ci", {"mode", "mlrepo_action", "runs_on", "pin_actions",
+                             "registry_username_secret", "registry_password_secret"})) {
+    if (auto mode = ci->string("mode")) {
+      if (mode->value == "per-project")
+        cfg.ci.mode = CiMode::PerProject;
+      else if (mode->value == "matrix")
+        cfg.ci.mode = CiMode::Matrix;
+      else
+        ci->fail("mode", "must be 'per-project' or 'matrix', not '" + mode->value + "'");
+    }
+    if (auto action = ci->string("mlrepo_action")) {
+      auto at = action->value.find('@');
+      auto slash = action->value.find('/');
+      if (at == std::string::npos || slash == std::string::npos || slash > at || at + 1 == action->value.size())
+        ci->fail("mlrepo_action", "must be OWNER/REPO@REF (the repository holding mlrepo's action.yml)");
+      cfg.ci.mlrepo_action = action->value;
+    }
+    if (auto runs_on = ci->string("runs_on"))
+      cfg.ci.runs_on = runs_on->value;
+    if (auto pin = ci->string("pin_actions")) {
+      if (pin->value != "sha" && pin->value != "tag")
+        ci->fail("pin_actions", "must be 'sha' or 'tag'");
+      cfg.ci.pin_sha = pin->value == "sha";
+    }
+    for (auto [key, field] : {std::pair{"registry_username_secret", &cfg.ci.registry_username_secret},
+                              std::pair{"registry_password_secret", &cfg.ci.registry_password_secret}})
+      if (auto v = ci->string(key)) {
+        bool ok = !v->value.empty();
+        for (char c : v->value)
+          ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+        if (!ok)
+          ci->fail(key, "must be a secret name (letters, digits, '_')");
+        *field = v->value;
+      }
+  }
   return cfg;
 }
 
@@ -87,7 +122,7 @@ ProjectConfig parse_project_config(const std::string& content, const std::string
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
               {"name", "dockerfile", "context", "build_args", "target", "platforms", "depends_on",
-               "test", "lint", "run"});
+               "test", "lint", "run", "ci"});
   ProjectConfig cfg;
   cfg.file = file;
   cfg.name = r.string("name");
@@ -107,6 +142,18 @@ ProjectConfig parse_project_config(const std::string& content, const std::string
       cfg.run.gpus = g->value;
     cfg.run.ports = plain(run->string_list("ports").value_or(std::vector<Located>{}));
     cfg.run.command = run->command("command").value_or(std::vector<std::string>{});
+  }
+  if (auto ci = r.map("ci", {"matrix", "enabled", "timeout_minutes"})) {
+    cfg.ci_matrix = ci->list_map("matrix").value_or(std::map<std::string, std::vector<std::string>>{});
+    for (const auto& [name, values] : cfg.ci_matrix) {
+      bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+      for (char c : name)
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+      if (!ok)
+        ci->fail("matrix", "key '" + name + "' is not a build argument name (letters, digits, '_')");
+    }
+    cfg.ci_enabled = ci->boolean("enabled").value_or(true);
+    cfg.ci_timeout_minutes = ci->integer("timeout_minutes", 1, 4320).value_or(60);
   }
   return cfg;
 }

@@ -170,4 +170,50 @@ std::optional<MapReader> MapReader::map(const std::string& key, std::vector<std:
   return MapReader(*node, file_, qualified(key), std::move(known));
 }
 
+std::optional<bool> MapReader::boolean(const std::string& key) {
+  auto v = string(key);
+  if (!v)
+    return std::nullopt;
+  if (v->value == "true")
+    return true;
+  if (v->value == "false")
+    return false;
+  fail(key, "must be true or false, not '" + v->value + "'");
+}
+
+std::optional<int> MapReader::integer(const std::string& key, int min, int max) {
+  auto v = string(key);
+  if (!v)
+    return std::nullopt;
+  try {
+    size_t used = 0;
+    int n = std::stoi(v->value, &used);
+    if (used == v->value.size() && n >= min && n <= max)
+      return n;
+  } catch (const std::exception&) {
+  }
+  fail(key, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+}
+
+std::optional<std::map<std::string, std::vector<std::string>>> MapReader::list_map(const std::string& key) {
+  const YAML::Node* node = find(key);
+  if (!node || node->IsNull())
+    return std::nullopt;
+  if (!node->IsMap())
+    fail(key, "must be a mapping of names to lists of values");
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& kv : *node) {
+    std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!kv.second.IsSequence() || kv.second.size() == 0)
+      throw ConfigError(file_, line_of(kv.first),
+                        "'" + qualified(key) + "." + name + "' must be a non-empty list of values");
+    for (const auto& item : kv.second) {
+      if (!item.IsScalar())
+        throw ConfigError(file_, line_of(item), "'" + qualified(key) + "." + name + "' values must be scalars");
+      out[name].push_back(item.Scalar());
+    }
+  }
+  return out;
+}
+
 } // namespace mlrepo::config

@@ -27,6 +27,10 @@ public:
   std::optional<std::vector<std::string>> command(const std::string& key);
   std::optional<std::map<std::string, std::string>> scalar_map(const std::string& key);
   std::optional<MapReader> map(const std::string& key, std::vector<std::string> known_keys);
+  std::optional<bool> boolean(const std::string& key);
+  std::optional<int> integer(const std::string& key, int min, int max);
+  // A mapping of names to lists of strings (e.g. a version matrix).
+  std::optional<std::map<std::string, std::vector<std::string>>> list_map(const std::string& key);
 
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
   const std::string& file() const { return file_; }

@@ -4,6 +4,7 @@
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/git/repository.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct BuildOptions {
   bool dry_run = false;
   std::string cwd; // absolute; PROJECT paths may be relative to it
   std::optional<std::string> log_dir;
+  std::map<std::string, std::string> build_args; // --build-arg for the chosen projects
   ExecOptions exec;
 };
 

@@ -37,6 +37,8 @@ struct PlanInputs {
   std::optional<std::string> branch; // current branch name, if any
   bool on_default_branch = false;
   std::string source_url;            // for org.opencontainers.image.source
+  // --build-arg values for the chosen projects (not their dependencies).
+  std::map<std::string, std::string> build_arg_overrides;
 };
 
 // `chosen` are graph indexes; their dependencies are added. Items come in

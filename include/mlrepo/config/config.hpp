@@ -18,6 +18,18 @@ struct Located {
   int line = 0;
 };
 
+enum class CiMode { PerProject, Matrix };
+
+struct WorkspaceCi {
+  CiMode mode = CiMode::PerProject;
+  // The composite action that installs mlrepo on the runner, OWNER/REPO@REF.
+  std::string mlrepo_action = "mlrepo/mlrepo@v0.1.0";
+  std::string runs_on = "ubuntu-latest";
+  bool pin_sha = true; // pin first-party actions to full commit SHAs
+  std::string registry_username_secret = "REGISTRY_USERNAME";
+  std::string registry_password_secret = "REGISTRY_PASSWORD";
+};
+
 struct WorkspaceConfig {
   std::string file;                     // repo-relative, for messages
   std::string registry;                 // e.g. ghcr.io/acme (host and namespace)
@@ -29,6 +41,7 @@ struct WorkspaceConfig {
   std::string docker = "docker";        // the engine's CLI (podman works too)
   std::vector<std::string> tags;        // extra tag templates: {branch}, {short_sha}
   std::vector<std::string> default_branch_tags; // extra tags on the default branch only
+  WorkspaceCi ci;
 };
 
 struct RunSettings {
@@ -51,6 +64,10 @@ struct ProjectConfig {
   std::vector<std::string> test;   // a command: one string is run by /bin/sh -c
   std::vector<std::string> lint;
   RunSettings run;
+  // CI: a version matrix (build arg -> values), whether a workflow is made.
+  std::map<std::string, std::vector<std::string>> ci_matrix;
+  bool ci_enabled = true;
+  int ci_timeout_minutes = 60;
 };
 
 // `where` is appended to the file name in messages (e.g. " at commit 1a2b3c").

@@ -1,0 +1,377 @@
+#include "mlrepo/ci/workflow.hpp"
+
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
+#include "mlrepo/version.hpp"
+
+#include <set>
+
+namespace mlrepo::ci {
+namespace {
+
+// Builds YAML text line by line; every scalar from the outside is quoted.
+class Yaml {
+public:
+  Yaml& line(int indent, std::string_view text) {
+    out_.append(static_cast<size_t>(indent) * 2, ' ');
+    out_.append(text);
+    out_ += '\n';
+    return *this;
+  }
+  Yaml& blank() {
+    out_ += '\n';
+    return *this;
+  }
+  std::string str() const { return out_; }
+
+private:
+  std::string out_;
+};
+
+void refuse_unsafe(const std::string& path) {
+  if (path.find("${{") != std::string::npos)
+    throw UsageError("project path '" + path + "' contains '${{', which GitHub Actions would "
+                     "evaluate as an expression in the generated workflow",
+                     "rename the directory");
+  for (unsigned char c : path)
+    if (c < 0x20 || c == 0x7f)
+      throw UsageError("project path '" + path + "' contains a control character, which cannot be "
+                       "written safely into a workflow",
+                       "rename the directory");
+}
+
+std::string header(const std::string& what) {
+  return std::string(kGeneratedMarker) + " Do not edit: your changes would be overwritten.\n"
+         "# Regenerate with `mlrepo ci generate`; CI runs `mlrepo ci generate --check`.\n"
+         "# " + what + "\n";
+}
+
+std::string checkout_ref(const config::WorkspaceConfig& ws) {
+  return ws.ci.pin_sha ? std::string("actions/checkout@") + kCheckoutSha + " # " + kCheckoutTag
+                       : std::string("actions/checkout@") + kCheckoutTag;
+}
+
+void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history) {
+  y.line(3, "- name: Check out");
+  y.line(4, "uses: " + checkout_ref(ws));
+  y.line(4, "with:");
+  if (full_history)
+    y.line(5, "fetch-depth: 0 # mlrepo compares with the base commit");
+  y.line(5, "persist-credentials: false");
+}
+
+void install_step(Yaml& y, const config::WorkspaceConfig& ws) {
+  y.line(3, "- name: Install mlrepo");
+  y.line(4, "uses: " + yaml_quote(ws.ci.mlrepo_action));
+}
+
+std::string registry_host(const config::WorkspaceConfig& ws) {
+  return ws.registry.substr(0, ws.registry.find('/'));
+}
+
+void login_step(Yaml& y, const config::WorkspaceConfig& ws) {
+  std::string host = registry_host(ws);
+  y.line(3, "- name: Log in to the registry");
+  y.line(4, "env:");
+  y.line(5, "REGISTRY: " + yaml_quote(host));
+  if (host == "ghcr.io") {
+    y.line(5, "REGISTRY_USERNAME: ${{ github.actor }}");
+    y.line(5, "REGISTRY_PASSWORD: ${{ secrets.GITHUB_TOKEN }}");
+  } else {
+    y.line(5, "REGISTRY_USERNAME: ${{ secrets." + ws.ci.registry_username_secret + " }}");
+    y.line(5, "REGISTRY_PASSWORD: ${{ secrets." + ws.ci.registry_password_secret + " }}");
+  }
+  y.line(4, "run: printf '%s' \"$REGISTRY_PASSWORD\" | docker login \"$REGISTRY\" --username "
+            "\"$REGISTRY_USERNAME\" --password-stdin");
+}
+
+std::string triggers_comment(const project::Project& p) {
+  return "Project " + p.name + " (" + p.path + "): tests on every push and pull request that "
+         "touches it, builds and pushes its image from the default branch.";
+}
+
+GeneratedFile project_workflow(const project::Graph& graph, size_t i,
+                               const config::WorkspaceConfig& ws, const git::Snapshot& snapshot,
+                               const GenerateOptions& opt) {
+  const auto& p = graph.projects()[i];
+  refuse_unsafe(p.path);
+  std::string file = std::string(kWorkflowDir) + "/mlrepo-" + p.name + ".yml";
+  Yaml y;
+  y.line(0, "name: " + yaml_quote("mlrepo: " + p.name));
+  y.blank();
+  y.line(0, "on:");
+  auto paths = trigger_paths(graph, i, ws, snapshot, file);
+  y.line(1, "push:");
+  y.line(2, "branches:");
+  y.line(3, "- " + yaml_quote(opt.default_branch));
+  // The same list twice: YAML anchors are not understood by every tool.
+  for (const char* event : {"push", "pull_request"}) {
+    if (std::string(event) == "pull_request")
+      y.line(1, "pull_request:");
+    y.line(2, "paths:");
+    for (const auto& path : paths)
+      y.line(3, "- " + yaml_quote(path));
+  }
+  y.line(1, "workflow_dispatch:");
+  y.blank();
+  y.line(0, "permissions:");
+  y.line(1, "contents: read");
+  y.blank();
+  y.line(0, "concurrency:");
+  y.line(1, "group: " + yaml_quote("mlrepo-" + p.name + "-${{ github.ref }}"));
+  y.line(1, "cancel-in-progress: ${{ github.event_name == 'pull_request' }}");
+  y.blank();
+  y.line(0, "defaults:");
+  y.line(1, "run:");
+  y.line(2, "shell: bash");
+  y.line(2, "working-directory: " + yaml_quote(p.path));
+  y.blank();
+  y.line(0, "jobs:");
+  y.line(1, "test:");
+  y.line(2, "name: " + yaml_quote("test " + p.name));
+  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  y.line(2, "timeout-minutes: " + std::to_string(p.config.ci_timeout_minutes));
+  const auto& matrix = p.config.ci_matrix;
+  if (!matrix.empty()) {
+    y.line(2, "strategy:");
+    y.line(3, "fail-fast: false");
+    y.line(3, "matrix:");
+    for (const auto& [key, values] : matrix) {
+      y.line(4, key + ":");
+      for (const auto& v : values)
+        y.line(5, "- " + yaml_quote(v));
+    }
+  }
+  std::string build_args;
+  if (!matrix.empty()) {
+    y.line(2, "env:");
+    for (const auto& [key, values] : matrix) {
+      y.line(3, "MATRIX_" + key + ": ${{ matrix." + key + " }}");
+      build_args += " --build-arg \"" + key + "=$MATRIX_" + key + "\"";
+    }
+  }
+  y.line(2, "steps:");
+  checkout_step(y, ws, false);
+  install_step(y, ws);
+  bool any = false;
+  if (!p.config.lint.empty()) {
+    y.line(3, "- name: Lint");
+    y.line(4, "run: mlrepo test --only lint" + build_args);
+    any = true;
+  }
+  if (!p.config.test.empty()) {
+    y.line(3, "- name: Test");
+    y.line(4, "run: mlrepo test --only test" + build_args);
+    any = true;
+  }
+  if (!any) {
+    y.line(3, "- name: Build");
+    y.line(4, "run: mlrepo build" + build_args);
+  }
+  if (!ws.registry.empty()) {
+    y.blank();
+    y.line(1, "push:");
+    y.line(2, "name: " + yaml_quote("build and push " + p.name));
+    y.line(2, "needs: test");
+    y.line(2, "if: github.event_name == 'push' && github.ref == " +
+                  yaml_quote("refs/heads/" + opt.default_branch));
+    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+    y.line(2, "timeout-minutes: " + std::to_string(p.config.ci_timeout_minutes));
+    y.line(2, "permissions:");
+    y.line(3, "contents: read");
+    y.line(3, "packages: write");
+    y.line(2, "steps:");
+    checkout_step(y, ws, false);
+    install_step(y, ws);
+    login_step(y, ws);
+    y.line(3, "- name: Build and push");
+    y.line(4, "run: mlrepo build --push");
+  }
+  return {file, header(triggers_comment(p)) + "\n" + y.str()};
+}
+
+GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateOptions& opt) {
+  std::string file = std::string(kWorkflowDir) + "/mlrepo.yml";
+  Yaml y;
+  y.line(0, "name: mlrepo");
+  y.blank();
+  y.line(0, "on:");
+  y.line(1, "push:");
+  y.line(2, "branches:");
+  y.line(3, "- " + yaml_quote(opt.default_branch));
+  y.line(1, "pull_request:");
+  y.line(1, "workflow_dispatch:");
+  y.blank();
+  y.line(0, "permissions:");
+  y.line(1, "contents: read");
+  y.blank();
+  y.line(0, "concurrency:");
+  y.line(1, "group: 'mlrepo-${{ github.ref }}'");
+  y.line(1, "cancel-in-progress: ${{ github.event_name == 'pull_request' }}");
+  y.blank();
+  y.line(0, "defaults:");
+  y.line(1, "run:");
+  y.line(2, "shell: bash");
+  y.blank();
+  y.line(0, "jobs:");
+  y.line(1, "changes:");
+  y.line(2, "name: changed projects");
+  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  y.line(2, "outputs:");
+  y.line(3, "matrix: ${{ steps.changed.outputs.matrix }}");
+  y.line(3, "any_changed: ${{ steps.changed.outputs.any_changed }}");
+  y.line(2, "steps:");
+  checkout_step(y, ws, true);
+  install_step(y, ws);
+  y.line(3, "- name: Find changed projects");
+  y.line(4, "id: changed");
+  y.line(4, "run: mlrepo changed --format github-matrix --github-output");
+  y.blank();
+  y.line(1, "test:");
+  y.line(2, "name: test ${{ matrix.project }}");
+  y.line(2, "needs: changes");
+  y.line(2, "if: needs.changes.outputs.any_changed == 'true'");
+  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  y.line(2, "strategy:");
+  y.line(3, "fail-fast: false");
+  y.line(3, "matrix: ${{ fromJSON(needs.changes.outputs.matrix) }}");
+  y.line(2, "env:");
+  y.line(3, "PROJECT: ${{ matrix.project }}");
+  y.line(2, "steps:");
+  checkout_step(y, ws, false);
+  install_step(y, ws);
+  y.line(3, "- name: Lint and test");
+  y.line(4, "run: mlrepo test \"$PROJECT\"");
+  std::vector<std::string> gate_needs{"changes", "test"};
+  if (!ws.registry.empty()) {
+    y.blank();
+    y.line(1, "push:");
+    y.line(2, "name: build and push");
+    y.line(2, "needs: [changes, test]");
+    y.line(2, "if: github.event_name == 'push' && github.ref == " +
+                  yaml_quote("refs/heads/" + opt.default_branch) +
+                  " && needs.changes.outputs.any_changed == 'true'");
+    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+    y.line(2, "permissions:");
+    y.line(3, "contents: read");
+    y.line(3, "packages: write");
+    y.line(2, "steps:");
+    checkout_step(y, ws, false);
+    install_step(y, ws);
+    login_step(y, ws);
+    y.line(3, "- name: Build and push what the registry lacks");
+    y.line(4, "run: mlrepo build --all --push");
+    gate_needs.push_back("push");
+  }
+  y.blank();
+  y.line(1, "gate:");
+  y.line(2, "name: mlrepo gate");
+  std::string needs;
+  for (const auto& n : gate_needs)
+    needs += (needs.empty() ? "" : ", ") + n;
+  y.line(2, "needs: [" + needs + "]");
+  y.line(2, "if: always()");
+  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  y.line(2, "steps:");
+  y.line(3, "- name: Fail when a project job failed");
+  y.line(4, "env:");
+  for (const auto& n : gate_needs)
+    y.line(5, "RESULT_" + std::string(n == "changes" ? "CHANGES" : n == "test" ? "TEST" : "PUSH") +
+                  ": ${{ needs." + n + ".result }}");
+  y.line(4, "run: |");
+  y.line(5, "# skipped is fine: an empty matrix means nothing to test.");
+  y.line(5, "status=0");
+  y.line(5, "for result in \"$RESULT_CHANGES\" \"$RESULT_TEST\" \"${RESULT_PUSH:-skipped}\"; do");
+  y.line(6, "case \"$result\" in");
+  y.line(7, "success|skipped) ;;");
+  y.line(7, "*) echo \"a project job ended with: $result\"; status=1 ;;");
+  y.line(6, "esac");
+  y.line(5, "done");
+  y.line(5, "exit \"$status\"");
+  return {file, header("One workflow for every project: the changed ones fan out as a matrix; the "
+                       "gate job is the one required check.") + "\n" + y.str()};
+}
+
+} // namespace
+
+std::string yaml_quote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+std::string filter_escape(std::string_view path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '!' || c == '+' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
+                                       const config::WorkspaceConfig& ws,
+                                       const git::Snapshot& snapshot,
+                                       const std::string& workflow_file) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](std::string pattern) {
+    if (seen.insert(pattern).second)
+      out.push_back(std::move(pattern));
+  };
+  auto add_path = [&](const std::string& path) {
+    refuse_unsafe(path);
+    if (path.empty())
+      add("**");
+    else if (snapshot.read(path))
+      add(filter_escape(path));
+    else
+      add(filter_escape(path) + "/**");
+  };
+  // The project and, transitively, everything it depends on.
+  std::vector<size_t> todo{i};
+  std::set<size_t> done;
+  while (!todo.empty()) {
+    size_t j = todo.back();
+    todo.pop_back();
+    if (!done.insert(j).second)
+      continue;
+    const auto& p = graph.projects()[j];
+    add_path(p.path);
+    for (const auto& d : graph.path_dependencies(j))
+      add_path(d);
+    if (!util::path_within(p.dockerfile, p.path))
+      add_path(p.dockerfile);
+    for (size_t d : graph.dependencies(j))
+      todo.push_back(d);
+  }
+  for (const auto& g : ws.global_triggers)
+    add(g.value);
+  add(config::kConfigFile);
+  add(filter_escape(workflow_file));
+  return out;
+}
+
+std::vector<GeneratedFile> generate_workflows(const project::Graph& graph,
+                                              const config::WorkspaceConfig& ws,
+                                              const git::Snapshot& snapshot,
+                                              const GenerateOptions& opt) {
+  std::vector<GeneratedFile> out;
+  if (opt.mode == config::CiMode::Matrix) {
+    out.push_back(matrix_workflow(ws, opt));
+    return out;
+  }
+  for (size_t i = 0; i < graph.projects().size(); ++i)
+    if (graph.projects()[i].config.ci_enabled)
+      out.push_back(project_workflow(graph, i, ws, snapshot, opt));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return out;
+}
+
+} // namespace mlrepo::ci

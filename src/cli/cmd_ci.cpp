@@ -1,0 +1,75 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/changes/selection.hpp"
+#include "mlrepo/ci/sync.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::cli {
+
+struct CiGenerateOptions {
+  bool check = false;
+  std::optional<std::string> mode;
+};
+
+void register_ci(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto opts = std::make_shared<CiGenerateOptions>();
+  auto* ci = app.add_subcommand("ci", "Generate GitHub Actions workflows for the projects");
+  ci->require_subcommand(1);
+  auto* gen = ci->add_subcommand("generate", "Write .github/workflows/mlrepo-<name>.yml for every project");
+  gen->footer(
+      "Per-project mode (default): one workflow per project, triggered by `paths:` filters\n"
+      "covering the project, what it depends on, global triggers and mlrepo.yaml; a test job\n"
+      "on every trigger and a build-and-push job on the default branch.\n"
+      "Matrix mode (--mode matrix, or `ci: {mode: matrix}`): one workflow that runs\n"
+      "`mlrepo changed` and fans out a job per changed project, with a gate job to require.\n"
+      "Only files starting with the generated header are ever rewritten or deleted.\n"
+      "Examples:\n  mlrepo ci generate\n  mlrepo ci generate --check    # in CI: exit 1 when workflows are stale");
+  gen->add_flag("--check", opts->check, "Write nothing; exit 1 naming every missing, stale or obsolete workflow");
+  gen->add_option("--mode", opts->mode, "per-project or matrix (default: the workspace's ci.mode)")
+      ->check(CLI::IsMember({"per-project", "matrix"}));
+  gen->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      auto repo = open_repository(global);
+      auto view = open_view(repo, std::nullopt);
+      ci::GenerateOptions go;
+      go.mode = view.config.ci.mode;
+      if (opts->mode)
+        go.mode = *opts->mode == "matrix" ? config::CiMode::Matrix : config::CiMode::PerProject;
+      go.default_branch = changes::default_branch_name(repo, view.config);
+      if (view.config.ci.pin_sha && view.config.ci.mlrepo_action.size() - view.config.ci.mlrepo_action.find('@') != 41)
+        spdlog::warn("ci.mlrepo_action '{}' is not pinned to a commit SHA; pin it in mlrepo.yaml "
+                     "(OWNER/REPO@<40-hex sha>) so a moved tag cannot change your CI",
+                     view.config.ci.mlrepo_action);
+      auto files = ci::generate_workflows(view.graph, view.config, *view.snapshot, go);
+      auto report = ci::sync_workflows(repo.workdir(), files, opts->check);
+      if (opts->check) {
+        for (const auto& f : report.created)
+          spdlog::error("missing: {}", f);
+        for (const auto& f : report.updated)
+          spdlog::error("stale: {}", f);
+        for (const auto& f : report.deleted)
+          spdlog::error("obsolete: {}", f);
+        if (!report.in_sync()) {
+          spdlog::info("hint: run 'mlrepo ci generate' and commit the result");
+          return 1;
+        }
+        spdlog::info("{} workflow{} in sync", files.size(), files.size() == 1 ? "" : "s");
+        return 0;
+      }
+      for (const auto& f : report.created)
+        spdlog::info("created {}", f);
+      for (const auto& f : report.updated)
+        spdlog::info("updated {}", f);
+      for (const auto& f : report.deleted)
+        spdlog::info("deleted {}", f);
+      spdlog::info("{} created, {} updated, {} deleted, {} unchanged", report.created.size(),
+                   report.updated.size(), report.deleted.size(), report.unchanged.size());
+      return 0;
+    };
+  });
+}
+
+} // namespace mlrepo::cli

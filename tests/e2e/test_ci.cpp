@@ -1,0 +1,198 @@
+// `mlrepo ci generate`: the workflows parse, trigger on the right paths, are
+// safe, stay byte-identical, and pass actionlint (with shellcheck) and zizmor.
+#include "support/repo.hpp"
+
+#include "mlrepo/util/fs.hpp"
+
+#include <catch2/catch.hpp>
+#include <yaml-cpp/yaml.h>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+
+namespace {
+
+const char* kPinned = "ci:\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n";
+
+std::string tool(const std::string& name) {
+  auto path = fs::path(MLREPO_TOOLS_DIR) / name;
+  INFO(name << " is installed by 'scripts/bootstrap --test' into " << MLREPO_TOOLS_DIR);
+  REQUIRE(fs::exists(path));
+  return path.string();
+}
+
+// actionlint (which runs shellcheck on every run: script) and zizmor, offline,
+// must have nothing to say at medium severity or above.
+void lint(const GitRepo& r) {
+  auto files = r.git({"ls-files", "--others", "--cached", ".github/workflows"});
+  auto al = run_program({tool("actionlint"), "-shellcheck", "shellcheck"}, r.path());
+  INFO("actionlint:\n" << al.out << al.err);
+  CHECK(al.code == 0);
+  auto zz = run_program({tool("zizmor"), "--offline", "--min-severity", "medium", ".github/workflows"}, r.path());
+  INFO("zizmor:\n" << zz.out << zz.err);
+  CHECK(zz.code == 0);
+}
+
+YAML::Node load(const GitRepo& r, const std::string& rel) {
+  auto content = mlrepo::util::read_file(r.file(rel));
+  INFO(rel);
+  REQUIRE(content);
+  return YAML::Load(*content);
+}
+
+std::vector<std::string> strings(const YAML::Node& n) {
+  std::vector<std::string> out;
+  for (const auto& i : n)
+    out.push_back(i.as<std::string>());
+  return out;
+}
+
+Run generate(const GitRepo& r, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"ci", "generate"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return r.mlrepo(args);
+}
+
+} // namespace
+
+TEST_CASE("ci generate: one workflow per project, with the right triggers and jobs", "[ci]") {
+  GitRepo r;
+  fs::copy(fs::path(MLREPO_SOURCE_DIR) / "examples" / "monorepo", r.path(), fs::copy_options::recursive);
+  r.commit();
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  for (auto name : {"churn-model", "demand-forecast", "notebook", "python-base"})
+    CHECK(fs::exists(r.file(std::string(".github/workflows/mlrepo-") + name + ".yml")));
+
+  auto wf = load(r, ".github/workflows/mlrepo-churn-model.yml");
+  auto paths = std::vector<std::string>{"projects/churn-model/**", "libs/mlcommon/**",
+                                        "images/python-base/**", "constraints.txt", "mlrepo.yaml",
+                                        ".github/workflows/mlrepo-churn-model.yml"};
+  CHECK(strings(wf["on"]["push"]["paths"]) == paths);
+  CHECK(strings(wf["on"]["pull_request"]["paths"]) == paths);
+  CHECK(strings(wf["on"]["push"]["branches"]) == std::vector<std::string>{"main"});
+  CHECK(wf["on"]["workflow_dispatch"]);
+  CHECK(wf["permissions"]["contents"].as<std::string>() == "read");
+  CHECK_FALSE(wf["permissions"]["packages"]);
+  CHECK(wf["defaults"]["run"]["working-directory"].as<std::string>() == "projects/churn-model");
+  CHECK_THAT(wf["concurrency"]["group"].as<std::string>(), Contains("churn-model"));
+  auto test = wf["jobs"]["test"];
+  CHECK_FALSE(test["if"]);
+  CHECK(test["steps"][0]["with"]["persist-credentials"].as<std::string>() == "false");
+  CHECK_THAT(test["steps"][0]["uses"].as<std::string>(), Contains("actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"));
+  CHECK(test["steps"][2]["run"].as<std::string>() == "mlrepo test --only test");
+  auto push = wf["jobs"]["push"];
+  CHECK(push["permissions"]["packages"].as<std::string>() == "write");
+  CHECK_THAT(push["if"].as<std::string>(), Contains("refs/heads/main") && Contains("'push'"));
+  CHECK(push["steps"][3]["run"].as<std::string>() == "mlrepo build --push");
+  // No expression is expanded inside a run: script.
+  for (const auto& job : wf["jobs"])
+    for (const auto& step : job.second["steps"])
+      if (step["run"])
+        CHECK_THAT(step["run"].as<std::string>(), !Contains("${{"));
+  lint(r);
+
+  SECTION("deterministic, and --check agrees") {
+    auto before = mlrepo::util::read_file(r.file(".github/workflows/mlrepo-notebook.yml"));
+    auto again = generate(r);
+    CHECK_THAT(again.err, Contains("0 created, 0 updated, 0 deleted, 4 unchanged"));
+    CHECK(mlrepo::util::read_file(r.file(".github/workflows/mlrepo-notebook.yml")) == before);
+    CHECK(generate(r, {"--check"}).code == 0);
+  }
+}
+
+TEST_CASE("ci generate --check names missing, stale and obsolete workflows", "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", kPinned);
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.write("b/Dockerfile", "FROM scratch\n");
+  r.write(".github/workflows/hand.yml", "name: mine\non: push\njobs: {}\n");
+  r.write(".github/workflows/mlrepo-c.yml", "# hand-written, not generated\n");
+  r.commit();
+  REQUIRE(generate(r).code == 0);
+  auto hand = mlrepo::util::read_file(r.file(".github/workflows/hand.yml"));
+  r.write("c2/Dockerfile", "FROM scratch\n");
+  r.remove("b");
+  r.write("a/mlrepo.yaml", "depends_on: [c2]\n");
+  auto check = generate(r, {"--check"});
+  CHECK(check.code == 1);
+  CHECK_THAT(check.err, Contains("missing: .github/workflows/mlrepo-c2.yml") &&
+                            Contains("stale: .github/workflows/mlrepo-a.yml") &&
+                            Contains("obsolete: .github/workflows/mlrepo-b.yml"));
+  CHECK(fs::exists(r.file(".github/workflows/mlrepo-b.yml"))); // --check writes nothing
+  REQUIRE(generate(r).code == 0);
+  CHECK_FALSE(fs::exists(r.file(".github/workflows/mlrepo-b.yml")));
+  CHECK(mlrepo::util::read_file(r.file(".github/workflows/hand.yml")) == hand);
+  CHECK(mlrepo::util::read_file(r.file(".github/workflows/mlrepo-c.yml")) == "# hand-written, not generated\n");
+  CHECK(generate(r, {"--check"}).code == 0);
+
+  // A hand-written file in the way of a generated one is never overwritten.
+  r.write("c/Dockerfile", "FROM scratch\n");
+  auto clash = generate(r);
+  CHECK(clash.code == 2);
+  CHECK_THAT(clash.err, Contains("mlrepo-c.yml") && Contains("not generated"));
+}
+
+TEST_CASE("ci generate: tricky paths are quoted or refused", "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", std::string(kPinned) + "registry: ghcr.io/acme\n");
+  r.write("teams/Vision Models/détecteur [v2]/Dockerfile", "FROM scratch\n");
+  r.write("teams/Vision Models/détecteur [v2]/mlrepo.yaml", "name: detector\ntest: ['sh', '-c', 'true']\n");
+  r.write("it's/Dockerfile", "FROM scratch\n");
+  r.write("it's/mlrepo.yaml", "name: quote\n");
+  r.commit();
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  auto wf = load(r, ".github/workflows/mlrepo-detector.yml");
+  CHECK(strings(wf["on"]["push"]["paths"])[0] == "teams/Vision Models/détecteur \\[v2\\]/**");
+  CHECK(wf["defaults"]["run"]["working-directory"].as<std::string>() == "teams/Vision Models/détecteur [v2]");
+  // ghcr.io logs in with the job's own token.
+  auto login = wf["jobs"]["push"]["steps"][2];
+  CHECK(login["env"]["REGISTRY_PASSWORD"].as<std::string>() == "${{ secrets.GITHUB_TOKEN }}");
+  CHECK(load(r, ".github/workflows/mlrepo-quote.yml")["defaults"]["run"]["working-directory"].as<std::string>() == "it's");
+  lint(r);
+
+  r.write("x${{ github.token }}/Dockerfile", "FROM scratch\n");
+  r.write("x${{ github.token }}/mlrepo.yaml", "name: evil\n");
+  auto evil = generate(r);
+  CHECK(evil.code == 2);
+  CHECK_THAT(evil.err, Contains("${{") && Contains("rename"));
+}
+
+TEST_CASE("ci generate: a version matrix from the project config", "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", kPinned);
+  r.write("m/Dockerfile", "ARG PYTHON_VERSION=3.11\nFROM python:${PYTHON_VERSION}-slim\n");
+  r.write("m/mlrepo.yaml", "test: pytest -q\nlint: ruff check .\nci:\n  matrix:\n    PYTHON_VERSION: ['3.10', '3.11']\n");
+  r.commit();
+  REQUIRE(generate(r).code == 0);
+  auto wf = load(r, ".github/workflows/mlrepo-m.yml");
+  auto test = wf["jobs"]["test"];
+  CHECK(strings(test["strategy"]["matrix"]["PYTHON_VERSION"]) == std::vector<std::string>{"3.10", "3.11"});
+  CHECK(test["env"]["MATRIX_PYTHON_VERSION"].as<std::string>() == "${{ matrix.PYTHON_VERSION }}");
+  CHECK(test["steps"][2]["run"].as<std::string>() == "mlrepo test --only lint --build-arg \"PYTHON_VERSION=$MATRIX_PYTHON_VERSION\"");
+  CHECK_FALSE(wf["jobs"]["push"]); // no registry: nothing to push to
+  lint(r);
+}
+
+TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", std::string(kPinned) + "registry: registry.example.com/ml\n");
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.commit();
+  REQUIRE(generate(r).code == 0);
+  auto run = generate(r, {"--mode", "matrix"});
+  REQUIRE(run.code == 0);
+  CHECK_FALSE(fs::exists(r.file(".github/workflows/mlrepo-a.yml"))); // replaced
+  auto wf = load(r, ".github/workflows/mlrepo.yml");
+  auto jobs = wf["jobs"];
+  CHECK(jobs["changes"]["steps"][0]["with"]["fetch-depth"].as<int>() == 0);
+  CHECK_THAT(jobs["changes"]["steps"][2]["run"].as<std::string>(), Contains("--format github-matrix --github-output"));
+  CHECK(jobs["test"]["if"].as<std::string>() == "needs.changes.outputs.any_changed == 'true'");
+  CHECK(jobs["test"]["strategy"]["matrix"].as<std::string>() == "${{ fromJSON(needs.changes.outputs.matrix) }}");
+  CHECK(jobs["gate"]["if"].as<std::string>() == "always()");
+  CHECK(jobs["push"]["steps"][2]["env"]["REGISTRY_PASSWORD"].as<std::string>() == "${{ secrets.REGISTRY_PASSWORD }}");
+  lint(r);
+}
