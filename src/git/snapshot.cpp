@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -89,6 +90,10 @@ private:
   std::string label_;
 };
 
+// The work tree as git sees it, found without a full status scan: tracked
+// paths come from the index (no stat), and one readdir walk (no stat either,
+// d_type says what an entry is) finds untracked files, asking git's ignore
+// rules only about untracked entries. Pruned directories are never read.
 class WorktreeSnapshot : public Snapshot {
 public:
   explicit WorktreeSnapshot(const Repository& repo) : repo_(repo) {}
@@ -96,25 +101,23 @@ public:
   std::vector<std::string>
   dirs_containing(std::string_view file_name,
                   const std::function<bool(std::string_view)>& prune) const override {
-    if (!loaded_)
-      load();
-    std::vector<std::string> out;
-    std::unordered_map<std::string, bool> cache;
-    for (const auto& f : files_) {
-      std::string_view path = f.path;
-      if (util::base_name(path) != file_name)
-        continue;
-      bool regular = typechanged_.count(f.path) ? is_regular_on_disk(path) : is_regular_mode(f.mode);
-      if (!regular)
-        continue;
-      std::string_view dir = util::parent_path(path);
-      if (pruned(dir, prune, cache))
-        continue;
-      out.emplace_back(dir);
+    git_index* raw_index = nullptr;
+    check(git_repository_index(&raw_index, repo_.raw()), "cannot read the git index");
+    IndexPtr index(raw_index);
+    Walk walk{file_name, prune, {}, {}, {}};
+    size_t entries = git_index_entrycount(index.get());
+    for (size_t i = 0; i < entries; ++i) {
+      const git_index_entry* e = git_index_get_byindex(index.get(), i); // borrowed
+      std::string_view path = e->path;
+      if (util::base_name(path) == file_name)
+        walk.tracked_files.emplace(path);
+      for (std::string_view dir = util::parent_path(path); !dir.empty(); dir = util::parent_path(dir))
+        if (!walk.tracked_dirs.emplace(dir).second)
+          break;
     }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
+    scan(walk, "");
+    std::sort(walk.found.begin(), walk.found.end());
+    return walk.found;
   }
 
   std::optional<std::string> read(std::string_view path) const override {
@@ -131,58 +134,62 @@ public:
   std::string where() const override { return "the work tree"; }
 
 private:
-  struct File {
-    std::string path;
-    unsigned mode;
+  struct Walk {
+    std::string_view file_name;
+    const std::function<bool(std::string_view)>& prune;
+    std::unordered_set<std::string> tracked_files;
+    std::unordered_set<std::string> tracked_dirs;
+    std::vector<std::string> found;
   };
 
-  void load() const {
-    // Tracked files come from the index (cheap, already sorted); the status
-    // scan adds untracked-but-not-ignored files and drops deleted ones.
-    git_index* raw_index = nullptr;
-    check(git_repository_index(&raw_index, repo_.raw()), "cannot read the git index");
-    IndexPtr index(raw_index);
-
-    git_status_options opts = GIT_STATUS_OPTIONS_INIT;
-    opts.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
-    opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-                 GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
-    git_status_list* raw_status = nullptr;
-    check(git_status_list_new(&raw_status, repo_.raw(), &opts), "cannot read the work tree status");
-    StatusListPtr status(raw_status);
-
-    std::unordered_set<std::string> deleted;
-    size_t n = git_status_list_entrycount(status.get());
-    for (size_t i = 0; i < n; ++i) {
-      const git_status_entry* e = git_status_byindex(status.get(), i); // borrowed
-      if (!e->index_to_workdir)
-        continue;
-      const auto* delta = e->index_to_workdir;
-      if (e->status & GIT_STATUS_WT_DELETED)
-        deleted.insert(delta->old_file.path);
-      else if (e->status & GIT_STATUS_WT_NEW)
-        files_.push_back({delta->new_file.path, GIT_FILEMODE_BLOB});
-      else if (e->status & GIT_STATUS_WT_TYPECHANGE)
-        typechanged_.insert(delta->new_file.path);
-    }
-    size_t entries = git_index_entrycount(index.get());
-    files_.reserve(files_.size() + entries);
-    for (size_t i = 0; i < entries; ++i) {
-      const git_index_entry* e = git_index_get_byindex(index.get(), i); // borrowed
-      if (GIT_INDEX_ENTRY_STAGE(e) > 1)
-        continue; // conflict stages 2 and 3 repeat stage 1's path
-      if (deleted.count(e->path))
-        continue;
-      files_.push_back({e->path, e->mode});
-    }
-    std::sort(files_.begin(), files_.end(),
-              [](const File& a, const File& b) { return a.path < b.path; });
-    files_.erase(std::unique(files_.begin(), files_.end(),
-                             [](const File& a, const File& b) { return a.path == b.path; }),
-                 files_.end());
-    loaded_ = true;
+  bool ignored(const std::string& path) const {
+    int ignored = 0;
+    check(git_ignore_path_is_ignored(&ignored, repo_.raw(), path.c_str()),
+          "cannot evaluate .gitignore rules for '" + path + "'");
+    return ignored == 1;
   }
 
+  void scan(Walk& walk, const std::string& rel) const {
+    std::string abs = full(rel);
+    DIR* dir = ::opendir(abs.c_str());
+    if (!dir)
+      return; // vanished or unreadable: git would not see it either
+    std::vector<std::string> subdirs;
+    bool found_here = false;
+    while (dirent* entry = ::readdir(dir)) {
+      std::string_view name = entry->d_name;
+      if (name == "." || name == ".." || (rel.empty() && name == ".git"))
+        continue;
+      unsigned char type = entry->d_type;
+      std::string path = util::join_path(rel, name);
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        if (::lstat(full(path).c_str(), &st) != 0)
+          continue;
+        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+      }
+      if (type == DT_DIR) {
+        subdirs.push_back(std::move(path));
+      } else if (type == DT_REG && name == walk.file_name) {
+        found_here = walk.tracked_files.count(path) || !ignored(path);
+      }
+    }
+    ::closedir(dir);
+    if (found_here)
+      walk.found.push_back(rel);
+    for (const auto& sub : subdirs) {
+      if (walk.prune(sub))
+        continue;
+      if (!walk.tracked_dirs.count(sub)) {
+        struct stat st;
+        if (::lstat(full(sub + "/.git").c_str(), &st) == 0)
+          continue; // a nested repository or submodule: git does not look inside
+        if (ignored(sub + "/"))
+          continue;
+      }
+      scan(walk, sub);
+    }
+  }
 
   std::string full(std::string_view path) const {
     return path.empty() ? repo_.workdir() : repo_.workdir() + "/" + std::string(path);
@@ -193,34 +200,7 @@ private:
     return ::lstat(full(path).c_str(), &st) == 0 && S_ISREG(st.st_mode);
   }
 
-  // Whether `dir` or any ancestor is pruned; answers are cached per directory.
-  static bool pruned(std::string_view dir, const std::function<bool(std::string_view)>& prune,
-                     std::unordered_map<std::string, bool>& cache) {
-    size_t pos = 0;
-    while (pos < dir.size()) {
-      size_t slash = dir.find('/', pos);
-      if (slash == std::string_view::npos)
-        slash = dir.size();
-      std::string_view prefix = dir.substr(0, slash);
-      auto it = cache.find(std::string(prefix));
-      bool p;
-      if (it != cache.end()) {
-        p = it->second;
-      } else {
-        p = prune(prefix);
-        cache.emplace(std::string(prefix), p);
-      }
-      if (p)
-        return true;
-      pos = slash + 1;
-    }
-    return false;
-  }
-
   const Repository& repo_;
-  mutable bool loaded_ = false;
-  mutable std::vector<File> files_;
-  mutable std::unordered_set<std::string> typechanged_;
 };
 
 } // namespace
