@@ -17,7 +17,7 @@ bool is_generated(const std::string& content) {
 }
 
 SyncReport sync_workflows(const std::string& workdir, const std::vector<GeneratedFile>& files,
-                          bool check) {
+                          bool check, bool prune) {
   SyncReport report;
   fs::path dir = fs::path(workdir) / kWorkflowDir;
   std::set<std::string> wanted;
@@ -40,7 +40,7 @@ SyncReport sync_workflows(const std::string& workdir, const std::vector<Generate
     }
   }
   std::error_code ec;
-  if (fs::is_directory(dir, ec)) {
+  if (prune && fs::is_directory(dir, ec)) {
     std::vector<fs::path> entries;
     for (const auto& entry : fs::directory_iterator(dir, ec))
       entries.push_back(entry.path());

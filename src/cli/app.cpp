@@ -39,9 +39,23 @@ int run(int argc, char** argv) {
   register_graph(app, global, action);
   register_build(app, global, action);
   register_ci(app, global, action);
+  register_new(app, global, action);
+  register_test(app, global, action);
+  register_run(app, global, action);
 
+  // `mlrepo run PROJECT -- ARGS...`: ARGS are the container's, never options.
+  int parsed_argc = argc;
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--") {
+      global.saw_double_dash = true;
+      global.passthrough.assign(argv + i + 1, argv + argc);
+      parsed_argc = i;
+      break;
+    }
   try {
-    app.parse(argc, argv);
+    app.parse(parsed_argc, argv);
+    if (global.saw_double_dash && !app.got_subcommand("run"))
+      throw CLI::ExtrasError({"--"});
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0)
       return app.exit(e);

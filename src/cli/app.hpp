@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <map>
+#include <vector>
 #include <string>
 
 namespace mlrepo::cli {
@@ -15,6 +16,9 @@ struct GlobalOptions {
   int verbose = 0;
   bool quiet = false;
   std::string color = "auto";
+  // Everything after the first `--`, kept away from CLI11 (only `run` takes it).
+  std::vector<std::string> passthrough;
+  bool saw_double_dash = false;
 };
 
 // What a subcommand runs once parsing succeeded; returns the exit code.
@@ -25,6 +29,9 @@ void register_changed(CLI::App& app, const GlobalOptions& global, Action& action
 void register_graph(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_build(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_ci(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_new(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_test(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_run(CLI::App& app, const GlobalOptions& global, Action& action);
 
 int run(int argc, char** argv);
 

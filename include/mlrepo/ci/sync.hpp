@@ -18,8 +18,9 @@ struct SyncReport {
 
 bool is_generated(const std::string& content);
 
-// With check, nothing is written: the report says what would change.
+// With check, nothing is written: the report says what would change. With
+// prune, generated workflows not in `files` are obsolete and deleted.
 SyncReport sync_workflows(const std::string& workdir, const std::vector<GeneratedFile>& files,
-                          bool check);
+                          bool check, bool prune = true);
 
 } // namespace mlrepo::ci

@@ -1,0 +1,52 @@
+#pragma once
+// Running a project's container locally the way CI does: `mlrepo test`
+// (its test and lint commands in a fresh container) and `mlrepo run`.
+#include "mlrepo/build/build.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlrepo::run {
+
+enum class Only { Both, Lint, Test };
+
+struct TestOptions {
+  build::BuildOptions build; // which projects, and how to build them
+  Only only = Only::Both;
+};
+
+struct TestOutcome {
+  std::vector<std::string> passed;
+  std::vector<std::string> failed;     // tests (or lint) failed
+  std::vector<std::string> not_built;  // the image could not be built
+  std::vector<std::string> no_command; // nothing to run
+};
+
+TestOutcome run_tests(const git::Repository& repo, TestOptions options, build::BuildStatus& status,
+                      const changes::EnvLookup& env);
+
+struct RunOptions {
+  std::string project;             // name or path
+  std::string cwd;                 // absolute
+  std::vector<std::string> args;   // the command; empty: run.command, else the image's
+  std::vector<std::string> env;    // KEY=VALUE overrides
+  std::vector<std::string> volumes; // HOST:CONTAINER[:ro], HOST relative to cwd
+  bool build = true;
+  std::map<std::string, std::string> build_args;
+};
+
+// The `docker run` argv (without running it), for tests and --dry-run.
+std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
+                                  const config::RunSettings& settings, const RunOptions& options,
+                                  const std::string& workdir, bool tty);
+
+// Builds if needed, then runs the container in the foreground; returns its exit code.
+int run_project(const git::Repository& repo, const RunOptions& options, build::BuildStatus& status,
+                const changes::EnvLookup& env);
+
+// The argv that runs a configured command: one string goes to /bin/sh -c.
+std::vector<std::string> command_argv(const std::vector<std::string>& command);
+
+} // namespace mlrepo::run

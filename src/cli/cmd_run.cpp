@@ -1,0 +1,65 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/project/select.hpp"
+#include "mlrepo/report/build_status.hpp"
+#include "mlrepo/run/container.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/log.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <filesystem>
+
+namespace mlrepo::cli {
+
+struct RunCliOptions {
+  run::RunOptions core;
+  std::vector<std::string> build_args_raw;
+};
+
+void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto opts = std::make_shared<RunCliOptions>();
+  auto* cmd = app.add_subcommand("run", "Build if needed, then run a project's container locally");
+  cmd->footer("Runs `docker run --rm` with a TTY when stdin is one, the project's `run:` settings\n"
+              "(env, volumes relative to the repository, gpus, ports) and your overrides. ARGS after\n"
+              "`--` replace the command. The container's exit code is mlrepo's.\n"
+              "Examples:\n  mlrepo run churn-model\n  mlrepo run churn-model -- python -m pytest -q\n"
+              "  mlrepo run notebook --env DEBUG=1 --volume ~/datasets:/data:ro");
+  cmd->add_option("PROJECT", opts->core.project, "Project name or path (default: the project you are in)");
+  cmd->add_option("ARGS", opts->core.args, "The command to run instead of the default")->expected(0, -1);
+  cmd->add_option("-e,--env", opts->core.env, "Set an environment variable (KEY=VALUE)")->type_name("KEY=VALUE");
+  cmd->add_option("--volume", opts->core.volumes, "Mount HOST:CONTAINER[:ro] (HOST relative to here)")
+      ->type_name("SPEC");
+  cmd->add_option("--build-arg", opts->build_args_raw, "Override a build argument (KEY=VALUE)")
+      ->type_name("KEY=VALUE");
+  cmd->positionals_at_end(false);
+  cmd->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      auto env = changes::process_env();
+      auto repo = open_repository(global);
+      auto& c = opts->core;
+      if (global.saw_double_dash)
+        c.args.insert(c.args.end(), global.passthrough.begin(), global.passthrough.end());
+      c.cwd = std::filesystem::current_path().string();
+      if (global.repo_dir != ".")
+        c.cwd = std::filesystem::absolute(global.repo_dir).string();
+      c.build_args = parse_build_args(opts->build_args_raw);
+      if (c.project.empty()) {
+        View view = open_view(repo, std::nullopt);
+        auto here = project::project_at(view.graph, c.cwd, repo.workdir());
+        if (!here)
+          throw UsageError("which project? 'mlrepo run PROJECT [-- ARGS...]'",
+                           "name one, or run it inside a project directory");
+        c.project = view.graph.projects()[*here].path;
+        c.cwd = repo.workdir();
+      }
+      report::BuildStatusOptions so;
+      so.quiet = !global.verbose;
+      so.color = util::color_enabled();
+      auto status = report::text_build_status(so);
+      return run::run_project(repo, c, *status, env);
+    };
+  });
+}
+
+} // namespace mlrepo::cli

@@ -1,0 +1,72 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/report/build_status.hpp"
+#include "mlrepo/run/container.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/log.hpp"
+
+#include <filesystem>
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::cli {
+
+struct TestCliOptions {
+  run::TestOptions core;
+  std::string only = "all";
+  std::vector<std::string> build_args_raw;
+};
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+void register_test(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto opts = std::make_shared<TestCliOptions>();
+  auto* cmd = app.add_subcommand("test", "Run each project's lint and test commands inside its image");
+  cmd->footer("Builds each image if needed (as `mlrepo build` does), then runs the project's\n"
+              "`lint:` and `test:` commands from its mlrepo.yaml in a fresh container, the way CI\n"
+              "does. Exit 1 naming every project whose tests failed.\n"
+              "Examples:\n  mlrepo test                 # inside a project: that project\n"
+              "  mlrepo test churn-model demand-forecast\n  mlrepo test --changed");
+  cmd->add_option("PROJECT", opts->core.build.projects, "Project names or paths (default: the project you are in)");
+  cmd->add_flag("--changed", opts->core.build.changed, "Test the projects `mlrepo changed` lists");
+  add_selection_options(*cmd, opts->core.build.selection);
+  cmd->add_flag("--all", opts->core.build.all, "Test every project");
+  cmd->add_option("--only", opts->only, "Run only the lint or the test command")
+      ->check(CLI::IsMember({"lint", "test", "all"}));
+  cmd->add_option("--build-arg", opts->build_args_raw, "Override a build argument (KEY=VALUE)")
+      ->type_name("KEY=VALUE");
+  cmd->add_option("-j,--jobs", opts->core.build.exec.jobs, "Image builds at once")->check(CLI::Range(1, 64));
+  cmd->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      auto env = changes::process_env();
+      auto repo = open_repository(global);
+      auto& b = opts->core.build;
+      b.cwd = std::filesystem::current_path().string();
+      if (global.repo_dir != ".")
+        b.cwd = std::filesystem::absolute(global.repo_dir).string();
+      b.build_args = parse_build_args(opts->build_args_raw);
+      opts->core.only = opts->only == "lint" ? run::Only::Lint : opts->only == "test" ? run::Only::Test
+                                                                                     : run::Only::Both;
+      report::BuildStatusOptions so;
+      so.quiet = !global.verbose; // build chatter only with -v; failures always show
+      so.color = util::color_enabled();
+      auto status = report::text_build_status(so);
+      auto outcome = run::run_tests(repo, opts->core, *status, env);
+      if (!outcome.not_built.empty())
+        spdlog::error("could not build: {}", join(outcome.not_built));
+      if (!outcome.failed.empty())
+        spdlog::error("tests failed: {}", join(outcome.failed));
+      if (!outcome.passed.empty())
+        spdlog::info("tests passed: {}", join(outcome.passed));
+      bool bad = !outcome.failed.empty() || !outcome.not_built.empty();
+      return bad ? 1 : 0;
+    };
+  });
+}
+
+} // namespace mlrepo::cli

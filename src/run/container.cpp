@@ -1,0 +1,184 @@
+#include "mlrepo/run/container.hpp"
+
+#include "mlrepo/project/select.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/process.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <filesystem>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace mlrepo::run {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> command_argv(const std::vector<std::string>& command) {
+  if (command.size() == 1)
+    return {"/bin/sh", "-c", command[0]};
+  return command;
+}
+
+namespace {
+
+// Builds the chosen projects, failing when one could not be built; returns
+// the plan item of each chosen project by name.
+std::map<std::string, build::PlanItem> build_images(const git::Repository& repo,
+                                                    build::BuildOptions opt,
+                                                    build::BuildStatus& status,
+                                                    const changes::EnvLookup& env,
+                                                    std::vector<std::string>& not_built) {
+  auto outcome = build::run_build(repo, opt, status, env);
+  std::map<std::string, build::PlanItem> out;
+  for (size_t i = 0; i < outcome.plan.size(); ++i) {
+    const auto& item = outcome.plan[i];
+    if (!item.requested)
+      continue;
+    auto st = outcome.results.at(i).status;
+    if (st == build::Status::Built || st == build::Status::Skipped)
+      out.emplace(item.name, item);
+    else
+      not_built.push_back(item.name);
+  }
+  return out;
+}
+
+std::string host_path(const std::string& spec_host, const std::string& base) {
+  fs::path p(spec_host);
+  return (p.is_absolute() ? p : fs::path(base) / p).lexically_normal().string();
+}
+
+// HOST:CONTAINER[:MODE] with HOST made absolute against `base`.
+std::string volume_arg(const std::string& spec, const std::string& base, const char* what) {
+  auto colon = spec.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
+    throw UsageError(std::string(what) + " '" + spec + "' is not HOST:CONTAINER[:ro]",
+                     "e.g. data:/app/data or data:/app/data:ro");
+  return host_path(spec.substr(0, colon), base) + spec.substr(colon);
+}
+
+} // namespace
+
+std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
+                                  const config::RunSettings& settings, const RunOptions& opt,
+                                  const std::string& workdir, bool tty) {
+  std::vector<std::string> argv{docker, "run", "--rm", "-i"};
+  if (tty)
+    argv.push_back("-t");
+  std::map<std::string, std::string> env = settings.env;
+  for (const auto& kv : opt.env) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--env '" + kv + "' is not KEY=VALUE");
+    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : env) {
+    argv.push_back("-e");
+    argv.push_back(k + "=" + v);
+  }
+  for (const auto& v : settings.volumes) {
+    argv.push_back("-v");
+    argv.push_back(volume_arg(v, workdir, "run.volumes entry"));
+  }
+  for (const auto& v : opt.volumes) {
+    argv.push_back("-v");
+    argv.push_back(volume_arg(v, opt.cwd, "--volume"));
+  }
+  if (settings.gpus) {
+    argv.push_back("--gpus");
+    argv.push_back(*settings.gpus);
+  }
+  for (const auto& p : settings.ports) {
+    argv.push_back("-p");
+    argv.push_back(p);
+  }
+  argv.push_back(image);
+  const auto& command = opt.args.empty() ? settings.command : opt.args;
+  if (!command.empty()) {
+    auto cmd = opt.args.empty() ? command_argv(command) : command;
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+  }
+  return argv;
+}
+
+TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::BuildStatus& status,
+                      const changes::EnvLookup& env) {
+  View view = open_view(repo, std::nullopt);
+  TestOutcome outcome;
+  auto images = build_images(repo, opt.build, status, env, outcome.not_built);
+  util::SpawnRunner runner;
+  bool many = images.size() > 1;
+  for (const auto& project : view.graph.projects()) {
+    auto it = images.find(project.name);
+    if (it == images.end())
+      continue;
+    std::vector<std::pair<std::string, std::vector<std::string>>> steps;
+    if (opt.only != Only::Test && !project.config.lint.empty())
+      steps.emplace_back("lint", project.config.lint);
+    if (opt.only != Only::Lint && !project.config.test.empty())
+      steps.emplace_back("test", project.config.test);
+    if (steps.empty()) {
+      spdlog::warn("{}: no {} command in {}/mlrepo.yaml; nothing to run", project.name,
+                   opt.only == Only::Lint ? "lint:" : opt.only == Only::Test ? "test:" : "test: or lint:",
+                   project.path);
+      outcome.no_command.push_back(project.name);
+      continue;
+    }
+    bool ok = true;
+    for (const auto& [what, command] : steps) {
+      util::ProcessSpec spec;
+      spec.argv = {view.config.docker, "run", "--rm", it->second.content_ref};
+      auto cmd = command_argv(command);
+      spec.argv.insert(spec.argv.end(), cmd.begin(), cmd.end());
+      spdlog::info("==> {}: {}: {}", project.name, what, util::shell_quote(cmd));
+      std::string prefix = many ? "[" + project.name + "] " : "";
+      spec.on_line = [&](std::string_view line) {
+        std::fprintf(stderr, "%s%.*s\n", prefix.c_str(), static_cast<int>(line.size()), line.data());
+      };
+      spec.capture_stdout = false;
+      spec.capture_stderr = false;
+      auto r = runner.run(spec);
+      if (util::interrupted())
+        return outcome;
+      if (!r.ok()) {
+        spdlog::error("{}: {} failed (exit code {})", project.name, what,
+                      r.signal ? 128 + r.signal : r.exit_code);
+        ok = false;
+        break;
+      }
+    }
+    (ok ? outcome.passed : outcome.failed).push_back(project.name);
+  }
+  return outcome;
+}
+
+int run_project(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status,
+                const changes::EnvLookup& env) {
+  View view = open_view(repo, std::nullopt);
+  auto chosen = project::resolve_projects(view.graph, {opt.project}, opt.cwd, repo.workdir());
+  const auto& project = view.graph.projects()[chosen.at(0)];
+  build::BuildOptions bo;
+  bo.projects = {project.path};
+  bo.cwd = repo.workdir();
+  bo.build_args = opt.build_args;
+  std::vector<std::string> not_built;
+  auto images = build_images(repo, bo, status, env, not_built);
+  if (!not_built.empty() || !images.count(project.name))
+    throw Error(ExitCode::WorkFailed, "cannot run " + project.name + ": its image did not build");
+  bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  util::ProcessSpec spec;
+  spec.argv = run_argv(view.config.docker, images.at(project.name).content_ref, project.config.run,
+                       opt, repo.workdir(), tty);
+  spdlog::debug("$ {}", util::shell_quote(spec.argv));
+  spec.inherit_stdin = true;
+  spec.capture_stdout = false;
+  spec.capture_stderr = false;
+  util::SpawnRunner runner;
+  auto r = runner.run(spec);
+  if (r.signal)
+    return 128 + r.signal;
+  return r.exit_code;
+}
+
+} // namespace mlrepo::run

@@ -1,0 +1,6 @@
+#pragma once
+#include "mlrepo/scaffold/scaffold.hpp"
+
+namespace mlrepo::scaffold {
+std::vector<Template> builtin_templates();
+}

@@ -1,0 +1,104 @@
+// `mlrepo test` and `mlrepo run` against the real Docker engine.
+#include "support/docker.hpp"
+
+#include "mlrepo/util/fs.hpp"
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <thread>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+
+namespace {
+
+struct RunRepo {
+  GitRepo repo;
+  ImageScope images;
+  RunRepo() {
+    repo.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\n");
+    repo.write("good/Dockerfile", "FROM " + busybox_image() + "\nCOPY . /app\nWORKDIR /app\n");
+    repo.write("good/check.sh", "test -f /app/check.sh && echo all-good\n");
+    repo.write("good/mlrepo.yaml", "test: sh check.sh\nlint: [sh, -c, 'echo linting']\n"
+                                   "run:\n  env: {GREETING: hello}\n  volumes: ['data:/data:ro']\n"
+                                   "  command: [sh, -c, 'echo \"$GREETING from the default command\"']\n");
+    repo.write("bad/Dockerfile", "FROM " + busybox_image() + "\n");
+    repo.write("bad/mlrepo.yaml", "test: echo failing-test; exit 3\n");
+    repo.write("none/Dockerfile", "FROM " + busybox_image() + "\n");
+    repo.write("data/input.csv", "a,b\n1,2\n");
+    repo.commit();
+  }
+};
+
+} // namespace
+
+TEST_CASE("test: runs lint and test in a fresh container and names failures", "[test][docker]") {
+  RunRepo r;
+  auto run = r.repo.mlrepo({"test", "good"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK_THAT(run.err, Contains("linting") && Contains("all-good") && Contains("tests passed: good"));
+
+  run = r.repo.mlrepo({"test", "good", "bad", "none"});
+  CHECK(run.code == 1);
+  CHECK_THAT(run.err, Contains("failing-test") && Contains("tests failed: bad") &&
+                          Contains("none: no test: or lint: command"));
+  CHECK_THAT(run.err, !Contains("tests failed: bad, good"));
+
+  SECTION("--only and the project you are in") {
+    auto only = r.repo.mlrepo({"test", "--only", "lint"}, {}, "good");
+    CHECK(only.code == 0);
+    CHECK_THAT(only.err, Contains("linting") && !Contains("all-good"));
+  }
+  SECTION("--changed") {
+    r.repo.write("bad/x", "1");
+    auto changed = r.repo.mlrepo({"test", "--changed"});
+    CHECK(changed.code == 1);
+    CHECK_THAT(changed.err, Contains("tests failed: bad") && !Contains("all-good"));
+  }
+  SECTION("an image that does not build fails the run") {
+    r.repo.write("good/Dockerfile", "FROM " + busybox_image() + "\nRUN exit 5\n");
+    auto broken = r.repo.mlrepo({"test", "good"});
+    CHECK(broken.code == 1);
+    CHECK_THAT(broken.err, Contains("could not build: good"));
+  }
+}
+
+TEST_CASE("run: arguments, settings, overrides and exit codes", "[run][docker]") {
+  RunRepo r;
+  auto run = r.repo.mlrepo({"run", "good"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(run.out == "hello from the default command\n");
+
+  run = r.repo.mlrepo({"run", "good", "--", "sh", "-c", "cat /data/input.csv; printf '%s|' \"$@\"", "x", "a b", "$HOME;"});
+  CHECK(run.code == 0);
+  CHECK(run.out == "a,b\n1,2\na b|$HOME;|");
+
+  run = r.repo.mlrepo({"run", "good", "--env", "GREETING=bonjour", "--volume", "good:/extra", "--",
+                       "sh", "-c", "echo $GREETING; ls /extra"});
+  CHECK_THAT(run.out, Contains("bonjour") && Contains("check.sh"));
+
+  run = r.repo.mlrepo({"run", "good", "--", "sh", "-c", "exit 7"});
+  CHECK(run.code == 7);
+  run = r.repo.mlrepo({"run", "nope"});
+  CHECK(run.code == 2);
+}
+
+TEST_CASE("run: a signal reaches the container", "[run][docker]") {
+  RunRepo r;
+  TempDir tmp;
+  auto out = tmp.path() / "out.txt";
+  Background mlrepo({MLREPO_BIN, "run", "good", "--", "sh", "-c",
+                     "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 1; done"},
+                    r.repo.path(), {{"CI", std::nullopt}}, out);
+  bool ready = false;
+  for (int i = 0; i < 600 && !ready; ++i) {
+    ready = mlrepo::util::read_file(out).value_or("").find("ready") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(ready);
+  mlrepo.signal(SIGTERM);
+  CHECK(mlrepo.wait(60) == 130);
+  CHECK_THAT(mlrepo::util::read_file(out).value_or(""), Contains("got-term"));
+}
