@@ -1,6 +1,9 @@
 #include "mlrepo/workspace.hpp"
 
+#include "mlrepo/project/cache.hpp"
 #include "mlrepo/project/discovery.hpp"
+
+#include <cstdlib>
 
 namespace mlrepo {
 namespace {
@@ -21,7 +24,23 @@ View open_view(const git::Repository& repo, const std::optional<std::string>& re
 }
 
 View open_view(const git::Repository& repo, const git_oid& commit) {
-  return make_view(git::tree_snapshot(repo, commit));
+  auto snapshot = git::tree_snapshot(repo, commit);
+  const char* off = std::getenv("MLREPO_NO_CACHE");
+  project::DiscoveryCache cache(off && *off ? std::string{}
+                                            : std::string(git_repository_path(repo.raw())) + "mlrepo/cache");
+  std::string key = git::oid_hex(*git_tree_id(repo.commit_tree(commit).get()));
+  if (auto hit = cache.load(key)) {
+    config::WorkspaceConfig ws;
+    ws.file = config::kConfigFile;
+    if (hit->workspace_yaml)
+      ws = config::parse_workspace_config(*hit->workspace_yaml, config::kConfigFile);
+    project::Graph graph(std::move(hit->projects), std::move(hit->edges), std::move(hit->path_deps));
+    return View{std::move(snapshot), std::move(ws), std::move(graph)};
+  }
+  auto workspace_yaml = snapshot->read(config::kConfigFile);
+  View view = make_view(std::move(snapshot));
+  cache.store(key, project::serialize_discovery(workspace_yaml, view.graph));
+  return view;
 }
 
 ChangesResult find_changes(const git::Repository& repo, const changes::SelectionOptions& options,
@@ -37,7 +56,7 @@ ChangesResult find_changes(const git::Repository& repo, const changes::Selection
 
   auto selection = changes::select_revisions(repo, initial, options, env);
   View view = selection.uncommitted ? make_view(git::worktree_snapshot(repo))
-                                    : make_view(git::tree_snapshot(repo, selection.head));
+                                    : open_view(repo, selection.head);
   auto set = changes::compute_changes(repo, view.config, view.graph, selection);
   return ChangesResult{std::move(view), std::move(selection), std::move(set)};
 }

@@ -1,6 +1,7 @@
 #include "mlrepo/changes/changes.hpp"
 
 #include "mlrepo/git/snapshot.hpp"
+#include "mlrepo/git/tree_diff.hpp"
 #include "mlrepo/project/discovery.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/glob.hpp"
@@ -49,19 +50,21 @@ void collect(git_diff* diff, bool uncommitted, std::vector<ChangedPath>& out) {
   }
 }
 
-git::DiffPtr committed_diff(const git::Repository& repo, const git_oid& base, const git_oid& head) {
+void collect_committed(const git::Repository& repo, const git_oid& base, const git_oid& head,
+                       std::vector<ChangedPath>& out) {
   auto old_tree = repo.commit_tree(base);
   auto new_tree = repo.commit_tree(head);
-  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
-  opts.ignore_submodules = GIT_SUBMODULE_IGNORE_NONE;
-  git_diff* raw = nullptr;
-  git::check(git_diff_tree_to_tree(&raw, repo.raw(), old_tree.get(), new_tree.get(), &opts),
-             "cannot diff " + git::oid_hex(base) + " against " + git::oid_hex(head));
-  git::DiffPtr diff(raw);
-  git_diff_find_options find = GIT_DIFF_FIND_OPTIONS_INIT;
-  find.flags = GIT_DIFF_FIND_RENAMES;
-  git::check(git_diff_find_similar(diff.get(), &find), "cannot detect renames");
-  return diff;
+  for (auto& c : git::diff_trees(repo, old_tree.get(), new_tree.get())) {
+    ChangedPath p;
+    p.path = std::move(c.path);
+    if (c.kind == git::TreeChange::Kind::Renamed)
+      p.old_path = std::move(c.old_path);
+    const std::string& gone = c.kind == git::TreeChange::Kind::Renamed ? p.old_path : p.path;
+    p.removes_dockerfile = (c.kind == git::TreeChange::Kind::Deleted ||
+                            c.kind == git::TreeChange::Kind::Renamed) &&
+                           util::base_name(gone) == "Dockerfile";
+    out.push_back(std::move(p));
+  }
 }
 
 git::DiffPtr uncommitted_diff(const git::Repository& repo, const git_oid& head) {
@@ -131,7 +134,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
 
   std::vector<ChangedPath> paths;
   if (sel.merge_base && !git_oid_equal(&*sel.merge_base, &sel.head))
-    collect(committed_diff(repo, *sel.merge_base, sel.head).get(), false, paths);
+    collect_committed(repo, *sel.merge_base, sel.head, paths);
   if (sel.uncommitted)
     collect(uncommitted_diff(repo, sel.head).get(), true, paths);
   spdlog::debug("{} changed paths", paths.size());
@@ -210,11 +213,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     size_t i = queue.front();
     queue.pop_front();
     for (size_t r : graph.dependents(i)) {
-      std::string via;
-      for (const auto& e : graph.edges())
-        if (e.from == r && e.to == i)
-          via = e.via;
-      if (marks.add(r, "dependency", projects[i].name + " (" + via + ")"))
+      if (marks.add(r, "dependency", projects[i].name + " (" + graph.via(r, i) + ")"))
         queue.push_back(r);
     }
   }

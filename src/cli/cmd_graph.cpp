@@ -27,7 +27,7 @@ void register_graph(CLI::App& app, const GlobalOptions& global, Action& action) 
   cmd->callback([&global, opts, &action] {
     action = [&global, opts] {
       auto repo = open_repository(global);
-      auto view = open_view(repo, opts->rev);
+      auto& view = *new View(open_view(repo, opts->rev)); // never freed: we exit next
       std::cout << (opts->format == "json" ? report::graph_json(view.graph)
                                            : report::graph_dot(view.graph));
       return 0;

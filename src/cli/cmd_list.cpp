@@ -26,7 +26,7 @@ void register_list(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->callback([&global, opts, &action] {
     action = [&global, opts] {
       auto repo = open_repository(global);
-      auto view = open_view(repo, opts->rev);
+      auto& view = *new View(open_view(repo, opts->rev)); // never freed: we exit next
       std::cout << (opts->json ? report::list_json(view.graph) : report::list_text(view.graph));
       return 0;
     };

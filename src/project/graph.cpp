@@ -22,12 +22,10 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot)
     by_path.emplace(projects_[i].path, i);
   }
   auto add_edge = [&](size_t from, size_t to, const char* via) {
-    for (const auto& e : edges_)
-      if (e.from == from && e.to == to)
-        return;
+    if (edge_index_.count(from << 32 | to))
+      return;
+    edge_index_[from << 32 | to] = edges_.size();
     edges_.push_back({from, to, via});
-    deps_[from].push_back(to);
-    rdeps_[to].push_back(from);
   };
 
   for (size_t i = 0; i < projects_.size(); ++i) {
@@ -83,11 +81,39 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot)
       add_edge(i, it->second, "FROM");
     }
   }
+  index_edges();
+  check_cycles();
+}
+
+Graph::Graph(std::vector<Project> projects, std::vector<Edge> edges,
+             std::vector<std::vector<std::string>> path_deps)
+    : projects_(std::move(projects)), edges_(std::move(edges)), deps_(projects_.size()),
+      rdeps_(projects_.size()), path_deps_(std::move(path_deps)) {
+  path_deps_.resize(projects_.size());
+  index_edges();
+}
+
+void Graph::index_edges() {
+  edge_index_.clear();
+  for (auto& d : deps_)
+    d.clear();
+  for (auto& d : rdeps_)
+    d.clear();
+  for (size_t k = 0; k < edges_.size(); ++k) {
+    const auto& e = edges_[k];
+    edge_index_[static_cast<uint64_t>(e.from) << 32 | e.to] = k;
+    deps_[e.from].push_back(e.to);
+    rdeps_[e.to].push_back(e.from);
+  }
   for (auto& d : deps_)
     std::sort(d.begin(), d.end());
   for (auto& d : rdeps_)
     std::sort(d.begin(), d.end());
-  check_cycles();
+}
+
+std::string Graph::via(size_t from, size_t to) const {
+  auto it = edge_index_.find(static_cast<uint64_t>(from) << 32 | to);
+  return it == edge_index_.end() ? std::string{} : edges_[it->second].via;
 }
 
 void Graph::check_cycles() const {

@@ -4,7 +4,9 @@
 #include "mlrepo/git/snapshot.hpp"
 #include "mlrepo/project/project.hpp"
 
+#include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace mlrepo::project {
@@ -20,9 +22,14 @@ public:
   // Reads each project's Dockerfile from the snapshot. Throws ConfigError for a
   // depends_on entry that names nothing, UsageError naming a cycle.
   Graph(std::vector<Project> projects, const git::Snapshot& snapshot);
+  // A graph whose edges are already known (from the discovery cache).
+  Graph(std::vector<Project> projects, std::vector<Edge> edges,
+        std::vector<std::vector<std::string>> path_deps);
 
   const std::vector<Project>& projects() const { return projects_; }
   const std::vector<Edge>& edges() const { return edges_; }
+  // How `from` depends on `to` ("FROM" or "depends_on"); empty if it does not.
+  std::string via(size_t from, size_t to) const;
   // Indexes of the projects `i` depends on directly.
   const std::vector<size_t>& dependencies(size_t i) const { return deps_[i]; }
   const std::vector<size_t>& dependents(size_t i) const { return rdeps_[i]; }
@@ -36,12 +43,14 @@ public:
 
 private:
   void check_cycles() const;
+  void index_edges();
 
   std::vector<Project> projects_;
   std::vector<Edge> edges_;
   std::vector<std::vector<size_t>> deps_;
   std::vector<std::vector<size_t>> rdeps_;
   std::vector<std::vector<std::string>> path_deps_;
+  std::unordered_map<uint64_t, size_t> edge_index_; // (from << 32 | to) -> edge
 };
 
 } // namespace mlrepo::project

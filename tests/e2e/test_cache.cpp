@@ -1,0 +1,108 @@
+// The discovery cache under .git/mlrepo/cache must never change an answer:
+// every command gives what it gives with the cache off (MLREPO_NO_CACHE=1).
+#include "support/repo.hpp"
+
+#include "mlrepo/util/fs.hpp"
+
+#include <catch2/catch.hpp>
+#include <atomic>
+#include <thread>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+
+namespace {
+
+// The outputs that depend on discovery at a revision, cached and uncached.
+void same_with_and_without_cache(const GitRepo& r, const std::string& rev) {
+  for (auto args : {std::vector<std::string>{"list", "--json", "--rev", rev},
+                    {"graph", "--format", "json", "--rev", rev},
+                    {"changed", "--json", "--base", rev + "~1", "--head", rev}}) {
+    auto cached = r.mlrepo(args);
+    auto again = r.mlrepo(args); // certainly from the cache now
+    auto fresh = r.mlrepo(args, {{"MLREPO_NO_CACHE", "1"}});
+    INFO(args[0] << " at " << rev << "\n" << fresh.err);
+    REQUIRE(fresh.code == 0);
+    CHECK(cached.out == fresh.out);
+    CHECK(again.out == fresh.out);
+  }
+}
+
+size_t cache_entries(const GitRepo& r) {
+  auto dir = r.file(".git/mlrepo/cache");
+  if (!fs::exists(dir))
+    return 0;
+  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+} // namespace
+
+TEST_CASE("cache: edits, commits, checkouts and rebases never give stale answers", "[cache]") {
+  GitRepo r;
+  r.write("base/Dockerfile", "FROM scratch\n");
+  r.write("app/Dockerfile", "FROM scratch\n");
+  r.commit("one");
+  r.write("app/x", "1");
+  r.commit("two");
+  same_with_and_without_cache(r, "HEAD");
+  CHECK(cache_entries(r) >= 1);
+
+  // A Dockerfile edit makes a dependency; a config edit renames a project.
+  r.write("app/Dockerfile", "FROM base\n");
+  r.write("base/mlrepo.yaml", "name: foundation\n");
+  r.commit("three");
+  same_with_and_without_cache(r, "HEAD");
+  CHECK_THAT(r.mlrepo({"graph", "--format", "json", "--rev", "HEAD"}).out, Contains("foundation"));
+
+  // Back to an older commit: its own answer, not the newest one.
+  r.git({"checkout", "-q", "HEAD~1"});
+  same_with_and_without_cache(r, "HEAD");
+  CHECK_THAT(r.mlrepo({"graph", "--format", "json", "--rev", "HEAD"}).out, !Contains("foundation"));
+
+  // A rebase rewrites commits onto a new base.
+  r.git({"checkout", "-q", "-b", "topic"});
+  r.write("tool/Dockerfile", "FROM app\n");
+  r.commit("tool");
+  r.git({"checkout", "-q", "main"});
+  r.write("app/mlrepo.yaml", "depends_on: [base]\n");
+  r.commit("main moves");
+  r.git({"checkout", "-q", "topic"});
+  r.git({"rebase", "-q", "main"});
+  same_with_and_without_cache(r, "HEAD");
+
+  // Damaged entries are ignored and rewritten.
+  for (const auto& e : fs::directory_iterator(r.file(".git/mlrepo/cache")))
+    mlrepo::util::write_file_atomic(e.path(), "garbage");
+  same_with_and_without_cache(r, "HEAD");
+  for (const auto& e : fs::directory_iterator(r.file(".git/mlrepo/cache"))) {
+    auto content = *mlrepo::util::read_file(e.path());
+    mlrepo::util::write_file_atomic(e.path(), content.substr(0, content.size() / 2));
+  }
+  same_with_and_without_cache(r, "HEAD");
+}
+
+TEST_CASE("cache: deleting it while commands run changes nothing", "[cache]") {
+  GitRepo r;
+  for (int i = 0; i < 20; ++i)
+    r.write("p" + std::to_string(i) + "/Dockerfile", i ? "FROM p0\n" : "FROM scratch\n");
+  r.commit();
+  r.write("p0/x", "1");
+  r.commit();
+  auto expected = r.mlrepo({"changed", "--base", "HEAD~1", "--no-uncommitted"}, {{"MLREPO_NO_CACHE", "1"}});
+  REQUIRE(expected.lines().size() == 20);
+  std::atomic<bool> stop{false};
+  std::thread deleter([&] {
+    while (!stop) {
+      std::error_code ec;
+      fs::remove_all(r.file(".git/mlrepo"), ec);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  for (int i = 0; i < 30; ++i) {
+    auto run = r.mlrepo({"changed", "--base", "HEAD~1", "--no-uncommitted"});
+    CHECK(run.code == 0);
+    CHECK(run.out == expected.out);
+  }
+  stop = true;
+  deleter.join();
+}

@@ -1,0 +1,41 @@
+#include "mlrepo/project/cache.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo;
+using namespace mlrepo::project;
+
+TEST_CASE("discovery cache entries round-trip and reject damage", "[cache]") {
+  std::vector<Project> projects(2);
+  projects[0].name = "base";
+  projects[0].path = "images/base";
+  projects[0].dockerfile = "images/base/Dockerfile";
+  projects[0].context = "images/base";
+  projects[0].image = "ghcr.io/a/base";
+  projects[1].name = "app";
+  projects[1].path = "app";
+  projects[1].config.build_args = {{"A", "1"}};
+  projects[1].config.test = {"pytest -q"};
+  projects[1].config.ci_matrix = {{"PY", {"3.10", "3.11"}}};
+  projects[1].config.depends_on = {{"libs/x", 3}};
+  projects[1].config.run.gpus = "all";
+  Graph graph(projects, {{1, 0, "FROM"}}, {{}, {"libs/x"}});
+  auto data = serialize_discovery(std::string("registry: ghcr.io/a\n"), graph);
+  auto back = deserialize_discovery(data);
+  REQUIRE(back);
+  CHECK(*back->workspace_yaml == "registry: ghcr.io/a\n");
+  REQUIRE(back->projects.size() == 2);
+  CHECK(back->projects[1].config.build_args.at("A") == "1");
+  CHECK(back->projects[1].config.ci_matrix.at("PY").size() == 2);
+  CHECK(back->projects[1].config.depends_on.at(0).line == 3);
+  CHECK(back->projects[1].config.run.gpus == "all");
+  CHECK(back->path_deps[1] == std::vector<std::string>{"libs/x"});
+  REQUIRE(back->edges.size() == 1);
+  CHECK(back->edges[0].via == "FROM");
+
+  for (size_t cut : {size_t{0}, size_t{5}, data.size() / 2, data.size() - 1})
+    CHECK_FALSE(deserialize_discovery(std::string_view(data).substr(0, cut)));
+  auto flipped = data;
+  flipped[data.size() / 2] ^= 0x40;
+  CHECK_FALSE(deserialize_discovery(flipped));
+}
