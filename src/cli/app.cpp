@@ -42,6 +42,7 @@ int run(int argc, char** argv) {
   register_new(app, global, action);
   register_test(app, global, action);
   register_run(app, global, action);
+  register_doctor(app, global, action);
 
   // `mlrepo run PROJECT -- ARGS...`: ARGS are the container's, never options.
   int parsed_argc = argc;

@@ -32,6 +32,7 @@ void register_ci(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_new(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_test(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_run(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_doctor(CLI::App& app, const GlobalOptions& global, Action& action);
 
 int run(int argc, char** argv);
 

@@ -1,6 +1,10 @@
 #include "mlrepo/git/snapshot.hpp"
 
+#include "mlrepo/git/index_reader.hpp"
+#include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
+
+#include <cstring>
 
 #include <algorithm>
 #include <filesystem>
@@ -101,20 +105,11 @@ public:
   std::vector<std::string>
   dirs_containing(std::string_view file_name,
                   const std::function<bool(std::string_view)>& prune) const override {
-    git_index* raw_index = nullptr;
-    check(git_repository_index(&raw_index, repo_.raw()), "cannot read the git index");
-    IndexPtr index(raw_index);
-    Walk walk{file_name, prune, {}, {}, {}};
-    size_t entries = git_index_entrycount(index.get());
-    for (size_t i = 0; i < entries; ++i) {
-      const git_index_entry* e = git_index_get_byindex(index.get(), i); // borrowed
-      std::string_view path = e->path;
-      if (util::base_name(path) == file_name)
-        walk.tracked_files.emplace(path);
-      for (std::string_view dir = util::parent_path(path); !dir.empty(); dir = util::parent_path(dir))
-        if (!walk.tracked_dirs.emplace(dir).second)
-          break;
-    }
+    IndexPaths index = load_index();
+    Walk walk{file_name, prune, {}, index.paths, {}};
+    for (size_t i = 0; i < index.paths.size(); ++i)
+      if (util::base_name(index.paths[i]) == file_name)
+        walk.tracked_files.emplace(index.paths[i]);
     scan(walk, "");
     std::sort(walk.found.begin(), walk.found.end());
     return walk.found;
@@ -138,9 +133,47 @@ private:
     std::string_view file_name;
     const std::function<bool(std::string_view)>& prune;
     std::unordered_set<std::string> tracked_files;
-    std::unordered_set<std::string> tracked_dirs;
+    const std::vector<std::string_view>& tracked; // sorted index paths
     std::vector<std::string> found;
+
+    bool tracked_dir(const std::string& dir) const {
+      std::string prefix = dir + "/";
+      auto it = std::lower_bound(tracked.begin(), tracked.end(), std::string_view(prefix));
+      return it != tracked.end() && it->substr(0, prefix.size()) == prefix;
+    }
   };
+
+  // The index's paths: read directly, or through libgit2 for what the direct
+  // reader does not handle.
+  IndexPaths load_index() const {
+    if (auto direct = read_index_paths(std::string(git_repository_path(repo_.raw())) + "index"))
+      return std::move(*direct);
+    git_index* raw_index = nullptr;
+    if (git_repository_index(&raw_index, repo_.raw()) < 0) {
+      std::string why = last_error_message();
+      if (why.find("'link'") != std::string::npos)
+        throw EnvironmentError("this repository uses a split index (core.splitIndex), which mlrepo "
+                               "cannot read",
+                               "run 'git update-index --no-split-index' (and 'git config "
+                               "core.splitIndex false')");
+      throw EnvironmentError("cannot read the git index: " + why);
+    }
+    IndexPtr index(raw_index);
+    IndexPaths out;
+    std::vector<std::pair<size_t, size_t>> spans;
+    size_t n = git_index_entrycount(index.get());
+    for (size_t i = 0; i < n; ++i) {
+      const git_index_entry* e = git_index_get_byindex(index.get(), i); // borrowed
+      if (GIT_INDEX_ENTRY_STAGE(e) > 1)
+        continue;
+      spans.emplace_back(out.storage.size(), std::strlen(e->path));
+      out.storage += e->path;
+      out.modes.push_back(e->mode);
+    }
+    for (auto [start, len] : spans)
+      out.paths.emplace_back(out.storage.data() + start, len);
+    return out;
+  }
 
   bool ignored(const std::string& path) const {
     int ignored = 0;
@@ -180,7 +213,7 @@ private:
     for (const auto& sub : subdirs) {
       if (walk.prune(sub))
         continue;
-      if (!walk.tracked_dirs.count(sub)) {
+      if (!walk.tracked_dir(sub)) {
         struct stat st;
         if (::lstat(full(sub + "/.git").c_str(), &st) == 0)
           continue; // a nested repository or submodule: git does not look inside

@@ -1,0 +1,25 @@
+#pragma once
+// `mlrepo doctor`: is this machine and repository ready, and if not, what to do.
+#include "mlrepo/changes/selection.hpp"
+#include "mlrepo/util/process.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mlrepo::doctor {
+
+enum class Level { Ok, Warn, Fail };
+
+struct Check {
+  std::string area;   // git, config, docker, registry, ci
+  Level level;
+  std::string message;
+  std::string fix;    // what to do; empty when nothing
+  bool bad_input = false; // a failure of the user's files (exit 2), not the machine (exit 3)
+};
+
+std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner,
+                              const changes::EnvLookup& env);
+
+} // namespace mlrepo::doctor

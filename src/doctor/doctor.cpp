@@ -1,0 +1,107 @@
+#include "mlrepo/doctor/doctor.hpp"
+
+#include "mlrepo/ci/sync.hpp"
+#include "mlrepo/docker/engine.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <memory>
+
+namespace mlrepo::doctor {
+
+std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner,
+                              const changes::EnvLookup& env) {
+  std::vector<Check> out;
+  auto add = [&](const char* area, Level level, std::string message, std::string fix = {},
+                 bool bad_input = false) {
+    out.push_back({area, level, std::move(message), std::move(fix), bad_input});
+  };
+
+  std::unique_ptr<git::Repository> repo;
+  try {
+    repo = std::make_unique<git::Repository>(git::Repository::discover(start));
+    add("git", Level::Ok, "repository at " + repo->workdir());
+  } catch (const Error& e) {
+    add("git", Level::Fail, e.what(), e.hint());
+    return out;
+  }
+  if (repo->head_is_unborn())
+    add("git", Level::Warn, "no commits yet", "commit your projects: builds tag images by commit");
+  if (repo->is_shallow())
+    add("git", Level::Warn, "this clone is shallow: `mlrepo changed` may lack the base commit",
+        "git fetch --unshallow, or 'fetch-depth: 0' on actions/checkout");
+
+  std::unique_ptr<View> view;
+  try {
+    view = std::make_unique<View>(open_view(*repo, std::nullopt));
+    add("config", Level::Ok, std::to_string(view->graph.projects().size()) + " projects, " +
+                                 std::to_string(view->graph.edges().size()) + " dependencies");
+  } catch (const Error& e) {
+    add("config", Level::Fail, e.what(), e.hint(), true);
+  }
+  config::WorkspaceConfig ws = view ? view->config : config::WorkspaceConfig{};
+  if (!repo->head_is_unborn()) {
+    std::string branch = changes::default_branch_name(*repo, ws);
+    if (auto ref = changes::default_branch_ref(*repo, branch))
+      add("git", Level::Ok, "default branch " + branch + " (" + *ref + ")");
+    else
+      add("git", Level::Warn, "the default branch '" + branch + "' is neither local nor at origin",
+          "set 'default_branch:' in mlrepo.yaml, or 'git fetch origin'");
+  }
+
+  docker::Engine engine(runner, ws.docker);
+  bool docker_ok = false;
+  try {
+    add("docker", Level::Ok, ws.docker + " engine " + engine.require_reachable());
+    docker_ok = true;
+    if (engine.has_buildkit())
+      add("docker", Level::Ok, "buildx installed: builds use BuildKit");
+    else
+      add("docker", Level::Warn, "buildx is not installed: builds use the classic builder",
+          "install docker-buildx for faster builds and multi-platform images");
+  } catch (const Error& e) {
+    add("docker", Level::Fail, e.what(), e.hint());
+  }
+
+  if (ws.registry.empty()) {
+    add("registry", Level::Warn, "no 'registry:' in mlrepo.yaml: images stay local",
+        "set 'registry: HOST/NAMESPACE' to push with `mlrepo build --push`");
+  } else if (docker_ok) {
+    std::string probe = ws.registry + "/" + ws.image_prefix +
+                        (view && !view->graph.projects().empty() ? view->graph.projects()[0].name
+                                                                 : std::string("mlrepo-doctor")) +
+                        ":mlrepo-doctor-probe";
+    try {
+      engine.remote_image(probe);
+      add("registry", Level::Ok, ws.registry + " answers");
+    } catch (const Error& e) {
+      std::string host = ws.registry.substr(0, ws.registry.find('/'));
+      bool auth = docker::is_auth_failure(e.what());
+      add("registry", Level::Fail, e.what(),
+          auth ? "log in: docker login " + host : "check that " + host + " is reachable from here");
+    }
+  }
+
+  if (view) {
+    try {
+      ci::GenerateOptions go;
+      go.mode = ws.ci.mode;
+      go.default_branch = changes::default_branch_name(*repo, ws);
+      auto files = ci::generate_workflows(view->graph, ws, *view->snapshot, go);
+      auto report = ci::sync_workflows(repo->workdir(), files, /*check=*/true);
+      if (report.in_sync())
+        add("ci", Level::Ok, std::to_string(files.size()) + " generated workflows in sync");
+      else
+        add("ci", Level::Warn,
+            std::to_string(report.created.size() + report.updated.size() + report.deleted.size()) +
+                " generated workflows missing, stale or obsolete",
+            "run 'mlrepo ci generate' and commit the result");
+    } catch (const Error& e) {
+      add("ci", Level::Fail, e.what(), e.hint(), true);
+    }
+  }
+  (void)env;
+  return out;
+}
+
+} // namespace mlrepo::doctor

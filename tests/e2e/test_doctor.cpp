@@ -1,0 +1,42 @@
+#include "support/docker.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+
+TEST_CASE("doctor: says what is fine and what to fix", "[doctor][docker]") {
+  Registry registry;
+  GitRepo r;
+  r.write("mlrepo.yaml", "registry: " + registry.host() + "/acme\n");
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto run = r.mlrepo({"doctor"});
+  INFO(run.out << run.err);
+  CHECK(run.code == 0);
+  CHECK_THAT(run.out, Contains("ok    git: repository at") && Contains("ok    config: 1 projects") &&
+                          Contains("docker engine") && Contains("ok    registry: " + registry.host()) &&
+                          Contains("warn  ci: 1 generated workflows missing") && Contains("fix: run 'mlrepo ci generate'"));
+
+  SECTION("a dead registry and a dead engine are exit 3") {
+    registry.stop();
+    auto dead = r.mlrepo({"doctor"});
+    CHECK(dead.code == 3);
+    CHECK_THAT(dead.out, Contains("FAIL  registry"));
+    auto no_engine = r.mlrepo({"doctor"}, {{"DOCKER_HOST", "unix:///nonexistent.sock"}});
+    CHECK(no_engine.code == 3);
+    CHECK_THAT(no_engine.out, Contains("FAIL  docker") && Contains("fix:"));
+  }
+  SECTION("invalid config is exit 2") {
+    r.write("a/mlrepo.yaml", "nmae: x\n");
+    auto bad = r.mlrepo({"doctor"});
+    CHECK(bad.code == 2);
+    CHECK_THAT(bad.out, Contains("FAIL  config: a/mlrepo.yaml:1") && Contains("did you mean 'name'"));
+  }
+  SECTION("outside a repository") {
+    TempDir outside;
+    auto none = run_program({MLREPO_BIN, "doctor"}, outside.path());
+    CHECK(none.code == 3);
+    CHECK_THAT(none.out, Contains("FAIL  git"));
+  }
+}
