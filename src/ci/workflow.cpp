@@ -4,6 +4,7 @@
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/version.hpp"
 
+#include <optional>
 #include <set>
 
 namespace mlrepo::ci {
@@ -85,6 +86,54 @@ void login_step(Yaml& y, const config::WorkspaceConfig& ws) {
             "\"$REGISTRY_USERNAME\" --password-stdin");
 }
 
+// Top-level permissions, concurrency and defaults, the same in every workflow.
+void top_settings(Yaml& y, const std::string& group, const std::string& working_directory) {
+  y.line(0, "permissions:");
+  y.line(1, "contents: read");
+  y.blank();
+  y.line(0, "concurrency:");
+  y.line(1, "group: " + yaml_quote(group));
+  y.line(1, "cancel-in-progress: ${{ github.event_name == 'pull_request' }}");
+  y.blank();
+  y.line(0, "defaults:");
+  y.line(1, "run:");
+  y.line(2, "shell: bash");
+  if (!working_directory.empty())
+    y.line(2, "working-directory: " + yaml_quote(working_directory));
+  y.blank();
+}
+
+struct PushJob {
+  std::string name;      // already YAML-safe
+  std::string needs;
+  std::string condition; // appended to "push to the default branch"
+  std::optional<int> timeout_minutes;
+  std::string step;
+  std::string command;
+};
+
+// The only job with packages: write, on pushes to the default branch only.
+void push_job(Yaml& y, const config::WorkspaceConfig& ws, const GenerateOptions& opt, const PushJob& job) {
+  y.blank();
+  y.line(1, "push:");
+  y.line(2, "name: " + job.name);
+  y.line(2, "needs: " + job.needs);
+  y.line(2, "if: github.event_name == 'push' && github.ref == " +
+                yaml_quote("refs/heads/" + opt.default_branch) + job.condition);
+  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  if (job.timeout_minutes)
+    y.line(2, "timeout-minutes: " + std::to_string(*job.timeout_minutes));
+  y.line(2, "permissions:");
+  y.line(3, "contents: read");
+  y.line(3, "packages: write");
+  y.line(2, "steps:");
+  checkout_step(y, ws, false);
+  install_step(y, ws);
+  login_step(y, ws);
+  y.line(3, "- name: " + job.step);
+  y.line(4, "run: " + job.command);
+}
+
 std::string triggers_comment(const project::Project& p) {
   return "Project " + p.name + " (" + p.path + "): tests on every push and pull request that "
          "touches it, builds and pushes its image from the default branch.";
@@ -114,18 +163,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   }
   y.line(1, "workflow_dispatch:");
   y.blank();
-  y.line(0, "permissions:");
-  y.line(1, "contents: read");
-  y.blank();
-  y.line(0, "concurrency:");
-  y.line(1, "group: " + yaml_quote("mlrepo-" + p.name + "-${{ github.ref }}"));
-  y.line(1, "cancel-in-progress: ${{ github.event_name == 'pull_request' }}");
-  y.blank();
-  y.line(0, "defaults:");
-  y.line(1, "run:");
-  y.line(2, "shell: bash");
-  y.line(2, "working-directory: " + yaml_quote(p.path));
-  y.blank();
+  top_settings(y, "mlrepo-" + p.name + "-${{ github.ref }}", p.path);
   y.line(0, "jobs:");
   y.line(1, "test:");
   y.line(2, "name: " + yaml_quote("test " + p.name));
@@ -168,25 +206,10 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     y.line(3, "- name: Build");
     y.line(4, "run: mlrepo build" + build_args);
   }
-  if (!ws.registry.empty()) {
-    y.blank();
-    y.line(1, "push:");
-    y.line(2, "name: " + yaml_quote("build and push " + p.name));
-    y.line(2, "needs: test");
-    y.line(2, "if: github.event_name == 'push' && github.ref == " +
-                  yaml_quote("refs/heads/" + opt.default_branch));
-    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-    y.line(2, "timeout-minutes: " + std::to_string(p.config.ci_timeout_minutes));
-    y.line(2, "permissions:");
-    y.line(3, "contents: read");
-    y.line(3, "packages: write");
-    y.line(2, "steps:");
-    checkout_step(y, ws, false);
-    install_step(y, ws);
-    login_step(y, ws);
-    y.line(3, "- name: Build and push");
-    y.line(4, "run: mlrepo build --push");
-  }
+  if (!ws.registry.empty())
+    push_job(y, ws, opt,
+             {yaml_quote("build and push " + p.name), "test", "", p.config.ci_timeout_minutes,
+              "Build and push", "mlrepo build --push"});
   return {file, header(triggers_comment(p)) + "\n" + y.str()};
 }
 
@@ -202,17 +225,7 @@ GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateO
   y.line(1, "pull_request:");
   y.line(1, "workflow_dispatch:");
   y.blank();
-  y.line(0, "permissions:");
-  y.line(1, "contents: read");
-  y.blank();
-  y.line(0, "concurrency:");
-  y.line(1, "group: 'mlrepo-${{ github.ref }}'");
-  y.line(1, "cancel-in-progress: ${{ github.event_name == 'pull_request' }}");
-  y.blank();
-  y.line(0, "defaults:");
-  y.line(1, "run:");
-  y.line(2, "shell: bash");
-  y.blank();
+  top_settings(y, "mlrepo-${{ github.ref }}", "");
   y.line(0, "jobs:");
   y.line(1, "changes:");
   y.line(2, "name: changed projects");
@@ -244,23 +257,9 @@ GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateO
   y.line(4, "run: mlrepo test \"$PROJECT\"");
   std::vector<std::string> gate_needs{"changes", "test"};
   if (!ws.registry.empty()) {
-    y.blank();
-    y.line(1, "push:");
-    y.line(2, "name: build and push");
-    y.line(2, "needs: [changes, test]");
-    y.line(2, "if: github.event_name == 'push' && github.ref == " +
-                  yaml_quote("refs/heads/" + opt.default_branch) +
-                  " && needs.changes.outputs.any_changed == 'true'");
-    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-    y.line(2, "permissions:");
-    y.line(3, "contents: read");
-    y.line(3, "packages: write");
-    y.line(2, "steps:");
-    checkout_step(y, ws, false);
-    install_step(y, ws);
-    login_step(y, ws);
-    y.line(3, "- name: Build and push what the registry lacks");
-    y.line(4, "run: mlrepo build --all --push");
+    push_job(y, ws, opt,
+             {"build and push", "[changes, test]", " && needs.changes.outputs.any_changed == 'true'",
+              std::nullopt, "Build and push what the registry lacks", "mlrepo build --all --push"});
     gate_needs.push_back("push");
   }
   y.blank();

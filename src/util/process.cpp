@@ -160,20 +160,26 @@ ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
   else
     ::fcntl(in.fd[1], F_SETFL, O_NONBLOCK);
 
+  // On interrupt: SIGTERM to the child's group, SIGKILL if it is still
+  // there ten seconds later.
   bool stopped = false;
   auto stop_deadline = std::chrono::steady_clock::time_point::max();
-  char buf[65536];
-  while (out.fd[0] >= 0 || err.fd[0] >= 0 || in.fd[1] >= 0) {
+  pid_t target = spec.inherit_stdin ? pid : -pid;
+  auto stop_if_interrupted = [&] {
     if (interrupted() && !stopped) {
       stopped = true;
       result.interrupted = true;
-      ::kill(spec.inherit_stdin ? pid : -pid, SIGTERM);
+      ::kill(target, SIGTERM);
       stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     }
     if (stopped && std::chrono::steady_clock::now() > stop_deadline) {
-      ::kill(spec.inherit_stdin ? pid : -pid, SIGKILL);
+      ::kill(target, SIGKILL);
       stop_deadline = std::chrono::steady_clock::time_point::max();
     }
+  };
+  char buf[65536];
+  while (out.fd[0] >= 0 || err.fd[0] >= 0 || in.fd[1] >= 0) {
+    stop_if_interrupted();
     pollfd fds[3];
     int n = 0;
     int out_i = -1, err_i = -1, in_i = -1;
@@ -231,16 +237,7 @@ ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
     int r = wait_child(pid, WNOHANG, status);
     if (r == pid || r < 0)
       break;
-    if (interrupted() && !stopped) {
-      stopped = true;
-      result.interrupted = true;
-      ::kill(spec.inherit_stdin ? pid : -pid, SIGTERM);
-      stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    }
-    if (stopped && std::chrono::steady_clock::now() > stop_deadline) {
-      ::kill(spec.inherit_stdin ? pid : -pid, SIGKILL);
-      stop_deadline = std::chrono::steady_clock::time_point::max();
-    }
+    stop_if_interrupted();
     ::usleep(20000);
   }
   if (!spec.capture_stdout)

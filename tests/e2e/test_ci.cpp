@@ -1,6 +1,6 @@
 // `mlrepo ci generate`: the workflows parse, trigger on the right paths, are
 // safe, stay byte-identical, and pass actionlint (with shellcheck) and zizmor.
-#include "support/repo.hpp"
+#include "support/lint.hpp"
 
 #include "mlrepo/util/fs.hpp"
 
@@ -13,25 +13,6 @@ using Catch::Contains;
 namespace {
 
 const char* kPinned = "ci:\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n";
-
-std::string tool(const std::string& name) {
-  auto path = fs::path(MLREPO_TOOLS_DIR) / name;
-  INFO(name << " is installed by 'scripts/bootstrap --test' into " << MLREPO_TOOLS_DIR);
-  REQUIRE(fs::exists(path));
-  return path.string();
-}
-
-// actionlint (which runs shellcheck on every run: script) and zizmor, offline,
-// must have nothing to say at medium severity or above.
-void lint(const GitRepo& r) {
-  auto files = r.git({"ls-files", "--others", "--cached", ".github/workflows"});
-  auto al = run_program({tool("actionlint"), "-shellcheck", "shellcheck"}, r.path());
-  INFO("actionlint:\n" << al.out << al.err);
-  CHECK(al.code == 0);
-  auto zz = run_program({tool("zizmor"), "--offline", "--min-severity", "medium", ".github/workflows"}, r.path());
-  INFO("zizmor:\n" << zz.out << zz.err);
-  CHECK(zz.code == 0);
-}
 
 YAML::Node load(const GitRepo& r, const std::string& rel) {
   auto content = mlrepo::util::read_file(r.file(rel));
@@ -91,7 +72,7 @@ TEST_CASE("ci generate: one workflow per project, with the right triggers and jo
     for (const auto& step : job.second["steps"])
       if (step["run"])
         CHECK_THAT(step["run"].as<std::string>(), !Contains("${{"));
-  lint(r);
+  expect_workflows_lint_clean(r);
 
   SECTION("deterministic, and --check agrees") {
     auto before = mlrepo::util::read_file(r.file(".github/workflows/mlrepo-notebook.yml"));
@@ -152,7 +133,7 @@ TEST_CASE("ci generate: tricky paths are quoted or refused", "[ci]") {
   auto login = wf["jobs"]["push"]["steps"][2];
   CHECK(login["env"]["REGISTRY_PASSWORD"].as<std::string>() == "${{ secrets.GITHUB_TOKEN }}");
   CHECK(load(r, ".github/workflows/mlrepo-quote.yml")["defaults"]["run"]["working-directory"].as<std::string>() == "it's");
-  lint(r);
+  expect_workflows_lint_clean(r);
 
   r.write("x${{ github.token }}/Dockerfile", "FROM scratch\n");
   r.write("x${{ github.token }}/mlrepo.yaml", "name: evil\n");
@@ -174,7 +155,7 @@ TEST_CASE("ci generate: a version matrix from the project config", "[ci]") {
   CHECK(test["env"]["MATRIX_PYTHON_VERSION"].as<std::string>() == "${{ matrix.PYTHON_VERSION }}");
   CHECK(test["steps"][2]["run"].as<std::string>() == "mlrepo test --only lint --build-arg \"PYTHON_VERSION=$MATRIX_PYTHON_VERSION\"");
   CHECK_FALSE(wf["jobs"]["push"]); // no registry: nothing to push to
-  lint(r);
+  expect_workflows_lint_clean(r);
 }
 
 TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
@@ -194,5 +175,5 @@ TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
   CHECK(jobs["test"]["strategy"]["matrix"].as<std::string>() == "${{ fromJSON(needs.changes.outputs.matrix) }}");
   CHECK(jobs["gate"]["if"].as<std::string>() == "always()");
   CHECK(jobs["push"]["steps"][2]["env"]["REGISTRY_PASSWORD"].as<std::string>() == "${{ secrets.REGISTRY_PASSWORD }}");
-  lint(r);
+  expect_workflows_lint_clean(r);
 }

@@ -1,6 +1,6 @@
 // `mlrepo new`: every template scaffolds a project that is listed, has a
 // valid workflow and passing tests; refusals leave nothing behind.
-#include "support/repo.hpp"
+#include "support/lint.hpp"
 
 #include "mlrepo/util/fs.hpp"
 
@@ -37,17 +37,6 @@ void host_tests_pass(const GitRepo& r, const std::string& dir) {
   CHECK_THAT(run.out, Contains("2 passed"));
 }
 
-void workflow_lints(const GitRepo& r) {
-  auto al = run_program({std::string(MLREPO_TOOLS_DIR) + "/actionlint"}, r.path());
-  INFO(al.out << al.err);
-  CHECK(al.code == 0);
-  auto zz = run_program({std::string(MLREPO_TOOLS_DIR) + "/zizmor", "--offline", "--min-severity",
-                         "medium", ".github/workflows"},
-                        r.path());
-  INFO(zz.out << zz.err);
-  CHECK(zz.code == 0);
-}
-
 } // namespace
 
 TEST_CASE("new: the python template builds, tests and has its workflow", "[new]") {
@@ -72,7 +61,7 @@ TEST_CASE("new: the python template builds, tests and has its workflow", "[new]"
   CHECK(r.mlrepo({"list"}).lines() == Lines{"churn-model\tteams/nlp/churn-model"});
   CHECK(fs::exists(r.file(".github/workflows/mlrepo-churn-model.yml")));
   CHECK(r.mlrepo({"ci", "generate", "--check"}).code == 0);
-  workflow_lints(r);
+  expect_workflows_lint_clean(r);
   host_tests_pass(r, dir);
   auto dry = r.mlrepo({"build", "--dry-run"}, {}, dir);
   REQUIRE(dry.code == 0);

@@ -1,0 +1,11 @@
+#pragma once
+#include "support/repo.hpp"
+
+namespace mlrepo::test {
+
+// actionlint (running shellcheck on every run: script) and zizmor, offline,
+// over the repository's workflows: nothing at medium severity or above.
+// Both come from 'scripts/bootstrap --test' (build/tools).
+void expect_workflows_lint_clean(const GitRepo& r);
+
+} // namespace mlrepo::test
