@@ -89,7 +89,7 @@ TEST_CASE("a file belongs to the deepest project", "[changed]") {
   CHECK(changed(r, {"--base", base}) == Lines{"outer", "inner"});
 }
 
-TEST_CASE("renames count on both sides; deleted projects are removed", "[changed]") {
+TEST_CASE("renames count on both sides, deleted projects are removed", "[changed]") {
   GitRepo r;
   three_projects(r);
   std::string base = r.head();
@@ -277,7 +277,7 @@ TEST_CASE("changed works from a subdirectory and explains itself with -v", "[cha
   CHECK_THAT(run.err, Contains("tool changed: file: projects/tool/run.sh"));
 }
 
-TEST_CASE("a Dockerfile outside the project counts; a wider context does not", "[changed]") {
+TEST_CASE("a Dockerfile outside the project counts, a wider context does not", "[changed]") {
   GitRepo r;
   r.write("docker/python.Dockerfile", "FROM scratch\n");
   r.write("docker/other.txt", "");

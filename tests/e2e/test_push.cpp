@@ -42,7 +42,7 @@ struct PushRepo {
 
 } // namespace
 
-TEST_CASE("push: every tag reaches the registry; what exists is never rebuilt", "[push][docker]") {
+TEST_CASE("push: every tag reaches the registry, what exists is never rebuilt", "[push][docker]") {
   PushRepo p;
   std::string sha = p.repo.head();
   auto rep = p.build({"--all", "--push"});

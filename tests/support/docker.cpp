@@ -65,12 +65,14 @@ ImageScope::ImageScope() {
 ImageScope::~ImageScope() {
   auto r = run_program({"docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"},
                        fs::temp_directory_path());
-  std::vector<std::string> argv{"docker", "image", "rm", "-f"};
+  // --no-prune: untagged parents may be the build cache of a test running
+  // beside this one; removing them would break its build.
+  std::vector<std::string> argv{"docker", "image", "rm", "-f", "--no-prune"};
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);)
     if (line.find(prefix_) != std::string::npos)
       argv.push_back(line);
-  if (argv.size() > 4)
+  if (argv.size() > 5)
     run_program(argv, fs::temp_directory_path());
 }
 
