@@ -12,7 +12,7 @@ namespace {
 
 // Bump when the layout or discovery's meaning changes: old entries are then
 // simply never looked up again.
-constexpr const char* kMagic = "mlrepo-discovery-5\n";
+constexpr const char* kMagic = "mlrepo-discovery-6\n";
 constexpr size_t kMaxEntries = 32;
 
 uint64_t fnv1a(std::string_view data) {
@@ -210,7 +210,11 @@ std::string serialize_discovery(const std::optional<std::string>& workspace_yaml
     w.s(p.dockerfile);
     w.s(p.context);
     w.s(p.image);
-    write_config(w, p.config);
+    // Most projects have no mlrepo.yaml: one byte says "defaults".
+    bool has_config = !p.config.file.empty();
+    w.u(has_config ? 1 : 0);
+    if (has_config)
+      write_config(w, p.config);
     w.strings(graph.path_dependencies(i));
   }
   w.u(graph.edges().size());
@@ -250,7 +254,8 @@ std::optional<CachedDiscovery> deserialize_discovery(std::string_view data) {
     p.dockerfile = r.s();
     p.context = r.s();
     p.image = r.s();
-    p.config = read_config(r);
+    if (r.u())
+      p.config = read_config(r);
     c.path_deps[i] = r.strings();
   }
   for (size_t e = r.bounded(r.u()); e > 0 && r.ok(); --e) {

@@ -14,6 +14,7 @@ TEST_CASE("discovery cache entries round-trip and reject damage", "[cache]") {
   projects[0].image = "ghcr.io/a/base";
   projects[1].name = "app";
   projects[1].path = "app";
+  projects[1].config.file = "app/mlrepo.yaml";
   projects[1].config.build_args = {{"A", "1"}};
   projects[1].config.test = {"pytest -q"};
   projects[1].config.ci_matrix = {{"PY", {"3.10", "3.11"}}};
