@@ -14,7 +14,7 @@ void register_doctor(CLI::App& app, const GlobalOptions& global, Action& action)
   cmd->callback([&global, &action] {
     action = [&global] {
       util::SpawnRunner runner;
-      auto checks = doctor::run_checks(global.repo_dir, runner, changes::process_env());
+      auto checks = doctor::run_checks(global.repo_dir, runner);
       bool bad_input = false, failed = false;
       for (const auto& c : checks) {
         const char* tag = c.level == doctor::Level::Ok ? "ok  " : c.level == doctor::Level::Warn ? "warn" : "FAIL";

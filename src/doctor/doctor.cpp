@@ -1,5 +1,6 @@
 #include "mlrepo/doctor/doctor.hpp"
 
+#include "mlrepo/changes/selection.hpp"
 #include "mlrepo/ci/sync.hpp"
 #include "mlrepo/docker/engine.hpp"
 #include "mlrepo/util/error.hpp"
@@ -9,8 +10,7 @@
 
 namespace mlrepo::doctor {
 
-std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner,
-                              const changes::EnvLookup& env) {
+std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner) {
   std::vector<Check> out;
   auto add = [&](const char* area, Level level, std::string message, std::string fix = {},
                  bool bad_input = false) {
@@ -100,7 +100,6 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
       add("ci", Level::Fail, e.what(), e.hint(), true);
     }
   }
-  (void)env;
   return out;
 }
 

@@ -1,6 +1,5 @@
 #pragma once
 // `mlrepo doctor`: is this machine and repository ready, and if not, what to do.
-#include "mlrepo/changes/selection.hpp"
 #include "mlrepo/util/process.hpp"
 
 #include <filesystem>
@@ -19,7 +18,6 @@ struct Check {
   bool bad_input = false; // a failure of the user's files (exit 2), not the machine (exit 3)
 };
 
-std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner,
-                              const changes::EnvLookup& env);
+std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner);
 
 } // namespace mlrepo::doctor
