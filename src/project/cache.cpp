@@ -1,6 +1,7 @@
 #include "mlrepo/project/cache.hpp"
 
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/serial.hpp"
 #include "mlrepo/version.hpp"
 
 #include <cstring>
@@ -15,143 +16,45 @@ namespace {
 constexpr const char* kMagic = "mlrepo-discovery-6\n";
 constexpr size_t kMaxEntries = 32;
 
-uint64_t fnv1a(std::string_view data) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
+// Config values keep their line for later messages.
+void put_located(util::ByteWriter& w, const config::Located& l) {
+  w.s(l.value);
+  w.u(static_cast<uint64_t>(l.line));
 }
 
-class Writer {
-public:
-  void u(uint64_t v) {
-    while (v >= 0x80) {
-      out += static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    out += static_cast<char>(v);
-  }
-  void s(std::string_view v) {
-    u(v.size());
-    out.append(v);
-  }
-  void strings(const std::vector<std::string>& v) {
-    u(v.size());
-    for (const auto& x : v)
-      s(x);
-  }
-  void map(const std::map<std::string, std::string>& m) {
-    u(m.size());
-    for (const auto& [k, v] : m) {
-      s(k);
-      s(v);
-    }
-  }
-  void located(const config::Located& l) {
-    s(l.value);
-    u(static_cast<uint64_t>(l.line));
-  }
-  void opt_located(const std::optional<config::Located>& l) {
-    u(l ? 1 : 0);
-    if (l)
-      located(*l);
-  }
-  void opt(const std::optional<std::string>& v) {
-    u(v ? 1 : 0);
-    if (v)
-      s(*v);
-  }
-  std::string out;
-};
+void put_opt_located(util::ByteWriter& w, const std::optional<config::Located>& l) {
+  w.u(l ? 1 : 0);
+  if (l)
+    put_located(w, *l);
+}
 
-class Reader {
-public:
-  explicit Reader(std::string_view data) : d_(data) {}
-  bool ok() const { return ok_; }
-  bool done() const { return pos_ == d_.size(); }
-  uint64_t u() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= d_.size())
-        return fail();
-      auto c = static_cast<unsigned char>(d_[pos_++]);
-      v |= static_cast<uint64_t>(c & 0x7f) << shift;
-      if (!(c & 0x80))
-        return v;
-    }
-    return fail();
-  }
-  std::string s() {
-    uint64_t n = u();
-    if (!ok_ || n > d_.size() - pos_) {
-      fail();
-      return {};
-    }
-    std::string out(d_.substr(pos_, n));
-    pos_ += n;
-    return out;
-  }
-  std::vector<std::string> strings() {
-    std::vector<std::string> v(bounded(u()));
-    for (auto& x : v)
-      x = s();
-    return v;
-  }
-  std::map<std::string, std::string> map() {
-    std::map<std::string, std::string> m;
-    for (size_t n = bounded(u()); n > 0 && ok_; --n) {
-      auto k = s();
-      m[k] = s();
-    }
-    return m;
-  }
-  config::Located located() {
-    config::Located l;
-    l.value = s();
-    l.line = static_cast<int>(u());
-    return l;
-  }
-  std::optional<config::Located> opt_located() {
-    if (!u())
-      return std::nullopt;
-    return located();
-  }
-  std::optional<std::string> opt() {
-    if (!u())
-      return std::nullopt;
-    return s();
-  }
-  size_t bounded(uint64_t n) {
-    // Every element takes at least a byte: larger counts mean damage.
-    if (n > d_.size() - pos_)
-      return fail(), 0;
-    return static_cast<size_t>(n);
-  }
+config::Located get_located(util::ByteReader& r) {
+  config::Located l;
+  l.value = r.s();
+  l.line = static_cast<int>(r.u());
+  return l;
+}
 
-private:
-  uint64_t fail() {
-    ok_ = false;
-    pos_ = d_.size();
-    return 0;
-  }
-  std::string_view d_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
+std::optional<config::Located> get_opt_located(util::ByteReader& r) {
+  if (!r.u())
+    return std::nullopt;
+  return get_located(r);
+}
+
+using Writer = util::ByteWriter;
+using Reader = util::ByteReader;
 
 void write_config(Writer& w, const config::ProjectConfig& c) {
   w.s(c.file);
-  w.opt_located(c.name);
-  w.opt_located(c.dockerfile);
-  w.opt_located(c.context);
+  put_opt_located(w, c.name);
+  put_opt_located(w, c.dockerfile);
+  put_opt_located(w, c.context);
   w.map(c.build_args);
   w.opt(c.target);
   w.strings(c.platforms);
   w.u(c.depends_on.size());
   for (const auto& d : c.depends_on)
-    w.located(d);
+    put_located(w, d);
   w.strings(c.test);
   w.strings(c.lint);
   w.map(c.run.env);
@@ -171,14 +74,14 @@ void write_config(Writer& w, const config::ProjectConfig& c) {
 config::ProjectConfig read_config(Reader& r) {
   config::ProjectConfig c;
   c.file = r.s();
-  c.name = r.opt_located();
-  c.dockerfile = r.opt_located();
-  c.context = r.opt_located();
+  c.name = get_opt_located(r);
+  c.dockerfile = get_opt_located(r);
+  c.context = get_opt_located(r);
   c.build_args = r.map();
   c.target = r.opt();
   c.platforms = r.strings();
   for (size_t n = r.bounded(r.u()); n > 0 && r.ok(); --n)
-    c.depends_on.push_back(r.located());
+    c.depends_on.push_back(get_located(r));
   c.test = r.strings();
   c.lint = r.strings();
   c.run.env = r.map();
@@ -223,23 +126,14 @@ std::string serialize_discovery(const std::optional<std::string>& workspace_yaml
     w.u(e.to);
     w.s(e.via);
   }
-  std::string out = kMagic;
-  out += w.out;
-  uint64_t sum = fnv1a(w.out);
-  out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
-  return out;
+  return util::frame(kMagic, w.out);
 }
 
 std::optional<CachedDiscovery> deserialize_discovery(std::string_view data) {
-  size_t magic = std::strlen(kMagic);
-  if (data.size() < magic + 8 || data.substr(0, magic) != kMagic)
+  auto payload = util::unframe(kMagic, data);
+  if (!payload)
     return std::nullopt;
-  std::string_view payload = data.substr(magic, data.size() - magic - 8);
-  uint64_t sum;
-  std::memcpy(&sum, data.data() + data.size() - 8, 8);
-  if (sum != fnv1a(payload))
-    return std::nullopt;
-  Reader r(payload);
+  Reader r(*payload);
   if (r.s() != kVersion)
     return std::nullopt;
   CachedDiscovery c;
