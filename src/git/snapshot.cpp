@@ -1,9 +1,11 @@
 #include "mlrepo/git/snapshot.hpp"
 
+#include "dir_cache.hpp"
 #include "mlrepo/git/index_reader.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 
+#include <cstdlib>
 #include <cstring>
 
 #include <algorithm>
@@ -106,11 +108,17 @@ public:
   dirs_containing(std::string_view file_name,
                   const std::function<bool(std::string_view)>& prune) const override {
     IndexPaths index = load_index();
-    Walk walk{file_name, prune, {}, index.paths, {}};
+    const char* off = std::getenv("MLREPO_NO_CACHE");
+    DirCache cache(off && *off ? std::string{}
+                               : std::string(git_repository_path(repo_.raw())) + "mlrepo/cache/worktree-" +
+                                     std::string(file_name),
+                   file_name);
+    Walk walk{file_name, prune, {}, index.paths, {}, cache};
     for (size_t i = 0; i < index.paths.size(); ++i)
       if (util::base_name(index.paths[i]) == file_name)
         walk.tracked_files.emplace(index.paths[i]);
     scan(walk, "");
+    cache.save();
     std::sort(walk.found.begin(), walk.found.end());
     return walk.found;
   }
@@ -135,6 +143,7 @@ private:
     std::unordered_set<std::string> tracked_files;
     const std::vector<std::string_view>& tracked; // sorted index paths
     std::vector<std::string> found;
+    DirCache& cache;
 
     bool tracked_dir(const std::string& dir) const {
       std::string prefix = dir + "/";
@@ -182,32 +191,55 @@ private:
     return ignored == 1;
   }
 
-  void scan(Walk& walk, const std::string& rel) const {
-    std::string abs = full(rel);
-    DIR* dir = ::opendir(abs.c_str());
+  // Lists a directory: reused from the cache when its times say it is
+  // unchanged, else read with readdir (d_type: no stat per entry).
+  bool list_dir(Walk& walk, const std::string& rel, DirListing& out) const {
+    struct stat st;
+    if (::lstat(full(rel).c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return false; // vanished or unreadable: git would not see it either
+    if (const DirListing* hit = walk.cache.find(rel, st)) {
+      out = *hit;
+      walk.cache.keep(rel, out, st);
+      return true;
+    }
+    DIR* dir = ::opendir(full(rel).c_str());
     if (!dir)
-      return; // vanished or unreadable: git would not see it either
-    std::vector<std::string> subdirs;
-    bool found_here = false;
+      return false;
+    out = DirCache::identity(st);
     while (dirent* entry = ::readdir(dir)) {
       std::string_view name = entry->d_name;
       if (name == "." || name == ".." || (rel.empty() && name == ".git"))
         continue;
       unsigned char type = entry->d_type;
-      std::string path = util::join_path(rel, name);
       if (type == DT_UNKNOWN) {
-        struct stat st;
-        if (::lstat(full(path).c_str(), &st) != 0)
+        struct stat est;
+        if (::lstat(full(util::join_path(rel, name)).c_str(), &est) != 0)
           continue;
-        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+        type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISREG(est.st_mode) ? DT_REG : DT_LNK;
       }
-      if (type == DT_DIR) {
-        subdirs.push_back(std::move(path));
-      } else if (type == DT_REG && name == walk.file_name) {
-        found_here = walk.tracked_files.count(path) || !ignored(path);
-      }
+      if (type == DT_DIR)
+        out.subdirs.emplace_back(name);
+      else if (type == DT_REG && name == walk.file_name)
+        out.has_file = true;
     }
     ::closedir(dir);
+    std::sort(out.subdirs.begin(), out.subdirs.end());
+    walk.cache.keep(rel, out, st);
+    return true;
+  }
+
+  void scan(Walk& walk, const std::string& rel) const {
+    DirListing listing;
+    if (!list_dir(walk, rel, listing))
+      return;
+    std::vector<std::string> subdirs;
+    for (const auto& name : listing.subdirs)
+      subdirs.push_back(util::join_path(rel, name));
+    bool found_here = false;
+    if (listing.has_file) {
+      std::string path = util::join_path(rel, walk.file_name);
+      found_here = walk.tracked_files.count(path) || !ignored(path);
+    }
     if (found_here)
       walk.found.push_back(rel);
     for (const auto& sub : subdirs) {

@@ -106,3 +106,40 @@ TEST_CASE("cache: deleting it while commands run changes nothing", "[cache]") {
   stop = true;
   deleter.join();
 }
+
+TEST_CASE("cache: the work-tree directory cache sees every change", "[cache]") {
+  GitRepo r;
+  r.write(".gitignore", "ignored/\n");
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.write("b/src/x.py", "");
+  r.write("c/deep/Dockerfile", "FROM scratch\n");
+  r.commit();
+  // Directories changed within the last two seconds are never cached; wait so
+  // that this run stores every listing and later runs reuse them.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  auto list = [&] {
+    auto cached = r.mlrepo({"list"});
+    auto fresh = r.mlrepo({"list"}, {{"MLREPO_NO_CACHE", "1"}});
+    INFO(cached.err);
+    REQUIRE(cached.code == 0);
+    CHECK(cached.out == fresh.out);
+    return cached.lines();
+  };
+  using Lines = std::vector<std::string>;
+  CHECK(list() == Lines{"a\ta", "deep\tc/deep"});
+  REQUIRE(fs::exists(r.file(".git/mlrepo/cache/worktree-Dockerfile")));
+  CHECK(list() == Lines{"a\ta", "deep\tc/deep"}); // from the cache
+
+  r.write("b/Dockerfile", "FROM scratch\n");           // new file in a cached directory
+  r.write("b/src/inner/Dockerfile", "FROM scratch\n"); // new directory below one
+  r.remove("c/deep");                                  // a cached directory disappears
+  r.write("ignored/Dockerfile", "FROM scratch\n");     // never a project
+  CHECK(list() == Lines{"a\ta", "b\tb", "inner\tb/src/inner"});
+  r.remove("a/Dockerfile");
+  std::filesystem::create_directory(r.file("a/Dockerfile")); // same name, now a directory
+  CHECK(list() == Lines{"b\tb", "inner\tb/src/inner"});
+
+  // Damage is detected and the cache rebuilt.
+  mlrepo::util::write_file_atomic(r.file(".git/mlrepo/cache/worktree-Dockerfile"), "garbage");
+  CHECK(list() == Lines{"b\tb", "inner\tb/src/inner"});
+}
