@@ -151,7 +151,8 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
       std::string before = json_string(event, {"before"});
       std::string after = json_string(event, {"after"});
       bool zero = before.empty() || is_zero_sha(before);
-      if (!zero && !repo.resolve_commit(before) && repo.is_shallow()) {
+      bool known = !zero && repo.resolve_commit(before);
+      if (!zero && !known && repo.is_shallow()) {
         // Missing because the clone is shallow, not because of a force push.
         if (!opt.all_if_base_missing)
           missing_base(repo, before, "the push event's 'before'");
@@ -159,7 +160,7 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
                      "project counts as changed (--all-if-base-missing)", before.substr(0, 12));
         return everything(head, "push 'before' missing from a shallow clone");
       }
-      if (!zero && repo.resolve_commit(before)) {
+      if (known) {
         base = Base{before, "push event: the pushed range " + before.substr(0, 12) + ".." +
                                 (after.empty() ? std::string("HEAD") : after.substr(0, 12))};
       } else {

@@ -78,9 +78,7 @@ void register_build(CLI::App& app, const GlobalOptions& global, Action& action) 
       auto env = changes::process_env();
       opts->core.build_args = parse_build_args(opts->build_args_raw);
       auto repo = open_repository(global);
-      opts->core.cwd = std::filesystem::current_path().string();
-      if (global.repo_dir != ".")
-        opts->core.cwd = std::filesystem::absolute(global.repo_dir).string();
+      opts->core.cwd = command_cwd(global);
       report::BuildStatusOptions so;
       so.quiet = global.quiet;
       so.color = util::color_enabled();

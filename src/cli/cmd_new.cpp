@@ -41,9 +41,7 @@ void register_new(CLI::App& app, const GlobalOptions& global, Action& action) {
       }
       if (opts->core.target.empty())
         throw UsageError("which project? 'mlrepo new NAME'", "e.g. 'mlrepo new churn-model'");
-      opts->core.cwd = std::filesystem::current_path().string();
-      if (global.repo_dir != ".")
-        opts->core.cwd = std::filesystem::absolute(global.repo_dir).string();
+      opts->core.cwd = command_cwd(global);
       opts->core.ci = !opts->no_ci;
       auto result = scaffold::create_project(repo, opts->core);
       spdlog::info("created project '{}' in {} from the '{}' template ({} files{})", result.name,

@@ -40,9 +40,7 @@ void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
       auto& c = opts->core;
       if (global.saw_double_dash)
         c.args.insert(c.args.end(), global.passthrough.begin(), global.passthrough.end());
-      c.cwd = std::filesystem::current_path().string();
-      if (global.repo_dir != ".")
-        c.cwd = std::filesystem::absolute(global.repo_dir).string();
+      c.cwd = command_cwd(global);
       c.build_args = parse_build_args(opts->build_args_raw);
       if (c.project.empty()) {
         View view = open_view(repo, std::nullopt);

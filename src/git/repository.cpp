@@ -106,14 +106,6 @@ TreePtr Repository::commit_tree(const git_oid& oid) const {
   return TreePtr(tree);
 }
 
-bool Repository::has_commit(const git_oid& oid) const {
-  git_commit* raw = nullptr;
-  if (git_commit_lookup(&raw, repo_.get(), &oid) < 0)
-    return false;
-  git_commit_free(raw);
-  return true;
-}
-
 bool Repository::has_reference(const std::string& name) const {
   git_reference* raw = nullptr;
   if (git_reference_lookup(&raw, repo_.get(), name.c_str()) < 0)

@@ -6,9 +6,6 @@
 #include <filesystem>
 
 namespace mlrepo::project {
-namespace {
-
-// `path` (absolute or relative to cwd) as a repo-relative path, if inside.
 std::optional<std::string> repo_relative(const std::string& path, const std::string& cwd,
                                          const std::string& workdir) {
   namespace fs = std::filesystem;
@@ -22,8 +19,6 @@ std::optional<std::string> repo_relative(const std::string& path, const std::str
     return std::nullopt;
   return util::normalize_repo_path(rel.generic_string());
 }
-
-} // namespace
 
 std::vector<size_t> resolve_projects(const Graph& graph, const std::vector<std::string>& args,
                                      const std::string& cwd, const std::string& workdir) {

@@ -6,6 +6,7 @@
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/project/discovery.hpp"
 #include "mlrepo/project/naming.hpp"
+#include "mlrepo/project/select.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/workspace.hpp"
@@ -124,11 +125,8 @@ std::string fill(std::string_view text, const std::map<std::string, std::string>
 NewResult create_project(const git::Repository& repo, const NewOptions& opt) {
   const std::string& workdir = repo.workdir();
   // Where: a path relative to the current directory, inside the repository.
-  fs::path abs = fs::path(opt.target).is_absolute() ? fs::path(opt.target) : fs::path(opt.cwd) / opt.target;
-  std::error_code ec;
-  fs::path rel_fs = fs::weakly_canonical(abs, ec).lexically_relative(fs::weakly_canonical(workdir, ec));
-  auto rel = util::normalize_repo_path(rel_fs.generic_string());
-  if (opt.target.empty() || rel_fs.empty() || !rel || rel->empty() || *rel_fs.begin() == "..")
+  auto rel = opt.target.empty() ? std::nullopt : project::repo_relative(opt.target, opt.cwd, workdir);
+  if (!rel || rel->empty())
     throw UsageError("'" + opt.target + "' is not a place inside the repository",
                      "name a new directory below " + workdir);
   const std::string path = *rel;

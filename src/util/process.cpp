@@ -97,7 +97,6 @@ void install_interrupt_handlers() {
 }
 
 bool interrupted() { return g_signal.load() != 0; }
-int interrupt_signal() { return g_signal.load(); }
 
 ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
   if (spec.argv.empty())

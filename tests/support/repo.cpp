@@ -25,11 +25,11 @@ TempDir::~TempDir() {
 }
 
 std::vector<std::string> Run::lines() const {
-  std::vector<std::string> out;
-  std::istringstream in(this->out);
+  std::vector<std::string> result;
+  std::istringstream in(out);
   for (std::string line; std::getline(in, line);)
-    out.push_back(line);
-  return out;
+    result.push_back(line);
+  return result;
 }
 
 nlohmann::json Run::json() const {

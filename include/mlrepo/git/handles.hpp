@@ -24,7 +24,6 @@ using BlobPtr = std::unique_ptr<git_blob, Deleter<git_blob, git_blob_free>>;
 using IndexPtr = std::unique_ptr<git_index, Deleter<git_index, git_index_free>>;
 using DiffPtr = std::unique_ptr<git_diff, Deleter<git_diff, git_diff_free>>;
 using ReferencePtr = std::unique_ptr<git_reference, Deleter<git_reference, git_reference_free>>;
-using StatusListPtr = std::unique_ptr<git_status_list, Deleter<git_status_list, git_status_list_free>>;
 
 // The message of the last libgit2 error; git_error_last() may return NULL.
 std::string last_error_message();

@@ -31,7 +31,6 @@ public:
   std::optional<git_oid> merge_base(const git_oid& a, const git_oid& b) const;
 
   TreePtr commit_tree(const git_oid& commit) const;
-  bool has_commit(const git_oid& oid) const;
   bool head_is_unborn() const;
 
   // Whether a reference (full name) exists.

@@ -53,6 +53,5 @@ std::string shell_quote(const std::vector<std::string>& argv);
 // it, stop their children's process groups and report `interrupted`.
 void install_interrupt_handlers();
 bool interrupted();
-int interrupt_signal();
 
 } // namespace mlrepo::util
