@@ -72,17 +72,26 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   int selections = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0);
   if (selections > 1)
     throw UsageError("choose projects one way: PROJECT..., --changed or --all");
-  View view = open_view(repo, std::nullopt);
+  BuildOutcome out;
+  std::optional<ChangesResult> changes;
+  if (opt.changed)
+    changes = find_changes(repo, opt.selection, env);
+  // Builds read the work tree; `changed` already looked at it when it counted
+  // uncommitted work.
+  out.view = changes && changes->selection.uncommitted
+                 ? std::make_unique<View>(std::move(changes->view))
+                 : std::make_unique<View>(open_view(repo, std::nullopt));
+  const View& view = *out.view;
   const auto& graph = view.graph;
 
   std::vector<size_t> chosen;
   if (opt.all) {
     for (size_t i = 0; i < graph.projects().size(); ++i)
       chosen.push_back(i);
-  } else if (opt.changed) {
-    auto result = find_changes(repo, opt.selection, env);
-    for (const auto& c : result.set.changed) {
-      const auto& path = result.view.graph.projects()[c.project].path;
+  } else if (changes) {
+    for (const auto& c : changes->set.changed) {
+      const auto& path = changes->selection.uncommitted ? graph.projects()[c.project].path
+                                                        : changes->view.graph.projects()[c.project].path;
       if (auto i = graph.find(path))
         chosen.push_back(*i);
     }
@@ -98,7 +107,6 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
                      "a project directory");
   }
 
-  BuildOutcome out;
   out.nothing_to_do = chosen.empty();
   if (chosen.empty())
     return out;

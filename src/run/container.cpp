@@ -22,24 +22,27 @@ std::vector<std::string> command_argv(const std::vector<std::string>& command) {
 
 namespace {
 
-// Builds the chosen projects, failing when one could not be built; returns
-// the plan item of each chosen project by name.
-std::map<std::string, build::PlanItem> build_images(const git::Repository& repo,
-                                                    build::BuildOptions opt,
-                                                    build::BuildStatus& status,
-                                                    const changes::EnvLookup& env,
-                                                    std::vector<std::string>& not_built) {
+struct Images {
+  std::unique_ptr<View> view;                   // the work tree they were built from
+  std::map<std::string, build::PlanItem> built; // chosen projects that built, by name
+  std::vector<std::string> not_built;
+};
+
+// Builds the chosen projects (and what they depend on).
+Images build_images(const git::Repository& repo, const build::BuildOptions& opt,
+                    build::BuildStatus& status, const changes::EnvLookup& env) {
   auto outcome = build::run_build(repo, opt, status, env);
-  std::map<std::string, build::PlanItem> out;
+  Images out;
+  out.view = std::move(outcome.view);
   for (size_t i = 0; i < outcome.plan.size(); ++i) {
     const auto& item = outcome.plan[i];
     if (!item.requested)
       continue;
     auto st = outcome.results.at(i).status;
     if (st == build::Status::Built || st == build::Status::Skipped)
-      out.emplace(item.name, item);
+      out.built.emplace(item.name, item);
     else
-      not_built.push_back(item.name);
+      out.not_built.push_back(item.name);
   }
   return out;
 }
@@ -104,14 +107,15 @@ std::vector<std::string> run_argv(const std::string& docker, const std::string& 
 
 TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::BuildStatus& status,
                       const changes::EnvLookup& env) {
-  View view = open_view(repo, std::nullopt);
   TestOutcome outcome;
-  auto images = build_images(repo, opt.build, status, env, outcome.not_built);
+  auto images = build_images(repo, opt.build, status, env);
+  outcome.not_built = images.not_built;
+  const View& view = *images.view;
   util::SpawnRunner runner;
-  bool many = images.size() > 1;
+  bool many = images.built.size() > 1;
   for (const auto& project : view.graph.projects()) {
-    auto it = images.find(project.name);
-    if (it == images.end())
+    auto it = images.built.find(project.name);
+    if (it == images.built.end())
       continue;
     std::vector<std::pair<std::string, std::vector<std::string>>> steps;
     if (opt.only != Only::Test && !project.config.lint.empty())
@@ -155,21 +159,21 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
 
 int run_project(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status,
                 const changes::EnvLookup& env) {
-  View view = open_view(repo, std::nullopt);
+  build::BuildOptions bo;
+  bo.projects = {opt.project};
+  bo.cwd = opt.cwd;
+  bo.build_args = opt.build_args;
+  auto images = build_images(repo, bo, status, env);
+  const View& view = *images.view;
   auto chosen = project::resolve_projects(view.graph, {opt.project}, opt.cwd, repo.workdir());
   const auto& project = view.graph.projects()[chosen.at(0)];
-  build::BuildOptions bo;
-  bo.projects = {project.path};
-  bo.cwd = repo.workdir();
-  bo.build_args = opt.build_args;
-  std::vector<std::string> not_built;
-  auto images = build_images(repo, bo, status, env, not_built);
-  if (!not_built.empty() || !images.count(project.name))
+  auto built = images.built.find(project.name);
+  if (built == images.built.end())
     throw Error(ExitCode::WorkFailed, "cannot run " + project.name + ": its image did not build");
   bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   util::ProcessSpec spec;
-  spec.argv = run_argv(view.config.docker, images.at(project.name).content_ref, project.config.run,
-                       opt, repo.workdir(), tty);
+  spec.argv = run_argv(view.config.docker, built->second.content_ref, project.config.run, opt,
+                       repo.workdir(), tty);
   spdlog::debug("$ {}", util::shell_quote(spec.argv));
   spec.inherit_stdin = true;
   spec.capture_stdout = false;

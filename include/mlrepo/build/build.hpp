@@ -3,8 +3,10 @@
 #include "mlrepo/build/executor.hpp"
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/git/repository.hpp"
+#include "mlrepo/workspace.hpp"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +26,7 @@ struct BuildOptions {
 };
 
 struct BuildOutcome {
+  std::unique_ptr<View> view;  // the work tree the plan was made from
   std::vector<PlanItem> plan;
   std::vector<Result> results;                      // empty for a dry run
   std::vector<std::vector<std::string>> commands;   // the dry run's commands
