@@ -97,9 +97,11 @@ private:
 };
 
 // The work tree as git sees it, found without a full status scan: tracked
-// paths come from the index (no stat), and one readdir walk (no stat either,
-// d_type says what an entry is) finds untracked files, asking git's ignore
-// rules only about untracked entries. Pruned directories are never read.
+// paths come from the index file, and one walk of the directories finds
+// untracked files: a directory whose cached listing is still valid costs one
+// lstat, any other one readdir (d_type says what an entry is, no stat per
+// entry). Git's ignore rules are asked only about untracked entries, and
+// pruned directories are never read.
 class WorktreeSnapshot : public Snapshot {
 public:
   explicit WorktreeSnapshot(const Repository& repo) : repo_(repo) {}
