@@ -109,7 +109,7 @@ public:
   std::vector<std::string>
   dirs_containing(std::string_view file_name,
                   const std::function<bool(std::string_view)>& prune) const override {
-    IndexPaths index = load_index();
+    Tracked index = load_index();
     const char* off = std::getenv("MLREPO_NO_CACHE");
     DirCache cache(off && *off ? std::string{}
                                : std::string(git_repository_path(repo_.raw())) + "mlrepo/cache/worktree-" +
@@ -154,11 +154,24 @@ private:
     }
   };
 
-  // The index's paths: read directly, or through libgit2 for what the direct
-  // reader does not handle.
-  IndexPaths load_index() const {
-    if (auto direct = read_index_paths(std::string(git_repository_path(repo_.raw())) + "index"))
-      return std::move(*direct);
+  // The index's paths (each once, whatever its merge stages): read directly,
+  // or through libgit2 for what the direct reader does not handle.
+  struct Tracked {
+    std::optional<IndexFile> file;
+    std::string storage; // paths from libgit2
+    std::vector<std::string_view> paths;
+  };
+
+  Tracked load_index() const {
+    Tracked out;
+    out.file = read_index_file(std::string(git_repository_path(repo_.raw())) + "index");
+    if (out.file) {
+      out.paths.reserve(out.file->entries.size());
+      for (const auto& e : out.file->entries)
+        if (out.paths.empty() || out.paths.back() != e.path)
+          out.paths.push_back(e.path);
+      return out;
+    }
     git_index* raw_index = nullptr;
     if (git_repository_index(&raw_index, repo_.raw()) < 0) {
       std::string why = last_error_message();
@@ -170,16 +183,15 @@ private:
       throw EnvironmentError("cannot read the git index: " + why);
     }
     IndexPtr index(raw_index);
-    IndexPaths out;
     std::vector<std::pair<size_t, size_t>> spans;
     size_t n = git_index_entrycount(index.get());
     for (size_t i = 0; i < n; ++i) {
       const git_index_entry* e = git_index_get_byindex(index.get(), i); // borrowed
-      if (GIT_INDEX_ENTRY_STAGE(e) > 1)
+      size_t len = std::strlen(e->path);
+      if (!spans.empty() && out.storage.compare(spans.back().first, spans.back().second, e->path) == 0)
         continue;
-      spans.emplace_back(out.storage.size(), std::strlen(e->path));
+      spans.emplace_back(out.storage.size(), len);
       out.storage += e->path;
-      out.modes.push_back(e->mode);
     }
     for (auto [start, len] : spans)
       out.paths.emplace_back(out.storage.data() + start, len);
