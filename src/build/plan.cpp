@@ -99,7 +99,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
       stack.push_back(d);
   }
 
-  auto dirty_paths = changes::uncommitted_paths(repo, *head);
+  auto dirty_paths = changes::uncommitted_changes(repo, *head);
 
   std::vector<PlanItem> plan;
   std::map<size_t, size_t> plan_index; // graph index -> plan index
@@ -142,7 +142,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
         continue;
       item.dirty = true;
       manifest += "worktree " + path.path + " " +
-                  (path.deleted ? std::string("deleted") : worktree_blob_id(repo, path.path)) + "\n";
+                  (path.kind == git::WorktreeChange::Kind::Deleted ? std::string("deleted") : worktree_blob_id(repo, path.path)) + "\n";
     }
     std::vector<std::pair<std::string, size_t>> deps;
     for (size_t d : graph.dependencies(i))

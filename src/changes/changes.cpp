@@ -1,12 +1,14 @@
 #include "mlrepo/changes/changes.hpp"
 
 #include "mlrepo/git/snapshot.hpp"
+#include "mlrepo/git/status.hpp"
 #include "mlrepo/git/tree_diff.hpp"
 #include "mlrepo/project/discovery.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/glob.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <spdlog/spdlog.h>
@@ -27,26 +29,15 @@ std::string describe(const ChangedPath& c) {
   return c.old_path.empty() ? c.path : c.path + " (renamed from " + c.old_path + ")";
 }
 
-bool affects_discovery(const git_diff_delta* d) {
-  auto is_dockerfile = [](const char* p) { return p && util::base_name(p) == "Dockerfile"; };
-  if (d->status == GIT_DELTA_DELETED || d->status == GIT_DELTA_RENAMED ||
-      d->status == GIT_DELTA_TYPECHANGE)
-    return is_dockerfile(d->old_file.path);
-  return false;
-}
-
-void collect(git_diff* diff, bool uncommitted, std::vector<ChangedPath>& out) {
-  size_t n = git_diff_num_deltas(diff);
-  out.reserve(out.size() + n);
-  for (size_t i = 0; i < n; ++i) {
-    const git_diff_delta* d = git_diff_get_delta(diff, i); // borrowed
-    ChangedPath c;
-    c.path = d->new_file.path ? d->new_file.path : d->old_file.path;
-    if (d->status == GIT_DELTA_RENAMED && d->old_file.path && c.path != d->old_file.path)
-      c.old_path = d->old_file.path;
-    c.uncommitted = uncommitted;
-    c.removes_dockerfile = affects_discovery(d);
-    out.push_back(std::move(c));
+void collect_uncommitted(const git::Repository& repo, const git_oid& head, std::vector<ChangedPath>& out) {
+  for (auto& c : uncommitted_changes(repo, head)) {
+    ChangedPath p;
+    p.path = std::move(c.path);
+    p.uncommitted = true;
+    p.removes_dockerfile = (c.kind == git::WorktreeChange::Kind::Deleted ||
+                            c.kind == git::WorktreeChange::Kind::TypeChanged) &&
+                           util::base_name(p.path) == "Dockerfile";
+    out.push_back(std::move(p));
   }
 }
 
@@ -65,19 +56,6 @@ void collect_committed(const git::Repository& repo, const git_oid& base, const g
                            util::base_name(gone) == "Dockerfile";
     out.push_back(std::move(p));
   }
-}
-
-git::DiffPtr uncommitted_diff(const git::Repository& repo, const git_oid& head) {
-  auto tree = repo.commit_tree(head);
-  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
-  opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS |
-               GIT_DIFF_INCLUDE_TYPECHANGE;
-  // A moved submodule pointer counts; edits inside a submodule's work tree do not.
-  opts.ignore_submodules = GIT_SUBMODULE_IGNORE_DIRTY;
-  git_diff* raw = nullptr;
-  git::check(git_diff_tree_to_workdir_with_index(&raw, repo.raw(), tree.get(), &opts),
-             "cannot diff the work tree against HEAD");
-  return git::DiffPtr(raw);
 }
 
 // Collects reasons per project, summarising long lists.
@@ -111,16 +89,12 @@ private:
 
 } // namespace
 
-std::vector<WorktreePath> uncommitted_paths(const git::Repository& repo, const git_oid& head) {
-  auto diff = uncommitted_diff(repo, head);
-  std::vector<WorktreePath> out;
-  size_t n = git_diff_num_deltas(diff.get());
-  for (size_t i = 0; i < n; ++i) {
-    const git_diff_delta* d = git_diff_get_delta(diff.get(), i); // borrowed
-    out.push_back({d->new_file.path ? d->new_file.path : d->old_file.path,
-                   d->status == GIT_DELTA_DELETED});
-  }
-  return out;
+std::vector<git::WorktreeChange> uncommitted_changes(const git::Repository& repo, const git_oid& head) {
+  const char* off = std::getenv("MLREPO_NO_CACHE");
+  return git::worktree_changes(repo, head,
+                               off && *off ? std::string{}
+                                           : std::string(git_repository_path(repo.raw())) +
+                                                 "mlrepo/cache/worktree-status");
 }
 
 ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
@@ -136,7 +110,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   if (sel.merge_base && !git_oid_equal(&*sel.merge_base, &sel.head))
     collect_committed(repo, *sel.merge_base, sel.head, paths);
   if (sel.uncommitted)
-    collect(uncommitted_diff(repo, sel.head).get(), true, paths);
+    collect_uncommitted(repo, sel.head, paths);
   spdlog::debug("{} changed paths", paths.size());
 
   if (sel.everything)

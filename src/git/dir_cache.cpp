@@ -3,7 +3,9 @@
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/serial.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <dirent.h>
 #include <filesystem>
 
 namespace mlrepo::git {
@@ -15,6 +17,59 @@ constexpr int64_t kRacyWindowNs = 2'000'000'000;
 
 } // namespace
 
+uint64_t name_hash(std::string_view name) {
+  uint64_t h = 1469598103934665603ull; // FNV-1a, then a finaliser so sums mix well
+  for (unsigned char c : name)
+    h = (h ^ c) * 1099511628211ull;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+
+bool list_directory(DirCache& cache, const std::string& full, const std::string& rel,
+                    std::string_view file_name, DirListing& out, std::vector<std::string>* file_names) {
+  struct stat st;
+  if (::lstat(full.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return false; // vanished or unreadable: git would not see it either
+  if (!file_names)
+    if (const DirListing* hit = cache.find(rel, st)) {
+      out = *hit;
+      cache.keep(rel, out, st);
+      return true;
+    }
+  DIR* dir = ::opendir(full.c_str());
+  if (!dir)
+    return false;
+  out = DirCache::identity(st);
+  while (dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name == "." || name == ".." || name == ".git")
+      continue;
+    unsigned char type = entry->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat est;
+      if (::lstat((full + "/" + entry->d_name).c_str(), &est) != 0)
+        continue;
+      type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISREG(est.st_mode) ? DT_REG : DT_LNK;
+    }
+    if (type == DT_DIR) {
+      out.subdirs.emplace_back(name);
+      continue;
+    }
+    if (type == DT_REG && name == file_name)
+      out.has_file = true;
+    ++out.files_count;
+    out.files_sum += name_hash(name);
+    if (file_names)
+      file_names->emplace_back(name);
+  }
+  ::closedir(dir);
+  std::sort(out.subdirs.begin(), out.subdirs.end());
+  cache.keep(rel, out, st);
+  return true;
+}
+
 DirListing DirCache::identity(const struct stat& st) {
   DirListing d;
   d.dev = st.st_dev;
@@ -25,7 +80,7 @@ DirListing DirCache::identity(const struct stat& st) {
 }
 
 DirCache::DirCache(std::string path, std::string_view file_name)
-    : path_(std::move(path)), magic_("mlrepo-dirs-1 " + std::string(file_name) + "\n"),
+    : path_(std::move(path)), magic_("mlrepo-dirs-2 " + std::string(file_name) + "\n"),
       started_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count()) {
@@ -47,6 +102,8 @@ DirCache::DirCache(std::string path, std::string_view file_name)
     d.ctime_ns = static_cast<int64_t>(r.u());
     d.has_file = r.u() != 0;
     d.subdirs = r.strings();
+    d.files_count = r.u();
+    d.files_sum = r.u();
     old_.emplace(std::move(dir), std::move(d));
   }
   if (!r.ok() || !r.done())
@@ -75,7 +132,8 @@ void DirCache::keep(const std::string& dir, DirListing listing, const struct sta
   auto it = old_.find(dir);
   if (it == old_.end() || it->second.mtime_ns != listing.mtime_ns || it->second.ctime_ns != listing.ctime_ns ||
       it->second.ino != listing.ino || it->second.has_file != listing.has_file ||
-      it->second.subdirs != listing.subdirs)
+      it->second.subdirs != listing.subdirs || it->second.files_sum != listing.files_sum ||
+      it->second.files_count != listing.files_count)
     changed_ = true;
   now_.emplace(dir, std::move(listing));
 }
@@ -93,6 +151,8 @@ void DirCache::save() const {
     w.u(static_cast<uint64_t>(d.ctime_ns));
     w.u(d.has_file ? 1 : 0);
     w.strings(d.subdirs);
+    w.u(d.files_count);
+    w.u(d.files_sum);
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);

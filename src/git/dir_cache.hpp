@@ -1,6 +1,7 @@
 #pragma once
-// What the work-tree walk needs from each directory (its subdirectories, and
-// whether it holds a regular file of the wanted name), remembered between runs
+// What the work-tree walks need from each directory (its subdirectories,
+// whether it holds a regular file of the wanted name, and a fingerprint of its
+// other entries' names), remembered between runs
 // and trusted only while the directory's identity and change times are the
 // same. Adding, removing or renaming an entry always changes a directory's
 // mtime and ctime; a listing taken within two seconds of such a change is
@@ -13,12 +14,28 @@
 
 namespace mlrepo::git {
 
+class DirCache;
+
 struct DirListing {
   uint64_t dev = 0, ino = 0;
   int64_t mtime_ns = 0, ctime_ns = 0;
   bool has_file = false;
-  std::vector<std::string> subdirs; // names
+  std::vector<std::string> subdirs; // names, sorted
+  // Every entry that is not a directory, as a count and an order-independent
+  // sum of name hashes (names_fingerprint), so a walk can tell "exactly the
+  // files the index lists" without the names.
+  uint64_t files_count = 0, files_sum = 0;
 };
+
+uint64_t name_hash(std::string_view name);
+
+// Lists `full` (the directory `rel` of the walk): from `cache` while its
+// times say it is unchanged, else with readdir (d_type: no stat per entry).
+// `file_names`, when given, receives the names of non-directories and forces
+// a readdir. ".git" is never listed. False when it is not a readable directory.
+bool list_directory(DirCache& cache, const std::string& full, const std::string& rel,
+                    std::string_view file_name, DirListing& out,
+                    std::vector<std::string>* file_names = nullptr);
 
 class DirCache {
 public:

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -205,46 +204,9 @@ private:
     return ignored == 1;
   }
 
-  // Lists a directory: reused from the cache when its times say it is
-  // unchanged, else read with readdir (d_type: no stat per entry).
-  bool list_dir(Walk& walk, const std::string& rel, DirListing& out) const {
-    struct stat st;
-    if (::lstat(full(rel).c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      return false; // vanished or unreadable: git would not see it either
-    if (const DirListing* hit = walk.cache.find(rel, st)) {
-      out = *hit;
-      walk.cache.keep(rel, out, st);
-      return true;
-    }
-    DIR* dir = ::opendir(full(rel).c_str());
-    if (!dir)
-      return false;
-    out = DirCache::identity(st);
-    while (dirent* entry = ::readdir(dir)) {
-      std::string_view name = entry->d_name;
-      if (name == "." || name == ".." || (rel.empty() && name == ".git"))
-        continue;
-      unsigned char type = entry->d_type;
-      if (type == DT_UNKNOWN) {
-        struct stat est;
-        if (::lstat(full(util::join_path(rel, name)).c_str(), &est) != 0)
-          continue;
-        type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISREG(est.st_mode) ? DT_REG : DT_LNK;
-      }
-      if (type == DT_DIR)
-        out.subdirs.emplace_back(name);
-      else if (type == DT_REG && name == walk.file_name)
-        out.has_file = true;
-    }
-    ::closedir(dir);
-    std::sort(out.subdirs.begin(), out.subdirs.end());
-    walk.cache.keep(rel, out, st);
-    return true;
-  }
-
   void scan(Walk& walk, const std::string& rel) const {
     DirListing listing;
-    if (!list_dir(walk, rel, listing))
+    if (!list_directory(walk.cache, full(rel), rel, walk.file_name, listing))
       return;
     std::vector<std::string> subdirs;
     for (const auto& name : listing.subdirs)

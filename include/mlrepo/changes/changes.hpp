@@ -2,6 +2,7 @@
 // Which projects a change touches, and why.
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/git/repository.hpp"
+#include "mlrepo/git/status.hpp"
 #include "mlrepo/project/graph.hpp"
 
 #include <string>
@@ -40,11 +41,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
                           const project::Graph& graph, const Selection& selection);
 
 // Every path that differs between the head commit and the work tree: staged,
-// unstaged and untracked-but-not-ignored, with deleted ones flagged.
-struct WorktreePath {
-  std::string path;
-  bool deleted = false;
-};
-std::vector<WorktreePath> uncommitted_paths(const git::Repository& repo, const git_oid& head);
+// unstaged and untracked-but-not-ignored (git/status.hpp), sorted.
+std::vector<git::WorktreeChange> uncommitted_changes(const git::Repository& repo, const git_oid& head);
 
 } // namespace mlrepo::changes
