@@ -2,6 +2,8 @@
 
 #include "dir_cache.hpp"
 #include "mlrepo/git/index_reader.hpp"
+
+#include <git2/sys/repository.h>
 #include "mlrepo/util/fs.hpp"
 
 #include <algorithm>
@@ -273,37 +275,71 @@ std::vector<Verdict> stat_all(const IndexFile& index, const std::string& root, c
   return out;
 }
 
-// Whether the work tree's file at `path` has the content `id`, read the way
-// git would store it (through the repository's filters).
-bool content_is(const Repository& repo, const std::string& path, uint32_t mode, const git_oid& id) {
-  git_oid now;
-  if ((mode & kTypeMask) == kSymlink) {
-    std::string full = repo.workdir() + "/" + path;
-    std::string target(4096, '\0');
-    ssize_t len = ::readlink(full.c_str(), target.data(), target.size());
-    if (len < 0 || git_odb_hash(&now, target.data(), static_cast<size_t>(len), GIT_OBJECT_BLOB) < 0)
-      return false;
-  } else if (git_repository_hashfile(&now, repo.raw(), path.c_str(), GIT_OBJECT_BLOB, nullptr) < 0) {
-    return false;
-  }
-  return git_oid_equal(&now, &id);
-}
+// Hashes work-tree files the way git would store them: through the filters
+// their attributes name (line endings, ident, filter drivers). libgit2 looks
+// for .gitattributes in the index wherever the work tree has none, and would
+// load its own copy of a large index for that: this handle gets an index
+// holding only the .gitattributes entries instead, which is all it is asked.
+class ContentHasher {
+public:
+  ContentHasher(const Repository& repo, const IndexFile& index) : repo_(repo), index_(index) {}
 
-// Whether git converts this file between the work tree and its blobs (line
-// endings, ident, filter drivers): then a new size alone does not prove a
-// new content.
-bool has_filters(const Repository& repo, const IndexEntry& e) {
-  if ((e.mode & kTypeMask) != kRegular)
-    return false;
-  git_filter_list* raw = nullptr;
-  std::string path(e.path);
-  if (git_filter_list_load(&raw, repo.raw(), nullptr, path.c_str(), GIT_FILTER_TO_ODB,
-                           GIT_FILTER_DEFAULT) < 0)
-    return true; // unsure: compare the content
-  bool any = raw != nullptr;
-  git_filter_list_free(raw);
-  return any;
-}
+  // Whether git converts this file between the work tree and its blob: then
+  // a new size alone does not prove a new content.
+  bool has_filters(const std::string& path) {
+    git_filter_list* raw = nullptr;
+    if (git_filter_list_load(&raw, handle(), nullptr, path.c_str(), GIT_FILTER_TO_ODB, GIT_FILTER_DEFAULT) < 0)
+      return true; // unsure: compare the content
+    bool any = raw != nullptr;
+    git_filter_list_free(raw);
+    return any;
+  }
+
+  // Whether the work tree's file at `path` has the content `id`.
+  bool content_is(const std::string& path, uint32_t mode, const git_oid& id) {
+    git_oid now;
+    if ((mode & kTypeMask) == kSymlink) {
+      std::string full = repo_.workdir() + "/" + path;
+      std::string target(4096, '\0');
+      ssize_t len = ::readlink(full.c_str(), target.data(), target.size());
+      if (len < 0 || git_odb_hash(&now, target.data(), static_cast<size_t>(len), GIT_OBJECT_BLOB) < 0)
+        return false;
+    } else if (git_repository_hashfile(&now, handle(), path.c_str(), GIT_OBJECT_BLOB, nullptr) < 0) {
+      return false;
+    }
+    return git_oid_equal(&now, &id);
+  }
+
+private:
+  git_repository* handle() {
+    if (handle_)
+      return handle_.get();
+    git_repository* raw = nullptr;
+    git_index* raw_index = nullptr;
+    if (git_repository_open(&raw, repo_.workdir().c_str()) < 0 || git_index_new(&raw_index) < 0) {
+      git_repository_free(raw);
+      return repo_.raw(); // the slow way still answers right
+    }
+    handle_.reset(raw);
+    IndexPtr attributes(raw_index);
+    for (const auto& e : index_.entries) {
+      if (e.stage != 0 || util::base_name(e.path) != ".gitattributes")
+        continue;
+      std::string path(e.path);
+      git_index_entry entry{};
+      entry.mode = e.mode;
+      entry.id = e.id();
+      entry.path = path.c_str();
+      git_index_add(attributes.get(), &entry);
+    }
+    git_repository_set_index(handle_.get(), attributes.get());
+    return handle_.get();
+  }
+
+  const Repository& repo_;
+  const IndexFile& index_;
+  RepositoryPtr handle_;
+};
 
 // Whether a submodule's checked-out commit is the one the index records. A
 // submodule that is not checked out has not moved.
@@ -431,13 +467,14 @@ std::vector<WorktreeChange> worktree_changes(const Repository& repo, const git_o
 
   auto rules = read_rules(repo);
   auto verdicts = stat_all(*index, repo.workdir(), rules);
+  ContentHasher hasher(repo, *index);
   for (size_t k = 0; k < entries.size(); ++k) {
     const IndexEntry& e = entries[k];
     Verdict v = verdicts[k];
     if (v == Verdict::Resized)
-      v = has_filters(repo, e) ? Verdict::Hash : Verdict::Modified;
+      v = hasher.has_filters(std::string(e.path)) ? Verdict::Hash : Verdict::Modified;
     if (v == Verdict::Hash)
-      v = content_is(repo, std::string(e.path), e.mode, e.id()) ? Verdict::Clean : Verdict::Modified;
+      v = hasher.content_is(std::string(e.path), e.mode, e.id()) ? Verdict::Clean : Verdict::Modified;
     else if (v == Verdict::Submodule)
       v = submodule_moved(repo, e) ? Verdict::Modified : Verdict::Clean;
     if (v == Verdict::Clean)
@@ -468,7 +505,7 @@ std::vector<WorktreeChange> worktree_changes(const Repository& repo, const git_o
       continue; // added, then deleted: in neither the commit nor the work tree
     // Staged, then edited back to the commit's content: no difference left.
     if (sides.staged && sides.unstaged && sides.head_mode == now && now != kGitlink &&
-        content_is(repo, path, now, sides.head_id))
+        hasher.content_is(path, now, sides.head_id))
       continue;
     Kind kind = sides.head_mode == 0                                 ? Kind::Added
                 : now == 0                                            ? Kind::Deleted
