@@ -2,6 +2,7 @@
 
 #include "mlrepo/project/cache.hpp"
 #include "mlrepo/project/discovery.hpp"
+#include "mlrepo/project/worktree_cache.hpp"
 
 #include <cstdlib>
 
@@ -15,28 +16,53 @@ View make_view(std::unique_ptr<git::Snapshot> snapshot) {
   return View{std::move(snapshot), std::move(config), std::move(graph)};
 }
 
+std::string cache_dir(const git::Repository& repo) {
+  const char* off = std::getenv("MLREPO_NO_CACHE");
+  return off && *off ? std::string{} : std::string(git_repository_path(repo.raw())) + "mlrepo/cache";
+}
+
+View from_cache(std::unique_ptr<git::Snapshot> snapshot, project::CachedDiscovery hit) {
+  config::WorkspaceConfig ws;
+  ws.file = config::kConfigFile;
+  if (hit.workspace_yaml)
+    ws = config::parse_workspace_config(*hit.workspace_yaml, config::kConfigFile);
+  project::Graph graph(std::move(hit.projects), std::move(hit.edges), std::move(hit.path_deps));
+  return View{std::move(snapshot), std::move(ws), std::move(graph)};
+}
+
+// The work tree's view: the project directories come from a walk (cheap with
+// its directory cache); what is in them is remembered while every file that
+// was read is unchanged.
+View worktree_view(const git::Repository& repo) {
+  std::string dir = cache_dir(repo);
+  project::WorktreeCache cache(dir.empty() ? dir : dir + "/worktree/discovery", repo.workdir());
+  auto snapshot = cache.recording(git::worktree_snapshot(repo));
+  auto workspace_yaml = snapshot->read(config::kConfigFile);
+  auto config = project::load_workspace_config(*snapshot);
+  auto dirs = project::project_dirs(*snapshot, config);
+  if (auto data = cache.load(dirs))
+    if (auto hit = project::deserialize_discovery(*data))
+      return from_cache(std::move(snapshot), std::move(*hit));
+  auto projects = project::discover(*snapshot, config, dirs);
+  project::Graph graph(std::move(projects), *snapshot);
+  cache.store(dirs, project::serialize_discovery(workspace_yaml, graph));
+  return View{std::move(snapshot), std::move(config), std::move(graph)};
+}
+
 } // namespace
 
 View open_view(const git::Repository& repo, const std::optional<std::string>& rev) {
   if (!rev)
-    return make_view(git::worktree_snapshot(repo));
+    return worktree_view(repo);
   return open_view(repo, repo.require_commit(*rev, "--rev"));
 }
 
 View open_view(const git::Repository& repo, const git_oid& commit) {
   auto snapshot = git::tree_snapshot(repo, commit);
-  const char* off = std::getenv("MLREPO_NO_CACHE");
-  project::DiscoveryCache cache(off && *off ? std::string{}
-                                            : std::string(git_repository_path(repo.raw())) + "mlrepo/cache");
+  project::DiscoveryCache cache(cache_dir(repo));
   std::string key = git::oid_hex(*git_tree_id(repo.commit_tree(commit).get()));
-  if (auto hit = cache.load(key)) {
-    config::WorkspaceConfig ws;
-    ws.file = config::kConfigFile;
-    if (hit->workspace_yaml)
-      ws = config::parse_workspace_config(*hit->workspace_yaml, config::kConfigFile);
-    project::Graph graph(std::move(hit->projects), std::move(hit->edges), std::move(hit->path_deps));
-    return View{std::move(snapshot), std::move(ws), std::move(graph)};
-  }
+  if (auto hit = cache.load(key))
+    return from_cache(std::move(snapshot), std::move(*hit));
   auto workspace_yaml = snapshot->read(config::kConfigFile);
   View view = make_view(std::move(snapshot));
   cache.store(key, project::serialize_discovery(workspace_yaml, view.graph));
@@ -55,8 +81,7 @@ ChangesResult find_changes(const git::Repository& repo, const changes::Selection
         *git::tree_snapshot(repo, repo.require_commit(options.head, "head")));
 
   auto selection = changes::select_revisions(repo, initial, options, env);
-  View view = selection.uncommitted ? make_view(git::worktree_snapshot(repo))
-                                    : open_view(repo, selection.head);
+  View view = selection.uncommitted ? worktree_view(repo) : open_view(repo, selection.head);
   auto set = changes::compute_changes(repo, view.config, view.graph, selection);
   return ChangesResult{std::move(view), std::move(selection), std::move(set)};
 }

@@ -94,7 +94,7 @@ std::vector<git::WorktreeChange> uncommitted_changes(const git::Repository& repo
   return git::worktree_changes(repo, head,
                                off && *off ? std::string{}
                                            : std::string(git_repository_path(repo.raw())) +
-                                                 "mlrepo/cache/worktree-status");
+                                                 "mlrepo/cache/worktree/dirs-status");
 }
 
 ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
@@ -211,7 +211,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     for (const auto& dir : project::project_dirs(*base_snapshot, ws))
       any |= !now.count(dir);
     if (any)
-      for (auto& p : project::discover(*base_snapshot, ws, {.tolerant = true}))
+      for (auto& p : project::discover(*base_snapshot, ws, project::DiscoveryOptions{.tolerant = true}))
         if (!now.count(p.path)) {
           spdlog::debug("{} removed: {} no longer holds a project", p.name, p.path);
           result.removed.push_back({p.name, p.path});

@@ -111,7 +111,7 @@ public:
     Tracked index = load_index();
     const char* off = std::getenv("MLREPO_NO_CACHE");
     DirCache cache(off && *off ? std::string{}
-                               : std::string(git_repository_path(repo_.raw())) + "mlrepo/cache/worktree-" +
+                               : std::string(git_repository_path(repo_.raw())) + "mlrepo/cache/worktree/dirs-" +
                                      std::string(file_name),
                    file_name);
     Walk walk{file_name, prune, {}, index.paths, {}, cache};

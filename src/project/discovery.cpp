@@ -110,8 +110,13 @@ std::vector<std::string> project_dirs(const git::Snapshot& snapshot,
 
 std::vector<Project> discover(const git::Snapshot& snapshot, const config::WorkspaceConfig& ws,
                               DiscoveryOptions options) {
+  return discover(snapshot, ws, project_dirs(snapshot, ws), options);
+}
+
+std::vector<Project> discover(const git::Snapshot& snapshot, const config::WorkspaceConfig& ws,
+                              const std::vector<std::string>& dirs, DiscoveryOptions options) {
   std::vector<Project> projects;
-  for (const auto& dir : project_dirs(snapshot, ws)) {
+  for (const auto& dir : dirs) {
     try {
       projects.push_back(load_project(snapshot, ws, dir));
     } catch (const Error& e) {

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <thread>
 
 using namespace mlrepo::test;
@@ -71,10 +73,13 @@ TEST_CASE("cache: edits, commits, checkouts and rebases never give stale answers
   same_with_and_without_cache(r, "HEAD");
 
   // Damaged entries are ignored and rewritten.
-  for (const auto& e : fs::directory_iterator(r.file(".git/mlrepo/cache")))
-    mlrepo::util::write_file_atomic(e.path(), "garbage");
+  for (const auto& e : fs::recursive_directory_iterator(r.file(".git/mlrepo/cache")))
+    if (e.is_regular_file())
+      mlrepo::util::write_file_atomic(e.path(), "garbage");
   same_with_and_without_cache(r, "HEAD");
-  for (const auto& e : fs::directory_iterator(r.file(".git/mlrepo/cache"))) {
+  for (const auto& e : fs::recursive_directory_iterator(r.file(".git/mlrepo/cache"))) {
+    if (!e.is_regular_file())
+      continue;
     auto content = *mlrepo::util::read_file(e.path());
     mlrepo::util::write_file_atomic(e.path(), content.substr(0, content.size() / 2));
   }
@@ -127,7 +132,7 @@ TEST_CASE("cache: the work-tree directory cache sees every change", "[cache]") {
   };
   using Lines = std::vector<std::string>;
   CHECK(list() == Lines{"a\ta", "deep\tc/deep"});
-  REQUIRE(fs::exists(r.file(".git/mlrepo/cache/worktree-Dockerfile")));
+  REQUIRE(fs::exists(r.file(".git/mlrepo/cache/worktree/dirs-Dockerfile")));
   CHECK(list() == Lines{"a\ta", "deep\tc/deep"}); // from the cache
 
   r.write("b/Dockerfile", "FROM scratch\n");           // new file in a cached directory
@@ -140,6 +145,51 @@ TEST_CASE("cache: the work-tree directory cache sees every change", "[cache]") {
   CHECK(list() == Lines{"b\tb", "inner\tb/src/inner"});
 
   // Damage is detected and the cache rebuilt.
-  mlrepo::util::write_file_atomic(r.file(".git/mlrepo/cache/worktree-Dockerfile"), "garbage");
+  mlrepo::util::write_file_atomic(r.file(".git/mlrepo/cache/worktree/dirs-Dockerfile"), "garbage");
   CHECK(list() == Lines{"b\tb", "inner\tb/src/inner"});
+}
+
+TEST_CASE("cache: the work-tree discovery cache sees every edit", "[cache]") {
+  GitRepo r;
+  r.write("base/Dockerfile", "FROM scratch\n");
+  r.write("app/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto graph = [&] {
+    auto cached = r.mlrepo({"graph", "--format", "json"});
+    auto fresh = r.mlrepo({"graph", "--format", "json"}, {{"MLREPO_NO_CACHE", "1"}});
+    INFO(cached.err);
+    REQUIRE(cached.code == 0);
+    CHECK(cached.out == fresh.out);
+    return cached.out;
+  };
+  // Files changed within two seconds of a run are never remembered: wait, so
+  // that each step below starts from a stored entry.
+  auto settle = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    graph();
+  };
+  settle();
+  REQUIRE(fs::exists(r.file(".git/mlrepo/cache/worktree/discovery")));
+  CHECK_THAT(graph(), Contains("\"edges\":[]"));
+
+  r.write("app/Dockerfile", "FROM base\n");
+  CHECK_THAT(graph(), Contains("\"from\":\"app\""));
+  settle();
+  r.write("base/mlrepo.yaml", "name: foundation\n"); // a file that was absent
+  CHECK_THAT(graph(), Contains("foundation"));
+  settle();
+
+  // Same size, and the old mtime put back: the ctime still moves.
+  struct stat before;
+  REQUIRE(::stat(r.file("app/Dockerfile").c_str(), &before) == 0);
+  r.write("app/Dockerfile", "FROM cafe\n");
+  struct timespec times[2] = {before.st_atim, before.st_mtim};
+  REQUIRE(utimensat(AT_FDCWD, r.file("app/Dockerfile").c_str(), times, 0) == 0);
+  CHECK_THAT(graph(), !Contains("\"from\":\"app\""));
+  settle();
+
+  r.remove("base/mlrepo.yaml");
+  CHECK_THAT(graph(), !Contains("foundation"));
+  r.remove("app");
+  CHECK_THAT(graph(), !Contains("\"name\":\"app\""));
 }

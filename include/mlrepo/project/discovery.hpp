@@ -26,6 +26,10 @@ struct DiscoveryOptions {
 std::vector<Project> discover(const git::Snapshot& snapshot, const config::WorkspaceConfig& workspace,
                               DiscoveryOptions options = {});
 
+// The same for project directories already found with project_dirs.
+std::vector<Project> discover(const git::Snapshot& snapshot, const config::WorkspaceConfig& workspace,
+                              const std::vector<std::string>& dirs, DiscoveryOptions options = {});
+
 // Only the project directories (no config is read): cheap, for `removed`.
 std::vector<std::string> project_dirs(const git::Snapshot& snapshot,
                                       const config::WorkspaceConfig& workspace);

@@ -1,0 +1,152 @@
+#include "mlrepo/project/worktree_cache.hpp"
+
+#include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/serial.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+namespace mlrepo::project {
+namespace {
+
+constexpr const char* kMagic = "mlrepo-worktree-discovery-1\n";
+constexpr int64_t kRacyWindowNs = 2'000'000'000;
+
+using Dependency = WorktreeCache::Dependency;
+
+int64_t ns(const struct timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
+
+// What is at `path` now, as far as a dependency of kind `kind` can tell.
+Dependency observe(const std::string& full, Dependency::Kind kind) {
+  struct stat st;
+  if (::lstat(full.c_str(), &st) != 0)
+    return {Dependency::Kind::Absent};
+  if (kind == Dependency::Kind::Present)
+    return {Dependency::Kind::Present};
+  return {Dependency::Kind::File, st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size),
+          ns(st.st_mtim), ns(st.st_ctim)};
+}
+
+class RecordingSnapshot : public git::Snapshot {
+public:
+  RecordingSnapshot(std::unique_ptr<git::Snapshot> inner, std::string root,
+                    std::shared_ptr<std::map<std::string, Dependency>> seen, std::shared_ptr<bool> unsure)
+      : inner_(std::move(inner)), root_(std::move(root)), seen_(std::move(seen)), unsure_(std::move(unsure)) {}
+
+  std::vector<std::string>
+  dirs_containing(std::string_view file_name,
+                  const std::function<bool(std::string_view)>& prune) const override {
+    return inner_->dirs_containing(file_name, prune);
+  }
+
+  std::optional<std::string> read(std::string_view path) const override {
+    std::string full = root_ + "/" + std::string(path);
+    Dependency before = observe(full, Dependency::Kind::File);
+    auto content = inner_->read(path);
+    if (!(observe(full, Dependency::Kind::File) == before))
+      *unsure_ = true; // changed while being read
+    note(path, before); // whatever is there (a directory, a link) decides the answer too
+    return content;
+  }
+
+  bool exists(std::string_view path) const override {
+    bool there = inner_->exists(path);
+    note(path, {there ? Dependency::Kind::Present : Dependency::Kind::Absent});
+    return there;
+  }
+
+  std::string where() const override { return inner_->where(); }
+
+private:
+  void note(std::string_view path, const Dependency& d) const {
+    auto [it, fresh] = seen_->try_emplace(std::string(path), d);
+    if (!fresh && it->second.kind == Dependency::Kind::Present && d.kind == Dependency::Kind::File)
+      it->second = d; // asked whether it exists, then read: the read says more
+  }
+
+  std::unique_ptr<git::Snapshot> inner_;
+  std::string root_;
+  std::shared_ptr<std::map<std::string, Dependency>> seen_;
+  std::shared_ptr<bool> unsure_;
+};
+
+} // namespace
+
+WorktreeCache::WorktreeCache(std::string file, std::string root)
+    : file_(std::move(file)), root_(std::move(root)),
+      started_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count()),
+      seen_(std::make_shared<std::map<std::string, Dependency>>()), unsure_(std::make_shared<bool>(false)) {}
+
+std::unique_ptr<git::Snapshot> WorktreeCache::recording(std::unique_ptr<git::Snapshot> inner) {
+  return std::make_unique<RecordingSnapshot>(std::move(inner), root_, seen_, unsure_);
+}
+
+std::optional<std::string> WorktreeCache::load(const std::vector<std::string>& dirs) const {
+  if (file_.empty())
+    return std::nullopt;
+  auto data = util::read_file(file_);
+  if (!data)
+    return std::nullopt;
+  auto payload = util::unframe(kMagic, *data);
+  if (!payload)
+    return std::nullopt;
+  util::ByteReader r(*payload);
+  if (r.strings() != dirs || !r.ok())
+    return std::nullopt;
+  for (size_t n = r.bounded(r.u()); n > 0 && r.ok(); --n) {
+    std::string path = r.s();
+    Dependency d{static_cast<Dependency::Kind>(r.u() % 3)};
+    if (d.kind == Dependency::Kind::File) {
+      d.dev = r.u();
+      d.ino = r.u();
+      d.size = r.u();
+      d.mtime_ns = static_cast<int64_t>(r.u());
+      d.ctime_ns = static_cast<int64_t>(r.u());
+    }
+    if (!r.ok() || !(observe(root_ + "/" + path, d.kind) == d)) {
+      spdlog::debug("work-tree discovery cache: {} changed", path);
+      return std::nullopt;
+    }
+  }
+  std::string discovery = r.s();
+  if (!r.ok() || !r.done())
+    return std::nullopt;
+  return discovery;
+}
+
+void WorktreeCache::store(const std::vector<std::string>& dirs, const std::string& discovery) const {
+  if (file_.empty() || *unsure_)
+    return;
+  util::ByteWriter w;
+  w.strings(dirs);
+  w.u(seen_->size());
+  for (const auto& [path, d] : *seen_) {
+    // Changed too recently to be sure a later change would move the times.
+    if (d.kind == Dependency::Kind::File &&
+        (d.mtime_ns >= started_ns_ - kRacyWindowNs || d.ctime_ns >= started_ns_ - kRacyWindowNs))
+      return;
+    w.s(path);
+    w.u(static_cast<uint64_t>(d.kind));
+    if (d.kind == Dependency::Kind::File) {
+      w.u(d.dev);
+      w.u(d.ino);
+      w.u(d.size);
+      w.u(static_cast<uint64_t>(d.mtime_ns));
+      w.u(static_cast<uint64_t>(d.ctime_ns));
+    }
+  }
+  w.s(discovery);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(file_).parent_path(), ec);
+  try {
+    util::write_file_atomic(file_, util::frame(kMagic, w.out));
+  } catch (const std::exception& e) {
+    spdlog::debug("cannot write the work-tree discovery cache: {}", e.what());
+  }
+}
+
+} // namespace mlrepo::project
