@@ -4,6 +4,7 @@
 #include "mlrepo/util/serial.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <chrono>
 #include <dirent.h>
 #include <filesystem>
@@ -29,13 +30,19 @@ uint64_t name_hash(std::string_view name) {
 
 bool list_directory(DirCache& cache, const std::string& full, const std::string& rel,
                     std::string_view file_name, DirListing& out, std::vector<std::string>* file_names) {
+  if (!file_names)
+    if (const DirListing* hit = cache.confirmed(rel)) {
+      out = *hit;
+      cache.keep(rel, out);
+      return true;
+    }
   struct stat st;
   if (::lstat(full.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return false; // vanished or unreadable: git would not see it either
   if (!file_names)
     if (const DirListing* hit = cache.find(rel, st)) {
       out = *hit;
-      cache.keep(rel, out, st);
+      cache.keep(rel, out);
       return true;
     }
   DIR* dir = ::opendir(full.c_str());
@@ -66,7 +73,7 @@ bool list_directory(DirCache& cache, const std::string& full, const std::string&
   }
   ::closedir(dir);
   std::sort(out.subdirs.begin(), out.subdirs.end());
-  cache.keep(rel, out, st);
+  cache.keep(rel, out);
   return true;
 }
 
@@ -121,11 +128,49 @@ const DirListing* DirCache::find(const std::string& dir, const struct stat& st) 
   return &d;
 }
 
-void DirCache::keep(const std::string& dir, DirListing listing, const struct stat& st) {
+void DirCache::confirm_all(const std::string& root) {
+  std::vector<DirListing*> listings;
+  std::vector<const std::string*> dirs;
+  for (auto& [dir, listing] : old_) {
+    dirs.push_back(&dir);
+    listings.push_back(&listing);
+  }
+  // One lstat per directory, spread over the cores: each thread writes only
+  // its own listings' flags.
+  auto confirm = [&](size_t lo, size_t hi) {
+    std::string full;
+    for (size_t k = lo; k < hi; ++k) {
+      full = dirs[k]->empty() ? root : root + "/" + *dirs[k];
+      struct stat st;
+      if (::lstat(full.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        continue;
+      DirListing now = identity(st);
+      const DirListing& d = *listings[k];
+      d.confirmed = d.dev == now.dev && d.ino == now.ino && d.mtime_ns == now.mtime_ns &&
+                    d.ctime_ns == now.ctime_ns;
+    }
+  };
+  size_t n = listings.size();
+  size_t threads = n < 4096 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  size_t chunk = (n + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back(confirm, std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
+  confirm(0, std::min(n, chunk));
+  for (auto& t : pool)
+    t.join();
+}
+
+const DirListing* DirCache::confirmed(const std::string& dir) const {
+  auto it = old_.find(dir);
+  return it != old_.end() && it->second.confirmed ? &it->second : nullptr;
+}
+
+void DirCache::keep(const std::string& dir, DirListing listing) {
   if (path_.empty())
     return;
   // Changed too recently to be sure a later change would move the times.
-  if (ns(st.st_mtim) >= started_ns_ - kRacyWindowNs || ns(st.st_ctim) >= started_ns_ - kRacyWindowNs) {
+  if (listing.mtime_ns >= started_ns_ - kRacyWindowNs || listing.ctime_ns >= started_ns_ - kRacyWindowNs) {
     changed_ = true;
     return;
   }

@@ -25,6 +25,7 @@ struct DirListing {
   // sum of name hashes (names_fingerprint), so a walk can tell "exactly the
   // files the index lists" without the names.
   uint64_t files_count = 0, files_sum = 0;
+  mutable bool confirmed = false; // this run's lstat found it unchanged
 };
 
 uint64_t name_hash(std::string_view name);
@@ -43,8 +44,12 @@ public:
   DirCache(std::string path, std::string_view file_name);
   // The cached listing of `dir` when `st` shows it unchanged.
   const DirListing* find(const std::string& dir, const struct stat& st) const;
+  // Checks every cached directory below `root` at once (on every core), so
+  // the walk can then take confirmed listings without a system call.
+  void confirm_all(const std::string& root);
+  const DirListing* confirmed(const std::string& dir) const;
   // Records what was read (or reused) this run; only these are saved.
-  void keep(const std::string& dir, DirListing listing, const struct stat& st);
+  void keep(const std::string& dir, DirListing listing);
   void save() const;
 
   static DirListing identity(const struct stat& st);

@@ -114,6 +114,7 @@ public:
                                : std::string(git_repository_path(repo_.raw())) + "mlrepo/cache/worktree/dirs-" +
                                      std::string(file_name),
                    file_name);
+    cache.confirm_all(repo_.workdir());
     Walk walk{file_name, prune, {}, index.paths, {}, cache};
     for (size_t i = 0; i < index.paths.size(); ++i)
       if (util::base_name(index.paths[i]) == file_name)

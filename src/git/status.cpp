@@ -490,6 +490,7 @@ std::vector<WorktreeChange> worktree_changes(const Repository& repo, const git_o
   }
 
   DirCache cache(cache_file, "");
+  cache.confirm_all(repo.workdir());
   UntrackedWalk(repo, *index, cache, diff).dir("", 0, entries.size());
   cache.save();
 

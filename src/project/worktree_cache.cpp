@@ -3,7 +3,10 @@
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/serial.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <filesystem>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -74,6 +77,28 @@ private:
 
 } // namespace
 
+// One lstat per dependency, spread over the cores: path lookups in the
+// kernel are the whole cost.
+bool WorktreeCache::unchanged(const std::vector<std::pair<std::string, Dependency>>& deps) const {
+  std::atomic<bool> same{true};
+  auto check = [&](size_t lo, size_t hi) {
+    for (size_t k = lo; k < hi && same; ++k)
+      if (!(observe(root_ + "/" + deps[k].first, deps[k].second.kind) == deps[k].second)) {
+        spdlog::debug("work-tree discovery cache: {} changed", deps[k].first);
+        same = false;
+      }
+  };
+  size_t threads = deps.size() < 4096 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  size_t chunk = (deps.size() + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back(check, std::min(deps.size(), t * chunk), std::min(deps.size(), (t + 1) * chunk));
+  check(0, std::min(deps.size(), chunk));
+  for (auto& t : pool)
+    t.join();
+  return same;
+}
+
 WorktreeCache::WorktreeCache(std::string file, std::string root)
     : file_(std::move(file)), root_(std::move(root)),
       started_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -97,6 +122,7 @@ std::optional<std::string> WorktreeCache::load(const std::vector<std::string>& d
   util::ByteReader r(*payload);
   if (r.strings() != dirs || !r.ok())
     return std::nullopt;
+  std::vector<std::pair<std::string, Dependency>> deps;
   for (size_t n = r.bounded(r.u()); n > 0 && r.ok(); --n) {
     std::string path = r.s();
     Dependency d{static_cast<Dependency::Kind>(r.u() % 3)};
@@ -107,11 +133,10 @@ std::optional<std::string> WorktreeCache::load(const std::vector<std::string>& d
       d.mtime_ns = static_cast<int64_t>(r.u());
       d.ctime_ns = static_cast<int64_t>(r.u());
     }
-    if (!r.ok() || !(observe(root_ + "/" + path, d.kind) == d)) {
-      spdlog::debug("work-tree discovery cache: {} changed", path);
-      return std::nullopt;
-    }
+    deps.emplace_back(std::move(path), d);
   }
+  if (!r.ok() || !unchanged(deps))
+    return std::nullopt;
   std::string discovery = r.s();
   if (!r.ok() || !r.done())
     return std::nullopt;

@@ -39,6 +39,8 @@ public:
   };
 
 private:
+  bool unchanged(const std::vector<std::pair<std::string, Dependency>>& deps) const;
+
   std::string file_, root_;
   int64_t started_ns_;
   std::shared_ptr<std::map<std::string, Dependency>> seen_;
