@@ -79,19 +79,13 @@ git_oid IndexEntry::id() const {
 }
 
 std::optional<IndexFile> read_index_file(const std::string& index_file) {
-  std::optional<IndexFile> result(std::in_place);
+  auto mapped = util::MappedFile::open(index_file);
+  if (!mapped)
+    return std::nullopt;
+  std::optional<IndexFile> result(std::in_place, std::move(*mapped));
   IndexFile& out = *result;
-  {
-    struct stat st;
-    if (::stat(index_file.c_str(), &st) != 0)
-      return std::nullopt;
-    out.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-    auto data = util::read_file(index_file);
-    if (!data)
-      return std::nullopt;
-    out.data = std::move(*data); // entries point into this buffer from here on
-  }
-  const std::string& d = out.data;
+  out.mtime_ns = out.file.mtime_ns();
+  std::string_view d = out.file.view();
   if (d.size() < kHeader + kHashSize || d.compare(0, 4, "DIRC") != 0)
     return std::nullopt;
   uint32_t version = be32(d.data() + 4);
@@ -139,7 +133,7 @@ std::optional<IndexFile> read_index_file(const std::string& index_file) {
           ++strip;
       } while (c & 0x80);
       size_t nul = d.find('\0', p);
-      if (nul == std::string::npos || nul >= end || strip > previous.size())
+      if (nul == std::string_view::npos || nul >= end || strip > previous.size())
         return std::nullopt;
       previous.resize(previous.size() - strip);
       previous.append(d, p, nul - p);
@@ -148,7 +142,7 @@ std::optional<IndexFile> read_index_file(const std::string& index_file) {
       pos = nul + 1;
     } else {
       size_t nul = d.find('\0', p);
-      if (nul == std::string::npos || nul >= end)
+      if (nul == std::string_view::npos || nul >= end)
         return std::nullopt;
       entry.path = std::string_view(d.data() + p, nul - p);
       // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes.

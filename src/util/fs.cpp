@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <sys/mman.h>
+#include <utility>
 #include <sys/stat.h>
 #include <sstream>
 #include <unistd.h>
@@ -36,6 +38,51 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   }
   ::close(fd);
   return out;
+}
+
+std::optional<MappedFile> MappedFile::open(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return std::nullopt;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  MappedFile out;
+  out.mtime_ns_ = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  out.size_ = static_cast<size_t>(st.st_size);
+  if (out.size_ > 0) {
+    // Populated up front: one fault-in for the whole file instead of one per page.
+    void* addr = ::mmap(nullptr, out.size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (addr == MAP_FAILED) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    out.addr_ = addr;
+  }
+  ::close(fd);
+  return out;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : addr_(std::exchange(other.addr_, nullptr)), size_(std::exchange(other.size_, 0)),
+      mtime_ns_(other.mtime_ns_) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (addr_)
+      ::munmap(addr_, size_);
+    addr_ = std::exchange(other.addr_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    mtime_ns_ = other.mtime_ns_;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (addr_)
+    ::munmap(addr_, size_);
 }
 
 namespace {

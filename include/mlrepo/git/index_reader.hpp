@@ -4,6 +4,8 @@
 // data git recorded, and the cache-tree extension. libgit2 1.5 takes several
 // times longer to load a large index, because it builds a full in-memory index
 // mlrepo does not need.
+#include "mlrepo/util/fs.hpp"
+
 #include <git2.h>
 
 #include <cstdint>
@@ -52,7 +54,8 @@ struct CacheTreeNode {
 };
 
 struct IndexFile {
-  std::string data;    // the file
+  explicit IndexFile(util::MappedFile mapped) : file(std::move(mapped)) {}
+  util::MappedFile file; // entries point into it
   std::string rebuilt; // version 4's prefix-compressed paths, spelled out
   std::vector<IndexEntry> entries; // sorted as git sorts them, all stages
   std::vector<CacheTreeNode> cache_tree; // [0] is the root when present

@@ -1,5 +1,6 @@
 #pragma once
 // Filesystem and path helpers that know nothing of git or mlrepo.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -9,6 +10,29 @@ namespace mlrepo::util {
 
 // Reads a whole file; nullopt when it does not exist or cannot be read.
 std::optional<std::string> read_file(const std::filesystem::path& path);
+
+// A whole file, mapped read-only: large files are read without a copy. The
+// mapping stays valid when the file is replaced by rename, as git replaces
+// its index.
+class MappedFile {
+public:
+  // nullopt when the file does not exist or cannot be read.
+  static std::optional<MappedFile> open(const std::filesystem::path& path);
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::string_view view() const { return {static_cast<const char*>(addr_), size_}; }
+  int64_t mtime_ns() const { return mtime_ns_; }
+
+private:
+  MappedFile() = default;
+  void* addr_ = nullptr;
+  size_t size_ = 0;
+  int64_t mtime_ns_ = 0;
+};
 
 // Writes via a temporary file in the same directory and rename(), so readers
 // never see a partial file. Throws Error on failure.
