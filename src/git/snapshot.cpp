@@ -9,6 +9,9 @@
 #include <cstring>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
 #include <filesystem>
 #include <sys/stat.h>
 #include <unordered_map>
@@ -26,17 +29,73 @@ public:
   TreeSnapshot(const Repository& repo, const git_oid& commit)
       : repo_(repo), tree_(repo.commit_tree(commit)), label_("commit " + oid_hex(commit).substr(0, 12)) {}
 
+  // Every tree must be read, and reading (inflating) them is the cost: the
+  // walk goes breadth-first until there are enough independent subtrees,
+  // then walks those on every core, each thread with its own repository
+  // handle (libgit2 objects are not shared between threads).
   std::vector<std::string>
   dirs_containing(std::string_view file_name,
                   const std::function<bool(std::string_view)>& prune) const override {
-    std::vector<std::string> out;
-    walk(tree_.get(), "", file_name, prune, out);
-    return out;
+    Found out;
+    size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+    std::vector<Subtree> frontier{{"", *git_tree_id(tree_.get())}};
+    for (int depth = 0; depth < 4 && !frontier.empty() && frontier.size() < threads * 16; ++depth) {
+      std::vector<Subtree> next;
+      for (const auto& item : frontier) {
+        auto tree = lookup(repo_.raw(), item);
+        list(tree.get(), item.path, file_name, prune, out, next);
+      }
+      frontier = std::move(next);
+    }
+    if (threads == 1 || frontier.size() < 2) {
+      for (const auto& item : frontier)
+        walk(repo_.raw(), item, file_name, prune, out);
+    } else {
+      std::vector<Found> found(frontier.size());
+      std::atomic<size_t> next_item{0};
+      std::vector<std::exception_ptr> errors(threads);
+      auto worker = [&](size_t t) {
+        try {
+          git_repository* raw = nullptr;
+          check(git_repository_open(&raw, git_repository_path(repo_.raw())), "cannot open the repository");
+          RepositoryPtr own(raw);
+          for (size_t k; (k = next_item++) < frontier.size();)
+            walk(own.get(), frontier[k], file_name, prune, found[k]);
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      };
+      std::vector<std::thread> pool;
+      for (size_t t = 0; t < threads; ++t)
+        pool.emplace_back(worker, t);
+      for (auto& t : pool)
+        t.join();
+      for (auto& e : errors)
+        if (e)
+          std::rethrow_exception(e);
+      for (auto& f : found) {
+        out.dirs.insert(out.dirs.end(), std::make_move_iterator(f.dirs.begin()),
+                        std::make_move_iterator(f.dirs.end()));
+        out.files.merge(f.files);
+      }
+    }
+    known_ = std::move(out.files);
+    std::sort(out.dirs.begin(), out.dirs.end());
+    return out.dirs;
   }
 
   std::optional<std::string> read(std::string_view path) const override {
     if (path.empty())
       return std::nullopt;
+    // Discovery reads files beside the ones it found: the walk kept those
+    // directories' files, so no tree is searched again.
+    if (auto dir = known_.find(std::string(util::parent_path(path))); dir != known_.end()) {
+      std::string_view name = util::base_name(path);
+      for (const auto& [file, id] : dir->second)
+        if (file == name)
+          return repo_.read_blob(id);
+      return std::nullopt;
+    }
     git_tree_entry* raw = nullptr;
     std::string p(path);
     if (git_tree_entry_bypath(&raw, tree_.get(), p.c_str()) < 0)
@@ -61,38 +120,66 @@ public:
   std::string where() const override { return label_; }
 
 private:
-  // Depth-first over the tree, entries in git's (path) order.
-  void walk(git_tree* tree, const std::string& dir, std::string_view file_name,
-            const std::function<bool(std::string_view)>& prune,
-            std::vector<std::string>& out) const {
-    size_t count = git_tree_entrycount(tree);
+  struct Subtree {
+    std::string path;
+    git_oid id;
+  };
+
+  using Files = std::vector<std::pair<std::string, git_oid>>; // regular files by name
+  struct Found {
+    std::vector<std::string> dirs;
+    std::unordered_map<std::string, Files> files; // of each directory in `dirs`
+  };
+
+  static TreePtr lookup(git_repository* repo, const Subtree& item) {
+    git_tree* raw = nullptr;
+    check(git_tree_lookup(&raw, repo, &item.id), "cannot read tree '" + item.path + "'");
+    return TreePtr(raw);
+  }
+
+  // One tree's entries: notes whether it holds the file, and queues the
+  // subtrees not pruned.
+  static void list(git_tree* tree, const std::string& dir, std::string_view file_name,
+                   const std::function<bool(std::string_view)>& prune, Found& out,
+                   std::vector<Subtree>& subtrees) {
     bool found_here = false;
-    std::vector<std::pair<std::string, git_oid>> subdirs;
-    for (size_t i = 0; i < count; ++i) {
+    for (size_t i = 0, n = git_tree_entrycount(tree); i < n; ++i) {
       const git_tree_entry* entry = git_tree_entry_byindex(tree, i); // borrowed
       std::string_view name = git_tree_entry_name(entry);
       git_filemode_t mode = git_tree_entry_filemode(entry);
-      if (mode == GIT_FILEMODE_TREE)
-        subdirs.emplace_back(std::string(name), *git_tree_entry_id(entry));
-      else if (name == file_name && is_regular_mode(mode))
+      if (mode == GIT_FILEMODE_TREE) {
+        std::string sub = util::join_path(dir, name);
+        if (!prune(sub))
+          subtrees.push_back({std::move(sub), *git_tree_entry_id(entry)});
+      } else if (name == file_name && is_regular_mode(mode)) {
         found_here = true;
+      }
     }
-    if (found_here)
-      out.push_back(dir);
-    for (auto& [name, oid] : subdirs) {
-      std::string sub = util::join_path(dir, name);
-      if (prune(sub))
-        continue;
-      git_tree* raw = nullptr;
-      check(git_tree_lookup(&raw, repo_.raw(), &oid), "cannot read tree '" + sub + "'");
-      TreePtr child(raw);
-      walk(child.get(), sub, file_name, prune, out);
+    if (!found_here)
+      return;
+    out.dirs.push_back(dir);
+    auto& files = out.files[dir];
+    for (size_t i = 0, n = git_tree_entrycount(tree); i < n; ++i) {
+      const git_tree_entry* entry = git_tree_entry_byindex(tree, i); // borrowed
+      if (is_regular_mode(git_tree_entry_filemode(entry)))
+        files.emplace_back(git_tree_entry_name(entry), *git_tree_entry_id(entry));
     }
+  }
+
+  // Depth-first below one subtree.
+  static void walk(git_repository* repo, const Subtree& item, std::string_view file_name,
+                   const std::function<bool(std::string_view)>& prune, Found& out) {
+    auto tree = lookup(repo, item);
+    std::vector<Subtree> subtrees;
+    list(tree.get(), item.path, file_name, prune, out, subtrees);
+    for (const auto& sub : subtrees)
+      walk(repo, sub, file_name, prune, out);
   }
 
   const Repository& repo_;
   TreePtr tree_;
   std::string label_;
+  mutable std::unordered_map<std::string, Files> known_; // from the last walk
 };
 
 // The work tree as git sees it, found without a full status scan: tracked
