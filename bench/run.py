@@ -35,6 +35,26 @@ def run(cmd, cwd, env=None, shell=False):
     return elapsed, usage.ru_maxrss / 1024
 
 
+FLOOR_C = """#include <git2.h>
+int main(void) { git_libgit2_init(); git_libgit2_shutdown(); return 0; }
+"""
+
+
+def build_stack_floor(work):
+    """A program that only loads and initialises libgit2: what any tool built on
+    Debian's libgit2 pays before its first line of work. None if it cannot be built."""
+    src, exe = os.path.join(work, "floor.c"), os.path.join(work, "libgit2-init")
+    with open(src, "w") as f:
+        f.write(FLOOR_C)
+    try:
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libgit2"], check=True,
+                               capture_output=True, text=True).stdout.split()
+        subprocess.run(["cc", "-O2", src, "-o", exe] + flags, check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return exe
+
+
 def generate(dest, projects, files, commits=20):
     subprocess.run([sys.executable, os.path.join(HERE, "gen_monorepo.py"), dest, "--projects",
                     str(projects), "--files", str(files), "--commits", str(commits)],
@@ -96,11 +116,14 @@ def main():
 
         script = ("git ls-tree -r --name-only HEAD | grep '/Dockerfile$' | while read -r f; do "
                   "d=${f%/Dockerfile}; git diff --quiet HEAD~1 HEAD -- \"$d\" || echo \"$d\"; done")
+        floor_exe = build_stack_floor(work)
         cases = [
             Case("committed range, HEAD~1 (warm)", [ml, "changed", "--base", "HEAD~1", "--no-uncommitted", "-q"],
                  ["git", "diff", "--name-only", "HEAD~1", "HEAD"], "<= 1.5x"),
             Case("committed range, 20 commits (warm)", [ml, "changed", "--base", "HEAD~20", "--no-uncommitted", "-q"],
                  ["git", "diff", "--name-only", "HEAD~20", "HEAD"], "<= 1.5x"),
+        ] + ([Case("stack floor: a program that only loads and initialises libgit2", [floor_exe],
+                   ["git", "diff", "--name-only", "HEAD~1", "HEAD"])] if floor_exe else []) + [
             Case("committed range, HEAD~1, cold (no cache)", [ml, "changed", "--base", "HEAD~1", "--no-uncommitted", "-q"],
                  "git ls-tree -r --name-only HEAD | grep Dockerfile", "<= 1.0x", prepare=drop_cache, shell_floor=True),
             Case("discovery: list (work tree)", [ml, "list"],
@@ -146,7 +169,7 @@ def main():
         ratio = f"{r['mlrepo_s'] / r['floor_s']:.2f}x" if r["floor_s"] else "-"
         floor = f"{r['floor_s'] * 1000:.1f} ms" if r["floor_s"] else "-"
         print(f"| {r['case']} | {r['mlrepo_s'] * 1000:.1f} ms | {floor} | {ratio} | {r['target'] or '-'} | "
-              f"{r['peak_rss_mib']:.0f} MiB | `{r['mlrepo_cmd'].replace(ml, 'mlrepo')}` | `{r['floor_cmd'] or '-'}` |")
+              f"{r['peak_rss_mib']:.0f} MiB | `{r['mlrepo_cmd'].replace(ml, 'mlrepo').replace(work + '/', '')}` | `{r['floor_cmd'] or '-'}` |")
     if results["sweep"]:
         keys = [k for k in results["sweep"][0] if k != "projects"]
         print("\n| projects | " + " | ".join(keys) + " |")
