@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <sstream>
+#include <thread>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -194,4 +195,39 @@ TEST_CASE("status: indexes the direct reader leaves alone get libgit2's answer",
   r.git({"update-index", "--skip-worktree", "b/u.txt"}); // sparse checkouts set this
   CHECK(our_answer(r) == git_answer(r));
   CHECK(our_answer(r) == Lines{"M a/x.txt", "A new.txt"});
+}
+
+TEST_CASE("status: cached directory listings never hide a change", "[status]") {
+  GitRepo r;
+  populate(r);
+  r.write("a/untracked.txt", "u\n");
+  TempDir cache_dir;
+  std::string cache = (cache_dir.path() / "dirs").string();
+  // Listings changed within two seconds are never stored: wait, so that the
+  // next run stores every directory and later runs reuse them.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  auto agree = [&](const char* step) {
+    INFO(step);
+    CHECK(our_answer(r, cache) == git_answer(r));
+  };
+  agree("stores the listings");
+  REQUIRE(fs::exists(cache));
+  agree("reuses them");
+
+  // The index changes while the directory does not: staging and unstaging
+  // move a file between tracked and untracked without touching its directory.
+  r.git({"add", "a/untracked.txt"});
+  agree("an untracked file staged");
+  r.git({"rm", "-q", "--cached", "a/untracked.txt"});
+  agree("and unstaged again");
+  r.git({"rm", "-q", "--cached", "b/u.txt"});
+  agree("a tracked file unstaged");
+
+  // The directory changes.
+  r.write("b/new.txt", "n\n");
+  agree("a file added to a cached directory");
+  r.remove("a/untracked.txt");
+  agree("an untracked file removed");
+  r.write("a/deep/newdir/f.txt", "f\n");
+  agree("a new directory below a cached one");
 }
