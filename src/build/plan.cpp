@@ -113,12 +113,12 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     item.requested = requested[i];
     item.dockerfile = p.dockerfile;
     item.context = p.context;
-    item.build_args = p.config.build_args;
+    item.build_args = p.config->build_args;
     if (item.requested)
       for (const auto& [k, v] : inputs.build_arg_overrides)
         item.build_args[k] = v;
-    item.target = p.config.target;
-    item.platforms = p.config.platforms;
+    item.target = p.config->target;
+    item.platforms = p.config->platforms;
 
     // Everything that defines the image, one line each, then hashed.
     std::vector<std::string> inputs_paths{p.path};
@@ -132,8 +132,8 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     manifest += "dockerfile " + p.dockerfile + "\ncontext " + p.context + "\n";
     for (const auto& [k, v] : item.build_args)
       manifest += "build_arg " + k + "=" + v + "\n";
-    manifest += "target " + p.config.target.value_or("") + "\n";
-    for (const auto& pl : p.config.platforms)
+    manifest += "target " + p.config->target.value_or("") + "\n";
+    for (const auto& pl : p.config->platforms)
       manifest += "platform " + pl + "\n";
     for (const auto& path : dirty_paths) {
       bool inside = std::any_of(inputs_paths.begin(), inputs_paths.end(),

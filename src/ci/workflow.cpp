@@ -168,8 +168,8 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   y.line(1, "test:");
   y.line(2, "name: " + yaml_quote("test " + p.name));
   y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-  y.line(2, "timeout-minutes: " + std::to_string(p.config.ci_timeout_minutes));
-  const auto& matrix = p.config.ci_matrix;
+  y.line(2, "timeout-minutes: " + std::to_string(p.config->ci_timeout_minutes));
+  const auto& matrix = p.config->ci_matrix;
   if (!matrix.empty()) {
     y.line(2, "strategy:");
     y.line(3, "fail-fast: false");
@@ -192,12 +192,12 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   checkout_step(y, ws, false);
   install_step(y, ws);
   bool any = false;
-  if (!p.config.lint.empty()) {
+  if (!p.config->lint.empty()) {
     y.line(3, "- name: Lint");
     y.line(4, "run: mlrepo test --only lint" + build_args);
     any = true;
   }
-  if (!p.config.test.empty()) {
+  if (!p.config->test.empty()) {
     y.line(3, "- name: Test");
     y.line(4, "run: mlrepo test --only test" + build_args);
     any = true;
@@ -208,7 +208,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   }
   if (!ws.registry.empty())
     push_job(y, ws, opt,
-             {yaml_quote("build and push " + p.name), "test", "", p.config.ci_timeout_minutes,
+             {yaml_quote("build and push " + p.name), "test", "", p.config->ci_timeout_minutes,
               "Build and push", "mlrepo build --push"});
   return {file, header(triggers_comment(p)) + "\n" + y.str()};
 }
@@ -367,7 +367,7 @@ std::vector<GeneratedFile> generate_workflows(const project::Graph& graph,
     return out;
   }
   for (size_t i = 0; i < graph.projects().size(); ++i)
-    if (graph.projects()[i].config.ci_enabled)
+    if (graph.projects()[i].config->ci_enabled)
       out.push_back(project_workflow(graph, i, ws, snapshot, opt));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
   return out;

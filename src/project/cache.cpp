@@ -114,10 +114,10 @@ std::string serialize_discovery(const std::optional<std::string>& workspace_yaml
     w.s(p.context);
     w.s(p.image);
     // Most projects have no mlrepo.yaml: one byte says "defaults".
-    bool has_config = !p.config.file.empty();
+    bool has_config = !p.config->file.empty();
     w.u(has_config ? 1 : 0);
     if (has_config)
-      write_config(w, p.config);
+      write_config(w, *p.config);
     w.strings(graph.path_dependencies(i));
   }
   w.u(graph.edges().size());
@@ -149,7 +149,7 @@ std::optional<CachedDiscovery> deserialize_discovery(std::string_view data) {
     p.context = r.s();
     p.image = r.s();
     if (r.u())
-      p.config = read_config(r);
+      p.config = std::make_shared<const config::ProjectConfig>(read_config(r));
     c.path_deps[i] = r.strings();
   }
   for (size_t e = r.bounded(r.u()); e > 0 && r.ok(); --e) {

@@ -41,12 +41,12 @@ Project load_project(const git::Snapshot& snapshot, const config::WorkspaceConfi
   std::string cfg_path = util::join_path(dir, config::kConfigFile);
   if (auto content = snapshot.read(cfg_path)) {
     try {
-      p.config = config::parse_project_config(*content, cfg_path);
+      p.config = std::make_shared<const config::ProjectConfig>(config::parse_project_config(*content, cfg_path));
     } catch (const ConfigError& e) {
       throw ConfigError(e.file(), e.line(), e.detail() + in_where(snapshot), e.hint());
     }
   }
-  const auto& cfg = p.config;
+  const auto& cfg = *p.config;
   if (cfg.name) {
     p.name = cfg.name->value;
     if (!valid_image_name(p.name))

@@ -30,7 +30,7 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot)
 
   for (size_t i = 0; i < projects_.size(); ++i) {
     const Project& p = projects_[i];
-    const auto& cfg = p.config;
+    const auto& cfg = *p.config;
     for (const auto& dep : cfg.depends_on) {
       std::optional<size_t> target;
       if (dep.value.find('/') == std::string::npos)

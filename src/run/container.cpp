@@ -118,10 +118,10 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
     if (it == images.built.end())
       continue;
     std::vector<std::pair<std::string, std::vector<std::string>>> steps;
-    if (opt.only != Only::Test && !project.config.lint.empty())
-      steps.emplace_back("lint", project.config.lint);
-    if (opt.only != Only::Lint && !project.config.test.empty())
-      steps.emplace_back("test", project.config.test);
+    if (opt.only != Only::Test && !project.config->lint.empty())
+      steps.emplace_back("lint", project.config->lint);
+    if (opt.only != Only::Lint && !project.config->test.empty())
+      steps.emplace_back("test", project.config->test);
     if (steps.empty()) {
       spdlog::warn("{}: no {} command in {}/mlrepo.yaml; nothing to run", project.name,
                    opt.only == Only::Lint ? "lint:" : opt.only == Only::Test ? "test:" : "test: or lint:",
@@ -172,7 +172,7 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
     throw Error(ExitCode::WorkFailed, "cannot run " + project.name + ": its image did not build");
   bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   util::ProcessSpec spec;
-  spec.argv = run_argv(view.config.docker, built->second.content_ref, project.config.run, opt,
+  spec.argv = run_argv(view.config.docker, built->second.content_ref, project.config->run, opt,
                        repo.workdir(), tty);
   spdlog::debug("$ {}", util::shell_quote(spec.argv));
   spec.inherit_stdin = true;

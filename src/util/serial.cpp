@@ -4,13 +4,20 @@
 
 namespace mlrepo::util {
 
-uint64_t fnv1a64(std::string_view data) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
+uint64_t checksum64(std::string_view data) {
+  // FNV-1a's constants, eight bytes per step: a damaged cache must be caught,
+  // and a byte at a time cost a millisecond per megabyte on every warm run.
+  uint64_t h = 1469598103934665603ull ^ data.size();
+  size_t i = 0;
+  for (; i + 8 <= data.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, data.data() + i, 8);
+    h = (h ^ w) * 1099511628211ull;
+    h ^= h >> 29;
   }
-  return h;
+  for (; i < data.size(); ++i)
+    h = (h ^ static_cast<unsigned char>(data[i])) * 1099511628211ull;
+  return h ^ (h >> 32);
 }
 
 void ByteWriter::u(uint64_t v) {
@@ -107,7 +114,7 @@ std::optional<std::string> ByteReader::opt() {
 std::string frame(std::string_view magic, std::string_view payload) {
   std::string out(magic);
   out.append(payload);
-  uint64_t sum = fnv1a64(payload);
+  uint64_t sum = checksum64(payload);
   out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
   return out;
 }
@@ -118,7 +125,7 @@ std::optional<std::string_view> unframe(std::string_view magic, std::string_view
   std::string_view payload = data.substr(magic.size(), data.size() - magic.size() - 8);
   uint64_t sum;
   std::memcpy(&sum, data.data() + data.size() - 8, 8);
-  if (sum != fnv1a64(payload))
+  if (sum != checksum64(payload))
     return std::nullopt;
   return payload;
 }

@@ -1,6 +1,7 @@
 #pragma once
 #include "mlrepo/config/config.hpp"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,14 @@ struct Project {
   std::string dockerfile; // repo-relative
   std::string context;    // repo-relative directory ("" is the root)
   std::string image;      // repository without tag: [registry/]prefix+name
-  config::ProjectConfig config;
+  // Shared and never null: most projects have no mlrepo.yaml and share one
+  // default, which keeps ten thousand projects small enough to load fast.
+  std::shared_ptr<const config::ProjectConfig> config = default_config();
+
+  static const std::shared_ptr<const config::ProjectConfig>& default_config() {
+    static const auto none = std::make_shared<const config::ProjectConfig>();
+    return none;
+  }
 };
 
 } // namespace mlrepo::project

@@ -10,7 +10,8 @@
 
 namespace mlrepo::util {
 
-uint64_t fnv1a64(std::string_view data);
+// A fast checksum (not a cryptographic hash) that catches damaged files.
+uint64_t checksum64(std::string_view data);
 
 class ByteWriter {
 public:
