@@ -43,7 +43,7 @@ public:
       std::vector<Subtree> next;
       for (const auto& item : frontier) {
         auto tree = lookup(repo_.raw(), item);
-        list(tree.get(), item.path, file_name, prune, out, next);
+        list(repo_.raw(), tree.get(), item.path, file_name, prune, out, next);
       }
       frontier = std::move(next);
     }
@@ -91,9 +91,9 @@ public:
     // directories' files, so no tree is searched again.
     if (auto dir = known_.find(std::string(util::parent_path(path))); dir != known_.end()) {
       std::string_view name = util::base_name(path);
-      for (const auto& [file, id] : dir->second)
-        if (file == name)
-          return repo_.read_blob(id);
+      for (const auto& file : dir->second)
+        if (file.name == name)
+          return file.content ? *file.content : repo_.read_blob(file.id);
       return std::nullopt;
     }
     git_tree_entry* raw = nullptr;
@@ -125,7 +125,12 @@ private:
     git_oid id;
   };
 
-  using Files = std::vector<std::pair<std::string, git_oid>>; // regular files by name
+  struct File {
+    std::string name;
+    git_oid id;
+    std::optional<std::string> content; // the file searched for, read by the walking thread
+  };
+  using Files = std::vector<File>; // a directory's regular files
   struct Found {
     std::vector<std::string> dirs;
     std::unordered_map<std::string, Files> files; // of each directory in `dirs`
@@ -139,7 +144,15 @@ private:
 
   // One tree's entries: notes whether it holds the file, and queues the
   // subtrees not pruned.
-  static void list(git_tree* tree, const std::string& dir, std::string_view file_name,
+  static std::string read_blob(git_repository* repo, const git_oid& id) {
+    git_blob* raw = nullptr;
+    check(git_blob_lookup(&raw, repo, &id), "cannot read blob " + oid_hex(id));
+    BlobPtr blob(raw);
+    return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                       static_cast<size_t>(git_blob_rawsize(blob.get())));
+  }
+
+  static void list(git_repository* repo, git_tree* tree, const std::string& dir, std::string_view file_name,
                    const std::function<bool(std::string_view)>& prune, Found& out,
                    std::vector<Subtree>& subtrees) {
     bool found_here = false;
@@ -161,8 +174,12 @@ private:
     auto& files = out.files[dir];
     for (size_t i = 0, n = git_tree_entrycount(tree); i < n; ++i) {
       const git_tree_entry* entry = git_tree_entry_byindex(tree, i); // borrowed
-      if (is_regular_mode(git_tree_entry_filemode(entry)))
-        files.emplace_back(git_tree_entry_name(entry), *git_tree_entry_id(entry));
+      if (!is_regular_mode(git_tree_entry_filemode(entry)))
+        continue;
+      File file{git_tree_entry_name(entry), *git_tree_entry_id(entry), std::nullopt};
+      if (file.name == file_name) // certainly read next: read it on this core
+        file.content = read_blob(repo, file.id);
+      files.push_back(std::move(file));
     }
   }
 
@@ -171,7 +188,7 @@ private:
                    const std::function<bool(std::string_view)>& prune, Found& out) {
     auto tree = lookup(repo, item);
     std::vector<Subtree> subtrees;
-    list(tree.get(), item.path, file_name, prune, out, subtrees);
+    list(repo, tree.get(), item.path, file_name, prune, out, subtrees);
     for (const auto& sub : subtrees)
       walk(repo, sub, file_name, prune, out);
   }
