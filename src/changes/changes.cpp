@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
+#include <string_view>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -122,22 +123,23 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   // context outside the project is deliberately not one: a context at the
   // repository root would make every change touch the project, so what a
   // build copies from outside its directory is declared under depends_on.
-  std::unordered_map<std::string, size_t> owner;
+  // Keys view strings the graph owns: with 10,000 projects, copying them
+  // costs more than the diff that feeds this.
+  std::unordered_map<std::string_view, size_t> owner;
+  owner.reserve(projects.size());
   for (size_t i = 0; i < projects.size(); ++i)
     owner.emplace(projects[i].path, i);
   struct Input {
     size_t project;
-    std::string prefix;
-    std::string kind;
-    std::string what;
+    bool dockerfile; // else a depends_on path
   };
-  std::unordered_map<std::string, std::vector<Input>> inputs;
+  std::unordered_map<std::string_view, std::vector<Input>> inputs;
   for (size_t i = 0; i < projects.size(); ++i) {
     const auto& p = projects[i];
     for (const auto& d : graph.path_dependencies(i))
-      inputs[d].push_back({i, d, "dependency", "depends_on " + (d.empty() ? std::string(".") : d)});
+      inputs[d].push_back({i, false});
     if (!util::path_within(p.dockerfile, p.path))
-      inputs[p.dockerfile].push_back({i, p.dockerfile, "file", "the project's Dockerfile"});
+      inputs[p.dockerfile].push_back({i, true});
   }
 
   auto mark_path = [&](const std::string& path, const ChangedPath& c) {
@@ -146,16 +148,19 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     std::string_view dir = path;
     for (;;) {
       if (!owned) {
-        if (auto it = owner.find(std::string(dir)); it != owner.end() && dir != path) {
+        if (auto it = owner.find(dir); it != owner.end() && dir != path) {
           marks.add(it->second, c.uncommitted ? "uncommitted" : "file", describe(c));
           owned = true;
         }
       }
       if (!inputs.empty())
-        if (auto it = inputs.find(std::string(dir)); it != inputs.end())
-          for (const auto& in : it->second)
-            marks.add(in.project, c.uncommitted && in.kind == "file" ? "uncommitted" : in.kind,
-                      describe(c) + " (" + in.what + ")");
+        if (auto it = inputs.find(dir); it != inputs.end())
+          for (const auto& in : it->second) {
+            std::string what = in.dockerfile ? std::string("the project's Dockerfile")
+                                             : "depends_on " + (dir.empty() ? std::string(".") : std::string(dir));
+            const char* kind = in.dockerfile ? (c.uncommitted ? "uncommitted" : "file") : "dependency";
+            marks.add(in.project, kind, describe(c) + " (" + what + ")");
+          }
       if (dir.empty())
         break;
       dir = util::parent_path(dir);
