@@ -112,6 +112,57 @@ TEST_CASE("cache: deleting it while commands run changes nothing", "[cache]") {
   deleter.join();
 }
 
+TEST_CASE("cache: concurrent runs fill it together without a wrong answer", "[cache]") {
+  GitRepo r;
+  for (int i = 0; i < 30; ++i)
+    r.write("g" + std::to_string(i % 3) + "/p" + std::to_string(i) + "/Dockerfile",
+            i ? "FROM p0\n" : "FROM scratch\n");
+  r.commit("one");
+  r.write("g1/p1/mlrepo.yaml", "name: renamed\n");
+  r.write("g2/new/Dockerfile", "FROM scratch\n");
+  r.commit("two");
+  r.write("g0/p3/x", "1");
+  r.commit("three");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200)); // let work-tree caches store
+
+  // Each command at each revision, and the work tree, against its uncached answer.
+  std::vector<std::vector<std::string>> commands;
+  for (std::string rev : {"HEAD", "HEAD~1", "HEAD~2"}) {
+    commands.push_back({"list", "--json", "--rev", rev});
+    commands.push_back({"graph", "--format", "json", "--rev", rev});
+  }
+  commands.push_back({"changed", "--json", "--base", "HEAD~2"});
+  commands.push_back({"list", "--json"});
+  std::vector<std::string> expected;
+  for (const auto& c : commands) {
+    auto fresh = r.mlrepo(c, {{"MLREPO_NO_CACHE", "1"}});
+    REQUIRE(fresh.code == 0);
+    expected.push_back(fresh.out);
+  }
+
+  // Four rounds from an empty cache, every command at once: writers race on the
+  // same entries and readers may meet half-filled directories.
+  for (int round = 0; round < 4; ++round) {
+    std::error_code ec;
+    fs::remove_all(r.file(".git/mlrepo"), ec);
+    std::vector<Run> got(commands.size() * 2);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < got.size(); ++i)
+      threads.emplace_back([&, i] { got[i] = r.mlrepo(commands[i % commands.size()]); });
+    for (auto& t : threads)
+      t.join();
+    for (size_t i = 0; i < got.size(); ++i) {
+      INFO("round " << round << ": mlrepo " << commands[i % commands.size()][0] << " "
+                    << commands[i % commands.size()].back() << "\n" << got[i].err);
+      CHECK(got[i].code == 0);
+      CHECK(got[i].out == expected[i % commands.size()]);
+    }
+  }
+  // What the racing runs left behind answers right too.
+  for (size_t i = 0; i < commands.size(); ++i)
+    CHECK(r.mlrepo(commands[i]).out == expected[i]);
+}
+
 TEST_CASE("cache: the work-tree directory cache sees every change", "[cache]") {
   GitRepo r;
   r.write(".gitignore", "ignored/\n");
