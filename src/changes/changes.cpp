@@ -123,8 +123,8 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   // context outside the project is deliberately not one: a context at the
   // repository root would make every change touch the project, so what a
   // build copies from outside its directory is declared under depends_on.
-  // Keys view strings the graph owns: with 10,000 projects, copying them
-  // costs more than the diff that feeds this.
+  // Keys view strings the graph owns: copying 10,000 paths on every run was a
+  // measurable share of a warm `changed`.
   std::unordered_map<std::string_view, size_t> owner;
   owner.reserve(projects.size());
   for (size_t i = 0; i < projects.size(); ++i)
@@ -154,13 +154,20 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
         }
       }
       if (!inputs.empty())
-        if (auto it = inputs.find(dir); it != inputs.end())
+        if (auto it = inputs.find(dir); it != inputs.end()) {
+          // The same two reasons for every project behind this input: a
+          // shared library can have thousands.
+          const std::string changed = describe(c);
+          const std::string as_dependency =
+              changed + " (depends_on " + (dir.empty() ? std::string(".") : std::string(dir)) + ")";
+          const std::string as_dockerfile = changed + " (the project's Dockerfile)";
           for (const auto& in : it->second) {
-            std::string what = in.dockerfile ? std::string("the project's Dockerfile")
-                                             : "depends_on " + (dir.empty() ? std::string(".") : std::string(dir));
-            const char* kind = in.dockerfile ? (c.uncommitted ? "uncommitted" : "file") : "dependency";
-            marks.add(in.project, kind, describe(c) + " (" + what + ")");
+            if (in.dockerfile)
+              marks.add(in.project, c.uncommitted ? "uncommitted" : "file", as_dockerfile);
+            else
+              marks.add(in.project, "dependency", as_dependency);
           }
+        }
       if (dir.empty())
         break;
       dir = util::parent_path(dir);

@@ -152,8 +152,9 @@ TEST_CASE("cache: concurrent runs fill it together without a wrong answer", "[ca
     for (auto& t : threads)
       t.join();
     for (size_t i = 0; i < got.size(); ++i) {
-      INFO("round " << round << ": mlrepo " << commands[i % commands.size()][0] << " "
-                    << commands[i % commands.size()].back() << "\n" << got[i].err);
+      const auto& command = commands[i % commands.size()];
+      INFO("round " << round << ": mlrepo " << command[0] << " " << command.back() << "\n"
+                    << got[i].err);
       CHECK(got[i].code == 0);
       CHECK(got[i].out == expected[i % commands.size()]);
     }
