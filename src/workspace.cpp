@@ -12,7 +12,7 @@ namespace {
 View make_view(std::unique_ptr<git::Snapshot> snapshot) {
   auto config = project::load_workspace_config(*snapshot);
   auto projects = project::discover(*snapshot, config);
-  project::Graph graph(std::move(projects), *snapshot);
+  project::Graph graph(std::move(projects), *snapshot, config);
   return View{std::move(snapshot), std::move(config), std::move(graph)};
 }
 
@@ -44,7 +44,7 @@ View worktree_view(const git::Repository& repo) {
     if (auto hit = project::deserialize_discovery(*data))
       return from_cache(std::move(snapshot), std::move(*hit));
   auto projects = project::discover(*snapshot, config, dirs);
-  project::Graph graph(std::move(projects), *snapshot);
+  project::Graph graph(std::move(projects), *snapshot, config);
   cache.store(dirs, project::serialize_discovery(workspace_yaml, graph));
   return View{std::move(snapshot), std::move(config), std::move(graph)};
 }

@@ -2,6 +2,8 @@
 
 #include "mlrepo/changes/changes.hpp"
 #include "mlrepo/project/dockerfile.hpp"
+#include "mlrepo/project/identity.hpp"
+#include "mlrepo/util/glob.hpp"
 #include "mlrepo/project/naming.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
@@ -74,6 +76,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
                                 const project::Graph& graph, const std::vector<size_t>& chosen,
                                 const PlanInputs& inputs) {
   const auto& projects = graph.projects();
+  const project::ImageIndex images(projects, ws);
   auto head = repo.resolve_commit("HEAD");
   if (!head)
     throw UsageError("the repository has no commits yet", "commit your projects, then build");
@@ -123,7 +126,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     // Everything that defines the image, one line each, then hashed.
     std::vector<std::string> inputs_paths{p.path};
     for (const auto& d : graph.path_dependencies(i))
-      inputs_paths.push_back(d);
+      inputs_paths.push_back(d.glob ? util::glob_base(d.path) : d.path);
     if (!util::path_within(p.dockerfile, p.path))
       inputs_paths.push_back(p.dockerfile);
     std::string manifest = "mlrepo-content-v1\n";
@@ -183,8 +186,9 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
       for (const auto& use : project::image_uses(*content, item.build_args)) {
         if (use.pinned)
           continue;
+        auto target = images.find(project::parse_reference(use.reference).repository);
         for (const auto& [name, pi] : deps)
-          if (project::image_name_of(projects[plan[pi].project].image) == use.image_name) {
+          if (target == plan[pi].project) {
             std::string ref = use.reference;
             // An untagged reference means :latest to Docker.
             auto parsed = project::parse_reference(ref);

@@ -4,10 +4,12 @@
 #include "mlrepo/git/status.hpp"
 #include "mlrepo/git/tree_diff.hpp"
 #include "mlrepo/project/discovery.hpp"
+#include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/glob.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -131,15 +133,20 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     owner.emplace(projects[i].path, i);
   struct Input {
     size_t project;
-    bool dockerfile; // else a depends_on path
+    const std::string* origin; // null: the project's Dockerfile
   };
   std::unordered_map<std::string_view, std::vector<Input>> inputs;
+  std::vector<std::pair<const project::PathInput*, size_t>> glob_inputs;
   for (size_t i = 0; i < projects.size(); ++i) {
     const auto& p = projects[i];
-    for (const auto& d : graph.path_dependencies(i))
-      inputs[d].push_back({i, false});
+    for (const auto& d : graph.path_dependencies(i)) {
+      if (d.glob)
+        glob_inputs.emplace_back(&d, i);
+      else
+        inputs[d.path].push_back({i, &d.origin});
+    }
     if (!util::path_within(p.dockerfile, p.path))
-      inputs[p.dockerfile].push_back({i, true});
+      inputs[p.dockerfile].push_back({i, nullptr});
   }
 
   auto mark_path = [&](const std::string& path, const ChangedPath& c) {
@@ -155,19 +162,26 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
       }
       if (!inputs.empty())
         if (auto it = inputs.find(dir); it != inputs.end()) {
-          // The same two reasons for every project behind this input: a
-          // shared library can have thousands.
+          // One reason text per origin, not per project: a shared library
+          // can have thousands of dependents.
           const std::string changed = describe(c);
-          const std::string as_dependency =
-              changed + " (depends_on " + (dir.empty() ? std::string(".") : std::string(dir)) + ")";
-          const std::string as_dockerfile = changed + " (the project's Dockerfile)";
+          std::unordered_map<std::string_view, std::string> texts;
           for (const auto& in : it->second) {
-            if (in.dockerfile)
-              marks.add(in.project, c.uncommitted ? "uncommitted" : "file", as_dockerfile);
-            else
-              marks.add(in.project, "dependency", as_dependency);
+            if (!in.origin) {
+              marks.add(in.project, c.uncommitted ? "uncommitted" : "file",
+                        changed + " (the project's Dockerfile)");
+              continue;
+            }
+            auto [text, fresh] = texts.try_emplace(*in.origin);
+            if (fresh)
+              text->second = changed + " (" + *in.origin + ")";
+            marks.add(in.project, "dependency", text->second);
           }
         }
+      // A glob input matches a file, or a directory whose files it copies.
+      for (const auto& [in, project] : glob_inputs)
+        if (!dir.empty() && util::glob_match(in->path, dir))
+          marks.add(project, "dependency", describe(c) + " (" + in->origin + ")");
       if (dir.empty())
         break;
       dir = util::parent_path(dir);
@@ -175,7 +189,9 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   };
 
   bool discovery_changed = false;
+  bool workspace_config_changed = false;
   for (const auto& c : paths) {
+    workspace_config_changed |= c.path == config::kConfigFile || c.old_path == config::kConfigFile;
     discovery_changed |= c.removes_dockerfile || c.path == config::kConfigFile;
     for (const auto& g : ws.global_triggers) {
       if (util::glob_match(g.value, c.path) ||
@@ -188,6 +204,32 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     mark_path(c.path, c);
     if (!c.old_path.empty())
       mark_path(c.old_path, c);
+  }
+
+  // The workspace keys every image is named or built by: a change to one
+  // touches every project.
+  if (workspace_config_changed && sel.merge_base) {
+    config::WorkspaceConfig before;
+    try {
+      before = project::load_workspace_config(*git::tree_snapshot(repo, *sel.merge_base));
+    } catch (const Error& e) {
+      spdlog::debug("the workspace config at the base does not parse ({}): every key counts as changed",
+                    e.what());
+      before.registry = "\n"; // differs from any valid value
+    }
+    auto name_from = [](config::NameFrom n) { return n == config::NameFrom::Path ? "path" : "leaf"; };
+    std::vector<std::tuple<const char*, std::string, std::string>> keys{
+        {"registry", before.registry, ws.registry},
+        {"image_prefix", before.image_prefix, ws.image_prefix},
+        {"name_from", name_from(before.name_from), name_from(ws.name_from)},
+        {"docker", before.docker, ws.docker}};
+    for (const auto& [key, was, now] : keys) {
+      if (was == now)
+        continue;
+      std::string detail = std::string(config::kConfigFile) + ": '" + key + "' changed (now '" + now + "')";
+      for (size_t i = 0; i < projects.size(); ++i)
+        marks.add(i, "global", detail);
+    }
   }
 
   // Dependents of a changed project change too, transitively.

@@ -343,8 +343,14 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
       continue;
     const auto& p = graph.projects()[j];
     add_path(p.path);
-    for (const auto& d : graph.path_dependencies(j))
-      add_path(d);
+    for (const auto& d : graph.path_dependencies(j)) {
+      if (!d.glob) {
+        add_path(d.path);
+        continue;
+      }
+      add(d.path); // a glob matches files, and directories whose files it copies
+      add(d.path + "/**");
+    }
     if (!util::path_within(p.dockerfile, p.path))
       add_path(p.dockerfile);
     for (size_t d : graph.dependencies(j))

@@ -2,6 +2,7 @@
 
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/glob.hpp"
+#include "mlrepo/util/image_ref.hpp"
 #include "yaml_reader.hpp"
 
 namespace mlrepo::config {
@@ -38,10 +39,25 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
                         "write e.g. 'ghcr.io/acme' instead of 'https://ghcr.io/acme'");
     while (!v.empty() && v.back() == '/')
       v.pop_back();
+    // A registry is what image names start with: valid when "<registry>/x" is.
+    if (!v.empty())
+      if (auto problem = util::repository_problem(v + "/x"))
+        throw ConfigError(file, reg->line, "'registry' is not a valid image repository: " + *problem,
+                          "write the registry host and namespace Docker pushes to, in lower case, "
+                          "e.g. 'ghcr.io/acme' or 'localhost:5000'");
     cfg.registry = v;
   }
-  if (auto prefix = r.string("image_prefix"))
+  if (auto prefix = r.string("image_prefix")) {
+    // The prefix is glued to each name: it is valid when "<prefix>x" is.
+    if (!prefix->value.empty())
+      if (auto problem = util::repository_problem(prefix->value + "x"); problem || prefix->value.front() == '/')
+        throw ConfigError(file, prefix->line,
+                          "'image_prefix' '" + prefix->value + "' does not make valid image names" +
+                              (problem ? " ('" + prefix->value + "<name>'): " + *problem : ""),
+                          "use lower-case letters and digits, ending in a separator such as 'ml-' "
+                          "or 'team/'");
     cfg.image_prefix = prefix->value;
+  }
   if (auto branch = r.string("default_branch")) {
     if (branch->value.empty())
       throw ConfigError(file, branch->line, "'default_branch' must not be empty");

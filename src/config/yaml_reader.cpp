@@ -38,8 +38,12 @@ int line_of(const YAML::Node& node) {
 }
 
 YAML::Node load_yaml(const std::string& content, const std::string& file) {
+  // A UTF-8 byte-order mark (Windows editors write one) is not content.
+  std::string_view text = content;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF")
+    text.remove_prefix(3);
   try {
-    return YAML::Load(content);
+    return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
     throw ConfigError(file, line, "malformed YAML: " + e.msg,

@@ -3,6 +3,7 @@
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/ci/sync.hpp"
 #include "mlrepo/docker/engine.hpp"
+#include "mlrepo/report/output.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
@@ -36,6 +37,12 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
     view = std::make_unique<View>(open_view(*repo, std::nullopt));
     add("config", Level::Ok, std::to_string(view->graph.projects().size()) + " projects, " +
                                  std::to_string(view->graph.edges().size()) + " dependencies");
+    for (const auto& miss : project::near_misses(view->graph, *view->snapshot, view->config))
+      add("graph", Level::Warn, report::near_miss_text(view->graph, miss),
+          miss.registry ? "if it is meant to be built here, set 'registry: " + *miss.registry +
+                              "' in mlrepo.yaml; otherwise ignore this"
+                        : "if it is meant to be built here, write " +
+                              view->graph.projects()[miss.project].image + " instead");
   } catch (const Error& e) {
     add("config", Level::Fail, e.what(), e.hint(), true);
   }

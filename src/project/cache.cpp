@@ -13,7 +13,7 @@ namespace {
 
 // Bump when the layout or discovery's meaning changes: old entries are then
 // simply never looked up again.
-constexpr const char* kMagic = "mlrepo-discovery-6\n";
+constexpr const char* kMagic = "mlrepo-discovery-7\n";
 constexpr size_t kMaxEntries = 32;
 
 // Config values keep their line for later messages.
@@ -118,7 +118,13 @@ std::string serialize_discovery(const std::optional<std::string>& workspace_yaml
     w.u(has_config ? 1 : 0);
     if (has_config)
       write_config(w, *p.config);
-    w.strings(graph.path_dependencies(i));
+    const auto& inputs = graph.path_dependencies(i);
+    w.u(inputs.size());
+    for (const auto& in : inputs) {
+      w.s(in.path);
+      w.s(in.origin);
+      w.u(in.glob ? 1 : 0);
+    }
   }
   w.u(graph.edges().size());
   for (const auto& e : graph.edges()) {
@@ -150,7 +156,13 @@ std::optional<CachedDiscovery> deserialize_discovery(std::string_view data) {
     p.image = r.s();
     if (r.u())
       p.config = std::make_shared<const config::ProjectConfig>(read_config(r));
-    c.path_deps[i] = r.strings();
+    for (size_t k = r.bounded(r.u()); k > 0 && r.ok(); --k) {
+      PathInput in;
+      in.path = r.s();
+      in.origin = r.s();
+      in.glob = r.u() != 0;
+      c.path_deps[i].push_back(std::move(in));
+    }
   }
   for (size_t e = r.bounded(r.u()); e > 0 && r.ok(); --e) {
     Edge edge;

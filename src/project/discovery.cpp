@@ -4,7 +4,10 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/glob.hpp"
+#include "mlrepo/util/image_ref.hpp"
 
+#include <map>
+#include <memory>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
@@ -51,17 +54,24 @@ Project load_project(const git::Snapshot& snapshot, const config::WorkspaceConfi
     p.name = cfg.name->value;
     if (!valid_image_name(p.name))
       throw ConfigError(cfg.file, cfg.name->line,
-                        "project name '" + p.name + "' is not a valid image name",
+                        "project name '" + p.name + "' is not a valid image name: " +
+                            util::repository_problem(p.name).value_or("it holds a '/'"),
                         "use lowercase letters and digits, separated by '.', '_', '__' or '-'");
   } else {
     p.name = default_name(dir, ws.name_from);
     if (!valid_image_name(p.name))
       throw UsageError("project '" + dir + "' gets the name '" + p.name +
-                           "', which is not a valid image name",
+                           "', which is not a valid image name: " +
+                           util::repository_problem(p.name).value_or("it holds a '/'"),
                        "set 'name:' in " + cfg_path +
                            " (lowercase letters and digits, separated by '.', '_', '__' or '-')");
   }
   p.image = image_for(ws, p.name);
+  if (p.image.size() > util::kMaxRepositoryLength)
+    throw UsageError("project '" + dir + "' has the image repository '" + p.image + "', " +
+                         std::to_string(p.image.size()) + " characters long; Docker allows at most " +
+                         std::to_string(util::kMaxRepositoryLength) + ", registry and prefix included",
+                     "set a shorter 'name:' in " + cfg_path);
   p.dockerfile = cfg.dockerfile ? project_relative(cfg, p, *cfg.dockerfile, "dockerfile")
                                 : util::join_path(dir, kDockerfile);
   p.context = cfg.context ? project_relative(cfg, p, *cfg.context, "context") : dir;
@@ -116,12 +126,20 @@ std::vector<Project> discover(const git::Snapshot& snapshot, const config::Works
 std::vector<Project> discover(const git::Snapshot& snapshot, const config::WorkspaceConfig& ws,
                               const std::vector<std::string>& dirs, DiscoveryOptions options) {
   std::vector<Project> projects;
+  // Every problem at once: a large repository adopting mlrepo should not need
+  // one run per collision.
+  std::vector<std::unique_ptr<Error>> problems;
   for (const auto& dir : dirs) {
     try {
       projects.push_back(load_project(snapshot, ws, dir));
     } catch (const Error& e) {
-      if (!options.tolerant)
-        throw;
+      if (!options.tolerant) {
+        if (const auto* ce = dynamic_cast<const ConfigError*>(&e))
+          problems.push_back(std::make_unique<ConfigError>(*ce));
+        else
+          problems.push_back(std::make_unique<Error>(e));
+        continue;
+      }
       spdlog::warn("{} (ignored: {} is not the revision being built)", e.what(), snapshot.where());
       Project p;
       p.path = dir;
@@ -134,19 +152,36 @@ std::vector<Project> discover(const git::Snapshot& snapshot, const config::Works
   }
   if (options.tolerant)
     return projects;
-  std::unordered_map<std::string, size_t> by_name;
-  for (size_t i = 0; i < projects.size(); ++i) {
-    auto [it, inserted] = by_name.emplace(projects[i].name, i);
-    if (!inserted) {
-      const auto& a = projects[it->second];
-      const auto& b = projects[i];
-      throw UsageError("projects '" + a.path + "' and '" + b.path + "' are both named '" + b.name +
-                           "'" + in_where(snapshot),
-                       "give one of them its own 'name:' in " +
-                           util::join_path(a.path, config::kConfigFile) + " or " +
-                           util::join_path(b.path, config::kConfigFile) +
-                           ", or set 'name_from: path' in the workspace mlrepo.yaml");
+  std::map<std::string, std::vector<size_t>> by_name;
+  for (size_t i = 0; i < projects.size(); ++i)
+    by_name[projects[i].name].push_back(i);
+  for (const auto& [name, group] : by_name) {
+    if (group.size() < 2)
+      continue;
+    std::string paths, configs;
+    for (size_t k = 0; k < group.size(); ++k) {
+      const char* sep = k == 0 ? "" : k + 1 == group.size() ? " and " : ", ";
+      const char* alt = k == 0 ? "" : k + 1 == group.size() ? " or " : ", ";
+      paths += sep + ("'" + projects[group[k]].path + "'");
+      configs += alt + util::join_path(projects[group[k]].path, config::kConfigFile);
     }
+    problems.push_back(std::make_unique<UsageError>(
+        "projects " + paths + (group.size() == 2 ? " are both" : " are all") + " named '" + name +
+            "'" + in_where(snapshot),
+        "give " + std::string(group.size() == 2 ? "one of them" : "all but one") +
+            " its own 'name:' in " + configs +
+            ", or set 'name_from: path' in the workspace mlrepo.yaml"));
+  }
+  if (problems.size() == 1) {
+    if (const auto* ce = dynamic_cast<const ConfigError*>(problems[0].get()))
+      throw *ce;
+    throw *problems[0];
+  }
+  if (!problems.empty()) {
+    std::string message = std::to_string(problems.size()) + " problems with project names and configs:";
+    for (const auto& e : problems)
+      message += "\n  - " + std::string(e->what()) + (e->hint().empty() ? "" : "\n    fix: " + e->hint());
+    throw UsageError(message, "fix each of them, then run mlrepo again");
   }
   return projects;
 }

@@ -78,6 +78,8 @@ std::vector<std::pair<std::string, bool>> heredocs(std::string_view args) {
 }
 
 std::vector<Instruction> parse_instructions(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF")
+    text.remove_prefix(3); // a UTF-8 byte-order mark, which Docker skips too
   auto lines = split_lines(text);
   char escape = '\\';
   size_t i = 0;
@@ -257,7 +259,89 @@ void declare_args(const std::string& args, Scope& scope, const Scope* inherited,
   }
 }
 
+// The arguments of COPY/ADD without their --flags, in the JSON form or as
+// words, expanded in the stage's scope.
+std::vector<std::string> copy_arguments(std::string_view args, const Scope& scope) {
+  args = trim(args);
+  // Skip the leading --flags (words starting with "--").
+  while (args.substr(0, 2) == "--") {
+    size_t end = args.find_first_of(" \t");
+    args = end == std::string_view::npos ? std::string_view{} : trim(args.substr(end));
+  }
+  std::vector<std::string> out;
+  if (!args.empty() && args.front() == '[' && args.back() == ']') {
+    std::string_view body = args.substr(1, args.size() - 2);
+    for (size_t pos = 0; (pos = body.find('"', pos)) != std::string_view::npos;) {
+      std::string item;
+      size_t q = pos + 1;
+      for (; q < body.size() && body[q] != '"'; ++q) {
+        if (body[q] == '\\' && q + 1 < body.size())
+          ++q;
+        item += body[q];
+      }
+      out.push_back(expand(item, scope));
+      pos = q + 1;
+    }
+    return out;
+  }
+  for (const auto& w : words(args))
+    out.push_back(expand(w, scope));
+  return out;
+}
+
+// `ENV a=1 b=2` or the legacy `ENV a 1`.
+void declare_env(const std::string& args, Scope& scope) {
+  auto w = words(args);
+  if (w.size() >= 2 && w[0].find('=') == std::string::npos) {
+    std::string value;
+    for (size_t j = 1; j < w.size(); ++j)
+      value += (j > 1 ? " " : "") + w[j];
+    scope[w[0]] = expand(value, scope);
+    return;
+  }
+  for (const auto& word : w)
+    if (auto eq = word.find('='); eq != std::string::npos)
+      scope[word.substr(0, eq)] = expand(word.substr(eq + 1), scope);
+}
+
 } // namespace
+
+std::vector<CopySource> copy_sources(std::string_view dockerfile,
+                                     const std::map<std::string, std::string>& build_args) {
+  std::vector<CopySource> out;
+  Scope global, stage;
+  bool in_stage = false;
+  for (const auto& ins : parse_instructions(dockerfile)) {
+    if (ins.keyword == "ARG") {
+      declare_args(ins.args, in_stage ? stage : global, in_stage ? &global : nullptr, build_args);
+    } else if (ins.keyword == "FROM") {
+      in_stage = true;
+      stage.clear();
+    } else if (ins.keyword == "ENV") {
+      declare_env(ins.args, stage);
+    } else if (ins.keyword == "COPY" || ins.keyword == "ADD") {
+      bool from_image = false;
+      for (const auto& w : words(ins.args)) {
+        if (w.rfind("--", 0) != 0)
+          break;
+        from_image |= w.rfind("--from=", 0) == 0;
+      }
+      if (from_image)
+        continue; // copies from an image or stage, not from the context
+      auto args = copy_arguments(ins.args, stage);
+      if (args.size() < 2)
+        continue;
+      args.pop_back(); // the destination
+      for (auto& src : args) {
+        if (src.rfind("<<", 0) == 0 || src.find("://") != std::string::npos ||
+            src.rfind("git@", 0) == 0)
+          continue; // a heredoc or a URL: nothing from the context
+        out.push_back({std::move(src), ins.keyword, ins.line});
+      }
+    }
+  }
+  return out;
+}
 
 ParsedReference parse_reference(std::string_view reference) {
   ParsedReference out;
@@ -290,7 +374,7 @@ std::vector<ImageUse> image_uses(std::string_view dockerfile,
     if (lowered == "scratch" || aliases.count(lowered))
       return;
     if (std::all_of(ref.begin(), ref.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
-        std::stoi(ref) < stage_count)
+        ref.size() < 9 && std::stoi(ref) < stage_count)
       return; // COPY --from=0 names an earlier stage
     auto parsed = parse_reference(ref);
     out.push_back({ref, image_name_of(parsed.repository), parsed.pinned, instruction, line});

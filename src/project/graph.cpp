@@ -1,6 +1,7 @@
 #include "mlrepo/project/graph.hpp"
 
 #include "mlrepo/project/dockerfile.hpp"
+#include "mlrepo/project/identity.hpp"
 #include "mlrepo/project/naming.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
@@ -12,15 +13,33 @@
 
 namespace mlrepo::project {
 
-Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot)
+namespace {
+
+bool has_glob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+
+// Whether `path` belongs to project `i` itself (not to a project nested in it).
+bool owned_by(const std::vector<Project>& projects, size_t i, const std::string& path) {
+  if (!util::path_within(path, projects[i].path))
+    return false;
+  for (size_t j = 0; j < projects.size(); ++j)
+    if (j != i && util::path_within(projects[j].path, projects[i].path) &&
+        projects[j].path != projects[i].path && util::path_within(path, projects[j].path))
+      return false;
+  return true;
+}
+
+} // namespace
+
+Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
+             const config::WorkspaceConfig& workspace)
     : projects_(std::move(projects)), deps_(projects_.size()), rdeps_(projects_.size()),
       path_deps_(projects_.size()) {
-  std::unordered_map<std::string, size_t> by_image, by_name, by_path;
+  std::unordered_map<std::string, size_t> by_name, by_path;
   for (size_t i = 0; i < projects_.size(); ++i) {
-    by_image.emplace(image_name_of(projects_[i].image), i);
     by_name.emplace(projects_[i].name, i);
     by_path.emplace(projects_[i].path, i);
   }
+  ImageIndex images(projects_, workspace);
   auto add_edge = [&](size_t from, size_t to, const char* via) {
     if (edge_index_.count(from << 32 | to))
       return;
@@ -33,9 +52,20 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot)
     const auto& cfg = *p.config;
     for (const auto& dep : cfg.depends_on) {
       std::optional<size_t> target;
-      if (dep.value.find('/') == std::string::npos)
-        if (auto it = by_name.find(dep.value); it != by_name.end())
+      // `./x` or anything with a '/' is a path; a bare word is a project name
+      // first, unless it is also a top-level path, which is ambiguous.
+      bool bare = dep.value.find('/') == std::string::npos && dep.value != "." && !dep.value.empty();
+      if (bare)
+        if (auto it = by_name.find(dep.value); it != by_name.end()) {
           target = it->second;
+          if (projects_[*target].path != dep.value && snapshot.exists(dep.value))
+            throw ConfigError(cfg.file, dep.line,
+                              "'depends_on' entry '" + dep.value + "' is both the project '" +
+                                  dep.value + "' (at " + projects_[*target].path +
+                                  ") and the path '" + dep.value + "'",
+                              "write './" + dep.value + "' for the path, or '" +
+                                  projects_[*target].path + "' (its path) for the project");
+        }
       std::optional<std::string> path;
       if (!target) {
         path = util::normalize_repo_path(dep.value);
@@ -51,7 +81,7 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot)
           throw ConfigError(cfg.file, dep.line, "project '" + p.name + "' lists itself in 'depends_on'");
         add_edge(i, *target, "depends_on");
       } else if (path->empty() || snapshot.exists(*path)) {
-        path_deps_[i].push_back(*path);
+        path_deps_[i].push_back({*path, "depends_on " + (path->empty() ? std::string(".") : *path), false});
       } else {
         throw ConfigError(cfg.file, dep.line,
                           "'depends_on' entry '" + dep.value +
@@ -63,30 +93,77 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot)
     if (!content)
       continue;
     for (const auto& use : image_uses(*content, cfg.build_args)) {
-      auto it = by_image.find(use.image_name);
-      if (it == by_image.end())
+      auto target = images.find(parse_reference(use.reference).repository);
+      if (!target)
         continue;
       if (use.pinned) {
         spdlog::debug("{}:{}: {} {} is pinned by digest, so it is the published image, not "
                       "project '{}' from this tree",
                       p.dockerfile, use.line, use.instruction, use.reference,
-                      projects_[it->second].name);
+                      projects_[*target].name);
         continue;
       }
-      if (it->second == i) {
+      if (*target == i) {
         spdlog::debug("{}:{}: {} {} names this project's own image; not a dependency",
                       p.dockerfile, use.line, use.instruction, use.reference);
         continue;
       }
-      add_edge(i, it->second, "FROM");
+      add_edge(i, *target, "FROM");
+    }
+    // A context wider than the project: what COPY/ADD take from outside the
+    // project's own files are inputs, as if listed under depends_on.
+    if (util::path_within(p.context, p.path))
+      continue;
+    for (const auto& src : copy_sources(*content, cfg.build_args)) {
+      std::string_view rel = src.source;
+      while (!rel.empty() && rel.front() == '/')
+        rel.remove_prefix(1); // sources are relative to the context even when absolute
+      auto path = util::normalize_repo_path(util::join_path(p.context, rel));
+      if (!path) {
+        spdlog::debug("{}:{}: {} {} leaves the repository; not an input", p.dockerfile, src.line,
+                      src.instruction, src.source);
+        continue;
+      }
+      if (owned_by(projects_, i, *path))
+        continue;
+      std::string origin = src.instruction + " " + src.source + " at " + p.dockerfile + ":" +
+                           std::to_string(src.line);
+      PathInput input{*path, std::move(origin), has_glob(*path)};
+      auto& list = path_deps_[i];
+      // Already covered (by a depends_on entry, or an earlier COPY)?
+      if (std::none_of(list.begin(), list.end(), [&](const PathInput& in) {
+            return in.path == input.path || (!in.glob && util::path_within(input.path, in.path));
+          }))
+        list.push_back(std::move(input));
     }
   }
   index_edges();
   check_cycles();
 }
 
+std::vector<NearMiss> near_misses(const Graph& graph, const git::Snapshot& snapshot,
+                                  const config::WorkspaceConfig& workspace) {
+  const auto& projects = graph.projects();
+  ImageIndex images(projects, workspace);
+  std::vector<NearMiss> out;
+  for (const auto& p : projects) {
+    auto content = snapshot.read(p.dockerfile);
+    if (!content)
+      continue;
+    for (const auto& use : image_uses(*content, p.config->build_args)) {
+      auto repository = parse_reference(use.reference).repository;
+      if (images.find(repository))
+        continue;
+      if (auto like = images.resembles(repository))
+        out.push_back({p.dockerfile, use.line, use.instruction, use.reference, *like,
+                       images.registry_for(repository, *like)});
+    }
+  }
+  return out;
+}
+
 Graph::Graph(std::vector<Project> projects, std::vector<Edge> edges,
-             std::vector<std::vector<std::string>> path_deps)
+             std::vector<std::vector<PathInput>> path_deps)
     : projects_(std::move(projects)), edges_(std::move(edges)), deps_(projects_.size()),
       rdeps_(projects_.size()), path_deps_(std::move(path_deps)) {
   path_deps_.resize(projects_.size());

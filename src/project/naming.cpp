@@ -1,39 +1,12 @@
 #include "mlrepo/project/naming.hpp"
 
-namespace mlrepo::project {
-namespace {
-bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-} // namespace
+#include "mlrepo/util/image_ref.hpp"
 
-bool valid_image_name(std::string_view name) {
-  size_t i = 0;
-  auto run = [&] {
-    size_t start = i;
-    while (i < name.size() && alnum(name[i]))
-      ++i;
-    return i > start;
-  };
-  if (!run())
-    return false;
-  while (i < name.size()) {
-    char c = name[i];
-    if (c == '.') {
-      ++i;
-    } else if (c == '_') {
-      ++i;
-      if (i < name.size() && name[i] == '_')
-        ++i;
-    } else if (c == '-') {
-      while (i < name.size() && name[i] == '-')
-        ++i;
-    } else {
-      return false;
-    }
-    if (!run())
-      return false;
-  }
-  return name.size() <= 128;
-}
+namespace mlrepo::project {
+
+// Docker sets no length for one component: only the whole repository name is
+// limited, and discovery checks that with the registry and prefix in place.
+bool valid_image_name(std::string_view name) { return util::valid_path_component(name); }
 
 std::string default_name(std::string_view path, config::NameFrom from) {
   std::string_view source = path;
@@ -56,8 +29,7 @@ std::string default_name(std::string_view path, config::NameFrom from) {
 }
 
 std::string image_name_of(std::string_view repository) {
-  auto slash = repository.rfind('/');
-  return std::string(slash == std::string_view::npos ? repository : repository.substr(slash + 1));
+  return std::string(util::last_component(repository));
 }
 
 } // namespace mlrepo::project

@@ -121,4 +121,16 @@ std::string graph_dot(const project::Graph& graph) {
   return out + "}\n";
 }
 
+std::string near_miss_text(const project::Graph& graph, const project::NearMiss& miss) {
+  const auto& p = graph.projects()[miss.project];
+  std::string out = miss.dockerfile + ":" + std::to_string(miss.line) + ": " + miss.instruction + " " +
+                    miss.reference + " is an outside image, not project '" + p.name + "' (" + p.path +
+                    ", image " + p.image + ")";
+  if (miss.registry)
+    out += "; with 'registry: " + *miss.registry + "' in mlrepo.yaml it would be";
+  else
+    out += "; name it " + p.image + " to build it from this repository";
+  return out;
+}
+
 } // namespace mlrepo::report

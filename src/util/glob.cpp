@@ -116,4 +116,12 @@ std::optional<std::string> glob_problem(std::string_view pattern) {
   return std::nullopt;
 }
 
+std::string glob_base(std::string_view pattern) {
+  size_t meta = pattern.find_first_of("*?[\\");
+  if (meta == std::string_view::npos)
+    return std::string(pattern);
+  size_t slash = pattern.rfind('/', meta);
+  return slash == std::string_view::npos ? std::string{} : std::string(pattern.substr(0, slash));
+}
+
 } // namespace mlrepo::util

@@ -13,6 +13,7 @@ namespace {
 
 // Three projects: app builds FROM base; tool stands alone.
 void three_projects(const GitRepo& r) {
+  r.write("mlrepo.yaml", "registry: localhost:5000\n");
   r.write("images/base/Dockerfile", "FROM scratch\n");
   r.write("projects/app/Dockerfile", "FROM localhost:5000/base:latest\n");
   r.write("projects/app/src/main.py", "print(1)\n");
@@ -198,7 +199,7 @@ TEST_CASE("the default branch comes from origin when there is one", "[changed]")
   SECTION("workspace default_branch wins") {
     origin.git({"branch", "trunk", "HEAD"});
     clone.git({"fetch", "-q", "origin"});
-    clone.write("mlrepo.yaml", "default_branch: trunk\n");
+    clone.write("mlrepo.yaml", "registry: localhost:5000\ndefault_branch: trunk\n");
     clone.commit();
     CHECK(changed(clone, {"-v"}) == Lines{"tool"});
     auto run = clone.mlrepo({"changed"});

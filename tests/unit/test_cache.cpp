@@ -22,7 +22,7 @@ TEST_CASE("discovery cache entries round-trip and reject damage", "[cache]") {
   config->depends_on = {{"libs/x", 3}};
   config->run.gpus = "all";
   projects[1].config = config;
-  Graph graph(projects, {{1, 0, "FROM"}}, {{}, {"libs/x"}});
+  Graph graph(projects, {{1, 0, "FROM"}}, {{}, {{"libs/x", "depends_on libs/x", false}, {"libs/*/req.txt", "COPY libs/*/req.txt at app/Dockerfile:3", true}}});
   auto data = serialize_discovery(std::string("registry: ghcr.io/a\n"), graph);
   auto back = deserialize_discovery(data);
   REQUIRE(back);
@@ -32,7 +32,8 @@ TEST_CASE("discovery cache entries round-trip and reject damage", "[cache]") {
   CHECK(back->projects[1].config->ci_matrix.at("PY").size() == 2);
   CHECK(back->projects[1].config->depends_on.at(0).line == 3);
   CHECK(back->projects[1].config->run.gpus == "all");
-  CHECK(back->path_deps[1] == std::vector<std::string>{"libs/x"});
+  CHECK(back->path_deps[1] == graph.path_dependencies(1));
+  CHECK(back->path_deps[1].at(1).glob);
   REQUIRE(back->edges.size() == 1);
   CHECK(back->edges[0].via == "FROM");
 

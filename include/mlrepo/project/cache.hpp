@@ -16,7 +16,7 @@ struct CachedDiscovery {
   std::optional<std::string> workspace_yaml; // the root mlrepo.yaml, to parse again
   std::vector<Project> projects;
   std::vector<Edge> edges;
-  std::vector<std::vector<std::string>> path_deps;
+  std::vector<std::vector<PathInput>> path_deps;
 };
 
 std::string serialize_discovery(const std::optional<std::string>& workspace_yaml, const Graph& graph);

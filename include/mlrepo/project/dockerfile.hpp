@@ -22,6 +22,16 @@ struct ImageUse {
 std::vector<ImageUse> image_uses(std::string_view dockerfile,
                                  const std::map<std::string, std::string>& build_args);
 
+// A source of COPY/ADD that comes from the build context (not --from, not a
+// URL or heredoc), after ARG and ENV expansion; may be a glob.
+struct CopySource {
+  std::string source;      // as written, relative to the context
+  std::string instruction; // COPY or ADD
+  int line = 0;
+};
+std::vector<CopySource> copy_sources(std::string_view dockerfile,
+                                     const std::map<std::string, std::string>& build_args);
+
 // Splits an image reference: repository (tag and digest removed) and whether it
 // is pinned by digest.
 struct ParsedReference {

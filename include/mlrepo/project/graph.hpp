@@ -5,11 +5,33 @@
 #include "mlrepo/project/project.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace mlrepo::project {
+
+// A repository path (or glob) whose changes change a project: a depends_on
+// entry that is not a project, or what a COPY/ADD takes from a build context
+// wider than the project's directory.
+struct PathInput {
+  std::string path;   // repo-relative; "" is the whole repository
+  std::string origin; // for reasons: "depends_on libs/x", "COPY libs/x at projects/a/Dockerfile:5"
+  bool glob = false;  // `path` is a pattern (GitHub `paths:` semantics)
+  bool operator==(const PathInput&) const = default;
+};
+
+// A FROM (or COPY --from, RUN --mount from=) whose last component equals a
+// project's image name though the reference is not that project's image.
+struct NearMiss {
+  std::string dockerfile; // repo-relative
+  int line = 0;
+  std::string instruction;
+  std::string reference;
+  size_t project; // the project it resembles
+  std::optional<std::string> registry; // the `registry:` that would make it one
+};
 
 struct Edge {
   size_t from; // index of the dependent project
@@ -20,11 +42,13 @@ struct Edge {
 class Graph {
 public:
   // Reads each project's Dockerfile from the snapshot. Throws ConfigError for a
-  // depends_on entry that names nothing, UsageError naming a cycle.
-  Graph(std::vector<Project> projects, const git::Snapshot& snapshot);
+  // depends_on entry that names nothing or is ambiguous, UsageError naming a
+  // cycle.
+  Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
+        const config::WorkspaceConfig& workspace);
   // A graph whose edges are already known (from the discovery cache).
   Graph(std::vector<Project> projects, std::vector<Edge> edges,
-        std::vector<std::vector<std::string>> path_deps);
+        std::vector<std::vector<PathInput>> path_deps);
 
   const std::vector<Project>& projects() const { return projects_; }
   const std::vector<Edge>& edges() const { return edges_; }
@@ -33,8 +57,9 @@ public:
   // Indexes of the projects `i` depends on directly.
   const std::vector<size_t>& dependencies(size_t i) const { return deps_[i]; }
   const std::vector<size_t>& dependents(size_t i) const { return rdeps_[i]; }
-  // depends_on entries of project `i` that are repository paths, not projects.
-  const std::vector<std::string>& path_dependencies(size_t i) const { return path_deps_[i]; }
+  // Repository paths project `i` depends on that are not projects: depends_on
+  // entries, and COPY/ADD sources from a context wider than its directory.
+  const std::vector<PathInput>& path_dependencies(size_t i) const { return path_deps_[i]; }
   // Every project after everything it depends on; ties in path order.
   std::vector<size_t> topological_order() const;
 
@@ -49,8 +74,13 @@ private:
   std::vector<Edge> edges_;
   std::vector<std::vector<size_t>> deps_;
   std::vector<std::vector<size_t>> rdeps_;
-  std::vector<std::vector<std::string>> path_deps_;
+  std::vector<std::vector<PathInput>> path_deps_;
   std::unordered_map<uint64_t, size_t> edge_index_; // (from << 32 | to) -> edge
 };
+
+// Every image reference in the projects' Dockerfiles that resembles a project
+// without being its image (for `graph -v` and `doctor`).
+std::vector<NearMiss> near_misses(const Graph& graph, const git::Snapshot& snapshot,
+                                  const config::WorkspaceConfig& workspace);
 
 } // namespace mlrepo::project

@@ -21,4 +21,7 @@ std::string github_output(const project::Graph& graph, const changes::ChangeSet&
 std::string graph_json(const project::Graph& graph);
 std::string graph_dot(const project::Graph& graph);
 
+// One line for a reference that resembles a project without naming its image.
+std::string near_miss_text(const project::Graph& graph, const project::NearMiss& miss);
+
 } // namespace mlrepo::report

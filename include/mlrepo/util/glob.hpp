@@ -12,6 +12,10 @@ namespace mlrepo::util {
 
 bool glob_match(std::string_view pattern, std::string_view path);
 
+// The directories a glob can match at or below: its leading components
+// without pattern characters ("libs/*/req.txt" -> "libs"; "" for "*.py").
+std::string glob_base(std::string_view pattern);
+
 // Why a glob is unusable, or nullopt when it is fine.
 std::optional<std::string> glob_problem(std::string_view pattern);
 
