@@ -51,8 +51,11 @@ nlohmann::json read_event(const EnvLookup& env) {
 // A missing base is either history we lack (exit 3) or a typo (exit 2).
 [[noreturn]] void missing_base(const git::Repository& repo, const std::string& rev,
                                const std::string& why) {
-  if (repo.is_shallow())
-    throw EnvironmentError("the base revision '" + rev + "' (" + why +
+  if (rev.empty() && repo.is_shallow())
+    throw MissingHistoryError("the base revision (" + why + ") is not known",
+                              "pass --base REV, or --all-if-base-missing to count every project");
+  if (repo.may_be_beyond_shallow(rev))
+    throw MissingHistoryError("the base revision '" + rev + "' (" + why +
                                ") is not in this shallow clone",
                            "fetch more history ('git fetch --unshallow', or in GitHub Actions "
                            "'fetch-depth: 0' on actions/checkout), or pass --all-if-base-missing "
@@ -115,8 +118,35 @@ std::optional<std::string> default_branch_ref(const git::Repository& repo, const
   return std::nullopt;
 }
 
+namespace {
+
+Selection select_base(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                      const SelectionOptions& opt, const EnvLookup& env);
+
+} // namespace
+
 Selection select_revisions(const git::Repository& repo, const config::WorkspaceConfig& ws,
                            const SelectionOptions& opt, const EnvLookup& env) {
+  try {
+    return select_base(repo, ws, opt, env);
+  } catch (const MissingHistoryError& e) {
+    // Whichever way the base went missing (a push's 'before', a pull
+    // request's base, the default branch, a merge-base past the boundary),
+    // the escape hatch is the same.
+    if (!opt.all_if_base_missing)
+      throw;
+    spdlog::warn("{}: EVERY project counts as changed (--all-if-base-missing)", e.what());
+    bool in_ci = running_in_ci(env);
+    Selection s = everything(repo.require_commit(opt.head, "head"), "base missing from this clone");
+    s.uncommitted = opt.uncommitted.value_or(!in_ci && opt.head == "HEAD");
+    return s;
+  }
+}
+
+namespace {
+
+Selection select_base(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                      const SelectionOptions& opt, const EnvLookup& env) {
   const bool head_is_HEAD = opt.head == "HEAD";
   if (opt.uncommitted.value_or(false) && !head_is_HEAD)
     throw UsageError("--uncommitted only applies when --head is HEAD (it is '" + opt.head + "')",
@@ -131,7 +161,7 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
     auto ref = default_branch_ref(repo, dflt);
     if (!ref) {
       if (repo.is_shallow())
-        throw EnvironmentError("the default branch '" + dflt + "' is not in this shallow clone (" +
+        throw MissingHistoryError("the default branch '" + dflt + "' is not in this shallow clone (" +
                                    why + ")",
                                "fetch it ('git fetch origin " + dflt +
                                    "', or 'fetch-depth: 0' on actions/checkout), or pass --base REV");
@@ -152,14 +182,8 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
       std::string after = json_string(event, {"after"});
       bool zero = before.empty() || is_zero_sha(before);
       bool known = !zero && repo.resolve_commit(before);
-      if (!zero && !known && repo.is_shallow()) {
-        // Missing because the clone is shallow, not because of a force push.
-        if (!opt.all_if_base_missing)
-          missing_base(repo, before, "the push event's 'before'");
-        spdlog::warn("the push event's 'before' {} is missing from this shallow clone: EVERY "
-                     "project counts as changed (--all-if-base-missing)", before.substr(0, 12));
-        return everything(head, "push 'before' missing from a shallow clone");
-      }
+      if (!zero && !known && repo.is_shallow()) // not a force push: history we lack
+        missing_base(repo, before, "the push event's 'before'");
       if (known) {
         base = Base{before, "push event: the pushed range " + before.substr(0, 12) + ".." +
                                 (after.empty() ? std::string("HEAD") : after.substr(0, 12))};
@@ -229,23 +253,9 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
   sel.uncommitted = uncommitted;
   sel.rule = base->rule;
   auto base_oid = repo.resolve_commit(base->rev);
-  if (!base_oid) {
-    if (opt.all_if_base_missing && repo.is_shallow()) {
-      spdlog::warn("the base '{}' is missing from this shallow clone: EVERY project counts as "
-                   "changed (--all-if-base-missing)", base->rev);
-      auto s = everything(head, "base " + base->rev + " missing from a shallow clone");
-      s.uncommitted = uncommitted;
-      return s;
-    }
+  if (!base_oid)
     missing_base(repo, base->rev, base->rule);
-  }
-  std::optional<git_oid> mb;
-  try {
-    mb = repo.merge_base(*base_oid, head);
-  } catch (const EnvironmentError&) {
-    if (!opt.all_if_base_missing)
-      throw;
-  }
+  std::optional<git_oid> mb = repo.merge_base(*base_oid, head);
   if (!mb) {
     if (opt.all_if_base_missing) {
       spdlog::warn("no merge-base between {} and {} in this clone: EVERY project counts as "
@@ -262,5 +272,7 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
                uncommitted ? ", plus uncommitted work" : "");
   return sel;
 }
+
+} // namespace
 
 } // namespace mlrepo::changes

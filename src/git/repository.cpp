@@ -1,6 +1,9 @@
 #include "mlrepo/git/repository.hpp"
 
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
+
+#include <unordered_set>
 
 namespace mlrepo::git {
 
@@ -62,11 +65,23 @@ std::optional<git_oid> Repository::resolve_commit(const std::string& rev) const 
   return *git_object_id(commit.get());
 }
 
+bool Repository::may_be_beyond_shallow(const std::string& rev) const {
+  if (!is_shallow())
+    return false;
+  bool hex = rev.size() >= 4 && rev.size() <= GIT_OID_HEXSZ &&
+             rev.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+  if (hex)
+    return true;
+  // HEAD~5 or main^2: missing when the name resolves and the walk does not.
+  size_t walk = rev.find_first_of("~^");
+  return walk != std::string::npos && walk > 0 && resolve_commit(rev.substr(0, walk)).has_value();
+}
+
 git_oid Repository::require_commit(const std::string& rev, const std::string& role) const {
   if (auto oid = resolve_commit(rev))
     return *oid;
-  if (is_shallow())
-    throw EnvironmentError(
+  if (may_be_beyond_shallow(rev))
+    throw MissingHistoryError(
         "the " + role + " revision '" + rev + "' is not in this shallow clone",
         "fetch more history: 'git fetch --deepen=100' or 'git fetch --unshallow', or in GitHub "
         "Actions set 'fetch-depth: 0' on actions/checkout");
@@ -77,23 +92,116 @@ git_oid Repository::require_commit(const std::string& rev, const std::string& ro
                    "check the spelling, or fetch it: 'git fetch origin " + rev + "'");
 }
 
-std::optional<git_oid> Repository::merge_base(const git_oid& a, const git_oid& b) const {
-  git_oid out;
-  int rc = git_merge_base(&out, repo_.get(), &a, &b);
-  if (rc == GIT_ENOTFOUND && !is_shallow())
-    return std::nullopt;
-  if (rc < 0) {
-    // libgit2 1.5 does not understand shallow grafts: a walk that reaches the
-    // shallow boundary fails (or finds nothing). Either way the true answer is
-    // not knowable from this clone.
-    if (is_shallow())
-      throw EnvironmentError(
+namespace {
+
+// The commits git cut the history at: listed in the shallow file, their
+// parents are not here.
+std::unordered_set<std::string> shallow_roots(git_repository* repo) {
+  std::unordered_set<std::string> out;
+  auto content = util::read_file(std::string(git_repository_commondir(repo)) + "shallow");
+  if (!content)
+    return out;
+  size_t start = 0;
+  while (start < content->size()) {
+    size_t nl = content->find('\n', start);
+    if (nl == std::string::npos)
+      nl = content->size();
+    if (nl > start)
+      out.insert(content->substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+} // namespace
+
+// libgit2 1.5 does not read the shallow file: its walks fail at the boundary.
+// This walk treats boundary commits as roots, as git does: every ancestor of
+// `a`, then the commits of `b`'s history first found in that set, minus those
+// that are ancestors of another one found.
+std::optional<git_oid> Repository::shallow_merge_base(const git_oid& a, const git_oid& b) const {
+  auto roots = shallow_roots(repo_.get());
+  bool reached_boundary = false;
+  auto parents = [&](const git_oid& id) {
+    std::vector<git_oid> out;
+    std::string hex = oid_hex(id);
+    if (roots.count(hex)) {
+      reached_boundary = true;
+      return out;
+    }
+    git_commit* raw = nullptr;
+    if (git_commit_lookup(&raw, repo_.get(), &id) < 0)
+      throw MissingHistoryError("commit " + hex.substr(0, 12) + " is not in this shallow clone",
+                                "fetch more history: 'git fetch --unshallow' (or '--deepen=N'), or in "
+                                "GitHub Actions set 'fetch-depth: 0' on actions/checkout");
+    CommitPtr commit(raw);
+    for (unsigned i = 0, n = git_commit_parentcount(commit.get()); i < n; ++i)
+      out.push_back(*git_commit_parent_id(commit.get(), i));
+    return out;
+  };
+  auto ancestors = [&](const git_oid& start, std::unordered_set<std::string>& seen) {
+    std::vector<git_oid> todo{start};
+    while (!todo.empty()) {
+      git_oid id = todo.back();
+      todo.pop_back();
+      if (!seen.insert(oid_hex(id)).second)
+        continue;
+      for (const auto& p : parents(id))
+        todo.push_back(p);
+    }
+  };
+  std::unordered_set<std::string> of_a;
+  ancestors(a, of_a);
+  // Walk b's history, stopping at the first common commits on each path.
+  std::vector<git_oid> common;
+  std::unordered_set<std::string> seen;
+  std::vector<git_oid> todo{b};
+  while (!todo.empty()) {
+    git_oid id = todo.back();
+    todo.pop_back();
+    std::string hex = oid_hex(id);
+    if (!seen.insert(hex).second)
+      continue;
+    if (of_a.count(hex)) {
+      common.push_back(id);
+      continue;
+    }
+    for (const auto& p : parents(id))
+      todo.push_back(p);
+  }
+  if (common.empty()) {
+    if (reached_boundary)
+      throw MissingHistoryError(
           "cannot find the merge-base of " + oid_hex(a).substr(0, 12) + " and " +
               oid_hex(b).substr(0, 12) + ": this clone is shallow and lacks the history",
           "fetch more history: 'git fetch --unshallow' (or '--deepen=N'), or in GitHub Actions "
           "set 'fetch-depth: 0' on actions/checkout");
-    check(rc, "cannot compute a merge-base");
+    return std::nullopt;
   }
+  // The best: a common commit no other common commit descends from.
+  for (size_t i = 0; i < common.size(); ++i) {
+    bool below_another = false;
+    for (size_t j = 0; j < common.size() && !below_another; ++j) {
+      if (i == j)
+        continue;
+      std::unordered_set<std::string> above;
+      ancestors(common[j], above);
+      below_another = above.count(oid_hex(common[i])) > 0;
+    }
+    if (!below_another)
+      return common[i];
+  }
+  return common.front();
+}
+
+std::optional<git_oid> Repository::merge_base(const git_oid& a, const git_oid& b) const {
+  if (is_shallow())
+    return shallow_merge_base(a, b);
+  git_oid out;
+  int rc = git_merge_base(&out, repo_.get(), &a, &b);
+  if (rc == GIT_ENOTFOUND)
+    return std::nullopt;
+  check(rc, "cannot compute a merge-base");
   return out;
 }
 

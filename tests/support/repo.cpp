@@ -70,10 +70,15 @@ GitRepo::GitRepo() {
   git({"config", "commit.gpgsign", "false"});
 }
 
-GitRepo::GitRepo(const GitRepo& origin, const std::vector<std::string>& clone_args) {
+GitRepo::GitRepo(const GitRepo& origin, const std::vector<std::string>& clone_args)
+    : GitRepo(origin.path().string(), clone_args) {}
+
+std::string file_url(const GitRepo& repo) { return "file://" + repo.path().string(); }
+
+GitRepo::GitRepo(const std::string& url, const std::vector<std::string>& clone_args) {
   std::vector<std::string> argv{"git", "clone", "-q"};
   argv.insert(argv.end(), clone_args.begin(), clone_args.end());
-  argv.push_back(origin.path().string());
+  argv.push_back(url);
   argv.push_back(path().string());
   fs::remove(path());
   auto r = run_program(argv, fs::temp_directory_path());

@@ -43,6 +43,8 @@ public:
   GitRepo();
   // A clone of `origin` (any git clone arguments may follow).
   GitRepo(const GitRepo& origin, const std::vector<std::string>& clone_args);
+  // A clone of a URL, e.g. file_url(origin) for shallow and partial clones.
+  GitRepo(const std::string& url, const std::vector<std::string>& clone_args);
 
   const fs::path& path() const { return dir_.path(); }
   fs::path file(const std::string& rel) const { return path() / rel; }
@@ -62,6 +64,9 @@ public:
 private:
   TempDir dir_;
 };
+
+// The file:// URL of a repository: clones through it honour --depth and --filter.
+std::string file_url(const GitRepo& repo);
 
 // A Dockerfile FROM the given image.
 std::string dockerfile_from(const std::string& image);

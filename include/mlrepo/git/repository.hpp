@@ -27,8 +27,13 @@ public:
   git_oid require_commit(const std::string& rev, const std::string& role) const;
 
   // The merge-base of two commits; nullopt when the histories share none.
-  // Throws EnvironmentError when history needed for the answer is missing.
+  // Throws MissingHistoryError when history needed for the answer is missing.
+  // In a shallow clone the walk stops at the shallow boundary, as git's does.
   std::optional<git_oid> merge_base(const git_oid& a, const git_oid& b) const;
+
+  // Whether `rev` failing to resolve may be history this shallow clone lacks
+  // (an object id, or ancestry of a known revision) rather than a typo.
+  bool may_be_beyond_shallow(const std::string& rev) const;
 
   TreePtr commit_tree(const git_oid& commit) const;
   bool head_is_unborn() const;
@@ -42,6 +47,7 @@ public:
 
 private:
   explicit Repository(RepositoryPtr repo);
+  std::optional<git_oid> shallow_merge_base(const git_oid& a, const git_oid& b) const;
   RepositoryPtr repo_;
   std::string workdir_;
 };

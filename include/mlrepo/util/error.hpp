@@ -63,4 +63,11 @@ public:
       : Error(ExitCode::Environment, std::move(message), std::move(hint)) {}
 };
 
+// History this clone lacks (shallow or partial): exit 3, and the one kind of
+// missing base `--all-if-base-missing` may turn into "everything changed".
+class MissingHistoryError : public EnvironmentError {
+public:
+  using EnvironmentError::EnvironmentError;
+};
+
 } // namespace mlrepo

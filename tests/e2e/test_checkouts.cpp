@@ -1,0 +1,114 @@
+// Checkouts as people have them: shallow, sparse and partial clones,
+// worktrees, detached HEAD, and paths with spaces or non-ASCII names.
+#include "support/repo.hpp"
+
+#include "mlrepo/util/fs.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+using Lines = std::vector<std::string>;
+using nlohmann::json;
+
+namespace {
+
+// origin: a, b and c on main, then one commit per project.
+struct Origin {
+  GitRepo repo;
+  Origin() {
+    repo.git({"config", "uploadpack.allowFilter", "true"});
+    repo.git({"config", "uploadpack.allowAnySHA1InWant", "true"});
+    for (auto p : {"a", "b", "c"}) {
+      repo.write(std::string(p) + "/Dockerfile", "FROM scratch\n");
+      repo.write(std::string(p) + "/mlrepo.yaml", "test: [\"true\"]\n");
+    }
+    repo.commit("initial");
+    for (auto p : {"a", "b", "c"}) {
+      repo.write(std::string(p) + "/code.py", std::string("# ") + p + "\n");
+      repo.commit(std::string("edit ") + p);
+    }
+  }
+};
+
+struct Event {
+  TempDir dir;
+  Env env(const std::string& name, const json& payload) const {
+    auto file = dir.path() / "event.json";
+    mlrepo::util::write_file_atomic(file, payload.dump());
+    return {{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_EVENT_NAME", name},
+            {"GITHUB_EVENT_PATH", file.string()}};
+  }
+};
+
+} // namespace
+
+TEST_CASE("shallow: a clone answers whenever the commits it needs are present", "[changed][shallow]") {
+  Origin o;
+  GitRepo clone(file_url(o.repo), {"--depth", "2"});
+  REQUIRE(clone.git({"rev-parse", "--is-shallow-repository"}) == "true\n");
+  auto run = clone.mlrepo({"changed", "--base", "HEAD~1"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(run.lines() == Lines{"c"});
+  // Beyond the boundary: history this clone lacks, exit 3 with what to fetch.
+  run = clone.mlrepo({"changed", "--base", "HEAD~3"});
+  CHECK(run.code == 3);
+  CHECK_THAT(run.err, Contains("HEAD~3") && Contains("fetch"));
+  CHECK(run.out.empty());
+  // A revision that exists nowhere is a typo, shallow or not.
+  run = clone.mlrepo({"changed", "--base", "no-such-branch"});
+  CHECK(run.code == 2);
+  CHECK_THAT(run.err, Contains("no-such-branch"));
+  CHECK_THAT(run.err, !Contains("shallow"));
+  run = clone.mlrepo({"list", "--rev", "no-such-tag"});
+  CHECK(run.code == 2);
+}
+
+TEST_CASE("shallow: --all-if-base-missing works in a depth-1 checkout of every event",
+          "[changed][shallow][github]") {
+  Origin o;
+  o.repo.git({"checkout", "-q", "-b", "feature"});
+  o.repo.write("b/more.py", "\n");
+  std::string feature = o.repo.commit("feature");
+  std::string main_sha = o.repo.git({"rev-parse", "main"}).substr(0, 40);
+  o.repo.git({"checkout", "-q", "main"}); // origin's HEAD names the default branch
+  // What actions/checkout makes: one commit, one branch.
+  GitRepo clone(file_url(o.repo), {"--depth", "1", "--branch", "feature"});
+  Event ev;
+  const Lines all{"a", "b", "c"};
+  struct Case {
+    std::string event;
+    json payload;
+  };
+  const std::string zero(40, '0');
+  for (const auto& c : {Case{"push", {{"before", zero}, {"after", feature}}},
+                        Case{"push", {{"before", main_sha}, {"after", feature}}},
+                        Case{"pull_request",
+                             {{"pull_request", {{"base", {{"sha", main_sha}, {"ref", "main"}}},
+                                                {"head", {{"sha", feature}}}}}}},
+                        Case{"merge_group", {{"merge_group", {{"base_sha", main_sha}}}}}}) {
+    INFO(c.event << " " << c.payload.dump());
+    auto run = clone.mlrepo({"changed"}, ev.env(c.event, c.payload));
+    CHECK(run.code == 3);
+    CHECK_THAT(run.err, Contains("fetch"));
+    CHECK(run.out.empty());
+    run = clone.mlrepo({"changed", "--all-if-base-missing"}, ev.env(c.event, c.payload));
+    INFO(run.err);
+    CHECK(run.code == 0);
+    CHECK(run.lines() == all);
+    CHECK_THAT(run.err, Contains("EVERY project"));
+  }
+  // Locally: the default branch was never fetched.
+  auto run = clone.mlrepo({"changed"});
+  CHECK(run.code == 3);
+  run = clone.mlrepo({"changed", "--all-if-base-missing"});
+  CHECK(run.code == 0);
+  CHECK(run.lines() == all);
+  // Once history is there, the real answer comes back.
+  clone.git({"fetch", "-q", "--unshallow", "origin", "main:refs/remotes/origin/main"});
+  run = clone.mlrepo({"changed", "--all-if-base-missing"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(run.lines() == Lines{"b"});
+}
