@@ -98,6 +98,9 @@ std::optional<IndexFile> read_index_file(const std::string& index_file) {
   // Version 4 paths are stored as (strip N bytes of the previous path, suffix):
   // they are spelled out into `rebuilt` and referenced after the loop.
   std::vector<std::pair<size_t, size_t>> spans;
+  // Entries view `rebuilt`: keep it on the heap (beyond the small-string
+  // buffer) so that moving the IndexFile moves the characters with it.
+  out.rebuilt.reserve(64);
   std::string previous;
   for (uint32_t i = 0; i < count; ++i) {
     if (pos + kFixed > end)
@@ -114,13 +117,10 @@ std::optional<IndexFile> read_index_file(const std::string& index_file) {
       if (version < 3 || p + 2 > end)
         return std::nullopt;
       uint16_t extended = be16(d.data() + p);
-      if (extended & kSkipWorktree)
-        return std::nullopt; // sparse checkouts: leave them to libgit2
+      entry.skip_worktree = extended & kSkipWorktree;
       entry.intent_to_add = extended & kIntentToAdd;
       p += 2;
     }
-    if ((entry.mode & 0170000) == 0040000)
-      return std::nullopt; // a sparse-index directory entry
     if (version == 4) {
       uint64_t strip = 0;
       unsigned char c;
@@ -155,7 +155,7 @@ std::optional<IndexFile> read_index_file(const std::string& index_file) {
   // the cache-tree.
   while (pos + 8 <= end) {
     size_t size = be32(d.data() + pos + 4);
-    if (d.compare(pos, 4, "link") == 0 || d.compare(pos, 4, "sdir") == 0)
+    if (d.compare(pos, 4, "link") == 0)
       return std::nullopt;
     if (pos + 8 + size > end)
       return std::nullopt;

@@ -212,7 +212,7 @@ public:
   std::vector<std::string>
   dirs_containing(std::string_view file_name,
                   const std::function<bool(std::string_view)>& prune) const override {
-    Tracked index = load_index();
+    const Tracked& index = tracked();
     const char* off = std::getenv("MLREPO_NO_CACHE");
     DirCache cache(off && *off ? std::string{}
                                : std::string(git_repository_path(repo_.raw())) + "mlrepo/cache/worktree/dirs-" +
@@ -225,22 +225,49 @@ public:
         walk.tracked_files.emplace(index.paths[i]);
     scan(walk, "");
     cache.save();
+    add_outside_checkout(walk, index);
     std::sort(walk.found.begin(), walk.found.end());
+    walk.found.erase(std::unique(walk.found.begin(), walk.found.end()), walk.found.end());
     return walk.found;
   }
 
   std::optional<std::string> read(std::string_view path) const override {
-    if (path.empty() || !is_regular_on_disk(path))
+    if (path.empty())
+      return std::nullopt;
+    if (auto id = outside_checkout(path)) {
+      if (id->second != GIT_FILEMODE_BLOB && id->second != GIT_FILEMODE_BLOB_EXECUTABLE)
+        return std::nullopt;
+      return repo_.read_blob(id->first);
+    }
+    if (!is_regular_on_disk(path))
       return std::nullopt;
     return util::read_file(full(path));
   }
 
   bool exists(std::string_view path) const override {
     struct stat st;
-    return ::lstat(full(path).c_str(), &st) == 0;
+    if (::lstat(full(path).c_str(), &st) == 0)
+      return true;
+    const Tracked& index = tracked();
+    if (!index.sparse)
+      return false;
+    if (outside_checkout(path))
+      return true;
+    // A directory holding files outside the checkout.
+    std::string prefix = std::string(path) + "/";
+    auto it = std::lower_bound(index.paths.begin(), index.paths.end(), std::string_view(prefix));
+    return it != index.paths.end() && it->substr(0, prefix.size()) == prefix;
   }
 
   std::string where() const override { return "the work tree"; }
+
+  // Outside a sparse checkout the index answers, not the disk.
+  std::string read_from(std::string_view path) const override {
+    struct stat st;
+    if (!tracked().sparse || ::lstat(full(path).c_str(), &st) == 0)
+      return {};
+    return std::string(git_repository_path(repo_.raw())) + "index";
+  }
 
 private:
   struct Walk {
@@ -259,21 +286,108 @@ private:
   };
 
   // The index's paths (each once, whatever its merge stages): read directly,
-  // or through libgit2 for what the direct reader does not handle.
+  // or through libgit2 for what the direct reader does not handle. Entries
+  // outside a sparse checkout are kept by path: git takes their content from
+  // the index, never from the disk.
   struct Tracked {
     std::optional<IndexFile> file;
     std::string storage; // paths from libgit2
     std::vector<std::string_view> paths;
+    bool sparse = false;
+    std::unordered_map<std::string_view, const IndexEntry*> skipped; // skip-worktree files
+    std::vector<const IndexEntry*> sparse_dirs; // a sparse index's "dir/" entries
   };
+
+  const Tracked& tracked() const {
+    if (!tracked_)
+      tracked_ = std::make_unique<Tracked>(load_index());
+    return *tracked_;
+  }
+
+  // The object id and mode git has for a path outside the checkout.
+  std::optional<std::pair<git_oid, unsigned>> outside_checkout(std::string_view path) const {
+    const Tracked& index = tracked();
+    if (!index.sparse)
+      return std::nullopt;
+    if (auto it = index.skipped.find(path); it != index.skipped.end())
+      return std::pair{(*it->second).id(), unsigned{it->second->mode}};
+    for (const IndexEntry* dir : index.sparse_dirs) {
+      std::string_view prefix = dir->path; // ends with '/'
+      if (path.substr(0, prefix.size()) != prefix)
+        continue;
+      git_tree* raw = nullptr;
+      git_oid id = dir->id();
+      if (git_tree_lookup(&raw, repo_.raw(), &id) < 0)
+        return std::nullopt;
+      TreePtr tree(raw);
+      git_tree_entry* entry = nullptr;
+      std::string rest(path.substr(prefix.size()));
+      if (git_tree_entry_bypath(&entry, tree.get(), rest.c_str()) < 0)
+        return std::nullopt;
+      TreeEntryPtr owned(entry);
+      return std::pair{*git_tree_entry_id(owned.get()), unsigned{git_tree_entry_filemode(owned.get())}};
+    }
+    return std::nullopt;
+  }
+
+  // Projects outside a sparse checkout: as git sees them, present.
+  void add_outside_checkout(Walk& walk, const Tracked& index) const {
+    auto visible = [&](std::string_view dir) {
+      for (std::string_view d = dir; !d.empty(); d = util::parent_path(d))
+        if (walk.prune(d))
+          return false;
+      return !dir.empty();
+    };
+    for (const auto& [path, entry] : index.skipped)
+      if (util::base_name(path) == walk.file_name && visible(util::parent_path(path)))
+        walk.found.emplace_back(util::parent_path(path));
+    for (const IndexEntry* dir : index.sparse_dirs) {
+      std::string root(dir->path.substr(0, dir->path.size() - 1));
+      if (!visible(root))
+        continue;
+      git_tree* raw = nullptr;
+      git_oid id = dir->id();
+      check(git_tree_lookup(&raw, repo_.raw(), &id), "cannot read tree '" + root + "'");
+      TreePtr tree(raw);
+      find_in_tree(tree.get(), root, walk);
+    }
+  }
+
+  void find_in_tree(git_tree* tree, const std::string& dir, Walk& walk) const {
+    for (size_t i = 0, n = git_tree_entrycount(tree); i < n; ++i) {
+      const git_tree_entry* e = git_tree_entry_byindex(tree, i); // borrowed
+      std::string_view name = git_tree_entry_name(e);
+      if (git_tree_entry_filemode(e) == GIT_FILEMODE_TREE) {
+        std::string sub = util::join_path(dir, name);
+        if (walk.prune(sub))
+          continue;
+        git_tree* raw = nullptr;
+        check(git_tree_lookup(&raw, repo_.raw(), git_tree_entry_id(e)), "cannot read tree '" + sub + "'");
+        TreePtr subtree(raw);
+        find_in_tree(subtree.get(), sub, walk);
+      } else if (name == walk.file_name && is_regular_mode(git_tree_entry_filemode(e))) {
+        walk.found.push_back(dir);
+      }
+    }
+  }
 
   Tracked load_index() const {
     Tracked out;
     out.file = read_index_file(std::string(git_repository_path(repo_.raw())) + "index");
     if (out.file) {
       out.paths.reserve(out.file->entries.size());
-      for (const auto& e : out.file->entries)
-        if (out.paths.empty() || out.paths.back() != e.path)
-          out.paths.push_back(e.path);
+      for (const auto& e : out.file->entries) {
+        if (e.skip_worktree || e.sparse_dir()) {
+          out.sparse = true;
+          if (e.sparse_dir())
+            out.sparse_dirs.push_back(&e);
+          else if (e.stage == 0)
+            out.skipped.emplace(e.path, &e);
+        }
+        std::string_view path = e.sparse_dir() ? e.path.substr(0, e.path.size() - 1) : e.path;
+        if (out.paths.empty() || out.paths.back() != path)
+          out.paths.push_back(path);
+      }
       return out;
     }
     git_index* raw_index = nullptr;
@@ -347,6 +461,7 @@ private:
   }
 
   const Repository& repo_;
+  mutable std::unique_ptr<Tracked> tracked_;
 };
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "dir_cache.hpp"
 #include "mlrepo/git/index_reader.hpp"
+#include "mlrepo/git/tree_diff.hpp"
 
 #include <git2/sys/repository.h>
 #include "mlrepo/util/fs.hpp"
@@ -125,7 +126,9 @@ public:
       }
       const Child& c = children[it->second];
       matched[it->second] = true;
-      if (head_dir && c.is_dir) {
+      if (head_dir && c.is_dir && is_sparse(c)) {
+        sparse_against_head(e, path, index_.entries[c.lo]);
+      } else if (head_dir && c.is_dir) {
         auto sub = lookup(e, path);
         dir(sub.get(), path + "/", c.lo, c.hi, subnode(node, c.name));
       } else if (!head_dir && !c.is_dir) {
@@ -174,8 +177,51 @@ private:
   }
 
   void index_only(const Child& c) {
-    for (size_t k = c.lo; k < c.hi; ++k)
-      out_[std::string(index_.entries[k].path)].staged = true;
+    for (size_t k = c.lo; k < c.hi; ++k) {
+      const IndexEntry& ie = index_.entries[k];
+      if (!ie.sparse_dir()) {
+        out_[std::string(ie.path)].staged = true;
+        continue;
+      }
+      git_oid id = ie.id();
+      std::string dir(ie.path.substr(0, ie.path.size() - 1));
+      for (auto& change : diff_trees(repo_, nullptr, lookup_id(id, dir).get()))
+        out_[dir + "/" + change.path].staged = true;
+    }
+  }
+
+  // A sparse index keeps a directory outside the checkout as one entry.
+  bool is_sparse(const Child& c) const {
+    return c.hi - c.lo == 1 && index_.entries[c.lo].sparse_dir();
+  }
+
+  void sparse_against_head(const git_tree_entry* e, const std::string& path, const IndexEntry& ie) {
+    git_oid id = ie.id();
+    if (git_oid_equal(&id, git_tree_entry_id(e)))
+      return;
+    auto head = lookup(e, path);
+    auto index = lookup_id(id, path);
+    for (auto& change : diff_trees(repo_, head.get(), index.get())) {
+      for (const std::string* p : {&change.path, &change.old_path}) {
+        if (p->empty())
+          continue;
+        std::string full = path + "/" + *p;
+        git_tree_entry* raw = nullptr;
+        Sides& sides = out_[full];
+        sides.staged = true;
+        if (git_tree_entry_bypath(&raw, head.get(), p->c_str()) == 0) {
+          TreeEntryPtr owned(raw);
+          sides.head_mode = git_tree_entry_filemode(owned.get());
+          sides.head_id = *git_tree_entry_id(owned.get());
+        }
+      }
+    }
+  }
+
+  TreePtr lookup_id(const git_oid& id, const std::string& path) {
+    git_tree* raw = nullptr;
+    check(git_tree_lookup(&raw, repo_.raw(), &id), "cannot read tree '" + path + "'");
+    return TreePtr(raw);
   }
 
   void record(const git_tree_entry* e, const std::string& path) {
@@ -241,8 +287,8 @@ void stat_range(const IndexFile& index, const std::string& root, const StatRules
       out[k] = Verdict::Modified; // conflicted or only announced: differs from the commit
       continue;
     }
-    if (e.assume_unchanged) {
-      out[k] = Verdict::Clean; // the user told git not to look
+    if (e.assume_unchanged || e.skip_worktree || e.sparse_dir()) {
+      out[k] = Verdict::Clean; // the user told git not to look, or it is outside the checkout
       continue;
     }
     full.resize(base);
@@ -368,11 +414,17 @@ public:
     // The non-directories the index lists here: what the listing should hold.
     std::unordered_map<std::string_view, size_t> dirs;
     std::unordered_set<std::string_view> files;
+    // Outside a sparse checkout: tracked, but not expected on disk.
+    std::unordered_set<std::string_view> skipped;
     uint64_t sum = 0;
     for (size_t c = 0; c < children.size(); ++c) {
       const Child& child = children[c];
       if (child.is_dir || (index_.entries[child.lo].mode & kTypeMask) == kGitlink) {
         dirs.emplace(child.name, c);
+        continue;
+      }
+      if (index_.entries[child.lo].skip_worktree) {
+        skipped.insert(child.name);
         continue;
       }
       files.insert(child.name);
@@ -387,7 +439,7 @@ public:
       if (!list_directory(cache_, full, rel, {}, listing, &names))
         return;
       for (const auto& name : names)
-        if (!files.count(name))
+        if (!files.count(name) && !skipped.count(name))
           untracked(prefix + name, false);
     }
     for (const auto& name : listing.subdirs) {
@@ -395,9 +447,10 @@ public:
       auto it = dirs.find(name);
       if (it != dirs.end()) {
         const Child& child = children[it->second];
-        if (child.is_dir)
+        bool sparse = child.hi - child.lo == 1 && index_.entries[child.lo].sparse_dir();
+        if (child.is_dir && !sparse)
           dir(sub, child.lo, child.hi);
-        continue; // a submodule: its own repository
+        continue; // a submodule (its own repository), or a directory outside the checkout
       }
       struct stat st;
       if (::lstat((full + "/" + name + "/.git").c_str(), &st) == 0) {
@@ -498,14 +551,30 @@ std::vector<WorktreeChange> worktree_changes(const Repository& repo, const git_o
   // staged one way and edited another.
   std::vector<WorktreeChange> out;
   out.reserve(diff.size());
+  auto skipped_mode = [&](const std::string& path) -> std::optional<uint32_t> {
+    auto it = std::lower_bound(entries.begin(), entries.end(), path,
+                               [](const IndexEntry& e, const std::string& p) { return e.path < p; });
+    if (it != entries.end() && it->path == path && it->skip_worktree)
+      return it->mode;
+    // Below a sparse directory entry ("dir/"): present as the index has it.
+    for (std::string_view dir = util::parent_path(path); !dir.empty(); dir = util::parent_path(dir)) {
+      std::string key = std::string(dir) + "/";
+      auto d = std::lower_bound(entries.begin(), entries.end(), key,
+                                [](const IndexEntry& e, const std::string& p) { return e.path < p; });
+      if (d != entries.end() && d->path == key && d->sparse_dir())
+        return uint32_t{0100644}; // some file; its content is the index's
+    }
+    return std::nullopt;
+  };
   for (const auto& [path, sides] : diff) {
-    uint32_t now = mode_on_disk(repo.workdir() + "/" + path);
+    auto skipped = skipped_mode(path);
+    uint32_t now = skipped ? *skipped : mode_on_disk(repo.workdir() + "/" + path);
     if (now == kGitlink && sides.head_mode != 0 && (sides.head_mode & kTypeMask) != kGitlink)
       now = 0; // a directory where a file was: the file is gone, its files are untracked
     if (sides.head_mode == 0 && now == 0)
       continue; // added, then deleted: in neither the commit nor the work tree
     // Staged, then edited back to the commit's content: no difference left.
-    if (sides.staged && sides.unstaged && sides.head_mode == now && now != kGitlink &&
+    if (!skipped && sides.staged && sides.unstaged && sides.head_mode == now && now != kGitlink &&
         hasher.content_is(path, now, sides.head_id))
       continue;
     Kind kind = sides.head_mode == 0                                 ? Kind::Added

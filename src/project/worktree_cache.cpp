@@ -51,18 +51,28 @@ public:
     if (!(observe(full, Dependency::Kind::File) == before))
       *unsure_ = true; // changed while being read
     note(path, before); // whatever is there (a directory, a link) decides the answer too
+    note_source(path);
     return content;
   }
 
   bool exists(std::string_view path) const override {
     bool there = inner_->exists(path);
     note(path, {there ? Dependency::Kind::Present : Dependency::Kind::Absent});
+    note_source(path);
     return there;
   }
+
+  std::string read_from(std::string_view path) const override { return inner_->read_from(path); }
 
   std::string where() const override { return inner_->where(); }
 
 private:
+  // Keyed by its absolute path: repository paths never start with '/'.
+  void note_source(std::string_view path) const {
+    if (auto source = inner_->read_from(path); !source.empty())
+      note(source, observe(source, Dependency::Kind::File));
+  }
+
   void note(std::string_view path, const Dependency& d) const {
     auto [it, fresh] = seen_->try_emplace(std::string(path), d);
     if (!fresh && it->second.kind == Dependency::Kind::Present && d.kind == Dependency::Kind::File)
@@ -82,11 +92,14 @@ private:
 bool WorktreeCache::unchanged(const std::vector<std::pair<std::string, Dependency>>& deps) const {
   std::atomic<bool> same{true};
   auto check = [&](size_t lo, size_t hi) {
-    for (size_t k = lo; k < hi && same; ++k)
-      if (!(observe(root_ + "/" + deps[k].first, deps[k].second.kind) == deps[k].second)) {
+    for (size_t k = lo; k < hi && same; ++k) {
+      const std::string& key = deps[k].first;
+      std::string full = !key.empty() && key.front() == '/' ? key : root_ + "/" + key;
+      if (!(observe(full, deps[k].second.kind) == deps[k].second)) {
         spdlog::debug("work-tree discovery cache: {} changed", deps[k].first);
         same = false;
       }
+    }
   };
   size_t threads = deps.size() < 4096 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
   size_t chunk = (deps.size() + threads - 1) / threads;

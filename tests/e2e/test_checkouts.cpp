@@ -3,6 +3,7 @@
 #include "support/repo.hpp"
 
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/process.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -111,4 +112,85 @@ TEST_CASE("shallow: --all-if-base-missing works in a depth-1 checkout of every e
   INFO(run.err);
   CHECK(run.code == 0);
   CHECK(run.lines() == Lines{"b"});
+}
+
+namespace {
+
+// A monorepo with projects in and out of the checkout cone.
+struct SparseRepo {
+  GitRepo repo;
+  std::string before_last;
+  SparseRepo() {
+    repo.write("mlrepo.yaml", "registry: localhost:5000\n");
+    repo.write("teams/vision/detector/Dockerfile", "FROM scratch\n");
+    repo.write("teams/vision/detector/model.py", "\n");
+    repo.write("teams/nlp/tagger/Dockerfile", "FROM localhost:5000/detector\n");
+    repo.write("teams/nlp/tagger/mlrepo.yaml", "depends_on: [libs/text]\n");
+    repo.write("libs/text/tok.py", "\n");
+    repo.write("tools/cli/Dockerfile", "FROM scratch\n");
+    before_last = repo.commit("initial");
+    repo.write("teams/nlp/tagger/train.py", "\n");
+    repo.commit("tagger");
+  }
+};
+
+Lines lines_of(const GitRepo& r, std::vector<std::string> args) {
+  auto run = r.mlrepo(args);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  return run.lines();
+}
+
+} // namespace
+
+TEST_CASE("sparse: files outside the checkout are present and unchanged", "[changed][sparse]") {
+  SparseRepo s;
+  const Lines all{"cli", "tagger", "detector"};
+  const Lines listed{"tools/cli", "teams/nlp/tagger", "teams/vision/detector"};
+  std::vector<std::vector<std::string>> modes{{"set", "--cone", "tools"},
+                                              {"set", "--no-cone", "/tools/", "/mlrepo.yaml"},
+                                              {"set", "--cone", "--sparse-index", "tools"}};
+  for (const auto& mode : modes) {
+    std::vector<std::string> args{"sparse-checkout"};
+    args.insert(args.end(), mode.begin(), mode.end());
+    INFO(mlrepo::util::shell_quote(args));
+    s.repo.git({"sparse-checkout", "disable"});
+    s.repo.git(args);
+    REQUIRE_FALSE(fs::exists(s.repo.file("teams/vision/detector/Dockerfile")));
+    REQUIRE(s.repo.git({"status", "--porcelain"}).empty());
+    // list sees every project, as git does.
+    Lines paths;
+    for (const auto& line : lines_of(s.repo, {"list"}))
+      paths.push_back(line.substr(line.find('\t') + 1));
+    std::sort(paths.begin(), paths.end());
+    Lines expected = listed;
+    std::sort(expected.begin(), expected.end());
+    CHECK(paths == expected);
+    // Nothing uncommitted, nothing removed.
+    auto run = s.repo.mlrepo({"changed", "--base", "HEAD", "--json"});
+    INFO(run.err);
+    REQUIRE(run.code == 0);
+    CHECK(run.json()["changed"] == json::array());
+    CHECK(run.json()["removed"] == json::array());
+    // History outside the cone still counts, with its dependencies.
+    CHECK(lines_of(s.repo, {"changed", "--base", s.before_last}) == Lines{"tagger"});
+    auto graph = s.repo.mlrepo({"graph", "--format", "json"});
+    REQUIRE(graph.code == 0);
+    CHECK(graph.json()["edges"].size() == 1);
+    // Work inside the cone is seen; the rest stays quiet.
+    s.repo.write("tools/cli/new.sh", "echo\n");
+    CHECK(lines_of(s.repo, {"changed", "--base", "HEAD"}) == Lines{"cli"});
+    // The build tags what is outside the checkout as clean.
+    auto dry = s.repo.mlrepo({"build", "tagger", "--dry-run"});
+    INFO(dry.err);
+    CHECK(dry.code == 0);
+    CHECK_THAT(dry.out, !Contains("-dirty"));
+    s.repo.remove("tools/cli/new.sh");
+    // Twice, so a cached answer is checked too.
+    CHECK(lines_of(s.repo, {"changed", "--base", "HEAD"}).empty());
+  }
+  // Widening the checkout changes nothing either.
+  s.repo.git({"sparse-checkout", "add", "teams/nlp"});
+  CHECK(lines_of(s.repo, {"changed", "--base", "HEAD"}).empty());
+  CHECK(lines_of(s.repo, {"list"}).size() == 3);
 }

@@ -23,6 +23,12 @@ struct IndexEntry {
   uint16_t stage = 0;
   bool assume_unchanged = false; // "assume valid": git does not look at the file
   bool intent_to_add = false;    // `git add -N`: in the index, no content yet
+  // Sparse checkouts: git keeps this entry's content in the index only and
+  // never looks at the work tree for it.
+  bool skip_worktree = false;
+  // A sparse index's directory entry ("dir/", mode 040000): the whole tree
+  // `id()` is outside the checkout, unchanged.
+  bool sparse_dir() const { return (mode & 0170000) == 0040000; }
 
   // Stat data as git stored it: 32-bit fields, truncated.
   uint32_t ctime_s() const { return be32(0); }
@@ -63,8 +69,7 @@ struct IndexFile {
 };
 
 // nullopt when the file is missing, damaged, or uses what this reader does not
-// handle (a split or sparse index, skip-worktree entries): callers then ask
-// libgit2.
+// handle (a split index): callers then ask libgit2.
 std::optional<IndexFile> read_index_file(const std::string& index_file);
 
 } // namespace mlrepo::git

@@ -32,6 +32,11 @@ public:
 
   // Where this snapshot comes from, for messages: "the work tree" or "commit 1a2b3c4d".
   virtual std::string where() const = 0;
+
+  // For the work tree: the absolute path of a file other than `path` whose
+  // identity decides what read(path) returns (the index, for files outside a
+  // sparse checkout); empty when it is `path` itself.
+  virtual std::string read_from(std::string_view /*path*/) const { return {}; }
 };
 
 // The tree of `commit`.
