@@ -232,6 +232,54 @@ std::optional<std::string> Repository::symbolic_target(const std::string& name) 
   return std::string(git_reference_symbolic_target(ref.get()));
 }
 
+namespace {
+
+int note_promisor(const git_config_entry* entry, void* found) {
+  int value = 0;
+  if (git_config_parse_bool(&value, entry->value) == 0 && value)
+    *static_cast<bool*>(found) = true;
+  return 0;
+}
+
+bool partial_clone(git_repository* repo) {
+  git_config* raw = nullptr;
+  if (git_repository_config_snapshot(&raw, repo) < 0)
+    return false;
+  std::unique_ptr<git_config, Deleter<git_config, git_config_free>> cfg(raw);
+  const char* ext = nullptr;
+  if (git_config_get_string(&ext, cfg.get(), "extensions.partialclone") == 0 && ext && *ext)
+    return true;
+  bool found = false;
+  git_config_foreach_match(cfg.get(), "^remote\\..*\\.promisor$", note_promisor, &found);
+  return found;
+}
+
+} // namespace
+
+bool Repository::is_partial() const { return partial_clone(repo_.get()); }
+
+std::string read_blob_at(git_repository* repo, const git_oid& id, std::string_view path,
+                         std::string_view where) {
+  git_blob* raw = nullptr;
+  if (git_blob_lookup(&raw, repo, &id) < 0) {
+    std::string why = last_error_message();
+    std::string hex = oid_hex(id);
+    if (partial_clone(repo))
+      throw MissingHistoryError(
+          "'" + std::string(path) + "' in " + std::string(where) + " is not in this partial clone (blob " +
+              hex.substr(0, 12) + " was filtered out), and libgit2 cannot fetch missing objects",
+          "fetch it with git, which asks the promisor remote: 'git cat-file blob " + hex +
+              " >/dev/null'; or clone without --filter (in GitHub Actions, drop 'filter:' from "
+              "actions/checkout)");
+    throw EnvironmentError("cannot read '" + std::string(path) + "' in " + std::string(where) + " (blob " +
+                               hex.substr(0, 12) + "): " + why,
+                           "check the repository with 'git fsck'");
+  }
+  BlobPtr blob(raw);
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                     static_cast<size_t>(git_blob_rawsize(blob.get())));
+}
+
 std::string Repository::read_blob(const git_oid& oid) const {
   git_blob* raw = nullptr;
   check(git_blob_lookup(&raw, repo_.get(), &oid), "cannot read blob " + oid_hex(oid));

@@ -93,7 +93,7 @@ public:
       std::string_view name = util::base_name(path);
       for (const auto& file : dir->second)
         if (file.name == name)
-          return file.content ? *file.content : repo_.read_blob(file.id);
+          return file.content ? *file.content : read_blob_at(repo_.raw(), file.id, path, label_);
       return std::nullopt;
     }
     git_tree_entry* raw = nullptr;
@@ -103,7 +103,7 @@ public:
     TreeEntryPtr entry(raw);
     if (!is_regular_mode(git_tree_entry_filemode(entry.get())))
       return std::nullopt;
-    return repo_.read_blob(*git_tree_entry_id(entry.get()));
+    return read_blob_at(repo_.raw(), *git_tree_entry_id(entry.get()), path, label_);
   }
 
   bool exists(std::string_view path) const override {
@@ -142,16 +142,19 @@ private:
     return TreePtr(raw);
   }
 
-  // One tree's entries: notes whether it holds the file, and queues the
-  // subtrees not pruned.
-  static std::string read_blob(git_repository* repo, const git_oid& id) {
+  // A blob if it is here; a partial clone may lack it, and finding projects
+  // does not need it (reading it later says what is missing).
+  static std::optional<std::string> try_read(git_repository* repo, const git_oid& id) {
     git_blob* raw = nullptr;
-    check(git_blob_lookup(&raw, repo, &id), "cannot read blob " + oid_hex(id));
+    if (git_blob_lookup(&raw, repo, &id) < 0)
+      return std::nullopt;
     BlobPtr blob(raw);
     return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
                        static_cast<size_t>(git_blob_rawsize(blob.get())));
   }
 
+  // One tree's entries: notes whether it holds the file, and queues the
+  // subtrees not pruned.
   static void list(git_repository* repo, git_tree* tree, const std::string& dir, std::string_view file_name,
                    const std::function<bool(std::string_view)>& prune, Found& out,
                    std::vector<Subtree>& subtrees) {
@@ -177,8 +180,8 @@ private:
       if (!is_regular_mode(git_tree_entry_filemode(entry)))
         continue;
       File file{git_tree_entry_name(entry), *git_tree_entry_id(entry), std::nullopt};
-      if (file.name == file_name) // certainly read next: read it on this core
-        file.content = read_blob(repo, file.id);
+      if (file.name == file_name) // usually read next: read it on this core
+        file.content = try_read(repo, file.id);
       files.push_back(std::move(file));
     }
   }
@@ -237,7 +240,7 @@ public:
     if (auto id = outside_checkout(path)) {
       if (id->second != GIT_FILEMODE_BLOB && id->second != GIT_FILEMODE_BLOB_EXECUTABLE)
         return std::nullopt;
-      return repo_.read_blob(id->first);
+      return read_blob_at(repo_.raw(), id->first, path, "the index (outside the sparse checkout)");
     }
     if (!is_regular_on_disk(path))
       return std::nullopt;

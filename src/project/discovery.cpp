@@ -132,6 +132,8 @@ std::vector<Project> discover(const git::Snapshot& snapshot, const config::Works
   for (const auto& dir : dirs) {
     try {
       projects.push_back(load_project(snapshot, ws, dir));
+    } catch (const MissingHistoryError&) {
+      throw; // not a mistake in the config: history this clone lacks
     } catch (const Error& e) {
       if (!options.tolerant) {
         if (const auto* ce = dynamic_cast<const ConfigError*>(&e))

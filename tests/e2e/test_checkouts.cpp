@@ -194,3 +194,85 @@ TEST_CASE("sparse: files outside the checkout are present and unchanged", "[chan
   CHECK(lines_of(s.repo, {"changed", "--base", "HEAD"}).empty());
   CHECK(lines_of(s.repo, {"list"}).size() == 3);
 }
+
+TEST_CASE("partial: a blob the clone filtered out is exit 3 naming the path, revision and fix",
+          "[changed][partial]") {
+  Origin o;
+  o.repo.write("a/Dockerfile", "FROM scratch\nLABEL v=2\n");
+  o.repo.write("a/mlrepo.yaml", "test: [\"false\"]\n");
+  o.repo.write("c/Dockerfile", "FROM scratch\nLABEL v=2\n");
+  o.repo.write("c/mlrepo.yaml", "test: [\"c\"]\n");
+  o.repo.commit("a and c v2"); // no old Dockerfile or config content is left at HEAD
+  o.repo.remove("b/Dockerfile");
+  o.repo.commit("b is no project any more");
+  GitRepo clone(file_url(o.repo), {"--filter=blob:none"});
+  REQUIRE(clone.git({"config", "remote.origin.promisor"}) == "true\n");
+  // What the checkout has works.
+  CHECK(lines_of(clone, {"list"}) == Lines{"a\ta", "c\tc"});
+  CHECK(lines_of(clone, {"changed", "--base", "HEAD"}).empty());
+  CHECK(lines_of(clone, {"graph"}).size() >= 2);
+  // An old revision's Dockerfile was never fetched.
+  std::string old = clone.git({"rev-parse", "HEAD~3"}).substr(0, 40);
+  auto run = clone.mlrepo({"list", "--rev", "HEAD~3"});
+  CHECK(run.code == 3);
+  CHECK_THAT(run.err, Contains("a/mlrepo.yaml") || Contains("a/Dockerfile"));
+  CHECK_THAT(run.err, Contains(old.substr(0, 12)) && Contains("partial clone") &&
+                          Contains("git cat-file blob"));
+  CHECK_THAT(run.err, !Contains("internal error"));
+  // Finding a removed project needs its config at the base (which the
+  // checkout has), not its old Dockerfile (which it lacks).
+  run = clone.mlrepo({"changed", "--base", "HEAD~1", "--json"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(run.json()["removed"] == json::array({{{"name", "b"}, {"path", "b"}}}));
+  // The fix the message gives works.
+  auto missing = run_program({"sh", "-c", "git rev-list --objects --missing=print HEAD~3 | sed -n 's/^?//p'"},
+                             clone.path());
+  std::istringstream ids(missing.out);
+  for (std::string id; std::getline(ids, id);)
+    run_program({"git", "cat-file", "blob", id}, clone.path());
+  run = clone.mlrepo({"list", "--rev", "HEAD~3"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(run.lines() == Lines{"a\ta", "b\tb", "c\tc"});
+}
+
+TEST_CASE("checkouts: worktrees, detached HEAD, submodules, spaces and non-ASCII paths",
+          "[changed][checkouts]") {
+  GitRepo r;
+  r.write("data science/my model/Dockerfile", "FROM scratch\n");
+  r.write("data science/my model/mlrepo.yaml", "name: my-model\n");
+  r.write("modèles/détecteur/Dockerfile", "FROM scratch\n");
+  r.write("modèles/détecteur/mlrepo.yaml", "name: detecteur\n");
+  r.write("plain/Dockerfile", "FROM scratch\n");
+  std::string first = r.commit("initial");
+  GitRepo sub;
+  sub.write("README", "lib\n");
+  sub.commit();
+  r.git({"-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.path().string(), "plain/vendor"});
+  r.commit("submodule");
+  r.write("data science/my model/train py.py", "\n");
+  r.write("modèles/détecteur/poids.txt", "\n");
+  std::string last = r.commit("edits");
+  CHECK(lines_of(r, {"changed", "--base", first}) == Lines{"my-model", "detecteur", "plain"});
+  auto paths = lines_of(r, {"changed", "--base", first, "--format", "paths"});
+  CHECK(paths == Lines{"data science/my model", "modèles/détecteur", "plain"});
+  // Uncommitted work under a space and an accent.
+  r.write("modèles/détecteur/poids.txt", "2\n");
+  CHECK(lines_of(r, {"changed", "--base", "HEAD"}) == Lines{"detecteur"});
+  r.git({"checkout", "-q", "--", "modèles"});
+  // A linked worktree, on a detached HEAD.
+  TempDir wt;
+  r.git({"worktree", "add", "-q", "--detach", (wt.path() / "w").string(), first});
+  auto run = run_program({MLREPO_BIN, "changed", "--base", "HEAD", "--head", "HEAD"}, wt.path() / "w");
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(run.lines().empty());
+  run = run_program({MLREPO_BIN, "changed", "--base", first, "--head", last}, wt.path() / "w");
+  CHECK(run.lines() == Lines{"my-model", "detecteur", "plain"});
+  run = run_program({MLREPO_BIN, "list"}, wt.path() / "w");
+  CHECK(run.lines().size() == 3);
+  // Detached HEAD in the main work tree.
+  r.git({"checkout", "-q", "--detach", "HEAD~1"});
+  CHECK(lines_of(r, {"changed", "--base", first}) == Lines{"plain"});
+}

@@ -45,11 +45,21 @@ public:
 
   std::string read_blob(const git_oid& oid) const;
 
+  // Whether objects may be missing on purpose (a partial clone: a promisor
+  // remote, `git clone --filter`).
+  bool is_partial() const;
+
 private:
   explicit Repository(RepositoryPtr repo);
   std::optional<git_oid> shallow_merge_base(const git_oid& a, const git_oid& b) const;
   RepositoryPtr repo_;
   std::string workdir_;
 };
+
+// A file's content by object id. `path` and `where` ("commit 1a2b3c") name it
+// in errors; in a partial clone a missing blob is a MissingHistoryError (exit
+// 3) that says how to fetch it, since libgit2 cannot.
+std::string read_blob_at(git_repository* repo, const git_oid& id, std::string_view path,
+                         std::string_view where);
 
 } // namespace mlrepo::git
