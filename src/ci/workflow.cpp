@@ -304,9 +304,29 @@ std::string yaml_quote(std::string_view s) {
   return out + "'";
 }
 
+// A literal path as a GitHub `paths:` pattern. GitHub's glob characters are
+// escaped. A path component cannot start or end with a space in a GitHub
+// pattern (actionlint refuses it), and GitHub's `?` means "the previous
+// character, optionally": such spaces become one `*`, which still matches
+// the real name (and at worst a sibling that differs only there).
 std::string filter_escape(std::string_view path) {
   std::string out;
-  for (char c : path) {
+  size_t component_start = 0;
+  for (size_t k = 0; k < path.size(); ++k) {
+    char c = path[k];
+    if (c == '/')
+      component_start = k + 1;
+    size_t end = path.find('/', k);
+    if (end == std::string_view::npos)
+      end = path.size();
+    bool leading = path.substr(component_start, k - component_start + 1).find_first_not_of(' ') ==
+                   std::string_view::npos;
+    bool trailing = path.substr(k, end - k).find_first_not_of(' ') == std::string_view::npos;
+    if (c == ' ' && (leading || trailing)) {
+      if (out.empty() || out.back() != '*')
+        out += '*';
+      continue;
+    }
     if (c == '*' || c == '?' || c == '[' || c == ']' || c == '!' || c == '+' || c == '\\')
       out += '\\';
     out += c;
@@ -314,16 +334,61 @@ std::string filter_escape(std::string_view path) {
   return out;
 }
 
+// The files that make `mlrepo changed` list project i, as GitHub `paths:`
+// patterns, where the last pattern that matches a file decides. Files belong
+// to their deepest project, so each project's directory is followed by
+// exclusions of the projects nested in it; shallower projects come first, so
+// a nested project that is a dependency is included again after its parent
+// excluded it. Inputs outside project directories (depends_on paths, COPY
+// sources, an outside Dockerfile), global triggers and the workspace config
+// come last: they count wherever they are.
 std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
                                        const config::WorkspaceConfig& ws,
                                        const git::Snapshot& snapshot,
                                        const std::string& workflow_file) {
+  const auto& projects = graph.projects();
   std::vector<std::string> out;
   std::set<std::string> seen;
   auto add = [&](std::string pattern) {
     if (seen.insert(pattern).second)
       out.push_back(std::move(pattern));
   };
+  auto under = [](const std::string& dir) { return dir.empty() ? std::string("**") : filter_escape(dir) + "/**"; };
+
+  // The project and, transitively, everything it depends on.
+  std::vector<size_t> todo{i};
+  std::set<size_t> closure;
+  while (!todo.empty()) {
+    size_t j = todo.back();
+    todo.pop_back();
+    if (!closure.insert(j).second)
+      continue;
+    for (size_t d : graph.dependencies(j))
+      todo.push_back(d);
+  }
+  std::vector<size_t> owners(closure.begin(), closure.end());
+  auto depth = [&](size_t j) { return std::count(projects[j].path.begin(), projects[j].path.end(), '/'); };
+  std::stable_sort(owners.begin(), owners.end(), [&](size_t a, size_t b) {
+    return depth(a) != depth(b) ? depth(a) < depth(b) : projects[a].path < projects[b].path;
+  });
+  for (size_t j : owners) {
+    const auto& p = projects[j];
+    refuse_unsafe(p.path);
+    add(under(p.path));
+    // The outermost projects nested in p: their files are theirs.
+    std::vector<const std::string*> nested;
+    for (const auto& q : projects)
+      if (q.path != p.path && util::path_within(q.path, p.path))
+        nested.push_back(&q.path);
+    std::sort(nested.begin(), nested.end(), [](auto* a, auto* b) { return *a < *b; });
+    const std::string* outer = nullptr;
+    for (const std::string* n : nested) {
+      if (outer && util::path_within(*n, *outer))
+        continue;
+      outer = n;
+      add("!" + under(*n));
+    }
+  }
   auto add_path = [&](const std::string& path) {
     refuse_unsafe(path);
     if (path.empty())
@@ -331,30 +396,28 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
     else if (snapshot.read(path))
       add(filter_escape(path));
     else
-      add(filter_escape(path) + "/**");
+      add(under(path));
   };
-  // The project and, transitively, everything it depends on.
-  std::vector<size_t> todo{i};
-  std::set<size_t> done;
-  while (!todo.empty()) {
-    size_t j = todo.back();
-    todo.pop_back();
-    if (!done.insert(j).second)
-      continue;
-    const auto& p = graph.projects()[j];
-    add_path(p.path);
+  for (size_t j : owners) {
+    const auto& p = projects[j];
     for (const auto& d : graph.path_dependencies(j)) {
       if (!d.glob) {
         add_path(d.path);
         continue;
       }
-      add(d.path); // a glob matches files, and directories whose files it copies
-      add(d.path + "/**");
+      refuse_unsafe(d.path);
+      // Docker's glob characters mean the same to GitHub, but for '+' and a
+      // leading '!', which GitHub reads as operators.
+      std::string glob;
+      for (char c : d.path)
+        glob += c == '+' ? std::string("\\+") : std::string(1, c);
+      if (!glob.empty() && glob.front() == '!')
+        glob.insert(0, "\\");
+      add(glob); // a glob matches files, and directories whose files it copies
+      add(glob + "/**");
     }
     if (!util::path_within(p.dockerfile, p.path))
       add_path(p.dockerfile);
-    for (size_t d : graph.dependencies(j))
-      todo.push_back(d);
   }
   for (const auto& g : ws.global_triggers)
     add(g.value);

@@ -33,9 +33,13 @@ std::vector<GeneratedFile> generate_workflows(const project::Graph& graph,
                                               const git::Snapshot& snapshot,
                                               const GenerateOptions& options);
 
-// The `paths:` filter entries for project `i`: its directory, its depends_on
-// paths, everything of the projects it depends on (transitively), the global
-// triggers, the workspace config and `workflow_file`.
+// The `paths:` filter entries for project `i`, in GitHub's order-sensitive
+// semantics: its directory and those of the projects it depends on
+// (transitively), each without the projects nested in it; then their path
+// inputs (depends_on, COPY sources, outside Dockerfiles), the global
+// triggers, the workspace config and `workflow_file`. A change to a file
+// matches exactly when `mlrepo changed` lists the project (the workspace
+// config and the workflow itself: whenever they change at all).
 std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
                                        const config::WorkspaceConfig& ws,
                                        const git::Snapshot& snapshot,

@@ -1,0 +1,123 @@
+// The generated workflows trigger exactly when `mlrepo changed` says so: for
+// every file of a monorepo with nested projects, FROM and depends_on
+// dependencies, COPY inputs, global triggers and awkward names, GitHub's
+// `paths:` semantics (the last matching pattern decides) applied to each
+// workflow's filter must name the same projects as `mlrepo changed`.
+#include "support/lint.hpp"
+
+#include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/glob.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <sstream>
+#include <yaml-cpp/yaml.h>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+
+namespace {
+
+// GitHub: a file matches when the last pattern matching it is not negated.
+bool github_paths_match(const std::vector<std::string>& patterns, const std::string& file) {
+  bool matched = false;
+  for (const auto& p : patterns) {
+    if (!p.empty() && p[0] == '!') {
+      if (mlrepo::util::glob_match(p.substr(1), file))
+        matched = false;
+    } else if (mlrepo::util::glob_match(p, file)) {
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+} // namespace
+
+TEST_CASE("triggers: every workflow's paths match exactly the changes mlrepo changed counts",
+          "[ci][triggers]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "registry: localhost:5000\nglobal_triggers: [constraints.txt]\n"
+                         "ci:\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n");
+  r.write("constraints.txt", "numpy<2\n");
+  r.write("notes.md", "\n");
+  r.write("images/base/Dockerfile", "FROM scratch\n");
+  r.write("images/base/README", "\n");
+  r.write("images/base/extras/Dockerfile", "FROM scratch\n");
+  r.write("images/base/extras/tool.sh", "\n");
+  r.write("apps/web/Dockerfile", "FROM localhost:5000/base\n");
+  r.write("apps/web/mlrepo.yaml", "depends_on: [libs/common]\n");
+  r.write("apps/web/app.py", "\n");
+  r.write("apps/web/plugins/Dockerfile", "FROM localhost:5000/web:latest\n");
+  r.write("apps/web/plugins/p.py", "\n");
+  r.write("apps/web/plugins/deep/Dockerfile", "FROM scratch\n");
+  r.write("apps/web/plugins/deep/d.py", "\n");
+  r.write("apps/api/Dockerfile", "FROM scratch\nCOPY libs/models /m\nCOPY data/*.csv /d/\nCOPY apps/api/src /app\n");
+  r.write("apps/api/mlrepo.yaml", "context: ../..\n");
+  r.write("apps/api/src/main.py", "\n");
+  r.write("libs/common/x.py", "\n");
+  r.write("libs/models/m.py", "\n");
+  r.write("data/a.csv", "\n");
+  r.write("data/readme.md", "\n");
+  r.write(" odd/Dockerfile", "FROM scratch\n");
+  r.write(" odd/mlrepo.yaml", "name: odd\n");
+  r.write(" odd/f.txt", "\n");
+  r.write("trail /Dockerfile", "FROM scratch\n");
+  r.write("trail /mlrepo.yaml", "name: trail\n");
+  r.commit();
+  auto gen = r.mlrepo({"ci", "generate"});
+  INFO(gen.err);
+  REQUIRE(gen.code == 0);
+  r.commit("workflows");
+  expect_workflows_lint_clean(r);
+
+  std::map<std::string, std::vector<std::string>> filters; // project name -> paths
+  for (const auto& e : fs::directory_iterator(r.file(".github/workflows"))) {
+    auto wf = YAML::LoadFile(e.path().string());
+    std::string name = e.path().stem().string().substr(std::string("mlrepo-").size());
+    for (const auto& p : wf["on"]["push"]["paths"])
+      filters[name].push_back(p.as<std::string>());
+  }
+  REQUIRE(filters.size() == 8);
+  // The nested project's own files are not its parent's.
+  CHECK(github_paths_match(filters["base"], "images/base/README"));
+  CHECK_FALSE(github_paths_match(filters["base"], "images/base/extras/tool.sh"));
+
+  std::istringstream tracked(r.git({"ls-files"}));
+  std::vector<std::string> files;
+  for (std::string f; std::getline(tracked, f);)
+    files.push_back(f);
+  for (auto extra : {"apps/web/plugins/new.txt", "data/b.csv", "data/sub/c.csv", "libs/models/new/n.py",
+                     "libs/other/o.py", "images/base/extras/more/x", " odd/new", "trail /new", "top.txt"})
+    files.push_back(extra);
+  size_t checked = 0;
+  for (const auto& file : files) {
+    std::string before = fs::exists(r.file(file)) ? *mlrepo::util::read_file(r.file(file)) : "";
+    bool existed = fs::exists(r.file(file));
+    r.write(file, before + "# changed\n");
+    auto run = r.mlrepo({"changed", "--base", "HEAD"});
+    if (existed)
+      r.write(file, before);
+    else
+      r.remove(file);
+    INFO(file << "\n" << run.err);
+    REQUIRE(run.code == 0);
+    const auto lines = run.lines();
+    std::set<std::string> by_mlrepo(lines.begin(), lines.end());
+    std::set<std::string> by_github;
+    for (const auto& [name, patterns] : filters)
+      if (github_paths_match(patterns, file))
+        by_github.insert(name);
+    bool always = file == "mlrepo.yaml" || file.rfind(".github/workflows/", 0) == 0;
+    if (always) {
+      // The workspace config triggers every workflow (mlrepo then decides
+      // whether its build keys changed); a workflow triggers itself.
+      for (const auto& name : by_mlrepo)
+        CHECK(by_github.count(name));
+    } else {
+      CHECK(by_github == by_mlrepo);
+      ++checked;
+    }
+  }
+  CHECK(checked >= 30);
+}
