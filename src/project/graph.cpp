@@ -5,6 +5,7 @@
 #include "mlrepo/project/naming.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/image_ref.hpp"
 
 #include <algorithm>
 #include <queue>
@@ -154,9 +155,12 @@ std::vector<NearMiss> near_misses(const Graph& graph, const git::Snapshot& snaps
       auto repository = parse_reference(use.reference).repository;
       if (images.find(repository))
         continue;
-      if (auto like = images.resembles(repository))
-        out.push_back({p.dockerfile, use.line, use.instruction, use.reference, *like,
-                       images.registry_for(repository, *like)});
+      if (auto like = images.resembles(repository)) {
+        auto registry = images.registry_for(repository, *like);
+        if (registry && util::repository_problem(*registry + "/x"))
+          registry.reset(); // e.g. "gcr.io/" from an ARG that has no value here
+        out.push_back({p.dockerfile, use.line, use.instruction, use.reference, *like, registry});
+      }
     }
   }
   return out;

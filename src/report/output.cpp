@@ -128,6 +128,9 @@ std::string near_miss_text(const project::Graph& graph, const project::NearMiss&
                     ", image " + p.image + ")";
   if (miss.registry)
     out += "; with 'registry: " + *miss.registry + "' in mlrepo.yaml it would be";
+  else if (miss.reference.find("//") != std::string::npos || miss.reference.front() == '/')
+    out += "; a variable in it has no value here (give it one under build_args in the project's "
+           "mlrepo.yaml), or name it " + p.image;
   else
     out += "; name it " + p.image + " to build it from this repository";
   return out;
