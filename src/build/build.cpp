@@ -1,6 +1,8 @@
 #include "mlrepo/build/build.hpp"
 
+#include "mlrepo/project/dockerfile.hpp"
 #include "mlrepo/project/select.hpp"
+#include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
@@ -8,6 +10,36 @@
 #include <thread>
 
 namespace mlrepo::build {
+namespace {
+
+// Where only the classic builder exists, a Dockerfile that needs BuildKit
+// fails up front with every place and what to install, not halfway through.
+void refuse_buildkit_only(const std::vector<PlanItem>& plan, const std::string& workdir,
+                          const std::string& why) {
+  std::vector<std::string> problems;
+  for (const auto& item : plan) {
+    if (item.platforms.size() > 1)
+      problems.push_back("project '" + item.name + "' builds for " + std::to_string(item.platforms.size()) +
+                         " platforms");
+    auto content = util::read_file(workdir + "/" + item.dockerfile);
+    if (!content)
+      continue;
+    for (const auto& f : project::buildkit_features(*content))
+      problems.push_back(item.dockerfile + ":" + std::to_string(f.line) + ": " + f.what);
+  }
+  if (problems.empty())
+    return;
+  std::string message = "only BuildKit can build this, and the builder here is " + why + ":";
+  for (const auto& p : problems)
+    message += "\n  " + p;
+  throw EnvironmentError(message,
+                         "install the docker-buildx plugin (Docker's apt repository), or use a docker "
+                         "CLI older than 23, which has BuildKit built in: Debian 12's docker.io is one "
+                         "('docker: /usr/bin/docker' in mlrepo.yaml)");
+}
+
+} // namespace
+
 namespace {
 
 std::string source_url(const git::Repository& repo, const changes::EnvLookup& env) {
@@ -128,16 +160,10 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
     spdlog::warn("{}; the dry run assumes no image exists yet", e.what());
   }
   if (reachable) {
-    bool buildkit = engine.has_buildkit();
-    engine.set_buildkit(buildkit);
-    if (!buildkit) {
-      spdlog::debug("buildx is not installed: using the classic builder (DOCKER_BUILDKIT=0)");
-      for (const auto& item : out.plan)
-        if (item.platforms.size() > 1)
-          throw EnvironmentError("project '" + item.name + "' builds for several platforms, which "
-                                 "needs BuildKit, and buildx is not installed",
-                                 "install docker-buildx, or list one platform");
-    }
+    const auto& builder = engine.detect_builder();
+    spdlog::debug("builder: {}", builder.why);
+    if (!builder.buildkit)
+      refuse_buildkit_only(out.plan, repo.workdir(), builder.why);
   }
   if (opt.dry_run) {
     out.commands = dry_run(out.plan, engine, opt.exec, reachable);

@@ -74,8 +74,11 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   cfg.exclude = globs(r, "exclude");
   cfg.global_triggers = globs(r, "global_triggers");
   if (auto d = r.string("docker")) {
-    if (d->value.empty() || d->value.find('/') != std::string::npos)
-      throw ConfigError(file, d->line, "'docker' must be a program name on PATH, e.g. docker or podman");
+    bool absolute = !d->value.empty() && d->value.front() == '/';
+    if (d->value.empty() || (!absolute && d->value.find('/') != std::string::npos))
+      throw ConfigError(file, d->line,
+                        "'docker' must be a program name on PATH (docker, podman) or an absolute path "
+                        "(/usr/bin/docker), not '" + d->value + "'");
     cfg.docker = d->value;
   }
   for (const char* key : {"tags", "default_branch_tags"}) {

@@ -36,7 +36,7 @@ Engine::Engine(util::ProcessRunner& runner, std::string program)
 
 std::string Engine::require_reachable() {
   util::ProcessSpec spec;
-  spec.argv = {program_, "version", "--format", "{{.Server.Version}}"};
+  spec.argv = {program_, "version", "--format", "{{.Server.Version}} {{.Client.Version}}"};
   util::ProcessResult r;
   try {
     r = runner_.run(spec);
@@ -45,26 +45,52 @@ std::string Engine::require_reachable() {
                            "install Docker (Debian: apt-get install docker.io), or set 'docker:' "
                            "in mlrepo.yaml to the engine's CLI (e.g. podman)");
   }
-  if (!r.ok() || trim(r.out).empty())
+  std::string out = trim(r.out);
+  std::string server = out.substr(0, out.find(' '));
+  if (!r.ok() || server.empty())
     throw EnvironmentError("the Docker engine is not reachable" + where_docker() + ": " +
                                trim(r.err.empty() ? r.out : r.err),
                            "start it (systemctl start docker, or dockerd), or point DOCKER_HOST / "
                            "DOCKER_CONTEXT at a running engine");
-  return trim(r.out);
+  client_version_ = out.find(' ') == std::string::npos ? "" : out.substr(out.find(' ') + 1);
+  return server;
 }
 
-bool Engine::has_buildkit() {
+bool cli_has_builtin_buildkit(std::string_view version) {
+  size_t k = 0;
+  int major = 0;
+  while (k < version.size() && std::isdigit(static_cast<unsigned char>(version[k])) && major < 1000)
+    major = major * 10 + (version[k++] - '0');
+  return k > 0 && major >= 18 && major < 23; // BuildKit arrived in 18.09
+}
+
+const Builder& Engine::detect_builder() {
+  std::string cli = program_ + " CLI " + (client_version_.empty() ? "(version unknown)" : client_version_);
+  if (cli_has_builtin_buildkit(client_version_)) {
+    builder_ = {true, false, "BuildKit: " + cli + " is older than 23 and has it built in (DOCKER_BUILDKIT=1)"};
+    return builder_;
+  }
   util::ProcessSpec spec;
   spec.argv = {program_, "buildx", "version"};
+  util::ProcessResult r;
   try {
-    return runner_.run(spec).ok();
+    r = runner_.run(spec);
   } catch (const Error&) {
-    return false;
   }
+  if (r.ok())
+    builder_ = {true, true, "BuildKit: the buildx plugin (" + trim(r.out) + ")"};
+  else
+    builder_ = {false, false,
+                "the classic builder: " + cli + " has no buildx plugin, and CLIs from 23 on have no "
+                "BuildKit without it"};
+  return builder_;
 }
 
 std::vector<std::string> Engine::build_argv(const BuildRequest& req) const {
   std::vector<std::string> argv{program_, "build", "-f", req.dockerfile};
+  // The classic builder leaves a failed RUN's container behind without it.
+  if (!builder_.buildkit)
+    argv.push_back("--force-rm");
   for (const auto& t : req.tags) {
     argv.push_back("-t");
     argv.push_back(t);
@@ -105,7 +131,7 @@ std::vector<std::string> Engine::pull_argv(const std::string& ref) const {
 }
 
 std::map<std::string, std::optional<std::string>> Engine::build_env() const {
-  return {{"DOCKER_BUILDKIT", buildkit_ ? "1" : "0"}};
+  return {{"DOCKER_BUILDKIT", builder_.buildkit ? "1" : "0"}};
 }
 
 Presence Engine::local_image(const std::string& ref) {

@@ -61,11 +61,14 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
   try {
     add("docker", Level::Ok, ws.docker + " engine " + engine.require_reachable());
     docker_ok = true;
-    if (engine.has_buildkit())
-      add("docker", Level::Ok, "buildx installed: builds use BuildKit");
+    const auto& builder = engine.detect_builder();
+    if (builder.buildkit)
+      add("docker", Level::Ok, "builds use " + builder.why);
     else
-      add("docker", Level::Warn, "buildx is not installed: builds use the classic builder",
-          "install docker-buildx for faster builds and multi-platform images");
+      add("docker", Level::Warn, "builds use " + builder.why,
+          "install the docker-buildx plugin, or set 'docker:' to a CLI older than 23 (Debian 12's "
+          "/usr/bin/docker has BuildKit built in): the classic builder is slower and cannot build "
+          "RUN --mount, heredocs or several platforms");
   } catch (const Error& e) {
     add("docker", Level::Fail, e.what(), e.hint());
   }

@@ -343,6 +343,29 @@ std::vector<CopySource> copy_sources(std::string_view dockerfile,
   return out;
 }
 
+std::vector<BuildkitFeature> buildkit_features(std::string_view dockerfile) {
+  static const std::set<std::string> run_flags{"--mount", "--network", "--security"};
+  static const std::set<std::string> copy_flags{"--link", "--chmod", "--parents", "--exclude",
+                                                "--checksum", "--keep-git-dir"};
+  std::vector<BuildkitFeature> out;
+  for (const auto& ins : parse_instructions(dockerfile)) {
+    bool is_run = ins.keyword == "RUN";
+    bool is_copy = ins.keyword == "COPY" || ins.keyword == "ADD";
+    if (!is_run && !is_copy)
+      continue;
+    for (const auto& w : words(ins.args)) {
+      if (w.rfind("--", 0) != 0)
+        break;
+      std::string flag = w.substr(0, w.find('='));
+      if ((is_run && run_flags.count(flag)) || (is_copy && copy_flags.count(flag)))
+        out.push_back({ins.line, ins.keyword + " " + flag});
+    }
+    if (!heredocs(ins.args).empty())
+      out.push_back({ins.line, ins.keyword + " with a heredoc (<<)"});
+  }
+  return out;
+}
+
 ParsedReference parse_reference(std::string_view reference) {
   ParsedReference out;
   auto at = reference.find('@');

@@ -47,8 +47,10 @@ TEST_CASE("ci generate: one workflow per project, with the right triggers and jo
     CHECK(fs::exists(r.file(std::string(".github/workflows/mlrepo-") + name + ".yml")));
 
   auto wf = load(r, ".github/workflows/mlrepo-churn-model.yml");
-  auto paths = std::vector<std::string>{"projects/churn-model/**", "libs/mlcommon/**",
-                                        "images/python-base/**", "constraints.txt", "mlrepo.yaml",
+  // Project directories (shallower first), then inputs: python-base COPYs
+  // constraints.txt from its root context; churn-model depends on libs/mlcommon.
+  auto paths = std::vector<std::string>{"images/python-base/**", "projects/churn-model/**",
+                                        "constraints.txt", "libs/mlcommon/**", "mlrepo.yaml",
                                         ".github/workflows/mlrepo-churn-model.yml"};
   CHECK(strings(wf["on"]["push"]["paths"]) == paths);
   CHECK(strings(wf["on"]["pull_request"]["paths"]) == paths);

@@ -2,7 +2,9 @@
 #include "mlrepo/docker/engine.hpp"
 #include "mlrepo/util/error.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <tuple>
 
 using namespace mlrepo;
 using namespace mlrepo::docker;
@@ -31,10 +33,37 @@ TEST_CASE("build argv carries every setting, one argument each", "[engine]") {
   Engine engine(runner, "podman");
   BuildRequest req{"/r/a/Dockerfile", "/r", {"x:1", "x:2"}, {{"A", "a b"}}, {{"l", "v"}}, "runtime",
                    {"linux/amd64", "linux/arm64"}};
+  // Until BuildKit is found, the classic builder: no containers left behind.
   CHECK(engine.build_argv(req) ==
-        std::vector<std::string>{"podman", "build", "-f", "/r/a/Dockerfile", "-t", "x:1", "-t", "x:2",
+        std::vector<std::string>{"podman", "build", "-f", "/r/a/Dockerfile", "--force-rm", "-t", "x:1", "-t", "x:2",
                                  "--build-arg", "A=a b", "--label", "l=v", "--target", "runtime",
                                  "--platform", "linux/amd64,linux/arm64", "/r"});
+}
+
+TEST_CASE("the builder: BuildKit built into CLIs before 23, buildx after, else classic", "[engine]") {
+  CHECK(cli_has_builtin_buildkit("20.10.24+dfsg1"));
+  CHECK(cli_has_builtin_buildkit("18.09.1"));
+  CHECK_FALSE(cli_has_builtin_buildkit("23.0.0"));
+  CHECK_FALSE(cli_has_builtin_buildkit("28.2.2"));
+  CHECK_FALSE(cli_has_builtin_buildkit("17.06.0-ce"));
+  CHECK_FALSE(cli_has_builtin_buildkit(""));
+  for (auto [client, buildx_ok, buildkit, calls] :
+       {std::tuple{"20.10.24", false, true, size_t{1}}, std::tuple{"28.2.2", false, false, size_t{2}},
+        std::tuple{"28.2.2", true, true, size_t{2}}}) {
+    FakeRunner runner;
+    Engine engine(runner);
+    runner.next = result(0);
+    runner.next.out = std::string("20.10.24 ") + client + "\n";
+    engine.require_reachable();
+    runner.next = result(buildx_ok ? 0 : 1);
+    const auto& b = engine.detect_builder();
+    INFO(client << " buildx " << buildx_ok);
+    CHECK(b.buildkit == buildkit);
+    CHECK(runner.calls.size() == calls); // buildx is asked only of CLIs from 23 on
+    CHECK(engine.build_env().at("DOCKER_BUILDKIT") == std::string(buildkit ? "1" : "0"));
+    auto argv = engine.build_argv(BuildRequest{"/r/Dockerfile", "/r", {"x:1"}, {}, {}, {}, {}});
+    CHECK((std::find(argv.begin(), argv.end(), "--force-rm") != argv.end()) == !buildkit);
+  }
 }
 
 TEST_CASE("local image checks tell absent from broken", "[engine]") {

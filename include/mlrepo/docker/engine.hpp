@@ -23,6 +23,17 @@ struct BuildRequest {
 
 enum class Presence { Present, Absent };
 
+// Which builder `docker build` uses here, and why.
+struct Builder {
+  bool buildkit = false;
+  bool buildx = false; // BuildKit through the buildx plugin (else the CLI's own, DOCKER_BUILDKIT=1)
+  std::string why;     // for -v and doctor
+};
+
+// A docker CLI version "X.Y.Z..." has BuildKit built in (DOCKER_BUILDKIT=1)
+// before 23, where the builder moved to the buildx plugin.
+bool cli_has_builtin_buildkit(std::string_view client_version);
+
 class Engine {
 public:
   // `program` is "docker" unless the workspace names another (e.g. podman).
@@ -31,10 +42,14 @@ public:
   const std::string& program() const { return program_; }
 
   // Exit 3 (EnvironmentError) unless the engine answers; returns its version.
+  // Also learns the client's version, for detect_builder.
   std::string require_reachable();
-  // Whether `buildx` is there; without it builds use the classic builder.
-  bool has_buildkit();
-  void set_buildkit(bool on) { buildkit_ = on; }
+  // BuildKit wherever the engine offers it: the buildx plugin, or a CLI older
+  // than 23 with DOCKER_BUILDKIT=1; else the classic builder. One process at
+  // most (buildx is asked only of CLIs 23 and newer). Call after
+  // require_reachable; the answer is kept for build_argv and build_env.
+  const Builder& detect_builder();
+  const Builder& builder() const { return builder_; }
 
   std::vector<std::string> build_argv(const BuildRequest& req) const;
   std::vector<std::string> tag_argv(const std::string& from, const std::string& to) const;
@@ -56,7 +71,8 @@ public:
 private:
   util::ProcessRunner& runner_;
   std::string program_;
-  bool buildkit_ = false;
+  std::string client_version_;
+  Builder builder_;
 };
 
 // Whether a registry host is on the loopback interface, which Docker treats

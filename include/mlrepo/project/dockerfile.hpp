@@ -32,6 +32,16 @@ struct CopySource {
 std::vector<CopySource> copy_sources(std::string_view dockerfile,
                                      const std::map<std::string, std::string>& build_args);
 
+// What in a Dockerfile only BuildKit can build (RUN --mount/--network/
+// --security, COPY/ADD --link/--chmod/--parents/--exclude/--checksum,
+// heredocs), one entry per use, for a clear error where only the classic
+// builder exists.
+struct BuildkitFeature {
+  int line = 0;
+  std::string what; // e.g. "RUN --mount"
+};
+std::vector<BuildkitFeature> buildkit_features(std::string_view dockerfile);
+
 // Splits an image reference: repository (tag and digest removed) and whether it
 // is pinned by digest.
 struct ParsedReference {
