@@ -1,5 +1,6 @@
 #include "mlrepo/build/plan.hpp"
 
+#include "mlrepo/build/content.hpp"
 #include "mlrepo/changes/changes.hpp"
 #include "mlrepo/project/dockerfile.hpp"
 #include "mlrepo/project/identity.hpp"
@@ -16,25 +17,6 @@ namespace mlrepo::build {
 namespace {
 
 constexpr size_t kContentHexLength = 20;
-
-// The git object id at `path` in the tree ("" is the tree itself), or "absent".
-std::string entry_id(git_tree* tree, const std::string& path) {
-  if (path.empty())
-    return git::oid_hex(*git_tree_id(tree));
-  git_tree_entry* raw = nullptr;
-  if (git_tree_entry_bypath(&raw, tree, path.c_str()) < 0)
-    return "absent";
-  git::TreeEntryPtr entry(raw);
-  return git::oid_hex(*git_tree_entry_id(entry.get()));
-}
-
-std::string worktree_blob_id(const git::Repository& repo, const std::string& path) {
-  git_oid oid;
-  std::string full = repo.workdir() + "/" + path;
-  if (git_odb_hashfile(&oid, full.c_str(), GIT_OBJECT_BLOB) < 0)
-    return "unreadable";
-  return git::oid_hex(oid);
-}
 
 std::string hash_text(const std::string& text) {
   git_oid oid;
@@ -102,7 +84,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
       stack.push_back(d);
   }
 
-  auto dirty_paths = changes::uncommitted_changes(repo, *head);
+  ContentIds content(repo, head_tree.get(), changes::uncommitted_changes(repo, *head));
 
   std::vector<PlanItem> plan;
   std::map<size_t, size_t> plan_index; // graph index -> plan index
@@ -123,30 +105,28 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     item.target = p.config->target;
     item.platforms = p.config->platforms;
 
-    // Everything that defines the image, one line each, then hashed.
+    // Everything that defines the image, one line each, then hashed: what
+    // the build can see (the same bytes give the same ids committed or not;
+    // what the context's .dockerignore leaves out does not count).
     std::vector<std::string> inputs_paths{p.path};
     for (const auto& d : graph.path_dependencies(i))
       inputs_paths.push_back(d.glob ? util::glob_base(d.path) : d.path);
-    if (!util::path_within(p.dockerfile, p.path))
-      inputs_paths.push_back(p.dockerfile);
-    std::string manifest = "mlrepo-content-v1\n";
-    for (const auto& path : inputs_paths)
-      manifest += "input " + path + " " + entry_id(head_tree.get(), path) + "\n";
-    manifest += "dockerfile " + p.dockerfile + "\ncontext " + p.context + "\n";
+    std::string manifest = "mlrepo-content-v2\n";
+    auto ignore_text = util::read_file(repo.workdir() + "/" + util::join_path(p.context, ".dockerignore"));
+    const DockerIgnore ignore(ignore_text.value_or(""));
+    for (const auto& path : inputs_paths) {
+      manifest += "input " + path + " " + content.id(path, &ignore, p.context) + "\n";
+      item.dirty |= content.last_used_uncommitted();
+    }
+    // Docker reads the Dockerfile whatever .dockerignore says.
+    manifest += "dockerfile " + p.dockerfile + " " + content.id(p.dockerfile, nullptr, p.context) + "\n";
+    item.dirty |= content.last_used_uncommitted();
+    manifest += "context " + p.context + "\n";
     for (const auto& [k, v] : item.build_args)
       manifest += "build_arg " + k + "=" + v + "\n";
     manifest += "target " + p.config->target.value_or("") + "\n";
     for (const auto& pl : p.config->platforms)
       manifest += "platform " + pl + "\n";
-    for (const auto& path : dirty_paths) {
-      bool inside = std::any_of(inputs_paths.begin(), inputs_paths.end(),
-                                [&](const std::string& in) { return util::path_within(path.path, in); });
-      if (!inside)
-        continue;
-      item.dirty = true;
-      manifest += "worktree " + path.path + " " +
-                  (path.kind == git::WorktreeChange::Kind::Deleted ? std::string("deleted") : worktree_blob_id(repo, path.path)) + "\n";
-    }
     std::vector<std::pair<std::string, size_t>> deps;
     for (size_t d : graph.dependencies(i))
       deps.emplace_back(projects[d].name, plan_index.at(d));
@@ -182,8 +162,8 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
       item.labels["org.opencontainers.image.source"] = inputs.source_url;
 
     // FROM lines naming a dependency must resolve to what we build.
-    if (auto content = util::read_file(repo.workdir() + "/" + p.dockerfile)) {
-      for (const auto& use : project::image_uses(*content, item.build_args)) {
+    if (auto text = util::read_file(repo.workdir() + "/" + p.dockerfile)) {
+      for (const auto& use : project::image_uses(*text, item.build_args)) {
         if (use.pinned)
           continue;
         auto target = images.find(project::parse_reference(use.reference).repository);

@@ -99,3 +99,56 @@ TEST_CASE("builder: 'docker:' takes an absolute path and refuses a relative one"
   r.write("mlrepo.yaml", "docker: /usr/bin/docker\n");
   CHECK(r.mlrepo({"list"}).code == 0);
 }
+
+TEST_CASE("content tag: the same bytes give the same tag, committed or not, and .dockerignore'd "
+          "files do not count",
+          "[build][docker][content]") {
+  ImageScope images;
+  GitRepo r;
+  r.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\n");
+  r.write("app/Dockerfile", "FROM " + busybox_image() + "\nCOPY . /app\n");
+  r.write("app/.dockerignore", "# docs never reach the image\n*.md\ndata/\n!data/keep.csv\n");
+  r.write("app/README.md", "v1\n");
+  r.write("app/train.py", "print(1)\n");
+  r.write("app/data/big.csv", "1,2\n");
+  r.write("app/data/keep.csv", "3,4\n");
+  r.commit();
+  auto tags = [&] {
+    auto run = r.mlrepo({"build", "app", "--dry-run"});
+    INFO(run.err);
+    REQUIRE(run.code == 0);
+    std::string line = run.lines().at(0);
+    auto at = line.find(images.prefix() + "app:content-");
+    REQUIRE(at != std::string::npos);
+    std::string content = line.substr(at, line.find(' ', at) - at);
+    bool dirty = line.find("-dirty") != std::string::npos;
+    return std::pair{content, dirty};
+  };
+  auto [clean_tag, clean_dirty] = tags();
+  CHECK_FALSE(clean_dirty);
+  // An ignored edit: nothing the build sees changed.
+  r.write("app/README.md", "v2, much better docs\n");
+  r.write("app/data/big.csv", "5,6\n");
+  r.write("app/notes.md", "new, ignored\n");
+  CHECK(tags() == std::pair{clean_tag, false});
+  // A seen edit changes the tag and makes the commit tag -dirty ...
+  r.write("app/train.py", "print(2)\n");
+  r.write("app/data/keep.csv", "7,8\n");
+  auto [edited, edited_dirty] = tags();
+  CHECK(edited != clean_tag);
+  CHECK(edited_dirty);
+  // ... and committing the same bytes keeps it.
+  r.commit("edit");
+  CHECK(tags() == std::pair{edited, false});
+  // Reverting in the work tree gives the first tag back.
+  r.write("app/train.py", "print(1)\n");
+  r.write("app/data/keep.csv", "3,4\n");
+  CHECK(tags().first == clean_tag);
+  // The built image really lacks the ignored files.
+  auto build = r.mlrepo({"build", "app"});
+  INFO(build.err);
+  REQUIRE(build.code == 0);
+  auto listing = docker({"run", "--rm", clean_tag, "sh", "-c", "cd /app && ls -R"});
+  CHECK_THAT(listing, Contains("train.py") && Contains("keep.csv") && !Contains("README.md") &&
+                          !Contains("big.csv"));
+}
