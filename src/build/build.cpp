@@ -6,6 +6,7 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
+#include <cstdlib>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -18,6 +19,8 @@ void refuse_buildkit_only(const std::vector<PlanItem>& plan, const std::string& 
                           const std::string& why) {
   std::vector<std::string> problems;
   for (const auto& item : plan) {
+    if (!item.secrets.empty())
+      problems.push_back("project '" + item.name + "' passes build secrets");
     if (item.platforms.size() > 1)
       problems.push_back("project '" + item.name + "' builds for " + std::to_string(item.platforms.size()) +
                          " platforms");
@@ -145,6 +148,14 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   auto inputs = plan_inputs(repo, view.config, env);
   inputs.build_arg_overrides = opt.build_args;
   out.plan = make_plan(repo, view.config, graph, chosen, inputs);
+
+  for (const auto& item : out.plan)
+    for (const auto& [id, var] : item.secrets)
+      if (!std::getenv(var.c_str()))
+        throw UsageError("project '" + item.name + "' needs the build secret '" + id +
+                             "' from the environment variable " + var + ", which is not set",
+                         "export " + var + " (in GitHub Actions: 'env: " + var + ": ${{ secrets." + var +
+                             " }}'), or remove the secret from " + item.name + "'s mlrepo.yaml");
 
   util::SpawnRunner runner;
   docker::Engine engine(runner, view.config.docker);

@@ -285,6 +285,7 @@ docker::BuildRequest build_request(const PlanItem& item, const ExecOptions& opt)
   req.labels = item.labels;
   req.target = item.target;
   req.platforms = item.platforms;
+  req.secrets = item.secrets;
   return req;
 }
 

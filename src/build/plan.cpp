@@ -104,6 +104,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
         item.build_args[k] = v;
     item.target = p.config->target;
     item.platforms = p.config->platforms;
+    item.secrets = p.config->secrets;
 
     // Everything that defines the image, one line each, then hashed: what
     // the build can see (the same bytes give the same ids committed or not;
@@ -125,6 +126,8 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     for (const auto& [k, v] : item.build_args)
       manifest += "build_arg " + k + "=" + v + "\n";
     manifest += "target " + p.config->target.value_or("") + "\n";
+    for (const auto& [id, var] : item.secrets)
+      manifest += "secret " + id + "\n"; // which secrets, never their values
     for (const auto& pl : p.config->platforms)
       manifest += "platform " + pl + "\n";
     std::vector<std::pair<std::string, size_t>> deps;

@@ -5,6 +5,8 @@
 #include "mlrepo/util/image_ref.hpp"
 #include "yaml_reader.hpp"
 
+#include <cstring>
+
 namespace mlrepo::config {
 namespace {
 
@@ -141,13 +143,25 @@ ProjectConfig parse_project_config(const std::string& content, const std::string
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
               {"name", "dockerfile", "context", "build_args", "target", "platforms", "depends_on",
-               "test", "lint", "run", "ci"});
+               "test", "lint", "run", "ci", "secrets"});
   ProjectConfig cfg;
   cfg.file = file;
   cfg.name = r.string("name");
   cfg.dockerfile = r.string("dockerfile");
   cfg.context = r.string("context");
   cfg.build_args = r.scalar_map("build_args").value_or(std::map<std::string, std::string>{});
+  cfg.secrets = r.scalar_map("secrets").value_or(std::map<std::string, std::string>{});
+  auto word = [](const std::string& s, const char* extra) {
+    bool ok = !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0]));
+    for (char c : s)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || std::strchr(extra, c));
+    return ok;
+  };
+  for (const auto& [id, var] : cfg.secrets)
+    if (!word(id, ".-") || !word(var, ""))
+      throw ConfigError(file, 0, "'secrets' entry '" + id + ": " + var + "' is not 'ID: ENV_VAR'",
+                        "map each BuildKit secret id (letters, digits, '_', '.', '-') to the name of "
+                        "the environment variable holding its value, e.g. 'pip_token: PIP_TOKEN'");
   if (auto t = r.string("target"))
     cfg.target = t->value;
   cfg.platforms = plain(r.string_list("platforms").value_or(std::vector<Located>{}));

@@ -152,3 +152,47 @@ TEST_CASE("content tag: the same bytes give the same tag, committed or not, and 
   CHECK_THAT(listing, Contains("train.py") && Contains("keep.csv") && !Contains("README.md") &&
                           !Contains("big.csv"));
 }
+
+TEST_CASE("secrets: readable in the build, absent from argv, logs, labels, report and history",
+          "[build][docker][secrets]") {
+  ImageScope images;
+  GitRepo r;
+  const std::string value = "tok-" + nonce();
+  r.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\ndocker: " + kBuiltinBuildkitCli + "\n");
+  // The build proves it read the secret by its length, never by its value.
+  // (The first RUN keeps BuildKit from reusing an earlier run's layer.)
+  r.write("app/Dockerfile", "FROM " + busybox_image() + "\nRUN echo " + nonce() + " > /run-id" +
+                                "\nRUN --mount=type=secret,id=pip_token "
+                                "wc -c < /run/secrets/pip_token > /seen\n");
+  r.write("app/mlrepo.yaml", "secrets:\n  pip_token: MLREPO_TEST_TOKEN\n");
+  r.commit();
+  // Missing: exit 2 naming the project and the variable, before any build.
+  auto missing = r.mlrepo({"build", "app"});
+  CHECK(missing.code == 2);
+  CHECK_THAT(missing.err, Contains("'app'") && Contains("MLREPO_TEST_TOKEN"));
+  auto dry = r.mlrepo({"build", "app", "--dry-run"}, {{"MLREPO_TEST_TOKEN", value}});
+  CHECK_THAT(dry.out, Contains("--secret id=pip_token,env=MLREPO_TEST_TOKEN") && !Contains(value));
+  TempDir tmp;
+  auto report = tmp.path() / "report.json";
+  auto run = r.mlrepo({"build", "app", "-v", "--json-report", report.string()}, {{"MLREPO_TEST_TOKEN", value}});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  std::string image = images.prefix() + "app:" + r.head();
+  CHECK(docker({"run", "--rm", image, "cat", "/seen"}) == std::to_string(value.size()) + "\n");
+  CHECK_THAT(run.out + run.err, !Contains(value));
+  CHECK_THAT(*mlrepo::util::read_file(report), !Contains(value));
+  CHECK_THAT(docker({"history", "--no-trunc", image}), !Contains(value));
+  CHECK_THAT(docker({"image", "inspect", image}), !Contains(value));
+  for (const auto& e : fs::recursive_directory_iterator(r.file(".git/mlrepo/logs")))
+    if (e.is_regular_file())
+      CHECK_THAT(*mlrepo::util::read_file(e.path()), !Contains(value));
+  // Which secrets (not their values) are part of the content.
+  r.write("app/mlrepo.yaml", "secrets:\n  pip_token: MLREPO_TEST_TOKEN\n  other: MLREPO_TEST_TOKEN\n");
+  auto again = r.mlrepo({"build", "app", "--dry-run"}, {{"MLREPO_TEST_TOKEN", value}});
+  auto content_tag = [](const std::string& out) {
+    auto at = out.find(":content-");
+    return at == std::string::npos ? std::string() : out.substr(at, 29);
+  };
+  REQUIRE_FALSE(content_tag(dry.out).empty());
+  CHECK(content_tag(again.out) != content_tag(dry.out));
+}

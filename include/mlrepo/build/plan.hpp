@@ -28,6 +28,7 @@ struct PlanItem {
   std::map<std::string, std::string> build_args;
   std::optional<std::string> target;
   std::vector<std::string> platforms;
+  std::map<std::string, std::string> secrets; // id -> environment variable
   // FROM references (as written, ARGs expanded) that must resolve to a
   // dependency's freshly built image: reference -> plan index.
   std::vector<std::pair<std::string, size_t>> from_refs;

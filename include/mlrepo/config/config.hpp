@@ -58,6 +58,9 @@ struct ProjectConfig {
   std::optional<Located> dockerfile; // relative to the project directory
   std::optional<Located> context;    // relative to the project directory
   std::map<std::string, std::string> build_args;
+  // BuildKit secrets: id -> the environment variable holding the value (the
+  // value itself is never stored, logged or passed in argv).
+  std::map<std::string, std::string> secrets;
   std::optional<std::string> target;
   std::vector<std::string> platforms;
   std::vector<Located> depends_on; // repo-relative paths or project names

@@ -19,6 +19,9 @@ struct BuildRequest {
   std::map<std::string, std::string> labels;
   std::optional<std::string> target;
   std::vector<std::string> platforms;
+  // BuildKit secrets: id -> environment variable; docker reads the value
+  // itself, so it never appears in argv.
+  std::map<std::string, std::string> secrets;
 };
 
 enum class Presence { Present, Absent };
