@@ -175,6 +175,9 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
     spdlog::debug("builder: {}", builder.why);
     if (!builder.buildkit)
       refuse_buildkit_only(out.plan, repo.workdir(), builder.why);
+    opt.exec.registry_cache = opt.exec.push && view.config.build_cache && builder.buildkit;
+    if (opt.exec.push && view.config.build_cache && !builder.buildkit)
+      spdlog::info("no registry layer cache: it needs BuildKit, and the builder here is {}", builder.why);
   }
   if (opt.dry_run) {
     out.commands = dry_run(out.plan, engine, opt.exec, reachable);

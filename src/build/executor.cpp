@@ -116,7 +116,7 @@ private:
       if (ref != plan_[dep].content_ref)
         command(engine_.tag_argv(plan_[dep].content_ref, ref), "tag " + ref);
     }
-    auto r = command(engine_.build_argv(build_request(item_, opt_)), "", engine_.build_env());
+    auto r = command(engine_.build_argv(build_request(item_, plan_, opt_)), "", engine_.build_env());
     if (!r.ok()) {
       result_.error = "docker build failed" + (r.signal ? " (signal " + std::to_string(r.signal) + ")"
                                                        : " with exit code " + std::to_string(r.exit_code));
@@ -124,6 +124,8 @@ private:
     }
     if (opt_.push)
       push_all();
+    if (opt_.push && opt_.registry_cache)
+      export_cache();
     return Status::Built;
   }
 
@@ -156,6 +158,20 @@ private:
       command(engine_.tag_argv(item_.content_ref, t), "tag " + t);
       push(t);
     }
+  }
+
+  // A registry that refuses the cache costs the next build time, not this one.
+  void export_cache() {
+    auto tagged = command(engine_.tag_argv(item_.content_ref, item_.cache_ref), "tag " + item_.cache_ref);
+    auto r = tagged.ok() ? command(engine_.push_argv(item_.cache_ref), "") : tagged;
+    if (r.ok()) {
+      write_log("layer cache exported to " + item_.cache_ref);
+      return;
+    }
+    std::string msg = "warning: the layer cache could not be pushed to " + item_.cache_ref + " (" +
+                      last_line(r.err + r.out) + "); the next build on a fresh machine starts cold";
+    write_log(msg);
+    status_.note(item_, msg);
   }
 
   void push_all() {
@@ -275,7 +291,8 @@ const char* status_name(Status s) {
   return "?";
 }
 
-docker::BuildRequest build_request(const PlanItem& item, const ExecOptions& opt) {
+docker::BuildRequest build_request(const PlanItem& item, const std::vector<PlanItem>& plan,
+                                   const ExecOptions& opt) {
   docker::BuildRequest req;
   auto abs = [&](const std::string& rel) { return rel.empty() ? opt.workdir : opt.workdir + "/" + rel; };
   req.dockerfile = abs(item.dockerfile);
@@ -286,6 +303,16 @@ docker::BuildRequest build_request(const PlanItem& item, const ExecOptions& opt)
   req.target = item.target;
   req.platforms = item.platforms;
   req.secrets = item.secrets;
+  if (opt.registry_cache) {
+    // The image carries its own cache metadata (BuildKit's inline cache), so
+    // pushing it as :buildcache exports the cache, and --cache-from imports
+    // it on a machine that has none of its layers. Not a build argument of
+    // the image's content: the content tag does not change.
+    req.build_args["BUILDKIT_INLINE_CACHE"] = "1";
+    req.cache_from.push_back(item.cache_ref);
+    for (size_t d : item.deps)
+      req.cache_from.push_back(plan[d].cache_ref);
+  }
   return req;
 }
 
@@ -395,10 +422,14 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
     for (const auto& [ref, dep] : item.from_refs)
       if (ref != plan[dep].content_ref)
         out.push_back(engine.tag_argv(plan[dep].content_ref, ref));
-    out.push_back(engine.build_argv(build_request(item, opt)));
+    out.push_back(engine.build_argv(build_request(item, plan, opt)));
     if (opt.push)
       for (const auto& t : item.tags)
         out.push_back(engine.push_argv(t));
+    if (opt.push && opt.registry_cache) {
+      out.push_back(engine.tag_argv(item.content_ref, item.cache_ref));
+      out.push_back(engine.push_argv(item.cache_ref));
+    }
   }
   return out;
 }

@@ -141,6 +141,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     }
     item.content_hash = hash_text(manifest).substr(0, kContentHexLength);
     item.content_ref = p.image + ":content-" + item.content_hash;
+    item.cache_ref = p.image + ":buildcache";
 
     item.tags.push_back(item.content_ref);
     item.tags.push_back(p.image + ":" + sha + (item.dirty ? "-dirty" : ""));

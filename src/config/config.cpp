@@ -31,7 +31,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
               {"registry", "image_prefix", "default_branch", "name_from", "exclude",
-               "global_triggers", "docker", "tags", "default_branch_tags", "ci"});
+               "global_triggers", "docker", "tags", "default_branch_tags", "ci", "build_cache"});
   WorkspaceConfig cfg;
   cfg.file = file;
   if (auto reg = r.string("registry")) {
@@ -72,6 +72,15 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
       cfg.name_from = NameFrom::Path;
     else
       throw ConfigError(file, nf->line, "'name_from' must be 'leaf' or 'path', not '" + nf->value + "'");
+  }
+  // `build_cache: off` reads as it is written (YAML 1.1 spelling), as do true/false.
+  if (auto cache = r.string("build_cache")) {
+    if (cache->value == "on" || cache->value == "true")
+      cfg.build_cache = true;
+    else if (cache->value == "off" || cache->value == "false")
+      cfg.build_cache = false;
+    else
+      throw ConfigError(file, cache->line, "'build_cache' must be on or off, not '" + cache->value + "'");
   }
   cfg.exclude = globs(r, "exclude");
   cfg.global_triggers = globs(r, "global_triggers");

@@ -103,6 +103,10 @@ std::vector<std::string> Engine::build_argv(const BuildRequest& req) const {
     argv.push_back("--label");
     argv.push_back(k + "=" + v);
   }
+  for (const auto& ref : req.cache_from) {
+    argv.push_back("--cache-from");
+    argv.push_back(ref);
+  }
   for (const auto& [id, var] : req.secrets) {
     argv.push_back("--secret");
     argv.push_back("id=" + id + ",env=" + var);

@@ -20,6 +20,9 @@ struct ExecOptions {
   std::chrono::milliseconds retry_delay{1000}; // doubles after each retry
   std::string log_dir;                         // one <name>.log per project
   std::string workdir;                         // repository root, absolute
+  // Import and export each build's layer cache through the registry
+  // (<image>:buildcache, BuildKit inline cache; dependencies' caches too).
+  bool registry_cache = false;
 };
 
 enum class Status { Built, Skipped, Failed, Blocked, Cancelled };
@@ -56,6 +59,7 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
                                               bool engine_reachable);
 
 // The build request for one item (paths resolved against options.workdir).
-docker::BuildRequest build_request(const PlanItem& item, const ExecOptions& options);
+docker::BuildRequest build_request(const PlanItem& item, const std::vector<PlanItem>& plan,
+                                   const ExecOptions& options);
 
 } // namespace mlrepo::build

@@ -17,6 +17,7 @@ struct PlanItem {
   std::string name;
   std::string content_hash;         // hex; covers everything that defines the image
   std::string content_ref;          // image:content-<hash>
+  std::string cache_ref;            // image:buildcache, the registry layer cache
   std::vector<std::string> tags;    // full references, content_ref first
   bool dirty = false;               // uncommitted changes reach this image
   bool requested = true;            // chosen by the user, not only a dependency

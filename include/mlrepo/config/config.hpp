@@ -41,6 +41,7 @@ struct WorkspaceConfig {
   std::string docker = "docker";        // the engine's CLI (podman works too)
   std::vector<std::string> tags;        // extra tag templates: {branch}, {short_sha}
   std::vector<std::string> default_branch_tags; // extra tags on the default branch only
+  bool build_cache = true; // with --push, layer cache through the registry (<image>:buildcache)
   WorkspaceCi ci;
 };
 

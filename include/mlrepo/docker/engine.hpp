@@ -22,6 +22,7 @@ struct BuildRequest {
   // BuildKit secrets: id -> environment variable; docker reads the value
   // itself, so it never appears in argv.
   std::map<std::string, std::string> secrets;
+  std::vector<std::string> cache_from; // images whose layers may be reused
 };
 
 enum class Presence { Present, Absent };
