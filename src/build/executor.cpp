@@ -3,12 +3,14 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/process.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 namespace mlrepo::build {
 namespace {
@@ -56,6 +58,7 @@ std::string last_line(const std::string& text) {
 struct Presence {
   bool local = false;
   bool remote = false;
+  std::vector<std::string> local_tags; // the item's tags already on the engine, when listed
   std::string error; // a check that failed: never read as absent
 };
 
@@ -130,9 +133,14 @@ private:
   }
 
   void tag_all() {
-    ensure_local(item_.content_ref);
+    const auto& have = presence_.local_tags;
+    auto tagged = [&](const std::string& t) { return std::find(have.begin(), have.end(), t) != have.end(); };
+    if (std::all_of(item_.tags.begin(), item_.tags.end(), tagged))
+      return; // nothing to add: a no-op build runs no docker command here
+    if (!tagged(item_.content_ref))
+      ensure_local(item_.content_ref);
     for (const auto& t : item_.tags)
-      if (t != item_.content_ref)
+      if (t != item_.content_ref && !tagged(t))
         command(engine_.tag_argv(item_.content_ref, t), "tag " + t);
   }
 
@@ -183,8 +191,10 @@ private:
     auto delay = opt_.retry_delay;
     for (int attempt = 0;; ++attempt) {
       auto r = command(engine_.push_argv(ref), "");
-      if (r.ok())
+      if (r.ok()) {
+        result_.pushed.push_back(ref);
         return;
+      }
       if (util::interrupted())
         throw Error(ExitCode::Interrupted, "interrupted");
       std::string out = r.err + r.out;
@@ -261,13 +271,24 @@ std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::
   std::vector<Presence> presence(plan.size());
   if (opt.force)
     return presence;
+  // One listing answers for every project, where a process per image costs
+  // most of a no-op build.
+  std::optional<std::unordered_set<std::string>> local;
+  if (plan.size() > 1)
+    if (auto tags = engine.local_tags())
+      local.emplace(tags->begin(), tags->end());
   // Registry round trips dominate for large up-to-date repositories: check
   // them many at a time, independent of -j.
   parallel_for(plan.size(), std::max<size_t>(8, static_cast<size_t>(opt.jobs)), [&](size_t i) {
     if (util::interrupted())
       return;
     try {
-      presence[i].local = engine.local_image(plan[i].content_ref) == docker::Presence::Present;
+      presence[i].local = local ? local->count(plan[i].content_ref) > 0
+                                : engine.local_image(plan[i].content_ref) == docker::Presence::Present;
+      if (local)
+        for (const auto& t : plan[i].tags)
+          if (local->count(t))
+            presence[i].local_tags.push_back(t);
       if (opt.push)
         presence[i].remote =
             remote_with_retries(plan[i], engine, opt, status) == docker::Presence::Present;

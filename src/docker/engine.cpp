@@ -155,6 +155,30 @@ Presence Engine::local_image(const std::string& ref) {
                          "check that the Docker engine is healthy ('docker info')");
 }
 
+std::optional<std::vector<std::string>> Engine::local_tags() {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"};
+  util::ProcessResult r;
+  try {
+    r = runner_.run(spec);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!r.ok())
+    return std::nullopt;
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < r.out.size()) {
+    size_t nl = r.out.find('\n', start);
+    if (nl == std::string::npos)
+      nl = r.out.size();
+    if (nl > start)
+      out.push_back(r.out.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
 Presence Engine::remote_image(const std::string& ref) {
   util::ProcessSpec spec;
   spec.argv = {program_, "manifest", "inspect"};

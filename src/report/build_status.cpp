@@ -2,6 +2,7 @@
 
 #include "mlrepo/util/fs.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <fmt/format.h>
@@ -40,6 +41,8 @@ public:
   }
   void note(const PlanItem& item, std::string_view message) override {
     std::lock_guard lock(mutex_);
+    if (opt_.quiet)
+      return; // -q: errors only
     std::fprintf(stderr, "warning: %s: %.*s\n", item.name.c_str(), static_cast<int>(message.size()),
                  message.data());
   }
@@ -52,12 +55,19 @@ public:
                                    build::status_name(r.status), opt_.color ? "\033[0m" : "");
     std::fprintf(stderr, "==> %s %s (%.1fs)%s%s\n", item.name.c_str(), head.c_str(), r.duration_s,
                  r.error.empty() ? "" : ": ", r.error.c_str());
+    for (const auto& ref : r.pushed)
+      std::fprintf(stderr, "==> %s pushed %s\n", item.name.c_str(), ref.c_str());
     if (bad && !r.log.empty())
       std::fprintf(stderr, "--- last lines of %s ---\n%s--- end of %s ---\n", r.log.c_str(),
                    tail_lines(r.log, 20).c_str(), item.name.c_str());
   }
   void summary(const std::vector<Result>& results) override {
     std::lock_guard lock(mutex_);
+    bool failed = std::any_of(results.begin(), results.end(), [](const Result& r) {
+      return r.status == Status::Failed || r.status == Status::Blocked;
+    });
+    if (opt_.quiet && !failed)
+      return;
     std::fprintf(stderr, "\n%s", summary_table(results, false).c_str());
   }
 
@@ -90,6 +100,8 @@ public:
       std::fprintf(stderr, "%s\n", l.c_str());
     std::fprintf(stderr, "::endgroup::\n");
     buffered_.erase(item.name);
+    for (const auto& ref : r.pushed)
+      std::fprintf(stderr, "%s pushed %s\n", item.name.c_str(), ref.c_str());
     if (r.status == Status::Failed) {
       std::fprintf(stderr, "::error title=%s %s::%s\n", item.name.c_str(), "failed", r.error.c_str());
       if (!r.log.empty())
@@ -128,6 +140,7 @@ std::string build_report_json(const std::vector<Result>& results) {
                   {"status", build::status_name(r.status)},
                   {"duration_s", rounded},
                   {"images", r.images},
+                  {"pushed", r.pushed},
                   {"log", r.log}};
     if (!r.error.empty())
       entry["error"] = r.error;

@@ -45,12 +45,16 @@ struct PushRepo {
 TEST_CASE("push: every tag reaches the registry, what exists is never rebuilt", "[push][docker]") {
   PushRepo p;
   std::string sha = p.repo.head();
-  auto rep = p.build({"--all", "--push"});
+  std::string said;
+  auto rep = p.build({"--all", "--push"}, 0, &said);
   REQUIRE(rep["results"].size() == 2);
   auto tags = rep["results"][1]["images"];
   REQUIRE(tags.size() == 4); // content, sha, branch, latest (main is the default branch)
-  for (const auto& t : tags)
+  CHECK(rep["results"][1]["pushed"] == tags);
+  for (const auto& t : tags) {
     CHECK(remote_exists(t.get<std::string>()));
+    CHECK_THAT(said, Contains("app pushed " + t.get<std::string>())); // per project, on stderr
+  }
   CHECK(remote_exists(p.image("app") + ":" + sha));
   CHECK(remote_exists(p.image("app") + ":main"));
   CHECK(remote_exists(p.image("app") + ":latest"));
@@ -70,6 +74,13 @@ TEST_CASE("push: every tag reaches the registry, what exists is never rebuilt", 
   rep = p.build({"--all", "--push"});
   CHECK(rep["results"][1]["status"] == "skipped");
   CHECK(remote_exists(p.image("app") + ":" + sha2));
+  CHECK(rep["results"][1]["pushed"] == json::array({p.image("app") + ":" + sha2}));
+  // -q: nothing but errors.
+  p.repo.write("README.md", "y");
+  p.repo.commit();
+  auto quiet = p.repo.mlrepo({"-q", "build", "--all", "--push"});
+  CHECK(quiet.code == 0);
+  CHECK(quiet.err.empty());
 }
 
 TEST_CASE("push: a registry that fails, then recovers, is retried", "[push][docker]") {

@@ -34,6 +34,7 @@ struct Result {
   Status status = Status::Cancelled;
   double duration_s = 0;
   std::vector<std::string> images;
+  std::vector<std::string> pushed; // tags this run pushed to the registry
   std::string log;   // path of the log file
   std::string error; // why it failed, was blocked or cancelled
 };

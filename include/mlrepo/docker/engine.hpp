@@ -65,6 +65,9 @@ public:
   // Throws Error when the answer is not a clear yes or no: an engine or
   // registry failure is never read as "absent".
   Presence local_image(const std::string& ref);
+  // Every repository:tag the engine holds, in one listing; nullopt when the
+  // listing fails (callers then ask image by image).
+  std::optional<std::vector<std::string>> local_tags();
   Presence remote_image(const std::string& ref);
 
   // Runs a command, streaming its lines; returns the result.
