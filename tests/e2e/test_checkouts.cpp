@@ -32,16 +32,6 @@ struct Origin {
   }
 };
 
-struct Event {
-  TempDir dir;
-  Env env(const std::string& name, const json& payload) const {
-    auto file = dir.path() / "event.json";
-    mlrepo::util::write_file_atomic(file, payload.dump());
-    return {{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_EVENT_NAME", name},
-            {"GITHUB_EVENT_PATH", file.string()}};
-  }
-};
-
 } // namespace
 
 TEST_CASE("shallow: a clone answers whenever the commits it needs are present", "[changed][shallow]") {
@@ -76,7 +66,7 @@ TEST_CASE("shallow: --all-if-base-missing works in a depth-1 checkout of every e
   o.repo.git({"checkout", "-q", "main"}); // origin's HEAD names the default branch
   // What actions/checkout makes: one commit, one branch.
   GitRepo clone(file_url(o.repo), {"--depth", "1", "--branch", "feature"});
-  Event ev;
+  GithubEvent ev;
   const Lines all{"a", "b", "c"};
   struct Case {
     std::string event;

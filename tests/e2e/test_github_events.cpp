@@ -11,16 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-struct Event {
-  TempDir dir;
-  Env env(const std::string& name, const json& payload) const {
-    auto file = dir.path() / "event.json";
-    mlrepo::util::write_file_atomic(file, payload.dump());
-    return {{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_EVENT_NAME", name},
-            {"GITHUB_EVENT_PATH", file.string()}};
-  }
-};
-
 // origin: main with projects a, b, c; the clone is where the workflow runs.
 struct Setup {
   GitRepo origin;
@@ -47,7 +37,7 @@ TEST_CASE("push: the pushed range", "[github]") {
   s.origin.write("b/x", "1");
   std::string after = s.origin.commit();
   GitRepo clone(s.origin, {});
-  Event ev;
+  GithubEvent ev;
   auto run = changed(clone, ev.env("push", {{"before", before}, {"after", after}}));
   REQUIRE(run.code == 0);
   CHECK(run.lines() == Lines{"b"});
@@ -65,7 +55,7 @@ TEST_CASE("push of a new branch or with an unknown before: merge-base with the d
   std::string after = s.origin.commit();
   s.origin.git({"checkout", "-q", "main"}); // origin/HEAD must name the default branch
   GitRepo clone(s.origin, {"--branch", "feature"});
-  Event ev;
+  GithubEvent ev;
   for (std::string before : {std::string(40, '0'), std::string("1234567890123456789012345678901234567890")}) {
     auto run = changed(clone, ev.env("push", {{"before", before}, {"after", after}}));
     REQUIRE(run.code == 0);
@@ -79,7 +69,7 @@ TEST_CASE("push to the default branch with an unknown before: everything, loudly
   s.origin.write("a/x", "1");
   std::string after = s.origin.commit();
   GitRepo clone(s.origin, {});
-  Event ev;
+  GithubEvent ev;
   auto run = changed(clone, ev.env("push", {{"before", std::string(40, '0')}, {"after", after}}));
   REQUIRE(run.code == 0);
   CHECK(run.lines() == Lines{"a", "b", "c"});
@@ -95,7 +85,7 @@ TEST_CASE("pull_request: merge-base with the target branch", "[github]") {
   s.origin.write("a/x", "1");
   std::string main_tip = s.origin.commit("main moved");
   GitRepo clone(s.origin, {"--branch", "pr"});
-  Event ev;
+  GithubEvent ev;
   json payload = {{"pull_request", {{"base", {{"ref", "main"}, {"sha", main_tip}}}, {"head", {{"sha", clone.head()}}}}}};
   auto run = changed(clone, ev.env("pull_request", payload));
   REQUIRE(run.code == 0);
@@ -121,7 +111,7 @@ TEST_CASE("merge_group: the queue's base", "[github]") {
   s.origin.write("c/x", "1");
   s.origin.commit();
   GitRepo clone(s.origin, {});
-  Event ev;
+  GithubEvent ev;
   auto run = changed(clone, ev.env("merge_group", {{"merge_group", {{"base_sha", s.first}}}}));
   REQUIRE(run.code == 0);
   CHECK(run.lines() == Lines{"c"});
@@ -132,7 +122,7 @@ TEST_CASE("workflow_dispatch and schedule: everything unless --base", "[github]"
   s.origin.write("c/x", "1");
   s.origin.commit();
   GitRepo clone(s.origin, {});
-  Event ev;
+  GithubEvent ev;
   for (auto name : {"workflow_dispatch", "schedule"}) {
     auto run = changed(clone, ev.env(name, json::object()), {"--json"});
     REQUIRE(run.code == 0);
@@ -152,7 +142,7 @@ TEST_CASE("a shallow checkout of a push fails with what to do", "[github]") {
   s.origin.write("b/x", "1");
   std::string after = s.origin.commit();
   GitRepo clone(s.origin, {"--depth", "1", "--no-local"});
-  Event ev;
+  GithubEvent ev;
   auto run = changed(clone, ev.env("push", {{"before", before}, {"after", after}}));
   // 'before' is missing: the fallback base lies in the shallow history too.
   CHECK(run.code == 3);

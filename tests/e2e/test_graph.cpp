@@ -6,17 +6,6 @@ using namespace mlrepo::test;
 using Catch::Contains;
 using nlohmann::json;
 
-namespace {
-json edges_of(const GitRepo& r) {
-  auto run = r.mlrepo({"graph", "--format", "json"});
-  INFO(run.err);
-  REQUIRE(run.code == 0);
-  return run.json()["edges"];
-}
-json edge(const char* from, const char* to, const char* via) {
-  return {{"from", from}, {"to", to}, {"via", via}};
-}
-} // namespace
 
 TEST_CASE("FROM lines make dependencies by local name, whatever the tag", "[graph]") {
   GitRepo r;
@@ -25,7 +14,7 @@ TEST_CASE("FROM lines make dependencies by local name, whatever the tag", "[grap
   r.write("c/Dockerfile", "FROM scratch\nCOPY --from=a:latest /x /x\n");
   r.write("d/Dockerfile", "FROM ml-base@sha256:0123\n");
   r.commit();
-  CHECK(edges_of(r) == json::array({edge("a", "ml-base", "FROM"), edge("c", "a", "FROM")}));
+  CHECK(graph_edges(r) == json::array({graph_edge("a", "ml-base", "FROM"), graph_edge("c", "a", "FROM")}));
 }
 
 TEST_CASE("build_args override ARG defaults in FROM", "[graph]") {
@@ -35,7 +24,7 @@ TEST_CASE("build_args override ARG defaults in FROM", "[graph]") {
   r.write("app/Dockerfile", "ARG BASE=one\nFROM ${BASE}:latest\n");
   r.write("app/mlrepo.yaml", "build_args:\n  BASE: two\n");
   r.commit();
-  CHECK(edges_of(r) == json::array({edge("app", "two", "FROM")}));
+  CHECK(graph_edges(r) == json::array({graph_edge("app", "two", "FROM")}));
 }
 
 TEST_CASE("depends_on takes project names and paths", "[graph]") {
@@ -46,7 +35,7 @@ TEST_CASE("depends_on takes project names and paths", "[graph]") {
   r.write("app/Dockerfile", "FROM scratch\n");
   r.write("app/mlrepo.yaml", "depends_on: [base, ./tools/, libs/common]\n");
   r.commit();
-  CHECK(edges_of(r) == json::array({edge("app", "base", "depends_on"), edge("app", "tools", "depends_on")}));
+  CHECK(graph_edges(r) == json::array({graph_edge("app", "base", "depends_on"), graph_edge("app", "tools", "depends_on")}));
   auto dot = r.mlrepo({"graph"});
   CHECK_THAT(dot.out, Contains("digraph") && Contains("\"app\" -> \"base\" [label=\"depends_on\"]"));
 }
@@ -82,5 +71,5 @@ TEST_CASE("a project FROM its own published image is no cycle", "[graph]") {
   GitRepo r;
   r.write("python/Dockerfile", "FROM python:3.11-slim\n");
   r.commit();
-  CHECK(edges_of(r) == json::array());
+  CHECK(graph_edges(r) == json::array());
 }

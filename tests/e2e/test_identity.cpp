@@ -12,17 +12,6 @@ using Lines = std::vector<std::string>;
 
 namespace {
 
-json edges_of(const GitRepo& r) {
-  auto run = r.mlrepo({"graph", "--format", "json"});
-  INFO(run.err);
-  REQUIRE(run.code == 0);
-  return run.json()["edges"];
-}
-
-json edge(const char* from, const char* to, const char* via = "FROM") {
-  return {{"from", from}, {"to", to}, {"via", via}};
-}
-
 Lines changed(const GitRepo& r, const std::string& base) {
   auto run = r.mlrepo({"changed", "--base", base});
   INFO(run.err);
@@ -66,8 +55,8 @@ TEST_CASE("identity: a reference names a project only by its image repository or
   // Pinned by digest: the published image, not this tree's.
   r.write("f/Dockerfile", "FROM ghcr.io/acme/ml-base@sha256:0123\n");
   r.commit();
-  CHECK(edges_of(r) == json::array({edge("a", "ml-base"), edge("b", "base-notebook"), edge("c", "a"),
-                                    edge("c", "b"), edge("d", "ml-base"), edge("d", "base-notebook")}));
+  CHECK(graph_edges(r) == json::array({graph_edge("a", "ml-base"), graph_edge("b", "base-notebook"), graph_edge("c", "a"),
+                                    graph_edge("c", "b"), graph_edge("d", "ml-base"), graph_edge("d", "base-notebook")}));
 
   // A README edit in pytorch changes pytorch alone, not NVIDIA's users.
   std::string base = r.head();
@@ -98,7 +87,7 @@ TEST_CASE("identity: name_from path and image_prefix keep FROM edges", "[graph][
   r.write("apps/web/Dockerfile", "FROM ml-images-base\n");
   r.write("apps/old/Dockerfile", "FROM images-base\n"); // without the prefix: not the project
   r.commit();
-  CHECK(edges_of(r) == json::array({edge("apps-api", "images-base"), edge("apps-web", "images-base")}));
+  CHECK(graph_edges(r) == json::array({graph_edge("apps-api", "images-base"), graph_edge("apps-web", "images-base")}));
   auto list = r.mlrepo({"list", "--json"}).json();
   CHECK(list["projects"][0]["image"] == "ghcr.io/acme/ml-apps-api");
 }
@@ -121,7 +110,7 @@ TEST_CASE("identity: the build never tags an image that is not a project's own",
                   line.find("localhost:5000/acme/pytorch:1") != std::string::npos;
   }
   CHECK(own_tagged); // gpt's FROM names pytorch's own repository: it is re-pointed
-  CHECK(edges_of(r) == json::array({edge("gpt", "pytorch")}));
+  CHECK(graph_edges(r) == json::array({graph_edge("gpt", "pytorch")}));
 }
 
 TEST_CASE("identity: registry and image_prefix must be valid references", "[config][identity]") {
@@ -207,9 +196,9 @@ TEST_CASE("inputs: a bare depends_on word that is a project and a top-level path
   CHECK_THAT(run.err, Contains("services/web/mlrepo.yaml:1") && Contains("'./api'") &&
                           Contains("'services/api'"));
   r.write("services/web/mlrepo.yaml", "depends_on: [./api]\n");
-  CHECK(edges_of(r) == json::array());
+  CHECK(graph_edges(r) == json::array());
   r.write("services/web/mlrepo.yaml", "depends_on: [services/api]\n");
-  CHECK(edges_of(r) == json::array({edge("web", "api", "depends_on")}));
+  CHECK(graph_edges(r) == json::array({graph_edge("web", "api", "depends_on")}));
 }
 
 TEST_CASE("inputs: a change to registry, image_prefix, name_from or docker touches every project",
@@ -271,5 +260,5 @@ TEST_CASE("names: a UTF-8 byte-order mark is ignored in Dockerfiles and configs"
   r.write("app/Dockerfile", "\xEF\xBB\xBF" "FROM ghcr.io/acme/base\n");
   r.write("app/mlrepo.yaml", "\xEF\xBB\xBFname: app\n");
   r.commit();
-  CHECK(edges_of(r) == json::array({edge("app", "base")}));
+  CHECK(graph_edges(r) == json::array({graph_edge("app", "base")}));
 }

@@ -123,4 +123,22 @@ Run GitRepo::mlrepo(const std::vector<std::string>& args, const Env& env,
 
 std::string dockerfile_from(const std::string& image) { return "FROM " + image + "\n"; }
 
+nlohmann::json graph_edges(const GitRepo& repo) {
+  auto run = repo.mlrepo({"graph", "--format", "json"});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  return run.json()["edges"];
+}
+
+nlohmann::json graph_edge(const std::string& from, const std::string& to, const std::string& via) {
+  return {{"from", from}, {"to", to}, {"via", via}};
+}
+
+Env GithubEvent::env(const std::string& name, const nlohmann::json& payload) const {
+  auto file = dir_.path() / "event.json";
+  util::write_file_atomic(file, payload.dump());
+  return {{"GITHUB_ACTIONS", "true"}, {"CI", "true"}, {"GITHUB_EVENT_NAME", name},
+          {"GITHUB_EVENT_PATH", file.string()}};
+}
+
 } // namespace mlrepo::test

@@ -65,6 +65,20 @@ private:
   TempDir dir_;
 };
 
+// `mlrepo graph --format json`'s edges (the run must succeed), and one edge.
+nlohmann::json graph_edges(const GitRepo& repo);
+nlohmann::json graph_edge(const std::string& from, const std::string& to, const std::string& via = "FROM");
+
+// A GitHub Actions event for mlrepo's environment: the variables a runner
+// sets, with the payload in a file of its own.
+class GithubEvent {
+public:
+  Env env(const std::string& name, const nlohmann::json& payload) const;
+
+private:
+  TempDir dir_;
+};
+
 // The file:// URL of a repository: clones through it honour --depth and --filter.
 std::string file_url(const GitRepo& repo);
 
