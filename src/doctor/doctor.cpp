@@ -2,14 +2,65 @@
 
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/ci/sync.hpp"
+#include "mlrepo/build/content.hpp"
 #include "mlrepo/docker/engine.hpp"
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
 #include "mlrepo/workspace.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <map>
 #include <memory>
+#include <set>
 
 namespace mlrepo::doctor {
+namespace {
+
+// Above this, a build context is worth a look: docker sends all of it, on
+// every build, before the first step runs.
+constexpr uintmax_t kLargeContext = 50u << 20;
+
+struct ContextSize {
+  uintmax_t bytes = 0;
+  std::vector<std::pair<uintmax_t, std::string>> largest; // size, path relative to the context
+};
+
+// What `docker build` would send from `dir`: everything on disk (ignored by
+// git or not, .git included) that the context's .dockerignore does not leave out.
+ContextSize context_size(const std::string& dir, const build::DockerIgnore& ignore) {
+  namespace fs = std::filesystem;
+  ContextSize out;
+  std::error_code ec;
+  std::map<std::string, uintmax_t> by_top;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec)
+      break;
+    std::string rel = fs::relative(it->path(), dir, ec).generic_string();
+    if (ignore.ignores(rel)) {
+      if (it->is_directory(ec))
+        it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec) || it->is_symlink(ec))
+      continue;
+    uintmax_t size = it->file_size(ec);
+    out.bytes += size;
+    by_top[rel.substr(0, rel.find('/'))] += size;
+  }
+  for (const auto& [name, size] : by_top)
+    out.largest.emplace_back(size, name);
+  std::sort(out.largest.rbegin(), out.largest.rend());
+  if (out.largest.size() > 3)
+    out.largest.resize(3);
+  return out;
+}
+
+std::string mib(uintmax_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
+
+} // namespace
 
 std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner) {
   std::vector<Check> out;
@@ -93,6 +144,25 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
   }
 
   if (view) {
+    // Wide contexts send what git never sees: data files, .git itself.
+    std::set<std::string> seen;
+    for (const auto& p : view->graph.projects()) {
+      if (util::path_within(p.context, p.path) || !seen.insert(p.context).second)
+        continue;
+      std::string dir = p.context.empty() ? repo->workdir() : repo->workdir() + "/" + p.context;
+      auto text = util::read_file(dir + "/.dockerignore");
+      auto size = context_size(dir, build::DockerIgnore(text.value_or("")));
+      if (size.bytes < kLargeContext)
+        continue;
+      std::string what;
+      for (const auto& [bytes, name] : size.largest)
+        what += (what.empty() ? "" : ", ") + name + " (" + mib(bytes) + ")";
+      std::string ignore_file = util::join_path(p.context, ".dockerignore");
+      add("docker", Level::Warn,
+          "project '" + p.name + "' sends " + mib(size.bytes) + " of build context from '" +
+              (p.context.empty() ? std::string(".") : p.context) + "' on every build; largest: " + what,
+          "list what the image does not need in " + ignore_file + " (e.g. .git, data/)");
+    }
     try {
       ci::GenerateOptions go;
       go.mode = ws.ci.mode;

@@ -1,6 +1,7 @@
 #include "support/docker.hpp"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 
 using namespace mlrepo::test;
 using Catch::Contains;
@@ -39,4 +40,25 @@ TEST_CASE("doctor: says what is fine and what to fix", "[doctor][docker]") {
     CHECK(none.code == 3);
     CHECK_THAT(none.out, Contains("FAIL  git"));
   }
+}
+
+TEST_CASE("doctor: a wide context that would send large ignored data is named", "[doctor][docker]") {
+  GitRepo r;
+  r.write(".gitignore", "data/\n");
+  r.write("projects/app/Dockerfile", "FROM scratch\nCOPY projects/app /app\n");
+  r.write("projects/app/mlrepo.yaml", "context: ../..\n");
+  r.write("narrow/Dockerfile", "FROM scratch\n");
+  r.commit();
+  // 60 MiB that git never sees (sparse on disk, but docker would send it all).
+  fs::create_directories(r.file("data"));
+  std::ofstream(r.file("data/raw.bin").string()).close();
+  fs::resize_file(r.file("data/raw.bin"), 60u << 20);
+  auto run = r.mlrepo({"doctor"});
+  INFO(run.out << run.err);
+  CHECK_THAT(run.out, Contains("project 'app' sends 60 MiB of build context from '.'") && Contains("data (60 MiB)") &&
+                          Contains(".dockerignore"));
+  CHECK_THAT(run.out, !Contains("project 'narrow' sends"));
+  r.write(".dockerignore", ".git\ndata/\n");
+  run = r.mlrepo({"doctor"});
+  CHECK_THAT(run.out, !Contains("of build context"));
 }
