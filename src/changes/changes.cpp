@@ -9,11 +9,11 @@
 #include "mlrepo/util/glob.hpp"
 
 #include <algorithm>
-#include <tuple>
 #include <cstdlib>
 #include <deque>
 #include <map>
 #include <string_view>
+#include <tuple>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -165,11 +165,11 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
           // One reason text per origin, not per project: a shared library
           // can have thousands of dependents.
           const std::string changed = describe(c);
+          const std::string as_dockerfile = changed + " (the project's Dockerfile)";
           std::unordered_map<std::string_view, std::string> texts;
           for (const auto& in : it->second) {
             if (!in.origin) {
-              marks.add(in.project, c.uncommitted ? "uncommitted" : "file",
-                        changed + " (the project's Dockerfile)");
+              marks.add(in.project, c.uncommitted ? "uncommitted" : "file", as_dockerfile);
               continue;
             }
             auto [text, fresh] = texts.try_emplace(*in.origin);
