@@ -237,7 +237,7 @@ public:
   std::optional<std::string> read(std::string_view path) const override {
     if (path.empty())
       return std::nullopt;
-    if (auto id = outside_checkout(path)) {
+    if (auto id = sparse_checkout() ? outside_checkout(path) : std::nullopt) {
       if (id->second != GIT_FILEMODE_BLOB && id->second != GIT_FILEMODE_BLOB_EXECUTABLE)
         return std::nullopt;
       return read_blob_at(repo_.raw(), id->first, path, "the index (outside the sparse checkout)");
@@ -251,6 +251,8 @@ public:
     struct stat st;
     if (::lstat(full(path).c_str(), &st) == 0)
       return true;
+    if (!sparse_checkout())
+      return false;
     const Tracked& index = tracked();
     if (!index.sparse)
       return false;
@@ -267,7 +269,7 @@ public:
   // Outside a sparse checkout the index answers, not the disk.
   std::string read_from(std::string_view path) const override {
     struct stat st;
-    if (!tracked().sparse || ::lstat(full(path).c_str(), &st) == 0)
+    if (!sparse_checkout() || !tracked().sparse || ::lstat(full(path).c_str(), &st) == 0)
       return {};
     return std::string(git_repository_path(repo_.raw())) + "index";
   }
@@ -305,6 +307,20 @@ private:
     if (!tracked_)
       tracked_ = std::make_unique<Tracked>(load_index());
     return *tracked_;
+  }
+
+  // Whether git sparse-checkout was ever used here ($GIT_DIR/info/sparse-checkout,
+  // which git writes for every mode; core.sparseCheckout may sit in a
+  // config.worktree libgit2 1.5 does not read): only then can a file be
+  // missing from the disk and present for git. One stat keeps single-file
+  // reads (mlrepo.yaml first of all) from parsing a large index they do not need.
+  bool sparse_checkout() const {
+    if (!sparse_checkout_) {
+      struct stat st;
+      std::string file = std::string(git_repository_path(repo_.raw())) + "info/sparse-checkout";
+      sparse_checkout_ = ::lstat(file.c_str(), &st) == 0;
+    }
+    return *sparse_checkout_;
   }
 
   // The object id and mode git has for a path outside the checkout.
@@ -465,6 +481,7 @@ private:
 
   const Repository& repo_;
   mutable std::unique_ptr<Tracked> tracked_;
+  mutable std::optional<bool> sparse_checkout_;
 };
 
 } // namespace
