@@ -6,6 +6,9 @@
 2. Real builds: K projects whose content changed, `mlrepo build` against the
    exact docker commands `mlrepo build --dry-run` prints, run one after another.
 Rounds alternate between the two sides; medians are reported.
+
+`--docker /usr/bin/docker` runs both sides with that client (mlrepo through the
+workspace `docker:` setting); a client older than 23 builds with BuildKit there.
 """
 import argparse
 import os
@@ -18,7 +21,7 @@ import time
 
 ENV = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
            GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="b",
-           GIT_COMMITTER_EMAIL="b@x", NO_COLOR="1", DOCKER_BUILDKIT="0")
+           GIT_COMMITTER_EMAIL="b@x", NO_COLOR="1")
 for k in ("CI", "GITHUB_ACTIONS"):
     ENV.pop(k, None)
 BASE = "mlrepo-bench/busybox:1"
@@ -41,7 +44,16 @@ def main():
     ap.add_argument("--projects", type=int, default=50)
     ap.add_argument("--real", type=int, default=6, help="projects rebuilt in the real-build rounds")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--docker", default="docker", help="the docker client both sides use")
+    ap.add_argument("--classic", action="store_true",
+                    help="force the classic builder on the floor side (DOCKER_BUILDKIT=0)")
     a = ap.parse_args()
+    docker = a.docker
+    # The floor gets what mlrepo picks: BuildKit with a pre-23 client, classic otherwise.
+    ver = sh([docker, "version", "--format", "{{.Client.Version}}"]).stdout.strip()
+    buildkit = not a.classic and int(ver.split(".")[0]) < 23
+    ENV["DOCKER_BUILDKIT"] = "1" if buildkit else "0"
+    print(f"# client {docker} {ver}: {'BuildKit' if buildkit else 'classic builder'}", file=sys.stderr)
     mlrepo = os.path.abspath(a.mlrepo)
     work = tempfile.mkdtemp(prefix="mlrepo-bench-")
     try:
@@ -50,12 +62,14 @@ def main():
         shutil.copy("/bin/busybox", ctx)
         with open(os.path.join(ctx, "Dockerfile"), "w") as f:
             f.write('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n')
-        sh(["docker", "build", "-q", "-t", BASE, ctx])
+        sh([docker, "build", "-q", "-t", BASE, ctx])
         repo = os.path.join(work, "repo")
         os.makedirs(repo)
         sh(["git", "init", "-q", "-b", "main"], cwd=repo)
         with open(os.path.join(repo, "mlrepo.yaml"), "w") as f:
             f.write("image_prefix: mlrepo-bench-\n")
+            if docker != "docker":
+                f.write(f"docker: {docker}\n")
         names = [f"p{i:03d}" for i in range(a.projects)]
         for n in names:
             os.makedirs(os.path.join(repo, n))
@@ -68,12 +82,12 @@ def main():
         print(f"# setting up: building {a.projects} projects once", file=sys.stderr)
         sh([mlrepo, "build", "--all", "-q"], cwd=repo)
         for n in names:  # warm the raw side's cache too
-            sh(["docker", "build", "-q", "-t", f"raw-{n}:bench", n], cwd=repo)
+            sh([docker, "build", "-q", "-t", f"raw-{n}:bench", n], cwd=repo)
 
         noop_m, noop_d = [], []
         for _ in range(a.rounds):
             noop_m.append(timed(lambda: sh([mlrepo, "build", "--all", "-q"], cwd=repo)))
-            noop_d.append(timed(lambda: [sh(["docker", "build", "-q", "-t", f"raw-{n}:bench", n], cwd=repo)
+            noop_d.append(timed(lambda: [sh([docker, "build", "-q", "-t", f"raw-{n}:bench", n], cwd=repo)
                                          for n in names]))
 
         real_m, real_d = [], []
@@ -105,7 +119,7 @@ def main():
         row(f"real builds, {a.real} changed projects, -j 1", real_m, real_d,
             f"mlrepo build -j 1 p000..p{a.real - 1:03d}", "the same docker build commands from --dry-run, in sequence")
     finally:
-        out = sh(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+        out = sh([docker, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
         junk = [i for i in out if i.startswith(("mlrepo-bench-", "raw-p"))]
         if junk:
             sh(["docker", "image", "rm", "-f", *junk], check=False)

@@ -2,6 +2,7 @@
 
 #include "mlrepo/project/dockerfile.hpp"
 #include "mlrepo/project/select.hpp"
+#include "mlrepo/registry/client.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
@@ -72,6 +73,9 @@ std::string source_url(const git::Repository& repo, const changes::EnvLookup& en
   return url;
 }
 
+
+} // namespace
+
 PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfig& ws,
                        const changes::EnvLookup& env) {
   PlanInputs in;
@@ -92,8 +96,6 @@ PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfi
   in.on_default_branch = in.branch && *in.branch == changes::default_branch_name(repo, ws);
   return in;
 }
-
-} // namespace
 
 bool any_failed(const std::vector<Result>& results) {
   for (const auto& r : results)
@@ -159,6 +161,18 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
 
   util::SpawnRunner runner;
   docker::Engine engine(runner, view.config.docker);
+  // Existence checks ask the registry over HTTP: no docker process per image.
+  registry::DockerConfigCredentials credentials(runner);
+  registry::ClientOptions client_options;
+  client_options.retries = opt.exec.push_retries;
+  client_options.delay = opt.exec.retry_delay;
+  client_options.on_retry = [](const std::string& what) { spdlog::warn("registry check of {}", what); };
+  registry::Client client(credentials, client_options);
+  if (opt.exec.push)
+    opt.exec.remote_digest = [&client](const std::string& ref) -> std::optional<std::string> {
+      auto found = client.head_manifest(registry::parse_image_name(ref));
+      return found ? std::optional<std::string>(found->digest) : std::nullopt;
+    };
   opt.exec.workdir = repo.workdir();
   opt.exec.log_dir = opt.log_dir.value_or(std::string(git_repository_path(repo.raw())) + "mlrepo/logs");
   bool reachable = true;

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -58,9 +59,23 @@ std::string last_line(const std::string& text) {
 struct Presence {
   bool local = false;
   bool remote = false;
+  std::string digest; // of the content-tagged image in the registry, when known
   std::vector<std::string> local_tags; // the item's tags already on the engine, when listed
+  // With --push and the image in the registry: its other tags that the
+  // registry lacks or that name another image (a branch tag, latest).
+  std::vector<std::string> stale_remote_tags;
   std::string error; // a check that failed: never read as absent
 };
+
+// The digest docker prints after a push ("latest: digest: sha256:… size: 528").
+std::string pushed_digest(const std::string& output) {
+  auto at = output.rfind("digest: sha256:");
+  if (at == std::string::npos)
+    return {};
+  at += 8;
+  auto end = output.find_first_of(" \r\n", at);
+  return output.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
 
 // One project's work, logging every command and its output to its log file.
 class Job {
@@ -106,6 +121,7 @@ private:
         return Status::Skipped;
       }
       if (presence_.remote) {
+        result_.digest = presence_.digest;
         push_missing_tags();
       } else {
         tag_all();
@@ -153,10 +169,7 @@ private:
   }
 
   void push_missing_tags() {
-    std::vector<std::string> missing;
-    for (const auto& t : item_.tags)
-      if (t != item_.content_ref && engine_.remote_image(t) == docker::Presence::Absent)
-        missing.push_back(t);
+    const auto& missing = presence_.stale_remote_tags;
     if (missing.empty()) {
       write_log("every tag is already in the registry");
       return;
@@ -193,6 +206,8 @@ private:
       auto r = command(engine_.push_argv(ref), "");
       if (r.ok()) {
         result_.pushed.push_back(ref);
+        if (ref == item_.content_ref)
+          result_.digest = pushed_digest(r.out + r.err);
         return;
       }
       if (util::interrupted())
@@ -246,12 +261,12 @@ private:
 };
 
 // Asks the registry, retrying transient failures like a push does.
-docker::Presence remote_with_retries(const PlanItem& item, docker::Engine& engine,
+docker::Presence remote_with_retries(const PlanItem& item, const std::string& ref, docker::Engine& engine,
                                      const ExecOptions& opt, BuildStatus* status) {
   auto delay = opt.retry_delay;
   for (int attempt = 0;; ++attempt) {
     try {
-      return engine.remote_image(item.content_ref);
+      return engine.remote_image(ref);
     } catch (const Error& e) {
       if (util::interrupted() || !docker::is_transient_failure(e.what()) || attempt >= opt.push_retries)
         throw Error(ExitCode::WorkFailed, std::string(e.what()) +
@@ -266,6 +281,16 @@ docker::Presence remote_with_retries(const PlanItem& item, docker::Engine& engin
   }
 }
 
+// The registry's digest for `ref` ("" when unknown), nullopt when absent.
+std::optional<std::string> remote_lookup(const PlanItem& item, const std::string& ref, docker::Engine& engine,
+                                         const ExecOptions& opt, BuildStatus* status) {
+  if (opt.remote_digest)
+    return opt.remote_digest(ref); // the registry client retries on its own
+  if (remote_with_retries(item, ref, engine, opt, status) == docker::Presence::Present)
+    return std::string();
+  return std::nullopt;
+}
+
 std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::Engine& engine,
                                      const ExecOptions& opt, BuildStatus* status) {
   std::vector<Presence> presence(plan.size());
@@ -273,27 +298,52 @@ std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::
     return presence;
   // One listing answers for every project, where a process per image costs
   // most of a no-op build.
-  std::optional<std::unordered_set<std::string>> local;
+  std::optional<std::map<std::string, std::string>> local;
   if (plan.size() > 1)
-    if (auto tags = engine.local_tags())
-      local.emplace(tags->begin(), tags->end());
+    local = engine.local_images();
   // Registry round trips dominate for large up-to-date repositories: check
   // them many at a time, independent of -j.
   parallel_for(plan.size(), std::max<size_t>(8, static_cast<size_t>(opt.jobs)), [&](size_t i) {
     if (util::interrupted())
       return;
+    auto& p = presence[i];
+    const auto& item = plan[i];
     try {
-      presence[i].local = local ? local->count(plan[i].content_ref) > 0
-                                : engine.local_image(plan[i].content_ref) == docker::Presence::Present;
-      if (local)
-        for (const auto& t : plan[i].tags)
+      std::string local_digest;
+      if (local) {
+        auto it = local->find(item.content_ref);
+        p.local = it != local->end();
+        if (p.local)
+          local_digest = it->second;
+        for (const auto& t : item.tags)
           if (local->count(t))
-            presence[i].local_tags.push_back(t);
-      if (opt.push)
-        presence[i].remote =
-            remote_with_retries(plan[i], engine, opt, status) == docker::Presence::Present;
+            p.local_tags.push_back(t);
+      } else {
+        p.local = engine.local_image(item.content_ref) == docker::Presence::Present;
+      }
+      if (!opt.push)
+        return;
+      if (!local_digest.empty()) {
+        // The engine holds the image with a digest in its registry
+        // repository: it was pushed there, and the registry need not be asked.
+        p.remote = true;
+        p.digest = local_digest;
+      } else if (auto d = remote_lookup(item, item.content_ref, engine, opt, status)) {
+        p.remote = true;
+        p.digest = *d;
+      }
+      if (!p.remote)
+        return;
+      // Tags that move (the branch, latest) may name an older image.
+      for (const auto& t : item.tags) {
+        if (t == item.content_ref)
+          continue;
+        auto d = remote_lookup(item, t, engine, opt, status);
+        if (!d || (!d->empty() && !p.digest.empty() && *d != p.digest))
+          p.stale_remote_tags.push_back(t);
+      }
     } catch (const Error& e) {
-      presence[i].error = e.what();
+      p.error = e.what();
     }
   });
   return presence;
@@ -432,10 +482,21 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
     const auto& item = plan[i];
     bool exists = !opt.force && (presence[i].local || presence[i].remote);
     if (exists) {
-      for (const auto& t : item.tags)
-        if (t != item.content_ref && !(opt.push && presence[i].remote))
+      const auto& have = presence[i].local_tags;
+      auto tagged = [&](const std::string& t) { return std::find(have.begin(), have.end(), t) != have.end(); };
+      if (opt.push && presence[i].remote) {
+        if (!presence[i].stale_remote_tags.empty() && !presence[i].local)
+          out.push_back(engine.pull_argv(item.content_ref));
+        for (const auto& t : presence[i].stale_remote_tags) {
           out.push_back(engine.tag_argv(item.content_ref, t));
-      if (opt.push && !presence[i].remote)
+          out.push_back(engine.push_argv(t));
+        }
+        continue;
+      }
+      for (const auto& t : item.tags)
+        if (t != item.content_ref && !tagged(t))
+          out.push_back(engine.tag_argv(item.content_ref, t));
+      if (opt.push)
         for (const auto& t : item.tags)
           out.push_back(engine.push_argv(t));
       continue;

@@ -33,6 +33,8 @@ std::string rfc3339(git_time_t t) {
   return buf;
 }
 
+} // namespace
+
 std::string expand_tag(std::string tmpl, const std::string& branch, const std::string& short_sha) {
   for (auto [ph, value] : {std::pair<const char*, const std::string*>{"{branch}", &branch},
                            {"{short_sha}", &short_sha}})
@@ -40,8 +42,6 @@ std::string expand_tag(std::string tmpl, const std::string& branch, const std::s
       tmpl.replace(pos, std::string(ph).size(), *value);
   return tmpl;
 }
-
-} // namespace
 
 std::string tag_safe(std::string_view branch) {
   std::string out;
@@ -59,7 +59,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
                                 const PlanInputs& inputs) {
   const auto& projects = graph.projects();
   const project::ImageIndex images(projects, ws);
-  auto head = repo.resolve_commit("HEAD");
+  auto head = inputs.commit ? inputs.commit : repo.resolve_commit("HEAD");
   if (!head)
     throw UsageError("the repository has no commits yet", "commit your projects, then build");
   auto head_tree = repo.commit_tree(*head);
@@ -84,7 +84,11 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
       stack.push_back(d);
   }
 
-  ContentIds content(repo, head_tree.get(), changes::uncommitted_changes(repo, *head));
+  ContentIds content(repo, head_tree.get(),
+                     inputs.commit ? std::vector<git::WorktreeChange>{} : changes::uncommitted_changes(repo, *head));
+  auto read = [&](const std::string& path) {
+    return inputs.snapshot ? inputs.snapshot->read(path) : util::read_file(repo.workdir() + "/" + path);
+  };
 
   std::vector<PlanItem> plan;
   std::map<size_t, size_t> plan_index; // graph index -> plan index
@@ -113,7 +117,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     for (const auto& d : graph.path_dependencies(i))
       inputs_paths.push_back(d.glob ? util::glob_base(d.path) : d.path);
     std::string manifest = "mlrepo-content-v2\n";
-    auto ignore_text = util::read_file(repo.workdir() + "/" + util::join_path(p.context, ".dockerignore"));
+    auto ignore_text = read(util::join_path(p.context, ".dockerignore"));
     const DockerIgnore ignore(ignore_text.value_or(""));
     for (const auto& path : inputs_paths) {
       manifest += "input " + path + " " + content.id(path, &ignore, p.context) + "\n";
@@ -166,7 +170,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
       item.labels["org.opencontainers.image.source"] = inputs.source_url;
 
     // FROM lines naming a dependency must resolve to what we build.
-    if (auto text = util::read_file(repo.workdir() + "/" + p.dockerfile)) {
+    if (auto text = read(p.dockerfile)) {
       for (const auto& use : project::image_uses(*text, item.build_args)) {
         if (use.pinned)
           continue;

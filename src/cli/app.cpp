@@ -43,6 +43,8 @@ int run(int argc, char** argv) {
   register_test(app, global, action);
   register_run(app, global, action);
   register_doctor(app, global, action);
+  register_promote(app, global, action);
+  register_release(app, global, action);
 
   // `mlrepo run PROJECT -- ARGS...`: ARGS are the container's, never options.
   int parsed_argc = argc;

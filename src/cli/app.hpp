@@ -33,6 +33,8 @@ void register_new(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_test(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_run(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_doctor(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_promote(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_release(CLI::App& app, const GlobalOptions& global, Action& action);
 
 int run(int argc, char** argv);
 

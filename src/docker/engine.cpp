@@ -155,9 +155,9 @@ Presence Engine::local_image(const std::string& ref) {
                          "check that the Docker engine is healthy ('docker info')");
 }
 
-std::optional<std::vector<std::string>> Engine::local_tags() {
+std::optional<std::map<std::string, std::string>> Engine::local_images() {
   util::ProcessSpec spec;
-  spec.argv = {program_, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"};
+  spec.argv = {program_, "image", "ls", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}"};
   util::ProcessResult r;
   try {
     r = runner_.run(spec);
@@ -166,15 +166,19 @@ std::optional<std::vector<std::string>> Engine::local_tags() {
   }
   if (!r.ok())
     return std::nullopt;
-  std::vector<std::string> out;
+  std::map<std::string, std::string> out;
   size_t start = 0;
   while (start < r.out.size()) {
     size_t nl = r.out.find('\n', start);
     if (nl == std::string::npos)
       nl = r.out.size();
-    if (nl > start)
-      out.push_back(r.out.substr(start, nl - start));
+    std::string line = r.out.substr(start, nl - start);
     start = nl + 1;
+    auto space = line.find(' ');
+    if (line.empty() || space == std::string::npos)
+      continue;
+    std::string digest = line.substr(space + 1);
+    out[line.substr(0, space)] = digest.rfind("sha256:", 0) == 0 ? digest : "";
   }
   return out;
 }

@@ -142,6 +142,8 @@ std::string build_report_json(const std::vector<Result>& results) {
                   {"images", r.images},
                   {"pushed", r.pushed},
                   {"log", r.log}};
+    if (!r.digest.empty())
+      entry["digest"] = r.digest; // in the registry, when pushed or found there
     if (!r.error.empty())
       entry["error"] = r.error;
     arr.push_back(entry);

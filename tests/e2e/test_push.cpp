@@ -80,6 +80,7 @@ TEST_CASE("push: every tag reaches the registry, what exists is never rebuilt", 
   p.repo.commit();
   auto quiet = p.repo.mlrepo({"-q", "build", "--all", "--push"});
   CHECK(quiet.code == 0);
+  INFO(quiet.err);
   CHECK(quiet.err.empty());
 }
 

@@ -36,6 +36,11 @@ struct BuildOutcome {
 BuildOutcome run_build(const git::Repository& repo, BuildOptions options, BuildStatus& status,
                        const changes::EnvLookup& env);
 
+// Branch, default-branch and source facts for tags and labels, from git or
+// the GitHub Actions environment.
+PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                       const changes::EnvLookup& env);
+
 // True when any result failed, was blocked or cancelled.
 bool any_failed(const std::vector<Result>& results);
 

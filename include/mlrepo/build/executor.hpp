@@ -5,6 +5,8 @@
 #include "mlrepo/docker/engine.hpp"
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +25,10 @@ struct ExecOptions {
   // Import and export each build's layer cache through the registry
   // (<image>:buildcache, BuildKit inline cache; dependencies' caches too).
   bool registry_cache = false;
+  // Asks the registry for an image: its digest ("" when the registry gives
+  // none), nullopt when absent; throws Error when it cannot say. Unset: ask
+  // through the docker CLI (`docker manifest inspect`).
+  std::function<std::optional<std::string>(const std::string& ref)> remote_digest;
 };
 
 enum class Status { Built, Skipped, Failed, Blocked, Cancelled };
@@ -35,6 +41,7 @@ struct Result {
   double duration_s = 0;
   std::vector<std::string> images;
   std::vector<std::string> pushed; // tags this run pushed to the registry
+  std::string digest;              // the image's digest in the registry, when known
   std::string log;   // path of the log file
   std::string error; // why it failed, was blocked or cancelled
 };

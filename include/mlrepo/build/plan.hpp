@@ -3,6 +3,7 @@
 // depends on), the content hash that names its image and every tag it gets.
 #include "mlrepo/config/config.hpp"
 #include "mlrepo/git/repository.hpp"
+#include "mlrepo/git/snapshot.hpp"
 #include "mlrepo/project/graph.hpp"
 
 #include <map>
@@ -41,6 +42,10 @@ struct PlanInputs {
   std::string source_url;            // for org.opencontainers.image.source
   // --build-arg values for the chosen projects (not their dependencies).
   std::map<std::string, std::string> build_arg_overrides;
+  // Plan what a commit holds, ignoring the work tree (promote, release):
+  // the commit and a snapshot of its tree. Unset: HEAD plus uncommitted work.
+  std::optional<git_oid> commit;
+  const git::Snapshot* snapshot = nullptr;
 };
 
 // `chosen` are graph indexes; their dependencies are added. Items come in
@@ -48,6 +53,9 @@ struct PlanInputs {
 std::vector<PlanItem> make_plan(const git::Repository& repo, const config::WorkspaceConfig& ws,
                                 const project::Graph& graph, const std::vector<size_t>& chosen,
                                 const PlanInputs& inputs);
+
+// A tag template with {branch} and {short_sha} filled in.
+std::string expand_tag(std::string tmpl, const std::string& branch, const std::string& short_sha);
 
 // A branch name made safe as an image tag.
 std::string tag_safe(std::string_view branch);

@@ -65,9 +65,11 @@ public:
   // Throws Error when the answer is not a clear yes or no: an engine or
   // registry failure is never read as "absent".
   Presence local_image(const std::string& ref);
-  // Every repository:tag the engine holds, in one listing; nullopt when the
-  // listing fails (callers then ask image by image).
-  std::optional<std::vector<std::string>> local_tags();
+  // Every repository:tag the engine holds, in one listing, with the digest
+  // the image has in that repository ("" when it was never pushed there or
+  // pulled from it); nullopt when the listing fails (callers then ask image
+  // by image).
+  std::optional<std::map<std::string, std::string>> local_images();
   Presence remote_image(const std::string& ref);
 
   // Runs a command, streaming its lines; returns the result.

@@ -1,0 +1,99 @@
+#pragma once
+// A client of the Docker Registry HTTP API v2 (the OCI distribution spec),
+// limited to what promotion and existence checks need: manifests by tag or
+// digest, HEAD, GET and PUT, byte-exact. Knows nothing of projects.
+#include "mlrepo/registry/credentials.hpp"
+#include "mlrepo/registry/http.hpp"
+#include "mlrepo/util/error.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace mlrepo::registry {
+
+// "ghcr.io/acme/x:1" as the API addresses it.
+struct ImageName {
+  std::string registry;   // host as written; "docker.io" for Docker Hub
+  std::string repository; // path on the registry ("acme/x", "library/python")
+  std::string reference;  // tag or "sha256:…" digest
+  std::string str() const; // registry/repository:tag or @digest
+};
+// Throws UsageError for something that is not a full reference with a tag or digest.
+ImageName parse_image_name(const std::string& reference);
+
+struct ManifestInfo {
+  std::string digest;     // "sha256:…", as the registry names the bytes
+  std::string media_type;
+  size_t size = 0;
+};
+
+struct Manifest {
+  ManifestInfo info;
+  std::string bytes; // exactly as stored: the digest covers them
+};
+
+// A registry answer that is neither "present" nor "absent". exit 1.
+class RegistryError : public Error {
+public:
+  RegistryError(std::string message, std::string hint, long status)
+      : Error(ExitCode::WorkFailed, std::move(message), std::move(hint)), status_(status) {}
+  long status() const { return status_; } // 0 when no HTTP answer came
+private:
+  long status_;
+};
+
+struct ClientOptions {
+  int retries = 4;                             // after the first attempt, for 429, 5xx and transport errors
+  std::chrono::milliseconds delay{500};        // first backoff, doubled each time
+  std::chrono::milliseconds max_delay{8000};   // a Retry-After above this is capped
+  // Told before each retry: what failed, e.g. "127.0.0.1:5000/x:1 (connection refused); retry 1/4 in 500 ms".
+  std::function<void(const std::string&)> on_retry;
+};
+
+class Client {
+public:
+  explicit Client(CredentialSource& credentials, ClientOptions options = {});
+
+  // nullopt when the registry has no such manifest.
+  std::optional<ManifestInfo> head_manifest(const ImageName& image);
+  // Throws RegistryError (status 404) when absent.
+  Manifest get_manifest(const ImageName& image);
+  // Stores `manifest` under image.reference (a tag); returns the digest the
+  // registry gives it, which equals manifest.info.digest for the same bytes.
+  std::string put_manifest(const ImageName& image, const Manifest& manifest);
+
+private:
+  HttpResponse request(const ImageName& image, const std::string& method, std::vector<std::string> headers,
+                       const std::string& body, bool push);
+  HttpResponse send_once(const std::string& registry, HttpRequest req, const std::string& scope);
+  std::string authorize(const std::string& registry, const std::string& challenge, const std::string& scope);
+  std::string base_url(const std::string& registry);
+  [[noreturn]] void fail(const ImageName& image, const std::string& action, const HttpResponse& r, int attempts);
+
+  CredentialSource& credentials_;
+  ClientOptions options_;
+  HttpClient http_;
+  std::mutex mutex_;
+  std::map<std::string, std::string> scheme_;   // registry -> "https" or "http" (loopback only)
+  std::map<std::string, std::string> auth_;     // registry + " " + scope -> Authorization header
+};
+
+// The media types mlrepo accepts and copies: Docker v2 and OCI, single and multi-platform.
+extern const char* const kManifestAccept;
+
+// A registry host that docker would talk to over plain HTTP: localhost,
+// 127.0.0.0/8 and [::1], with or without a port.
+bool is_loopback(const std::string& registry);
+
+// Parses a WWW-Authenticate value: the scheme (lower-case) and its parameters.
+struct Challenge {
+  std::string scheme;
+  std::map<std::string, std::string> params;
+};
+std::optional<Challenge> parse_challenge(const std::string& header);
+
+} // namespace mlrepo::registry

@@ -1,0 +1,107 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/registry/credentials.hpp"
+#include "mlrepo/release/promote.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/process.hpp"
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::cli {
+namespace {
+
+std::string tags_of(const std::vector<std::string>& refs) {
+  std::string out;
+  for (const auto& r : refs)
+    out += (out.empty() ? "" : ", ") + r.substr(r.rfind(':') + 1);
+  return out;
+}
+
+void say(const release::PromoteResult& r, bool dry_run) {
+  using release::PromoteStatus;
+  switch (r.status) {
+  case PromoteStatus::Promoted:
+    spdlog::info("==> {} promoted {} ({})", r.name, tags_of(r.written), r.digest);
+    break;
+  case PromoteStatus::Planned:
+    spdlog::info("==> {} would get {} ({})", r.name, tags_of(r.tags), r.digest);
+    break;
+  case PromoteStatus::Missing:
+  case PromoteStatus::Failed:
+    spdlog::error("{}: {}", r.name, r.error);
+    if (!r.hint.empty())
+      spdlog::error("  hint: {}", r.hint);
+    if (!dry_run)
+      spdlog::error("  tags written for {}: {}", r.name, r.written.empty() ? "none" : tags_of(r.written));
+    break;
+  }
+}
+
+} // namespace
+
+void register_promote(CLI::App& app, const GlobalOptions& global, Action& action) {
+  struct Options {
+    release::PromoteOptions core;
+    bool json = false;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("promote", "Add tags to images already in the registry (no pull, no build)");
+  cmd->footer(
+      "Finds each project's content-tagged image for the commit (what 'mlrepo build --push'\n"
+      "pushed) and copies its manifest to the new tags inside the registry: nothing is\n"
+      "pulled or rebuilt and the digest stays the same. Tags accept {branch} and {short_sha}.\n"
+      "Credentials: as docker finds them (docker login, credential helpers).\n"
+      "Examples:\n"
+      "  mlrepo promote --changed --tag stable          # after tests pass on main\n"
+      "  mlrepo promote churn-model --tag prod-{short_sha}\n"
+      "  mlrepo promote --release                        # in CI on a tag <name>/v1.2.0:\n"
+      "                                                  # 1.2.0, 1.2, 1 and latest");
+  cmd->add_option("PROJECT", opts->core.projects, "Project names or paths (default: the project you are in)");
+  auto* changed = cmd->add_flag("--changed", opts->core.changed, "Promote the projects `mlrepo changed` lists");
+  add_selection_options(*cmd, opts->core.selection);
+  cmd->add_flag("--all", opts->core.all, "Promote every project")->excludes(changed);
+  cmd->add_option("--tag", opts->core.tags, "A tag to add (repeatable; {branch}, {short_sha})")->type_name("TAG");
+  cmd->add_flag("--release", opts->core.release,
+                "Promote a release: the project and version from the tag <name>/v<VERSION> (GITHUB_REF or --ref)");
+  cmd->add_option("--ref", opts->core.ref, "The release tag for --release (refs/tags/<name>/v<VERSION>)")
+      ->type_name("REF");
+  cmd->add_flag("--dry-run", opts->core.dry_run, "Check that every image is there and say what would be tagged");
+  cmd->add_flag("--json", opts->json, "Print the results as JSON on stdout");
+  cmd->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      if (opts->core.ref && !opts->core.release)
+        throw UsageError("--ref only goes with --release");
+      auto env = changes::process_env();
+      auto repo = open_repository(global);
+      opts->core.cwd = command_cwd(global);
+      opts->core.on_result = [dry = opts->core.dry_run](const release::PromoteResult& r) { say(r, dry); };
+      util::SpawnRunner runner;
+      registry::DockerConfigCredentials credentials(runner);
+      auto out = release::run_promote(repo, opts->core, env, credentials);
+      if (out.results.empty())
+        spdlog::info("no project to promote");
+      if (opts->json) {
+        nlohmann::json doc;
+        doc["commit"] = out.commit;
+        doc["results"] = nlohmann::json::array();
+        for (const auto& r : out.results)
+          doc["results"].push_back({{"name", r.name},
+                                    {"status", release::status_name(r.status)},
+                                    {"image", r.image},
+                                    {"digest", r.digest},
+                                    {"tags", r.tags},
+                                    {"written", r.written},
+                                    {"error", r.error}});
+        std::cout << doc.dump() << "\n";
+      }
+      if (util::interrupted())
+        return static_cast<int>(ExitCode::Interrupted);
+      return out.any_failed() ? 1 : 0;
+    };
+  });
+}
+
+} // namespace mlrepo::cli

@@ -1,0 +1,48 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/registry/credentials.hpp"
+#include "mlrepo/release/promote.hpp"
+#include "mlrepo/util/process.hpp"
+
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::cli {
+
+void register_release(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto opts = std::make_shared<release::ReleaseOptions>();
+  auto* cmd = app.add_subcommand("release", "Cut a release of a project: the git tag <name>/v<VERSION>");
+  cmd->footer(
+      "Checks that VERSION is SemVer and new, that nothing uncommitted reaches the project's\n"
+      "image, and that the image of HEAD is in the registry; then creates the annotated tag\n"
+      "<name>/v<VERSION> on HEAD. When CI runs on that tag, 'mlrepo promote --release' gives\n"
+      "the image the tags VERSION, MAJOR.MINOR, MAJOR and latest (a pre-release such as\n"
+      "1.3.0-rc.1 gets only VERSION, as docker/metadata-action does).\n"
+      "Examples:\n"
+      "  mlrepo release churn-model 1.2.0 --push\n"
+      "  mlrepo release churn-model 1.3.0-rc.1");
+  cmd->add_option("PROJECT", opts->project, "The project's name or path")->required();
+  cmd->add_option("VERSION", opts->version, "SemVer: 1.2.3, or 1.2.3-rc.1 for a pre-release")->required();
+  cmd->add_flag("--push", opts->push, "Push the tag (that one tag only) to origin");
+  cmd->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      auto env = changes::process_env();
+      auto repo = open_repository(global);
+      opts->cwd = command_cwd(global);
+      util::SpawnRunner runner;
+      registry::DockerConfigCredentials credentials(runner);
+      auto out = release::run_release(repo, *opts, env, credentials, runner);
+      std::cout << out.tag << "\n";
+      spdlog::info("==> tagged {} at {} (image {}{})", out.tag, out.commit.substr(0, 12), out.image,
+                   out.digest.empty() ? "" : "@" + out.digest);
+      if (out.pushed)
+        spdlog::info("==> pushed {} to origin: CI promotes the image when it runs on the tag", out.tag);
+      else
+        spdlog::info("next: 'git push origin {}' starts the release in CI", out.tag);
+      return 0;
+    };
+  });
+}
+
+} // namespace mlrepo::cli

@@ -1,0 +1,263 @@
+#include "mlrepo/release/promote.hpp"
+
+#include "mlrepo/build/build.hpp"
+#include "mlrepo/build/plan.hpp"
+#include "mlrepo/git/handles.hpp"
+#include "mlrepo/project/select.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+namespace mlrepo::release {
+namespace {
+
+// Docker's tag grammar.
+bool valid_tag(const std::string& tag) {
+  static const std::regex pattern("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+  return std::regex_match(tag, pattern);
+}
+
+void require_registry(const View& view) {
+  if (view.config.registry.empty())
+    throw UsageError("promotion copies tags inside a registry, and mlrepo.yaml sets no 'registry:'",
+                     "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml, then 'mlrepo build --push'");
+}
+
+// The chosen projects' plan items at `commit`, its committed content only.
+std::vector<build::PlanItem> plan_at(const git::Repository& repo, const View& view, const git_oid& commit,
+                                     const std::vector<size_t>& chosen, const changes::EnvLookup& env) {
+  auto inputs = build::plan_inputs(repo, view.config, env);
+  inputs.commit = commit;
+  inputs.snapshot = view.snapshot.get();
+  auto plan = build::make_plan(repo, view.config, view.graph, chosen, inputs);
+  std::vector<build::PlanItem> out;
+  for (auto& item : plan)
+    if (item.requested)
+      out.push_back(std::move(item));
+  return out;
+}
+
+std::string repository_of(const std::string& ref) {
+  auto colon = ref.rfind(':');
+  return colon == std::string::npos || ref.find('/', colon) != std::string::npos ? ref : ref.substr(0, colon);
+}
+
+void promote_one(registry::Client& client, PromoteResult& r, bool dry_run) {
+  auto source = registry::parse_image_name(r.image);
+  registry::Manifest manifest;
+  try {
+    manifest = client.get_manifest(source);
+  } catch (const registry::RegistryError& e) {
+    if (e.status() != 404)
+      throw;
+    r.status = PromoteStatus::Missing;
+    r.error = r.image + " is not in the registry";
+    r.hint = "build and push it first: 'mlrepo build --push " + r.name + "' at this commit";
+    return;
+  }
+  r.digest = manifest.info.digest;
+  if (dry_run) {
+    r.status = PromoteStatus::Planned;
+    return;
+  }
+  for (const auto& tag : r.tags) {
+    auto target = registry::parse_image_name(tag);
+    std::string digest = client.put_manifest(target, manifest);
+    if (!r.digest.empty() && digest != r.digest)
+      throw Error(ExitCode::WorkFailed, "registry " + target.registry + " stored " + tag + " as " + digest +
+                                            ", not " + r.digest + " as copied",
+                  "the registry rewrote the manifest; check its settings");
+    r.written.push_back(tag);
+  }
+  r.status = PromoteStatus::Promoted;
+}
+
+} // namespace
+
+const char* status_name(PromoteStatus s) {
+  switch (s) {
+  case PromoteStatus::Promoted: return "promoted";
+  case PromoteStatus::Planned: return "planned";
+  case PromoteStatus::Missing: return "missing";
+  case PromoteStatus::Failed: return "failed";
+  }
+  return "?";
+}
+
+bool PromoteOutcome::any_failed() const {
+  for (const auto& r : results)
+    if (r.status == PromoteStatus::Missing || r.status == PromoteStatus::Failed)
+      return true;
+  return false;
+}
+
+ReleaseRef parse_release_ref(const std::string& ref) {
+  std::string name = ref.rfind("refs/tags/", 0) == 0 ? ref.substr(10) : ref;
+  auto slash = name.rfind("/v");
+  if (ref.rfind("refs/", 0) == 0 && ref.rfind("refs/tags/", 0) != 0)
+    slash = std::string::npos;
+  if (slash == std::string::npos || slash == 0)
+    throw UsageError("'" + ref + "' is not a release tag (refs/tags/<project>/v<VERSION>)",
+                     "run 'mlrepo promote --release' on a tag 'mlrepo release' made, or pass --ref "
+                     "refs/tags/<project>/v<VERSION>");
+  std::string why;
+  auto version = parse_version(name.substr(slash + 2), &why);
+  if (!version)
+    throw UsageError("the release tag '" + ref + "' does not end in a SemVer version: " + why,
+                     "release tags are <project>/v<MAJOR.MINOR.PATCH>, e.g. churn-model/v1.2.0");
+  return {name.substr(0, slash), *version};
+}
+
+PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& opt, const changes::EnvLookup& env,
+                           registry::CredentialSource& credentials) {
+  int ways = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0) + (opt.release ? 1 : 0);
+  if (ways > 1)
+    throw UsageError("choose projects one way: PROJECT..., --changed, --all or --release");
+  if (opt.release && !opt.tags.empty())
+    throw UsageError("--release chooses the tags itself (VERSION, MAJOR.MINOR, MAJOR, latest); drop --tag");
+  if (!opt.release && opt.tags.empty())
+    throw UsageError("which tags? Give --tag TAG (repeatable), or --release on a release tag",
+                     "e.g. 'mlrepo promote --changed --tag stable'");
+
+  // 1. The commit whose images are promoted.
+  git_oid commit{};
+  std::optional<ReleaseRef> release;
+  std::optional<ChangesResult> changes;
+  if (opt.release) {
+    std::string ref = opt.ref.value_or(env("GITHUB_REF").value_or(""));
+    if (ref.empty())
+      throw UsageError("--release needs the release tag: GITHUB_REF is not set",
+                       "pass --ref refs/tags/<project>/v<VERSION>");
+    release = parse_release_ref(ref);
+    std::string full = ref.rfind("refs/tags/", 0) == 0 ? ref : "refs/tags/" + ref;
+    commit = repo.require_commit(full, "release tag");
+  } else if (opt.changed) {
+    auto selection = opt.selection;
+    selection.uncommitted = false; // promotion is of what was committed and pushed
+    changes = find_changes(repo, selection, env);
+    commit = changes->selection.head;
+  } else {
+    commit = repo.require_commit("HEAD", "HEAD");
+  }
+  View view = open_view(repo, commit);
+  require_registry(view);
+  const auto& graph = view.graph;
+
+  // 2. The projects.
+  std::vector<size_t> chosen;
+  if (release) {
+    auto i = graph.find(release->project);
+    if (!i || graph.projects()[*i].name != release->project)
+      throw UsageError("the release tag names the project '" + release->project + "', which commit " +
+                           git::oid_hex(commit).substr(0, 12) + " does not have",
+                       "'mlrepo list --rev " + git::oid_hex(commit).substr(0, 12) + "' shows its projects");
+    chosen.push_back(*i);
+  } else if (opt.all) {
+    for (size_t i = 0; i < graph.projects().size(); ++i)
+      chosen.push_back(i);
+  } else if (changes) {
+    for (const auto& c : changes->set.changed)
+      if (auto i = graph.find(changes->view.graph.projects()[c.project].path))
+        chosen.push_back(*i);
+  } else if (!opt.projects.empty()) {
+    chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
+  } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
+    chosen.push_back(*here);
+  } else {
+    throw UsageError("which projects? Name them, or use --changed or --all",
+                     "e.g. 'mlrepo promote churn-model --tag stable'");
+  }
+
+  PromoteOutcome out;
+  out.commit = git::oid_hex(commit);
+  if (chosen.empty())
+    return out;
+
+  // 3. The tags each gets.
+  auto inputs = build::plan_inputs(repo, view.config, env);
+  std::string branch = inputs.branch ? build::tag_safe(*inputs.branch) : "";
+  std::vector<std::string> tags;
+  if (release) {
+    if (!release->version.build.empty())
+      throw UsageError("the release tag's version " + release->version.str() +
+                       " has build metadata ('+'), which a Docker tag cannot hold");
+    tags = release_tags(release->version);
+  }
+  for (const auto& tmpl : opt.tags) {
+    if (tmpl.find("{branch}") != std::string::npos && branch.empty())
+      throw UsageError("--tag '" + tmpl + "' uses {branch}, and HEAD is on no branch",
+                       "check out a branch, or use {short_sha}");
+    std::string tag = build::expand_tag(tmpl, branch, out.commit.substr(0, 12));
+    if (!valid_tag(tag))
+      throw UsageError("--tag '" + tmpl + "' gives '" + tag + "', which is not a Docker tag",
+                       "tags are up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'");
+    tags.push_back(tag);
+  }
+
+  // 4. Copy the manifests, several projects at a time.
+  auto plan = plan_at(repo, view, commit, chosen, env);
+  registry::Client client(credentials, opt.client);
+  out.results.resize(plan.size());
+  std::atomic<size_t> next{0};
+  std::mutex report;
+  auto work = [&] {
+    for (size_t i; (i = next++) < plan.size();) {
+      auto& r = out.results[i];
+      r.name = plan[i].name;
+      r.image = plan[i].content_ref;
+      for (const auto& t : tags)
+        r.tags.push_back(repository_of(plan[i].content_ref) + ":" + t);
+      try {
+        if (util::interrupted())
+          throw Error(ExitCode::Interrupted, "interrupted");
+        promote_one(client, r, opt.dry_run);
+      } catch (const Error& e) {
+        r.status = PromoteStatus::Failed;
+        r.error = e.what();
+        r.hint = e.hint();
+      }
+      if (opt.on_result) {
+        std::lock_guard lock(report);
+        opt.on_result(r);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < std::min<size_t>(plan.size(), 8); ++t)
+    pool.emplace_back(work);
+  for (auto& t : pool)
+    t.join();
+  return out;
+}
+
+std::map<std::string, std::string> latest_releases(const git::Repository& repo) {
+  std::map<std::string, Version> best;
+  git_reference_iterator* raw = nullptr;
+  if (git_reference_iterator_glob_new(&raw, repo.raw(), "refs/tags/*/v*") < 0)
+    return {};
+  git::ReferenceIteratorPtr it(raw);
+  const char* name = nullptr;
+  while (git_reference_next_name(&name, it.get()) == 0) {
+    std::string ref = name;
+    auto slash = ref.rfind("/v");
+    if (slash == std::string::npos || slash <= 10)
+      continue;
+    auto version = parse_version(std::string_view(ref).substr(slash + 2));
+    if (!version)
+      continue;
+    std::string project = ref.substr(10, slash - 10);
+    auto found = best.find(project);
+    if (found == best.end() || compare(found->second, *version) < 0)
+      best[project] = *version;
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [project, v] : best)
+    out[project] = v.str();
+  return out;
+}
+
+} // namespace mlrepo::release
