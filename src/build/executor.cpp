@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,11 @@ namespace mlrepo::build {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Up to this many projects, existence checks ask about each image instead of
+// listing the engine: a listing costs about 0.3 ms per local image (0.22 s
+// for 700), one `docker image inspect` about 25 ms, eight run at once.
+constexpr size_t kAskEachUpTo = 8;
 
 // Runs fn(i) for i in [0, n) on up to `threads` threads.
 template <typename F> void parallel_for(size_t n, size_t threads, F fn) {
@@ -297,10 +303,13 @@ std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::
   if (opt.force)
     return presence;
   // One listing answers for every project, where a process per image costs
-  // most of a no-op build.
+  // most of a no-op build; for a few projects, asking about each (at once)
+  // is cheaper than listing an engine that holds thousands of images.
   std::optional<std::map<std::string, std::string>> local;
-  if (plan.size() > 1)
+  if (plan.size() > kAskEachUpTo)
     local = engine.local_images();
+  std::exception_ptr environment;
+  std::mutex environment_mutex;
   // Registry round trips dominate for large up-to-date repositories: check
   // them many at a time, independent of -j.
   parallel_for(plan.size(), std::max<size_t>(8, static_cast<size_t>(opt.jobs)), [&](size_t i) {
@@ -343,9 +352,18 @@ std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::
           p.stale_remote_tags.push_back(t);
       }
     } catch (const Error& e) {
-      p.error = e.what();
+      if (e.code() == ExitCode::Environment) {
+        std::lock_guard lock(environment_mutex);
+        if (!environment)
+          environment = std::current_exception();
+      }
+      p.error = e.what() + (e.hint().empty() ? "" : " (" + e.hint() + ")");
     }
   });
+  // Missing credential helpers and broken docker configs are the machine's
+  // problem, not one project's (exit 3).
+  if (environment)
+    std::rethrow_exception(environment);
   return presence;
 }
 

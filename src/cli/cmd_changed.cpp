@@ -1,6 +1,8 @@
 #include "app.hpp"
 #include "common.hpp"
 
+#include "mlrepo/release/promote.hpp"
+
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
@@ -76,8 +78,10 @@ void register_changed(CLI::App& app, const GlobalOptions& global, Action& action
       auto& result = *new ChangesResult(find_changes(repo, opts->selection, changes::process_env()));
       const auto& graph = result.view.graph;
       std::string format = opts->json ? "json" : opts->format;
-      if (format == "json")
-        std::cout << report::changed_json(graph, result.set);
+      if (format == "json") {
+        auto releases = release::latest_releases(repo);
+        std::cout << report::changed_json(graph, result.set, &releases);
+      }
       else if (format == "github-matrix")
         std::cout << report::github_matrix(graph, result.set) << "\n";
       else if (format == "paths")

@@ -1,6 +1,8 @@
 #include "app.hpp"
 #include "common.hpp"
 
+#include "mlrepo/release/promote.hpp"
+
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/workspace.hpp"
 
@@ -20,14 +22,19 @@ void register_list(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->footer("Projects are directories holding a Dockerfile, in the work tree as git sees it\n"
               "(tracked files plus untracked files that are not ignored), or at --rev.\n"
               "Examples:\n  mlrepo list\n  mlrepo list --json --rev origin/main");
-  cmd->add_flag("--json", opts->json, "Print JSON: name, path, dockerfile, context, image, depends_on");
+  cmd->add_flag("--json", opts->json, "Print JSON: name, path, dockerfile, context, image, depends_on, latest_release");
   cmd->add_option("--rev", opts->rev, "List the projects at this revision instead of the work tree")
       ->type_name("REV");
   cmd->callback([&global, opts, &action] {
     action = [&global, opts] {
       auto repo = open_repository(global);
       auto& view = *new View(open_view(repo, opts->rev)); // never freed: we exit next
-      std::cout << (opts->json ? report::list_json(view.graph) : report::list_text(view.graph));
+      if (opts->json) {
+        auto releases = release::latest_releases(repo);
+        std::cout << report::list_json(view.graph, &releases);
+      } else {
+        std::cout << report::list_text(view.graph);
+      }
       return 0;
     };
   });

@@ -8,6 +8,7 @@
 #include "mlrepo/workspace.hpp"
 
 #include <atomic>
+#include <exception>
 #include <mutex>
 #include <regex>
 #include <thread>
@@ -204,6 +205,7 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   out.results.resize(plan.size());
   std::atomic<size_t> next{0};
   std::mutex report;
+  std::exception_ptr fatal; // the machine's problem, not a project's: raised after the others finish
   auto work = [&] {
     for (size_t i; (i = next++) < plan.size();) {
       auto& r = out.results[i];
@@ -219,6 +221,12 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
         r.status = PromoteStatus::Failed;
         r.error = e.what();
         r.hint = e.hint();
+        if (e.code() == ExitCode::Environment || e.code() == ExitCode::Interrupted) {
+          std::lock_guard lock(report);
+          if (!fatal)
+            fatal = std::current_exception();
+          continue;
+        }
       }
       if (opt.on_result) {
         std::lock_guard lock(report);
@@ -231,6 +239,8 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
     pool.emplace_back(work);
   for (auto& t : pool)
     t.join();
+  if (fatal)
+    std::rethrow_exception(fatal);
   return out;
 }
 

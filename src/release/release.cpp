@@ -69,8 +69,13 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
                     "', then release again");
   out.digest = found->digest;
 
+  // As git: GIT_COMMITTER_NAME/EMAIL first, then user.name/user.email.
   git_signature* raw_sig = nullptr;
-  if (git_signature_default(&raw_sig, repo.raw()) < 0)
+  auto name = env("GIT_COMMITTER_NAME"), email = env("GIT_COMMITTER_EMAIL");
+  int rc = name && email && !name->empty() && !email->empty()
+               ? git_signature_now(&raw_sig, name->c_str(), email->c_str())
+               : git_signature_default(&raw_sig, repo.raw());
+  if (rc < 0)
     throw EnvironmentError("git does not know who you are, and an annotated tag needs a tagger",
                            "git config --global user.name 'Your Name' && git config --global user.email you@example.com");
   git::SignaturePtr tagger(raw_sig);

@@ -31,7 +31,16 @@ std::string list_text(const project::Graph& graph) {
   return out;
 }
 
-std::string list_json(const project::Graph& graph) {
+namespace {
+json release_of(const Releases* releases, const std::string& name) {
+  if (!releases)
+    return nullptr;
+  auto it = releases->find(name);
+  return it == releases->end() ? json(nullptr) : json(it->second);
+}
+} // namespace
+
+std::string list_json(const project::Graph& graph, const Releases* releases) {
   json projects = json::array();
   const auto& all = graph.projects();
   for (size_t i = 0; i < all.size(); ++i) {
@@ -44,7 +53,8 @@ std::string list_json(const project::Graph& graph) {
                         {"dockerfile", p.dockerfile},
                         {"context", p.context},
                         {"image", p.image},
-                        {"depends_on", deps}});
+                        {"depends_on", deps},
+                        {"latest_release", release_of(releases, p.name)}});
   }
   return dump(json{{"projects", projects}}) + "\n";
 }
@@ -63,14 +73,17 @@ std::string changed_paths(const project::Graph& graph, const changes::ChangeSet&
   return out;
 }
 
-std::string changed_json(const project::Graph& graph, const changes::ChangeSet& set) {
+std::string changed_json(const project::Graph& graph, const changes::ChangeSet& set, const Releases* releases) {
   json changed = json::array();
   for (const auto& c : set.changed) {
     json reasons = json::array();
     for (const auto& r : c.reasons)
       reasons.push_back({{"kind", r.kind}, {"detail", r.detail}});
     const auto& p = graph.projects()[c.project];
-    changed.push_back({{"name", p.name}, {"path", p.path}, {"reasons", reasons}});
+    changed.push_back({{"name", p.name},
+                       {"path", p.path},
+                       {"reasons", reasons},
+                       {"latest_release", release_of(releases, p.name)}});
   }
   json removed = json::array();
   for (const auto& r : set.removed)

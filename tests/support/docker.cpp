@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <crypt.h>
 #include <csignal>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -161,13 +162,54 @@ bool port_open(int port) {
 }
 } // namespace
 
-Registry::Registry() : port_(free_port()) {
+Registry::Registry(const RegistryAuth& a) : port_(free_port()) {
+  std::string auth;
+  if (a.kind == RegistryAuth::Kind::Basic) {
+    // bcrypt, which the registry's htpasswd reader wants, from libcrypt.
+    char salt[64];
+    REQUIRE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof salt));
+    crypt_data data{};
+    const char* hash = crypt_r(a.password.c_str(), salt, &data);
+    REQUIRE(hash);
+    util::write_file_atomic(dir_.path() / "htpasswd", a.user + ":" + hash + "\n");
+    auth = "auth:\n  htpasswd:\n    realm: test\n    path: " + (dir_.path() / "htpasswd").string() + "\n";
+  } else if (a.kind == RegistryAuth::Kind::Token) {
+    int token_port = free_port();
+    while (token_port == port_)
+      token_port = free_port();
+    token_server_ = std::make_unique<Background>(
+        std::vector<std::string>{"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/token_server.py",
+                                 std::to_string(token_port), dir_.path().string(), a.user, a.password,
+                                 a.refresh_token, "mlrepo-test", "mlrepo-test-issuer"},
+        dir_.path(), Env{}, dir_.path() / "token_server.log");
+    for (int i = 0; i < 200 && !fs::exists(dir_.path() / "ready"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    INFO(util::read_file(dir_.path() / "token_server.log").value_or(""));
+    REQUIRE(fs::exists(dir_.path() / "ready"));
+    auth = "auth:\n  token:\n    realm: http://127.0.0.1:" + std::to_string(token_port) +
+           "/token\n    service: mlrepo-test\n    issuer: mlrepo-test-issuer\n    rootcertbundle: " +
+           (dir_.path() / "cert.pem").string() + "\n";
+  }
   util::write_file_atomic(dir_.path() / "config.yml",
                           "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                           "    rootdirectory: " + (dir_.path() / "data").string() +
                               "\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" +
-                              std::to_string(port_) + "\n");
+                              std::to_string(port_) + "\n" + auth);
   start();
+}
+
+std::string Registry::grants() const { return util::read_file(dir_.path() / "grants.log").value_or(""); }
+
+std::string Registry::tag_digest(const std::string& repository, const std::string& tag) const {
+  auto link = dir_.path() / "data/docker/registry/v2/repositories" / repository / "_manifests/tags" / tag /
+              "current/link";
+  return util::read_file(link).value_or("");
+}
+
+std::string Registry::manifest_bytes(const std::string& digest) const {
+  std::string hex = digest.substr(digest.find(':') + 1);
+  return util::read_file(dir_.path() / "data/docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data")
+      .value_or("");
 }
 
 Registry::~Registry() { stop(); }

@@ -42,19 +42,37 @@ private:
   bool reaped_ = false;
 };
 
+// How a test registry wants clients to authenticate.
+struct RegistryAuth {
+  enum class Kind { None, Basic, Token } kind = Kind::None;
+  std::string user, password;
+  std::string refresh_token; // Token: an identity token the token service accepts for `user`
+};
+
 // Debian's docker-registry on 127.0.0.1, on a free port, with its own storage.
+// Token auth runs a token service beside it (tests/fixtures/token_server.py)
+// that signs real JWTs the registry verifies.
 class Registry {
 public:
-  Registry();
+  explicit Registry(const RegistryAuth& auth = {});
   ~Registry();
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
   void start();
   void stop();
+  // What the registry's own storage says a tag points at ("" when absent):
+  // an oracle independent of any client.
+  std::string tag_digest(const std::string& repository, const std::string& tag) const;
+  // The stored bytes of a manifest, by digest.
+  std::string manifest_bytes(const std::string& digest) const;
+
+  // Token auth: one line per token issued ("alice repository:x:pull,push [...]").
+  std::string grants() const;
 
 private:
   TempDir dir_;
   int port_;
   std::unique_ptr<Background> process_;
+  std::unique_ptr<Background> token_server_;
 };
 
 } // namespace mlrepo::test

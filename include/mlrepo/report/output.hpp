@@ -3,16 +3,21 @@
 #include "mlrepo/changes/changes.hpp"
 #include "mlrepo/project/graph.hpp"
 
+#include <map>
 #include <string>
 
 namespace mlrepo::report {
 
 std::string list_text(const project::Graph& graph);
-std::string list_json(const project::Graph& graph);
+// Each project's latest release version (from `<name>/v*` tags), by name.
+using Releases = std::map<std::string, std::string>;
+
+std::string list_json(const project::Graph& graph, const Releases* releases = nullptr);
 
 std::string changed_text(const project::Graph& graph, const changes::ChangeSet& set);
 std::string changed_paths(const project::Graph& graph, const changes::ChangeSet& set);
-std::string changed_json(const project::Graph& graph, const changes::ChangeSet& set);
+std::string changed_json(const project::Graph& graph, const changes::ChangeSet& set,
+                         const Releases* releases = nullptr);
 // {"include":[{"project":NAME,"path":PATH}]} on one line, no newline.
 std::string github_matrix(const project::Graph& graph, const changes::ChangeSet& set);
 // The lines --github-output appends to $GITHUB_OUTPUT.

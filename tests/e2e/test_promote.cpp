@@ -1,0 +1,363 @@
+// `mlrepo promote` and `mlrepo release` against a real registry (Debian's
+// docker-registry), with the registry's own storage as the oracle for digests.
+#include "support/docker.hpp"
+
+#include "mlrepo/registry/client.hpp"
+#include "mlrepo/util/fs.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+using nlohmann::json;
+
+namespace {
+
+struct Promo {
+  Registry registry;
+  ImageScope images;
+  GitRepo repo;
+  std::string repository(const std::string& name) const { return "acme/" + images.prefix() + name; }
+  std::string image(const std::string& name) const { return registry.host() + "/" + repository(name); }
+  explicit Promo(const RegistryAuth& auth = {}) : registry(auth) {
+    repo.write("mlrepo.yaml", "registry: " + registry.host() + "/acme\nimage_prefix: " + images.prefix() + "\n");
+    repo.write("base/Dockerfile", "FROM " + busybox_image() + "\nRUN echo base > /base.txt\n");
+    repo.write("app/Dockerfile", "FROM " + image("base") + "\nCOPY model.txt /model.txt\n");
+    repo.write("app/model.txt", "v1\n");
+    repo.commit();
+  }
+  // Builds and pushes; returns each project's content-tagged reference.
+  std::map<std::string, std::string> push(const std::vector<std::string>& projects, const Env& env = {}) const {
+    auto report = repo.path() / ".git" / "push.json";
+    std::vector<std::string> args{"build", "--push", "--json-report", report.string()};
+    args.insert(args.end(), projects.begin(), projects.end());
+    auto run = repo.mlrepo(args, env);
+    INFO(run.err);
+    REQUIRE(run.code == 0);
+    std::map<std::string, std::string> out;
+    auto doc = json::parse(mlrepo::util::read_file(report).value_or("{}"));
+    for (const auto& r : doc["results"])
+      out[r["name"]] = r["images"][0];
+    return out;
+  }
+  void forget_local(const std::map<std::string, std::string>& refs) const {
+    for (const auto& [name, ref] : refs)
+      run_program({"docker", "image", "rm", "-f", ref, image(name) + ":" + repo.head()}, repo.path());
+  }
+};
+
+std::string tag_of(const std::string& ref) { return ref.substr(ref.rfind(':') + 1); }
+
+} // namespace
+
+TEST_CASE("promote: tags are copied registry-side, digest unchanged, nothing pulled", "[promote][docker]") {
+  Promo p;
+  auto refs = p.push({"app"});
+  std::string digest = p.registry.tag_digest(p.repository("app"), tag_of(refs["app"]));
+  REQUIRE(digest.rfind("sha256:", 0) == 0);
+  p.forget_local(refs); // a CI runner that did not build it
+
+  auto run = p.repo.mlrepo({"promote", "app", "--tag", "stable", "--tag", "main-{short_sha}", "--json"});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK(p.registry.tag_digest(p.repository("app"), "stable") == digest);
+  std::string short_sha = p.repo.head().substr(0, 12);
+  CHECK(p.registry.tag_digest(p.repository("app"), "main-" + short_sha) == digest);
+  CHECK_FALSE(image_exists(refs["app"])); // never pulled
+  auto doc = run.json();
+  REQUIRE(doc["results"].size() == 1); // only what was asked, not its base
+  CHECK(doc["results"][0]["status"] == "promoted");
+  CHECK(doc["results"][0]["digest"] == digest);
+  CHECK(doc["results"][0]["written"] == json::array({p.image("app") + ":stable", p.image("app") + ":main-" + short_sha}));
+  CHECK_THAT(run.err, Contains("==> app promoted stable, main-" + short_sha));
+
+  // --dry-run checks and says, and writes nothing.
+  auto dry = p.repo.mlrepo({"promote", "app", "--tag", "later", "--dry-run"});
+  CHECK(dry.code == 0);
+  CHECK_THAT(dry.err, Contains("app would get later"));
+  CHECK(p.registry.tag_digest(p.repository("app"), "later").empty());
+}
+
+TEST_CASE("promote: a multi-platform index is copied byte for byte", "[promote][docker]") {
+  Promo p;
+  auto refs = p.push({"base", "app"});
+  // An OCI index over the two images, stored under app's content tag, as a
+  // multi-platform build would leave it.
+  auto manifest_of = [&](const std::string& name) {
+    std::string d = p.registry.tag_digest(p.repository(name), tag_of(refs[name]));
+    return std::pair{d, p.registry.manifest_bytes(d)};
+  };
+  auto [d1, m1] = manifest_of("base");
+  auto [d2, m2] = manifest_of("app");
+  REQUIRE(!m1.empty());
+  // Cross-repository: the child manifests must be in app's repository too.
+  mlrepo::util::SpawnRunner runner;
+  struct None : mlrepo::registry::CredentialSource {
+    mlrepo::registry::Credentials lookup(const std::string&) override { return {}; }
+    std::string origin(const std::string&) override { return "none"; }
+  } none;
+  mlrepo::registry::Client client(none);
+  auto base_manifest = client.get_manifest(mlrepo::registry::parse_image_name(refs["base"]));
+  json index = {{"schemaVersion", 2},
+                {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                {"manifests",
+                 json::array({{{"mediaType", json::parse(m2).value("mediaType", "")},
+                               {"digest", d2},
+                               {"size", m2.size()},
+                               {"platform", {{"architecture", "amd64"}, {"os", "linux"}}}},
+                              {{"mediaType", json::parse(m1).value("mediaType", "")},
+                               {"digest", d2},
+                               {"size", m2.size()},
+                               {"platform", {{"architecture", "arm64"}, {"os", "linux"}}}}})}};
+  mlrepo::registry::Manifest m;
+  m.bytes = index.dump(3) + "\n"; // unusual whitespace: a re-serialisation would change the digest
+  m.info.media_type = "application/vnd.oci.image.index.v1+json";
+  std::string index_digest = client.put_manifest(mlrepo::registry::parse_image_name(refs["app"]), m);
+  REQUIRE(p.registry.tag_digest(p.repository("app"), tag_of(refs["app"])) == index_digest);
+
+  auto run = p.repo.mlrepo({"promote", "app", "--tag", "multi"});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK(p.registry.tag_digest(p.repository("app"), "multi") == index_digest);
+  CHECK(p.registry.manifest_bytes(index_digest) == m.bytes);
+}
+
+TEST_CASE("promote: an image missing from the registry is exit 1, naming it and the fix", "[promote][docker]") {
+  Promo p;
+  p.push({"base"});
+  auto run = p.repo.mlrepo({"promote", "--all", "--tag", "stable", "--json"});
+  CHECK(run.code == 1);
+  CHECK_THAT(run.err, Contains(p.image("app") + ":content-") && Contains("is not in the registry") &&
+                          Contains("mlrepo build --push app") && Contains("tags written for app: none"));
+  // What could be promoted was, and the report says so.
+  CHECK(!p.registry.tag_digest(p.repository("base"), "stable").empty());
+  auto doc = run.json();
+  std::map<std::string, std::string> status;
+  for (const auto& r : doc["results"])
+    status[r["name"]] = r["status"];
+  CHECK(status["base"] == "promoted");
+  CHECK(status["app"] == "missing");
+}
+
+TEST_CASE("promote: bad tags and missing choices are usage errors", "[promote][docker]") {
+  Promo p;
+  auto no_tag = p.repo.mlrepo({"promote", "app"});
+  CHECK(no_tag.code == 2);
+  CHECK_THAT(no_tag.err, Contains("--tag"));
+  auto bad = p.repo.mlrepo({"promote", "app", "--tag", "-x"});
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.err, Contains("'-x'") && Contains("not a Docker tag"));
+  p.repo.git({"checkout", "-q", "--detach"});
+  auto detached = p.repo.mlrepo({"promote", "app", "--tag", "{branch}"});
+  CHECK(detached.code == 2);
+  CHECK_THAT(detached.err, Contains("{branch}"));
+  p.repo.write("mlrepo.yaml", "image_prefix: " + p.images.prefix() + "\n");
+  p.repo.commit();
+  auto local = p.repo.mlrepo({"promote", "app", "--tag", "x"});
+  CHECK(local.code == 2);
+  CHECK_THAT(local.err, Contains("no 'registry:'"));
+}
+
+TEST_CASE("release: a SemVer tag on HEAD, then CI promotes it to VERSION, MAJOR.MINOR, MAJOR, latest",
+          "[promote][release][docker]") {
+  Promo p;
+  GitRepo origin;
+  origin.git({"config", "receive.denyCurrentBranch", "ignore"});
+  p.repo.git({"remote", "add", "origin", origin.path().string()});
+  auto refs = p.push({"app"});
+  std::string digest = p.registry.tag_digest(p.repository("app"), tag_of(refs["app"]));
+
+  auto run = p.repo.mlrepo({"release", "app", "1.2.0", "--push"});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK(run.out == "app/v1.2.0\n");
+  CHECK(p.repo.git({"cat-file", "-t", "app/v1.2.0"}) == "tag\n"); // annotated
+  CHECK(p.repo.git({"rev-list", "-n1", "app/v1.2.0"}) == p.repo.head() + "\n");
+  CHECK_THAT(origin.git({"tag", "-l"}), Contains("app/v1.2.0"));
+
+  // Later commits do not matter: CI promotes the tagged commit's image.
+  p.repo.write("app/model.txt", "v2\n");
+  p.repo.commit();
+  auto promote = p.repo.mlrepo({"promote", "--release"}, {{"GITHUB_REF", "refs/tags/app/v1.2.0"}});
+  INFO(promote.err);
+  REQUIRE(promote.code == 0);
+  for (const char* tag : {"1.2.0", "1.2", "1", "latest"})
+    CHECK(p.registry.tag_digest(p.repository("app"), tag) == digest);
+
+  // A pre-release gets its own tag only: 1, 1.3 and latest stay where they are.
+  auto refs2 = p.push({"app"});
+  auto rc = p.repo.mlrepo({"release", "app", "1.3.0-rc.1"});
+  REQUIRE(rc.code == 0);
+  auto promote_rc = p.repo.mlrepo({"promote", "--release", "--ref", "refs/tags/app/v1.3.0-rc.1"});
+  REQUIRE(promote_rc.code == 0);
+  CHECK(p.registry.tag_digest(p.repository("app"), "1.3.0-rc.1") ==
+        p.registry.tag_digest(p.repository("app"), tag_of(refs2["app"])));
+  CHECK(p.registry.tag_digest(p.repository("app"), "latest") == digest);
+  CHECK(p.registry.tag_digest(p.repository("app"), "1").find(digest) == 0);
+
+  // list and changed show the latest release.
+  auto list = p.repo.mlrepo({"list", "--json"});
+  for (const auto& proj : list.json()["projects"])
+    CHECK(proj["latest_release"] == (proj["name"] == "app" ? json("1.3.0-rc.1") : json(nullptr)));
+}
+
+TEST_CASE("release: refuses what would not be the tested image", "[promote][release][docker]") {
+  Promo p;
+  p.push({"app"});
+  auto not_semver = p.repo.mlrepo({"release", "app", "1.2"});
+  CHECK(not_semver.code == 2);
+  CHECK_THAT(not_semver.err, Contains("'1.2' is not a SemVer version"));
+
+  REQUIRE(p.repo.mlrepo({"release", "app", "1.0.0"}).code == 0);
+  auto again = p.repo.mlrepo({"release", "app", "1.0.0"});
+  CHECK(again.code == 2);
+  CHECK_THAT(again.err, Contains("app/v1.0.0 exists already") && Contains("latest release of app is 1.0.0"));
+
+  p.repo.write("app/model.txt", "uncommitted\n");
+  auto dirty = p.repo.mlrepo({"release", "app", "1.1.0"});
+  CHECK(dirty.code == 2);
+  CHECK_THAT(dirty.err, Contains("uncommitted changes reach the image of app"));
+  // Through a dependency too.
+  p.repo.git({"checkout", "--", "app/model.txt"});
+  p.repo.write("base/extra.txt", "x");
+  auto dirty_base = p.repo.mlrepo({"release", "app", "1.1.0"});
+  CHECK(dirty_base.code == 2);
+  CHECK_THAT(dirty_base.err, Contains("through base"));
+  p.repo.remove("base/extra.txt");
+
+  // Committed but never built and pushed: CI could not promote it.
+  p.repo.write("app/model.txt", "v3\n");
+  p.repo.commit();
+  auto unbuilt = p.repo.mlrepo({"release", "app", "1.1.0"});
+  CHECK(unbuilt.code == 1);
+  CHECK_THAT(unbuilt.err, Contains("is not in the registry") && Contains("mlrepo build --push app"));
+  CHECK(p.repo.git({"tag", "-l", "app/v1.1.0"}).empty()); // nothing half-done
+}
+
+namespace {
+std::string base64(const std::string& in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6)
+      out += t[(buf >> (bits -= 6)) & 63];
+  }
+  if (bits)
+    out += t[(buf << (6 - bits)) & 63];
+  while (out.size() % 4)
+    out += '=';
+  return out;
+}
+} // namespace
+
+TEST_CASE("registry credentials: docker's config, helpers, never shown", "[promote][docker]") {
+  const std::string password = "pa55-w0rd-never-shown";
+  Promo p({RegistryAuth::Kind::Basic, "alice", password, ""});
+  TempDir config;
+  auto auth = [](const std::string& user, const std::string& pw) { return base64(user + ":" + pw); };
+  Env env{{"DOCKER_CONFIG", config.path().string()}};
+
+  // Anonymous: refused, with the login to run, and no retries for a 401.
+  auto anon = p.repo.mlrepo({"build", "--push", "base"}, env);
+  CHECK(anon.code == 1);
+  CHECK_THAT(anon.err, Contains("docker login " + p.registry.host()));
+  CHECK_THAT(anon.err, !Contains("retry"));
+
+  // docker login's auths entry: builds, pushes and promotes.
+  mlrepo::util::write_file_atomic(config.path() / "config.json",
+                                  json{{"auths", {{p.registry.host(), {{"auth", auth("alice", password)}}}}}}.dump());
+  auto refs = p.push({"base"}, env);
+  auto ok = p.repo.mlrepo({"promote", "base", "--tag", "stable"}, env);
+  INFO(ok.err);
+  CHECK(ok.code == 0);
+  CHECK(!p.registry.tag_digest(p.repository("base"), "stable").empty());
+
+  // A wrong password is named as such, never shown.
+  mlrepo::util::write_file_atomic(config.path() / "config.json",
+                                  json{{"auths", {{p.registry.host(), {{"auth", auth("alice", "wrong-pw")}}}}}}.dump());
+  auto wrong = p.repo.mlrepo({"promote", "base", "--tag", "x"}, env);
+  CHECK(wrong.code == 1);
+  CHECK_THAT(wrong.err, Contains("config.json were refused") && !Contains("wrong-pw"));
+
+  // A credential helper, found as docker finds it (docker-credential-<name> on PATH).
+  TempDir bin;
+  auto helper = bin.path() / "docker-credential-mlrepotest";
+  mlrepo::util::write_file_atomic(helper, "#!/bin/sh\nread server\n[ \"$1\" = get ] || exit 1\n"
+                                          "printf '{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"" +
+                                              password + "\"}' \"$server\"\n");
+  fs::permissions(helper, fs::perms::owner_all);
+  mlrepo::util::write_file_atomic(config.path() / "config.json",
+                                  json{{"credHelpers", {{p.registry.host(), "mlrepotest"}}}}.dump());
+  Env helper_env = env;
+  helper_env["PATH"] = bin.path().string() + ":" + std::getenv("PATH");
+  auto via_helper = p.repo.mlrepo({"promote", "base", "--tag", "helped", "--json"}, helper_env);
+  INFO(via_helper.err);
+  CHECK(via_helper.code == 0);
+  CHECK(!p.registry.tag_digest(p.repository("base"), "helped").empty());
+  for (const auto& r : {anon, ok, wrong, via_helper}) {
+    CHECK_THAT(r.out + r.err, !Contains(password));
+    CHECK_THAT(r.out + r.err, !Contains(auth("alice", password)));
+  }
+
+  // A helper that is not installed: exit 3 naming it.
+  mlrepo::util::write_file_atomic(config.path() / "config.json", json{{"credsStore", "nonexistent"}}.dump());
+  auto missing = p.repo.mlrepo({"promote", "base", "--tag", "x"}, env);
+  CHECK(missing.code == 3);
+  CHECK_THAT(missing.err, Contains("docker-credential-nonexistent") && Contains("not installed"));
+}
+
+TEST_CASE("build --push: the report carries each image's registry digest", "[promote][push][docker]") {
+  Promo p;
+  auto report = p.repo.path() / ".git" / "r.json";
+  auto run = p.repo.mlrepo({"build", "--push", "base", "--json-report", report.string()});
+  REQUIRE(run.code == 0);
+  auto doc = json::parse(mlrepo::util::read_file(report).value_or("{}"));
+  std::string ref = doc["results"][0]["images"][0];
+  CHECK(doc["results"][0]["digest"] == p.registry.tag_digest(p.repository("base"), tag_of(ref)));
+  // Skipped because the registry has it: the digest is still reported.
+  run = p.repo.mlrepo({"build", "--push", "base", "--json-report", report.string()});
+  doc = json::parse(mlrepo::util::read_file(report).value_or("{}"));
+  CHECK(doc["results"][0]["status"] == "skipped");
+  CHECK(doc["results"][0]["digest"] == p.registry.tag_digest(p.repository("base"), tag_of(ref)));
+}
+
+TEST_CASE("registry credentials: the bearer token flow, with a password or an identity token", "[promote][docker]") {
+  const std::string password = "t0ken-flow-pw";
+  const std::string refresh = "refresh-token-never-shown";
+  Promo p({RegistryAuth::Kind::Token, "alice", password, refresh});
+  TempDir config;
+  Env env{{"DOCKER_CONFIG", config.path().string()}};
+  mlrepo::util::write_file_atomic(config.path() / "config.json",
+                                  json{{"auths", {{p.registry.host(), {{"auth", base64("alice:" + password)}}}}}}.dump());
+  auto refs = p.push({"base"}, env); // docker's own push and mlrepo's checks, both through tokens
+  auto before = p.registry.grants().size();
+  auto run = p.repo.mlrepo({"promote", "base", "--tag", "stable"}, env);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK(!p.registry.tag_digest(p.repository("base"), "stable").empty());
+  // mlrepo asked to read, then for the write the registry's challenge named, as alice.
+  std::string mine = p.registry.grants().substr(before);
+  std::string scope = "alice repository:" + p.repository("base");
+  CHECK_THAT(mine, Contains(scope + ":pull ") && (Contains(scope + ":pull,push") || Contains(scope + ":push,pull")));
+
+  // docker login with a token stores an identity token: the OAuth2 refresh grant.
+  mlrepo::util::write_file_atomic(
+      config.path() / "config.json",
+      json{{"auths", {{p.registry.host(), {{"auth", base64("<token>:")}, {"identitytoken", refresh}}}}}}.dump());
+  auto with_token = p.repo.mlrepo({"promote", "base", "--tag", "via-identity-token"}, env);
+  INFO(with_token.err);
+  CHECK(with_token.code == 0);
+  CHECK(!p.registry.tag_digest(p.repository("base"), "via-identity-token").empty());
+  CHECK_THAT(with_token.out + with_token.err, !Contains(refresh));
+
+  // Anonymous callers may read but not write: a clear refusal, not a retry loop.
+  mlrepo::util::write_file_atomic(config.path() / "config.json", "{}");
+  auto anon = p.repo.mlrepo({"promote", "base", "--tag", "nope"}, env);
+  CHECK(anon.code == 1);
+  CHECK_THAT(anon.err, Contains("answered 401 to store") && Contains("docker login " + p.registry.host()));
+  CHECK_THAT(anon.err, !Contains("retry"));
+}
