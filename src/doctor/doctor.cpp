@@ -4,6 +4,7 @@
 #include "mlrepo/ci/sync.hpp"
 #include "mlrepo/build/content.hpp"
 #include "mlrepo/docker/engine.hpp"
+#include "mlrepo/registry/client.hpp"
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
@@ -133,13 +134,16 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
                                                                  : std::string("mlrepo-doctor")) +
                         ":mlrepo-doctor-probe";
     try {
-      engine.remote_image(probe);
-      add("registry", Level::Ok, ws.registry + " answers");
+      // Asked as build --push and promote ask: over HTTP, with docker's credentials.
+      registry::DockerConfigCredentials credentials(runner);
+      registry::ClientOptions once;
+      once.retries = 1;
+      registry::Client client(credentials, once);
+      auto name = registry::parse_image_name(probe);
+      client.head_manifest(name);
+      add("registry", Level::Ok, ws.registry + " answers (credentials: " + credentials.origin(name.registry) + ")");
     } catch (const Error& e) {
-      std::string host = ws.registry.substr(0, ws.registry.find('/'));
-      bool auth = docker::is_auth_failure(e.what());
-      add("registry", Level::Fail, e.what(),
-          auth ? "log in: docker login " + host : "check that " + host + " is reachable from here");
+      add("registry", Level::Fail, e.what(), e.hint());
     }
   }
 
