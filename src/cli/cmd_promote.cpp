@@ -78,6 +78,7 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
       auto repo = open_repository(global);
       opts->core.cwd = command_cwd(global);
       opts->core.on_result = [dry = opts->core.dry_run](const release::PromoteResult& r) { say(r, dry); };
+      opts->core.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
       util::SpawnRunner runner;
       registry::DockerConfigCredentials credentials(runner);
       auto out = release::run_promote(repo, opts->core, env, credentials);

@@ -30,6 +30,7 @@ void register_release(CLI::App& app, const GlobalOptions& global, Action& action
       auto env = changes::process_env();
       auto repo = open_repository(global);
       opts->cwd = command_cwd(global);
+      opts->client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
       util::SpawnRunner runner;
       registry::DockerConfigCredentials credentials(runner);
       auto out = release::run_release(repo, *opts, env, credentials, runner);

@@ -361,3 +361,26 @@ TEST_CASE("registry credentials: the bearer token flow, with a password or an id
   CHECK_THAT(anon.err, Contains("answered 401 to store") && Contains("docker login " + p.registry.host()));
   CHECK_THAT(anon.err, !Contains("retry"));
 }
+
+TEST_CASE("promote: a registry answering 503 is retried, then succeeds", "[promote][docker]") {
+  Promo p;
+  auto refs = p.push({"base"}); // base: its content does not depend on the registry's name
+  std::string digest = p.registry.tag_digest(p.repository("base"), tag_of(refs["base"]));
+  // The same registry behind a proxy whose first two answers are 503.
+  FlakyProxy flaky(p.registry, 2);
+  p.repo.write("mlrepo.yaml", "registry: " + flaky.host() + "/acme\nimage_prefix: " + p.images.prefix() + "\n");
+  p.repo.commit();
+  auto run = p.repo.mlrepo({"promote", "base", "--tag", "after-503"});
+  INFO(run.err << flaky.log());
+  CHECK(run.code == 0);
+  CHECK_THAT(run.err, Contains("answered 503") && Contains("retry 1/") && Contains("retry 2/"));
+  CHECK(p.registry.tag_digest(p.repository("base"), "after-503") == digest);
+
+  // A 404 is an answer, never retried.
+  FlakyProxy missing(p.registry, 1, 404);
+  p.repo.write("mlrepo.yaml", "registry: " + missing.host() + "/acme\nimage_prefix: " + p.images.prefix() + "\n");
+  p.repo.commit();
+  auto absent = p.repo.mlrepo({"promote", "base", "--tag", "x"});
+  CHECK(absent.code == 1);
+  CHECK_THAT(absent.err, Contains("is not in the registry") && !Contains("retry"));
+}

@@ -198,6 +198,21 @@ Registry::Registry(const RegistryAuth& a) : port_(free_port()) {
   start();
 }
 
+FlakyProxy::FlakyProxy(const Registry& upstream, int failures, int status) : port_(free_port()) {
+  while (port_ == upstream.port())
+    port_ = free_port();
+  process_ = std::make_unique<Background>(
+      std::vector<std::string>{"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/flaky_proxy.py",
+                               std::to_string(port_), std::to_string(upstream.port()), std::to_string(failures),
+                               std::to_string(status)},
+      dir_.path(), Env{}, dir_.path() / "proxy.log");
+  for (int i = 0; i < 200 && !port_open(port_); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(port_open(port_));
+}
+
+std::string FlakyProxy::log() const { return util::read_file(dir_.path() / "proxy.log").value_or(""); }
+
 std::string Registry::grants() const { return util::read_file(dir_.path() / "grants.log").value_or(""); }
 
 std::string Registry::tag_digest(const std::string& repository, const std::string& tag) const {

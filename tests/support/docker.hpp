@@ -67,12 +67,27 @@ public:
 
   // Token auth: one line per token issued ("alice repository:x:pull,push [...]").
   std::string grants() const;
+  int port() const { return port_; }
 
 private:
   TempDir dir_;
   int port_;
   std::unique_ptr<Background> process_;
   std::unique_ptr<Background> token_server_;
+};
+
+// A proxy in front of a Registry that answers `status` to its first
+// `failures` requests, then forwards (tests/fixtures/flaky_proxy.py).
+class FlakyProxy {
+public:
+  FlakyProxy(const Registry& upstream, int failures, int status = 503);
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string log() const; // one line per request it saw
+
+private:
+  TempDir dir_;
+  int port_;
+  std::unique_ptr<Background> process_;
 };
 
 } // namespace mlrepo::test
