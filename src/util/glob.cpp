@@ -1,5 +1,7 @@
 #include "mlrepo/util/glob.hpp"
 
+#include <vector>
+
 namespace mlrepo::util {
 namespace {
 
@@ -34,67 +36,96 @@ size_t match_class(std::string_view pattern, size_t p, char c, bool& matched) {
   return i + 1;
 }
 
-bool match_from(std::string_view pat, size_t p, std::string_view path, size_t s) {
-  while (p < pat.size()) {
-    char pc = pat[p];
-    if (pc == '*') {
-      bool globstar = p + 1 < pat.size() && pat[p + 1] == '*';
-      if (globstar) {
-        size_t next = p + 2;
-        // `**/` may match no directory at all.
-        if (next < pat.size() && pat[next] == '/' && (p == 0 || pat[p - 1] == '/')) {
-          if (match_from(pat, next + 1, path, s))
-            return true;
-        }
-        for (size_t k = s; k <= path.size(); ++k)
-          if (match_from(pat, next, path, k))
-            return true;
+// Matching as a memoised recursion over (pattern position, path position):
+// every state is decided once, so a pattern of many stars costs
+// O(pattern x path) instead of exploring every way to split the path.
+class Matcher {
+public:
+  Matcher(std::string_view pat, std::string_view path)
+      : pat_(pat), path_(path) {}
+
+  bool match(size_t p, size_t s) {
+    // Literal runs need no memo: they only move forward.
+    while (p < pat_.size() && pat_[p] != '*') {
+      if (s >= path_.size())
         return false;
-      }
-      for (size_t k = s; k <= path.size(); ++k) {
-        if (match_from(pat, p + 1, path, k))
-          return true;
-        if (k < path.size() && path[k] == '/')
-          break;
-      }
-      return false;
-    }
-    if (s >= path.size())
-      return false;
-    if (pc == '?') {
-      if (path[s] == '/')
-        return false;
-      ++p;
-      ++s;
-      continue;
-    }
-    if (pc == '[') {
-      bool matched = false;
-      size_t after = match_class(pat, p, path[s], matched);
-      if (after != std::string_view::npos) {
-        if (!matched)
+      char pc = pat_[p];
+      if (pc == '?') {
+        if (path_[s] == '/')
           return false;
-        p = after;
+        ++p;
         ++s;
         continue;
       }
+      if (pc == '[') {
+        bool matched = false;
+        size_t after = match_class(pat_, p, path_[s], matched);
+        if (after != std::string_view::npos) {
+          if (!matched)
+            return false;
+          p = after;
+          ++s;
+          continue;
+        }
+      }
+      if (pc == '\\' && p + 1 < pat_.size())
+        pc = pat_[++p];
+      if (pc != path_[s])
+        return false;
+      ++p;
+      ++s;
     }
-    if (pc == '\\' && p + 1 < pat.size())
-      pc = pat[++p];
-    if (pc != path[s])
-      return false;
-    ++p;
-    ++s;
+    if (p == pat_.size())
+      return s == path_.size();
+    return star(p, s);
   }
-  return s == path.size();
-}
+
+private:
+  static constexpr char kUnknown = 0, kYes = 1, kNo = 2;
+
+  // pat_[p] == '*': star(p, s) = rest matches at s, or star(p, s + 1). The
+  // loop walks s forward and records the answer for every position it
+  // passed, so each (p, s) is decided once and recursion only ever moves to
+  // a later pattern position (its depth is bounded by the number of stars).
+  bool star(size_t p, size_t s) {
+    if (memo_.empty())
+      memo_.assign((pat_.size() + 1) * (path_.size() + 1), kUnknown);
+    bool globstar = p + 1 < pat_.size() && pat_[p + 1] == '*';
+    size_t next = p + 1;
+    while (next < pat_.size() && pat_[next] == '*')
+      ++next; // `***` is `**`; `**` only crosses '/'
+    // `**/` may match no directory at all.
+    bool zero_dirs = globstar && next < pat_.size() && pat_[next] == '/' && (p == 0 || pat_[p - 1] == '/');
+    size_t k = s;
+    bool result = false;
+    for (;; ++k) {
+      char m = memo_[p * (path_.size() + 1) + k];
+      if (m != kUnknown) {
+        result = m == kYes;
+        break;
+      }
+      if ((zero_dirs && match(next + 1, k)) || match(next, k)) {
+        result = true;
+        break;
+      }
+      if (k >= path_.size() || (!globstar && path_[k] == '/'))
+        break; // a single star never crosses '/'
+    }
+    for (size_t i = s; i <= k && i <= path_.size(); ++i)
+      memo_[p * (path_.size() + 1) + i] = result ? kYes : kNo;
+    return result;
+  }
+
+  std::string_view pat_, path_;
+  std::vector<char> memo_;
+};
 
 } // namespace
 
 bool glob_match(std::string_view pattern, std::string_view path) {
   while (pattern.size() > 1 && pattern.back() == '/')
     pattern.remove_suffix(1);
-  return match_from(pattern, 0, path, 0);
+  return Matcher(pattern, path).match(0, 0);
 }
 
 std::optional<std::string> glob_problem(std::string_view pattern) {

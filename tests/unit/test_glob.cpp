@@ -44,3 +44,24 @@ TEST_CASE("unusable patterns are explained", "[glob]") {
   CHECK(glob_problem("!neg"));
   CHECK_FALSE(glob_problem("ok/**/*.py"));
 }
+
+TEST_CASE("runs of stars mean what one or two stars mean", "[glob]") {
+  // Adversarial patterns that used to take exponential time; their time is
+  // measured in bench/glob_bench.py, here only their answers.
+  std::string stars16(16, '*');
+  CHECK(glob_match(stars16 + "/x", "a/b/c/x"));
+  CHECK_FALSE(glob_match(stars16 + "/x", "a/b/c/y"));
+  CHECK(glob_match("***/x", "x"));
+  std::string path(300, 'a');
+  std::string many;
+  for (int i = 0; i < 40; ++i)
+    many += "a*";
+  CHECK_FALSE(glob_match(many + "b", path));
+  CHECK(glob_match(many, path));
+  CHECK(glob_match("a*a*a*b", "aaaaab"));
+  CHECK_FALSE(glob_match("a*a*a*b", "aaaaa/b"));
+  CHECK(glob_match("*/*/*", "a/b/c"));
+  CHECK_FALSE(glob_match("*/*/*", "a/b"));
+  CHECK(glob_match("**/**/**/x", "x"));
+  CHECK(glob_match("**/**/**/x", "p/q/r/s/x"));
+}
