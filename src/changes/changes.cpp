@@ -1,5 +1,6 @@
 #include "mlrepo/changes/changes.hpp"
 
+#include "mlrepo/util/process.hpp"
 #include "mlrepo/git/snapshot.hpp"
 #include "mlrepo/git/status.hpp"
 #include "mlrepo/git/tree_diff.hpp"
@@ -191,6 +192,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   bool discovery_changed = false;
   bool workspace_config_changed = false;
   for (const auto& c : paths) {
+    util::check_interrupted();
     workspace_config_changed |= c.path == config::kConfigFile || c.old_path == config::kConfigFile;
     discovery_changed |= c.removes_dockerfile || c.path == config::kConfigFile;
     for (const auto& g : ws.global_triggers) {

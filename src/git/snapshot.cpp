@@ -1,6 +1,7 @@
 #include "mlrepo/git/snapshot.hpp"
 
 #include "dir_cache.hpp"
+#include "mlrepo/util/process.hpp"
 #include "mlrepo/git/index_reader.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
@@ -189,6 +190,7 @@ private:
   // Depth-first below one subtree.
   static void walk(git_repository* repo, const Subtree& item, std::string_view file_name,
                    const std::function<bool(std::string_view)>& prune, Found& out) {
+    util::check_interrupted();
     auto tree = lookup(repo, item);
     std::vector<Subtree> subtrees;
     list(repo, tree.get(), item.path, file_name, prune, out, subtrees);

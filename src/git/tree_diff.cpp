@@ -1,5 +1,6 @@
 #include "mlrepo/git/tree_diff.hpp"
 
+#include "mlrepo/util/process.hpp"
 #include "mlrepo/util/fs.hpp"
 
 #include <algorithm>
@@ -18,6 +19,7 @@ public:
   explicit Differ(const Repository& repo) : repo_(repo) {}
 
   void trees(git_tree* a, git_tree* b, const std::string& prefix) {
+    util::check_interrupted();
     size_t na = a ? git_tree_entrycount(a) : 0;
     size_t nb = b ? git_tree_entrycount(b) : 0;
     size_t i = 0, j = 0;

@@ -61,12 +61,60 @@ std::string volume_arg(const std::string& spec, const std::string& base, const c
   return host_path(spec.substr(0, colon), base) + spec.substr(colon);
 }
 
+// A container mlrepo started and must not leave running: its name, and on
+// interrupt `docker stop` (SIGTERM, then SIGKILL after a grace period) so the
+// contract's "130 means every child has stopped" holds for containers too
+// (the docker CLI alone leaves a detached container running when killed).
+class ContainerGuard {
+public:
+  ContainerGuard(std::string docker, const std::string& project)
+      : docker_(std::move(docker)), name_(make_name(project)) {}
+  ~ContainerGuard() {
+    if (util::interrupted())
+      remove();
+  }
+  const std::string& name() const { return name_; }
+  void stop() {
+    util::ProcessSpec spec;
+    spec.argv = {docker_, "stop", "--time", "3", name_};
+    spec.ignore_interrupt = true;
+    try {
+      runner_.run(spec);
+    } catch (const Error&) {
+    }
+  }
+  void remove() {
+    util::ProcessSpec spec;
+    spec.argv = {docker_, "rm", "--force", name_};
+    spec.ignore_interrupt = true;
+    try {
+      runner_.run(spec);
+    } catch (const Error&) {
+    }
+  }
+
+private:
+  static std::string make_name(const std::string& project) {
+    static int counter = 0;
+    std::string safe;
+    for (char c : project)
+      safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ? c : '-';
+    return "mlrepo-" + safe + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  }
+  std::string docker_, name_;
+  util::SpawnRunner runner_;
+};
+
 } // namespace
 
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
                                   const config::RunSettings& settings, const RunOptions& opt,
-                                  const std::string& workdir, bool tty) {
+                                  const std::string& workdir, bool tty, const std::string& name) {
   std::vector<std::string> argv{docker, "run", "--rm", "-i"};
+  if (!name.empty()) {
+    argv.push_back("--name");
+    argv.push_back(name);
+  }
   if (tty)
     argv.push_back("-t");
   std::map<std::string, std::string> env = settings.env;
@@ -131,8 +179,10 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
     }
     bool ok = true;
     for (const auto& [what, command] : steps) {
+      ContainerGuard container(view.config.docker, project.name);
       util::ProcessSpec spec;
-      spec.argv = {view.config.docker, "run", "--rm", it->second.content_ref};
+      spec.argv = {view.config.docker, "run", "--rm", "--name", container.name(), it->second.content_ref};
+      spec.on_interrupt = [&container] { container.stop(); };
       auto cmd = command_argv(command);
       spec.argv.insert(spec.argv.end(), cmd.begin(), cmd.end());
       spdlog::info("==> {}: {}: {}", project.name, what, util::shell_quote(cmd));
@@ -171,9 +221,11 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
   if (built == images.built.end())
     throw Error(ExitCode::WorkFailed, "cannot run " + project.name + ": its image did not build");
   bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  ContainerGuard container(view.config.docker, project.name);
   util::ProcessSpec spec;
   spec.argv = run_argv(view.config.docker, built->second.content_ref, project.config->run, opt,
-                       repo.workdir(), tty);
+                       repo.workdir(), tty, container.name());
+  spec.on_interrupt = [&container] { container.stop(); };
   spdlog::debug("$ {}", util::shell_quote(spec.argv));
   spec.inherit_stdin = true;
   spec.capture_stdout = false;

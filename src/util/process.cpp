@@ -98,6 +98,11 @@ void install_interrupt_handlers() {
 
 bool interrupted() { return g_signal.load() != 0; }
 
+void check_interrupted() {
+  if (interrupted())
+    throw Error(ExitCode::Interrupted, "interrupted");
+}
+
 ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
   if (spec.argv.empty())
     throw Error(ExitCode::BadInput, "internal error: empty command");
@@ -165,9 +170,13 @@ ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
   auto stop_deadline = std::chrono::steady_clock::time_point::max();
   pid_t target = spec.inherit_stdin ? pid : -pid;
   auto stop_if_interrupted = [&] {
+    if (spec.ignore_interrupt)
+      return;
     if (interrupted() && !stopped) {
       stopped = true;
       result.interrupted = true;
+      if (spec.on_interrupt)
+        spec.on_interrupt();
       ::kill(target, SIGTERM);
       stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     }

@@ -185,3 +185,17 @@ TEST_CASE("usage errors exit 2, help and version exit 0", "[cli]") {
   CHECK_THAT(version.out, Contains("mlrepo"));
   CHECK(r.mlrepo({"list", "--rev", "nope"}).code == 2);
 }
+
+TEST_CASE("one odd Dockerfile never breaks the others", "[list]") {
+  GitRepo r;
+  r.write("odd/Dockerfile", "FROM 99999999999999999999999\nCOPY --from=88888888888888888888888 /a /a\n");
+  r.write("fine/Dockerfile", "FROM scratch\n");
+  r.commit();
+  for (const auto& args : {std::vector<std::string>{"list"}, {"graph", "--format", "json"}, {"changed", "--base", "HEAD"}}) {
+    auto run = r.mlrepo(args);
+    INFO(args[0] << ": " << run.err);
+    CHECK(run.code == 0);
+    CHECK_THAT(run.err, !Contains("internal error"));
+  }
+  CHECK(r.mlrepo({"list"}).lines() == Lines{"fine\tfine", "odd\todd"});
+}

@@ -102,3 +102,41 @@ TEST_CASE("run: a signal reaches the container", "[run][docker]") {
   CHECK(mlrepo.wait(60) == 130);
   CHECK_THAT(mlrepo::util::read_file(out).value_or(""), Contains("got-term"));
 }
+
+namespace {
+// Containers of this test's images that exist (running or not).
+std::string containers_of(const std::string& image_prefix) {
+  return run_program({"docker", "ps", "-a", "--format", "{{.Image}} {{.Names}} {{.Status}}"}, fs::temp_directory_path())
+      .out;
+}
+} // namespace
+
+TEST_CASE("run and test: an interrupt stops the container itself, promptly", "[run][docker]") {
+  RunRepo r;
+  r.repo.write("slow/Dockerfile", "FROM " + busybox_image() + "\n");
+  // PID 1 that ignores SIGTERM, as most programs started without an init do.
+  r.repo.write("slow/mlrepo.yaml", "test: [sh, -c, 'echo started; exec sleep 300']\n");
+  r.repo.commit();
+  for (const auto& args : {std::vector<std::string>{MLREPO_BIN, "run", "slow", "--", "sh", "-c", "echo started; exec sleep 300"},
+                           std::vector<std::string>{MLREPO_BIN, "test", "slow"}}) {
+    TempDir tmp;
+    auto out = tmp.path() / "out.txt";
+    Background mlrepo(args, r.repo.path(), {{"CI", std::nullopt}}, out);
+    bool started = false;
+    for (int i = 0; i < 600 && !started; ++i) {
+      started = mlrepo::util::read_file(out).value_or("").find("started") != std::string::npos;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(started);
+    std::string image = r.images.prefix() + "slow";
+    REQUIRE_THAT(containers_of(image), Contains(image));
+    auto sent = std::chrono::steady_clock::now();
+    mlrepo.signal(SIGTERM);
+    int code = mlrepo.wait(60);
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    INFO(args[1] << ": " << mlrepo::util::read_file(out).value_or(""));
+    CHECK(code == 130);
+    CHECK(took < 8.0); // docker stop's 3-second grace, not the 10 s of a killed CLI
+    CHECK_THAT(containers_of(image), !Contains(image)); // stopped and removed, not left running
+  }
+}

@@ -123,16 +123,23 @@ Background::~Background() {
 
 void Background::signal(int sig) const { ::kill(pid_, sig); }
 
+std::optional<int> Background::poll() {
+  if (reaped_)
+    return code_;
+  int st = 0;
+  if (::waitpid(pid_, &st, WNOHANG) != pid_)
+    return std::nullopt;
+  reaped_ = true;
+  code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return code_;
+}
+
 int Background::wait(int timeout_s) {
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  int st = 0;
   while (std::chrono::steady_clock::now() < until) {
-    pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      reaped_ = true;
-      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (auto code = poll())
+      return *code;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return -1;
 }

@@ -36,10 +36,13 @@ public:
   void signal(int sig) const;
   // Waits for the process; returns its exit code (128+signal when killed).
   int wait(int timeout_s = 120);
+  // Its exit code if it has ended, without waiting.
+  std::optional<int> poll();
 
 private:
   pid_t pid_ = -1;
   bool reaped_ = false;
+  int code_ = -1;
 };
 
 // How a test registry wants clients to authenticate.

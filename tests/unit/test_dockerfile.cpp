@@ -72,3 +72,12 @@ TEST_CASE("references split into repository and pin", "[dockerfile]") {
   CHECK(parse_reference("localhost:5000/a/b").repository == "localhost:5000/a/b");
   CHECK(parse_reference("b@sha256:00").pinned);
 }
+
+TEST_CASE("huge numbers in FROM and COPY --from are names, never a crash", "[dockerfile]") {
+  // Found by fuzzing: std::stoi threw out_of_range and `mlrepo list` failed for the repository.
+  CHECK_NOTHROW(names("FROM 99999999999999999999999\n"));
+  CHECK_NOTHROW(names("FROM base\nCOPY --from=99999999999999999999999999 /a /a\n"));
+  CHECK_NOTHROW(names("FROM base\nCOPY --from=00000000000000000000000000001 /a /a\n"));
+  // A stage index within range still names a stage.
+  CHECK(names("FROM base\nFROM scratch\nCOPY --from=0 /a /a\n") == std::vector<std::string>{"base"});
+}

@@ -38,9 +38,10 @@ struct RunOptions {
 };
 
 // The `docker run` argv (without running it), for tests and --dry-run.
+// `name`: the container's name, by which an interrupt stops it.
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
                                   const config::RunSettings& settings, const RunOptions& options,
-                                  const std::string& workdir, bool tty);
+                                  const std::string& workdir, bool tty, const std::string& name = "");
 
 // Builds if needed, then runs the container in the foreground; returns its exit code.
 int run_project(const git::Repository& repo, const RunOptions& options, build::BuildStatus& status,

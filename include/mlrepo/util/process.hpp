@@ -22,6 +22,11 @@ struct ProcessSpec {
   bool capture_stderr = true;  // otherwise inherited
   // Called with each complete output line (stdout and stderr alike) as it arrives.
   std::function<void(std::string_view)> on_line;
+  // Called once when mlrepo is interrupted while the child runs, before the
+  // child is signalled: to stop what the child started elsewhere (a container).
+  std::function<void()> on_interrupt;
+  // Run even after an interrupt (cleanup commands); never signalled by us.
+  bool ignore_interrupt = false;
 };
 
 struct ProcessResult {
@@ -53,5 +58,8 @@ std::string shell_quote(const std::vector<std::string>& argv);
 // it, stop their children's process groups and report `interrupted`.
 void install_interrupt_handlers();
 bool interrupted();
+// For long CPU-bound loops: throws Error (exit 130) once interrupted, so
+// SIGINT and SIGTERM stop mlrepo promptly between children too.
+void check_interrupted();
 
 } // namespace mlrepo::util
