@@ -30,6 +30,8 @@ void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("-e,--env", opts->core.env, "Set an environment variable (KEY=VALUE)")->type_name("KEY=VALUE");
   cmd->add_option("--volume", opts->core.volumes, "Mount HOST:CONTAINER[:ro] (HOST relative to here)")
       ->type_name("SPEC");
+  cmd->add_flag("--mkdir", opts->core.create_missing,
+                "Create volume host directories that do not exist (otherwise a missing one is an error)");
   cmd->add_option("--build-arg", opts->build_args_raw, "Override a build argument (KEY=VALUE)")
       ->type_name("KEY=VALUE");
   cmd->positionals_at_end(false);

@@ -52,13 +52,34 @@ std::string host_path(const std::string& spec_host, const std::string& base) {
   return (p.is_absolute() ? p : fs::path(base) / p).lexically_normal().string();
 }
 
-// HOST:CONTAINER[:MODE] with HOST made absolute against `base`.
-std::string volume_arg(const std::string& spec, const std::string& base, const char* what) {
+// HOST:CONTAINER[:MODE] with HOST made absolute against `base`. Docker
+// would silently create a missing HOST directory (a typo becomes an empty
+// directory, inside the repository when relative); refuse unless asked.
+std::string volume_arg(const std::string& spec, const std::string& base, const std::string& what,
+                       bool create_missing) {
   auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
-    throw UsageError(std::string(what) + " '" + spec + "' is not HOST:CONTAINER[:ro]",
-                     "e.g. data:/app/data or data:/app/data:ro");
-  return host_path(spec.substr(0, colon), base) + spec.substr(colon);
+    throw UsageError(what + " '" + spec + "' is not HOST:CONTAINER[:ro]", "e.g. data:/app/data or data:/app/data:ro");
+  std::string host = host_path(spec.substr(0, colon), base);
+  std::error_code ec;
+  if (!fs::exists(host, ec)) {
+    if (!create_missing)
+      throw UsageError(what + " '" + spec + "': the host path " + host + " does not exist",
+                       "fix the path, create it ('mkdir -p " + host + "'), or pass --mkdir to create it");
+    fs::create_directories(host, ec);
+    if (ec)
+      throw UsageError("cannot create " + host + " for " + what + " '" + spec + "': " + ec.message());
+  }
+  return host + spec.substr(colon);
+}
+
+// Refuses bad volumes before anything builds.
+void check_volumes(const config::RunSettings& settings, const RunOptions& opt, const std::string& workdir,
+                   const std::string& config_file) {
+  for (const auto& v : settings.volumes)
+    volume_arg(v, workdir, "run.volumes entry in " + config_file, opt.create_missing);
+  for (const auto& v : opt.volumes)
+    volume_arg(v, opt.cwd, "--volume", opt.create_missing);
 }
 
 // A container mlrepo started and must not leave running: its name, and on
@@ -130,11 +151,11 @@ std::vector<std::string> run_argv(const std::string& docker, const std::string& 
   }
   for (const auto& v : settings.volumes) {
     argv.push_back("-v");
-    argv.push_back(volume_arg(v, workdir, "run.volumes entry"));
+    argv.push_back(volume_arg(v, workdir, "run.volumes entry", opt.create_missing));
   }
   for (const auto& v : opt.volumes) {
     argv.push_back("-v");
-    argv.push_back(volume_arg(v, opt.cwd, "--volume"));
+    argv.push_back(volume_arg(v, opt.cwd, "--volume", opt.create_missing));
   }
   if (settings.gpus) {
     argv.push_back("--gpus");
@@ -209,6 +230,12 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
 
 int run_project(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status,
                 const changes::EnvLookup& env) {
+  {
+    View before = open_view(repo, std::nullopt);
+    auto chosen = project::resolve_projects(before.graph, {opt.project}, opt.cwd, repo.workdir());
+    const auto& p = before.graph.projects()[chosen.at(0)];
+    check_volumes(p.config->run, opt, repo.workdir(), util::join_path(p.path, "mlrepo.yaml"));
+  }
   build::BuildOptions bo;
   bo.projects = {opt.project};
   bo.cwd = opt.cwd;

@@ -140,3 +140,23 @@ TEST_CASE("run and test: an interrupt stops the container itself, promptly", "[r
     CHECK_THAT(containers_of(image), !Contains(image)); // stopped and removed, not left running
   }
 }
+
+TEST_CASE("run: a volume's missing host path is an error, not a new directory", "[run][docker]") {
+  RunRepo r;
+  auto typo = r.repo.mlrepo({"run", "good", "--volume", "nodata:/data2", "--", "true"});
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.err, Contains("--volume 'nodata:/data2'") && Contains((r.repo.path() / "nodata").string()) &&
+                           Contains("does not exist") && Contains("--mkdir"));
+  CHECK_FALSE(fs::exists(r.repo.path() / "nodata"));
+  CHECK_THAT(typo.err, !Contains("building")); // refused before anything built
+
+  auto made = r.repo.mlrepo({"run", "good", "--mkdir", "--volume", "nodata:/data2", "--", "test", "-d", "/data2"});
+  INFO(made.err);
+  CHECK(made.code == 0);
+  CHECK(fs::is_directory(r.repo.path() / "nodata"));
+
+  r.repo.write("good/mlrepo.yaml", "run:\n  volumes: ['datta:/data']\n");
+  auto config = r.repo.mlrepo({"run", "good", "--", "true"});
+  CHECK(config.code == 2);
+  CHECK_THAT(config.err, Contains("run.volumes entry in good/mlrepo.yaml 'datta:/data'") && Contains("does not exist"));
+}

@@ -33,6 +33,7 @@ struct RunOptions {
   std::vector<std::string> args;   // the command; empty: run.command, else the image's
   std::vector<std::string> env;    // KEY=VALUE overrides
   std::vector<std::string> volumes; // HOST:CONTAINER[:ro], HOST relative to cwd
+  bool create_missing = false;      // create missing host directories instead of refusing
   bool build = true;
   std::map<std::string, std::string> build_args;
 };
