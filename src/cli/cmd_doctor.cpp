@@ -17,7 +17,10 @@ void register_doctor(CLI::App& app, const GlobalOptions& global, Action& action)
       auto checks = doctor::run_checks(global.repo_dir, runner);
       bool bad_input = false, failed = false;
       for (const auto& c : checks) {
-        const char* tag = c.level == doctor::Level::Ok ? "ok  " : c.level == doctor::Level::Warn ? "warn" : "FAIL";
+        const char* tag = c.level == doctor::Level::Ok     ? "ok  "
+                          : c.level == doctor::Level::Warn ? "warn"
+                          : c.level == doctor::Level::Skip ? "skip"
+                                                           : "FAIL";
         std::cout << tag << "  " << c.area << ": " << c.message << "\n";
         if (!c.fix.empty())
           std::cout << "      fix: " << c.fix << "\n";

@@ -46,8 +46,38 @@ YAML::Node load_yaml(const std::string& content, const std::string& file) {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
-    throw ConfigError(file, line, "malformed YAML: " + e.msg,
-                      "fix the syntax; YAML is indentation-sensitive and tabs are not allowed");
+    // The hint names what is likely wrong on that line, not every YAML rule.
+    std::vector<std::string> lines;
+    for (size_t start = 0; start <= text.size();) {
+      size_t end = text.find('\n', start);
+      lines.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+      if (end == std::string_view::npos)
+        break;
+      start = end + 1;
+    }
+    // The line YAML names, or the last non-blank one before it (an unclosed
+    // bracket is reported where the file ends).
+    std::string at;
+    int at_line = 0;
+    for (int l = std::min<int>(line, static_cast<int>(lines.size())); l >= 1 && at.empty(); --l)
+      if (lines[l - 1].find_first_not_of(" \t\r") != std::string::npos) {
+        at = lines[l - 1];
+        at_line = l;
+      }
+    std::string on = " on line " + std::to_string(at_line);
+    std::string hint;
+    if (at.find('\t') != std::string::npos && at.find_first_not_of(" \t") != std::string::npos &&
+        at.find('\t') < at.find_first_not_of(" \t"))
+      hint = "indent with spaces" + on + ": YAML does not allow tabs for indentation";
+    else if (std::count(at.begin(), at.end(), '[') != std::count(at.begin(), at.end(), ']'))
+      hint = "close the '[' list" + on + " with ']'";
+    else if (std::count(at.begin(), at.end(), '{') != std::count(at.begin(), at.end(), '}'))
+      hint = "close the '{' map" + on + " with '}'";
+    else if (std::count(at.begin(), at.end(), '"') % 2 == 1 || std::count(at.begin(), at.end(), '\'') % 2 == 1)
+      hint = "close the quoted string" + on;
+    else
+      hint = "fix the syntax on that line; YAML is indentation-sensitive: keys at the same level line up";
+    throw ConfigError(file, line, "malformed YAML: " + e.msg, hint);
   }
 }
 

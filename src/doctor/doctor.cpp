@@ -4,6 +4,7 @@
 #include "mlrepo/ci/sync.hpp"
 #include "mlrepo/build/content.hpp"
 #include "mlrepo/docker/engine.hpp"
+#include "mlrepo/project/discovery.hpp"
 #include "mlrepo/registry/client.hpp"
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/util/error.hpp"
@@ -59,6 +60,24 @@ ContextSize context_size(const std::string& dir, const build::DockerIgnore& igno
   return out;
 }
 
+// Whether the engine answers and which builder builds.
+template <typename Add> void docker_checks(util::ProcessRunner& runner, const std::string& docker, Add& add) {
+  docker::Engine engine(runner, docker);
+  try {
+    add("docker", Level::Ok, docker + " engine " + engine.require_reachable());
+    const auto& builder = engine.detect_builder();
+    if (builder.buildkit)
+      add("docker", Level::Ok, "builds use " + builder.why);
+    else
+      add("docker", Level::Warn, "builds use " + builder.why,
+          "install the docker-buildx plugin, or set 'docker:' to a CLI older than 23 (Debian 12's "
+          "/usr/bin/docker has BuildKit built in): the classic builder is slower and cannot build "
+          "RUN --mount, heredocs or several platforms");
+  } catch (const Error& e) {
+    add("docker", Level::Fail, e.what(), e.hint());
+  }
+}
+
 std::string mib(uintmax_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
 
 } // namespace
@@ -70,12 +89,21 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
     out.push_back({area, level, std::move(message), std::move(fix), bad_input});
   };
 
+  // Every check runs and says what it found, whatever failed before it;
+  // one that cannot run says why it was skipped.
   std::unique_ptr<git::Repository> repo;
+  std::error_code ec;
+  auto where = std::filesystem::absolute(start, ec).lexically_normal().string();
+  if (where.size() > 1 && where.back() == '/')
+    where.pop_back();
   try {
     repo = std::make_unique<git::Repository>(git::Repository::discover(start));
     add("git", Level::Ok, "repository at " + repo->workdir());
   } catch (const Error& e) {
-    add("git", Level::Fail, e.what(), e.hint());
+    add("git", Level::Fail, "no git repository at " + where + " or above it", "run mlrepo inside your repository's "
+        "clone, or pass -C DIR; 'git init' starts one");
+    docker_checks(runner, "docker", add);
+    add("config", Level::Skip, "skipped: no repository to read mlrepo.yaml from");
     return out;
   }
   if (repo->head_is_unborn())
@@ -84,7 +112,16 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
     add("git", Level::Warn, "this clone is shallow: `mlrepo changed` may lack the base commit",
         "git fetch --unshallow, or 'fetch-depth: 0' on actions/checkout");
 
+  // The workspace config on its own first: a broken project config must not
+  // hide what the workspace sets (its registry, its docker).
+  std::optional<config::WorkspaceConfig> workspace;
+  try {
+    workspace = project::load_workspace_config(*git::worktree_snapshot(*repo));
+  } catch (const Error& e) {
+    add("config", Level::Fail, e.what(), e.hint(), true);
+  }
   std::unique_ptr<View> view;
+  if (workspace)
   try {
     view = std::make_unique<View>(open_view(*repo, std::nullopt));
     add("config", Level::Ok, std::to_string(view->graph.projects().size()) + " projects, " +
@@ -98,7 +135,7 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
   } catch (const Error& e) {
     add("config", Level::Fail, e.what(), e.hint(), true);
   }
-  config::WorkspaceConfig ws = view ? view->config : config::WorkspaceConfig{};
+  config::WorkspaceConfig ws = view ? view->config : workspace.value_or(config::WorkspaceConfig{});
   if (!repo->head_is_unborn()) {
     std::string branch = changes::default_branch_name(*repo, ws);
     if (auto ref = changes::default_branch_ref(*repo, branch))
@@ -108,27 +145,14 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
           "set 'default_branch:' in mlrepo.yaml, or 'git fetch origin'");
   }
 
-  docker::Engine engine(runner, ws.docker);
-  bool docker_ok = false;
-  try {
-    add("docker", Level::Ok, ws.docker + " engine " + engine.require_reachable());
-    docker_ok = true;
-    const auto& builder = engine.detect_builder();
-    if (builder.buildkit)
-      add("docker", Level::Ok, "builds use " + builder.why);
-    else
-      add("docker", Level::Warn, "builds use " + builder.why,
-          "install the docker-buildx plugin, or set 'docker:' to a CLI older than 23 (Debian 12's "
-          "/usr/bin/docker has BuildKit built in): the classic builder is slower and cannot build "
-          "RUN --mount, heredocs or several platforms");
-  } catch (const Error& e) {
-    add("docker", Level::Fail, e.what(), e.hint());
-  }
+  docker_checks(runner, ws.docker, add);
 
-  if (ws.registry.empty()) {
+  if (!workspace) {
+    add("registry", Level::Skip, "skipped: the workspace mlrepo.yaml could not be read (see above)");
+  } else if (ws.registry.empty()) {
     add("registry", Level::Warn, "no 'registry:' in mlrepo.yaml: images stay local",
         "set 'registry: HOST/NAMESPACE' to push with `mlrepo build --push`");
-  } else if (docker_ok) {
+  } else {
     std::string probe = ws.registry + "/" + ws.image_prefix +
                         (view && !view->graph.projects().empty() ? view->graph.projects()[0].name
                                                                  : std::string("mlrepo-doctor")) +

@@ -33,12 +33,24 @@ TEST_CASE("doctor: says what is fine and what to fix", "[doctor][docker]") {
     auto bad = r.mlrepo({"doctor"});
     CHECK(bad.code == 2);
     CHECK_THAT(bad.out, Contains("FAIL  config: a/mlrepo.yaml:1") && Contains("did you mean 'name'"));
+    // The workspace's own settings are still read and checked truthfully.
+    CHECK_THAT(bad.out, Contains("ok    registry: " + registry.host()) && !Contains("no 'registry:'"));
+    CHECK_THAT(bad.out, Contains("docker engine"));
+  }
+  SECTION("a broken workspace config skips the registry check, saying why") {
+    r.write("mlrepo.yaml", "registry: [\n");
+    auto bad = r.mlrepo({"doctor"});
+    CHECK(bad.code == 2);
+    CHECK_THAT(bad.out, Contains("FAIL  config: mlrepo.yaml") && Contains("skip  registry") &&
+                            !Contains("no 'registry:'") && Contains("docker engine"));
   }
   SECTION("outside a repository") {
     TempDir outside;
     auto none = run_program({MLREPO_BIN, "doctor"}, outside.path());
     CHECK(none.code == 3);
-    CHECK_THAT(none.out, Contains("FAIL  git"));
+    // The directory by its path, not '.', and the other checks still run.
+    CHECK_THAT(none.out, Contains("FAIL  git: no git repository at " + outside.path().string() + " or above") &&
+                             Contains("docker engine") && Contains("skip  config"));
   }
 }
 

@@ -100,3 +100,17 @@ TEST_CASE("project config values", "[config]") {
   CHECK(p.run.gpus == "all");
   CHECK(p.depends_on.at(1).line == 7);
 }
+
+TEST_CASE("YAML syntax errors get a hint about that line, not every rule", "[config]") {
+  auto hint_for = [](const std::string& text) {
+    try {
+      mlrepo::config::parse_workspace_config(text, "mlrepo.yaml");
+    } catch (const mlrepo::ConfigError& e) {
+      return e.hint();
+    }
+    return std::string("no error");
+  };
+  CHECK(hint_for("tags: [a, b\n") == "close the '[' list on line 1 with ']'");
+  CHECK(hint_for("ci:\n\tmode: matrix\n") == "indent with spaces on line 2: YAML does not allow tabs for indentation");
+  CHECK_THAT(hint_for("a:\n  b: 1\n c: 2\n"), !Catch::Contains("tabs"));
+}

@@ -8,7 +8,7 @@
 
 namespace mlrepo::doctor {
 
-enum class Level { Ok, Warn, Fail };
+enum class Level { Ok, Warn, Fail, Skip }; // Skip: could not run, and says why
 
 struct Check {
   std::string area;   // git, config, docker, registry, ci
