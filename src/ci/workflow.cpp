@@ -1,9 +1,11 @@
 #include "mlrepo/ci/workflow.hpp"
 
+#include "mlrepo/project/dockerfile.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/version.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -139,11 +141,47 @@ std::string triggers_comment(const project::Project& p) {
          "touches it, builds and pushes its image from the default branch.";
 }
 
+// A matrix key becomes `--build-arg KEY=…`: one the Dockerfile does not
+// declare changes nothing but the job's name, silently.
+void check_matrix_keys(const project::Project& p, const git::Snapshot& snapshot) {
+  if (p.config->ci_matrix.empty())
+    return;
+  auto text = snapshot.read(p.dockerfile);
+  if (!text)
+    return;
+  auto args = project::declared_args(*text);
+  std::string config_file = util::join_path(p.path, "mlrepo.yaml");
+  auto config_text = snapshot.read(config_file).value_or("");
+  for (const auto& [key, values] : p.config->ci_matrix) {
+    if (std::find(args.begin(), args.end(), key) != args.end())
+      continue;
+    int line = 0, n = 0;
+    for (size_t start = 0; start < config_text.size() && line == 0;) {
+      size_t end = config_text.find('\n', start);
+      ++n;
+      auto l = config_text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      auto k = l.find_first_not_of(" \t");
+      if (k != std::string::npos && l.compare(k, key.size() + 1, key + ":") == 0)
+        line = n;
+      start = end == std::string::npos ? config_text.size() : end + 1;
+    }
+    std::string have;
+    for (const auto& a : args)
+      have += (have.empty() ? "" : ", ") + a;
+    throw ConfigError(config_file, line,
+                      "ci.matrix key '" + key + "' is not an ARG of " + p.dockerfile +
+                          (have.empty() ? " (it declares no ARGs)" : " (its ARGs: " + have + ")"),
+                      "matrix values are passed as --build-arg: rename the key to one of its ARGs, or add 'ARG " +
+                          key + "' to the Dockerfile");
+  }
+}
+
 GeneratedFile project_workflow(const project::Graph& graph, size_t i,
                                const config::WorkspaceConfig& ws, const git::Snapshot& snapshot,
                                const GenerateOptions& opt) {
   const auto& p = graph.projects()[i];
   refuse_unsafe(p.path);
+  check_matrix_keys(p, snapshot);
   std::string file = std::string(kWorkflowDir) + "/mlrepo-" + p.name + ".yml";
   Yaml y;
   y.line(0, "name: " + yaml_quote("mlrepo: " + p.name));

@@ -447,4 +447,13 @@ std::vector<ImageUse> image_uses(std::string_view dockerfile,
   return out;
 }
 
+std::vector<std::string> declared_args(std::string_view dockerfile) {
+  std::set<std::string> names;
+  for (const auto& ins : parse_instructions(dockerfile))
+    if (ins.keyword == "ARG")
+      for (const auto& word : words(ins.args))
+        names.insert(word.substr(0, word.find('=')));
+  return {names.begin(), names.end()};
+}
+
 } // namespace mlrepo::project

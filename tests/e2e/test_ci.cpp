@@ -158,6 +158,14 @@ TEST_CASE("ci generate: a version matrix from the project config", "[ci]") {
   CHECK(test["steps"][2]["run"].as<std::string>() == "mlrepo test --only lint --build-arg \"PYTHON_VERSION=$MATRIX_PYTHON_VERSION\"");
   CHECK_FALSE(wf["jobs"]["push"]); // no registry: nothing to push to
   expect_workflows_lint_clean(r);
+
+  // A key the Dockerfile does not declare would build the same image under every name.
+  r.write("m/mlrepo.yaml", "test: pytest -q\nci:\n  matrix:\n    PYTON_VERSION: ['3.10', '3.11']\n");
+  auto typo = generate(r);
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.err, Contains("m/mlrepo.yaml:4: ci.matrix key 'PYTON_VERSION' is not an ARG of m/Dockerfile "
+                                "(its ARGs: PYTHON_VERSION)") &&
+                           Contains("ARG PYTON_VERSION"));
 }
 
 TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {

@@ -81,3 +81,8 @@ TEST_CASE("huge numbers in FROM and COPY --from are names, never a crash", "[doc
   // A stage index within range still names a stage.
   CHECK(names("FROM base\nFROM scratch\nCOPY --from=0 /a /a\n") == std::vector<std::string>{"base"});
 }
+
+TEST_CASE("declared ARGs, global and per stage, once each", "[dockerfile]") {
+  CHECK(declared_args("ARG B=1 A\nFROM x\nARG C\nARG A=2\n# ARG D\n") == std::vector<std::string>{"A", "B", "C"});
+  CHECK(declared_args("FROM x\nRUN echo ARG E\n").empty());
+}

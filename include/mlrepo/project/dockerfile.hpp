@@ -42,6 +42,9 @@ struct BuildkitFeature {
 };
 std::vector<BuildkitFeature> buildkit_features(std::string_view dockerfile);
 
+// Every ARG a Dockerfile declares (global and in any stage), sorted, once each.
+std::vector<std::string> declared_args(std::string_view dockerfile);
+
 // Splits an image reference: repository (tag and digest removed) and whether it
 // is pinned by digest.
 struct ParsedReference {
