@@ -139,9 +139,13 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
     chosen.push_back(*here);
   } else {
+    // The example names a project of this repository, with the command the user ran.
+    std::string example = graph.projects().empty() ? "NAME" : graph.projects()[0].name;
     throw UsageError("which projects? Name them, or use --changed or --all",
-                     "e.g. 'mlrepo build churn-model', 'mlrepo build --changed', or run it inside "
-                     "a project directory");
+                     graph.projects().empty()
+                         ? "this repository has no projects yet: 'mlrepo new NAME' starts one"
+                         : "e.g. 'mlrepo " + opt.command + " " + example + "', 'mlrepo " + opt.command +
+                               " --changed', or run it inside a project directory ('mlrepo list' shows them)");
   }
 
   out.nothing_to_do = chosen.empty();
@@ -198,7 +202,7 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
     return out;
   }
   size_t to_check = out.plan.size();
-  spdlog::info("{} project{} to build or check ({} chosen, {} -j {})", to_check,
+  spdlog::log(opt.command == "build" ? spdlog::level::info : spdlog::level::debug, "{} project{} to build or check ({} chosen, {} -j {})", to_check,
                to_check == 1 ? "" : "s", chosen.size(), opt.exec.push ? "pushing," : "not pushing,",
                opt.exec.jobs);
   out.results = execute(out.plan, engine, opt.exec, status);

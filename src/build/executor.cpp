@@ -143,9 +143,14 @@ private:
     }
     auto r = command(engine_.build_argv(build_request(item_, plan_, opt_)), "", engine_.build_env());
     if (!r.ok()) {
+      if (util::interrupted() || r.interrupted) {
+        // We stopped it: its 143 or signal is our doing, not a build failure.
+        result_.error = "interrupted";
+        return Status::Cancelled;
+      }
       result_.error = "docker build failed" + (r.signal ? " (signal " + std::to_string(r.signal) + ")"
                                                        : " with exit code " + std::to_string(r.exit_code));
-      return util::interrupted() ? Status::Cancelled : Status::Failed;
+      return Status::Failed;
     }
     if (opt_.push)
       push_all();

@@ -46,6 +46,7 @@ void register_test(CLI::App& app, const GlobalOptions& global, Action& action) {
       auto env = changes::process_env();
       auto repo = open_repository(global);
       auto& b = opts->core.build;
+      b.command = "test";
       b.cwd = command_cwd(global);
       b.build_args = parse_build_args(opts->build_args_raw);
       opts->core.only = opts->only == "lint" ? run::Only::Lint : opts->only == "test" ? run::Only::Test

@@ -1,24 +1,12 @@
 #include "yaml_reader.hpp"
 
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/text.hpp"
 
 #include <algorithm>
 
 namespace mlrepo::config {
 namespace {
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j)
-    prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 std::string type_name(const YAML::Node& node) {
   switch (node.Type()) {
@@ -98,15 +86,7 @@ MapReader::MapReader(const YAML::Node& node, std::string file, std::string conte
       throw ConfigError(file_, line_of(kv.first), "key '" + qualified(key) + "' is given twice",
                         "keep one of them");
     if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
-      std::string best;
-      size_t best_d = 3;
-      for (const auto& k : known_) {
-        size_t d = edit_distance(key, k);
-        if (d < best_d) {
-          best_d = d;
-          best = k;
-        }
-      }
+      std::string best = util::closest(key, known_, 2).value_or("");
       std::string known_list;
       for (const auto& k : known_)
         known_list += (known_list.empty() ? "" : ", ") + k;

@@ -78,6 +78,10 @@ template <typename Add> void docker_checks(util::ProcessRunner& runner, const st
   }
 }
 
+std::string plural(size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string mib(uintmax_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
 
 } // namespace
@@ -124,8 +128,10 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
   if (workspace)
   try {
     view = std::make_unique<View>(open_view(*repo, std::nullopt));
-    add("config", Level::Ok, std::to_string(view->graph.projects().size()) + " projects, " +
-                                 std::to_string(view->graph.edges().size()) + " dependencies");
+    add("config", Level::Ok, plural(view->graph.projects().size(), "project") + ", " +
+                                 (view->graph.edges().size() == 1 ? std::string("1 dependency")
+                                                                  : std::to_string(view->graph.edges().size()) +
+                                                                        " dependencies"));
     for (const auto& miss : project::near_misses(view->graph, *view->snapshot, view->config))
       add("graph", Level::Warn, report::near_miss_text(view->graph, miss),
           miss.registry ? "if it is meant to be built here, set 'registry: " + *miss.registry +
@@ -198,11 +204,11 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
       auto files = ci::generate_workflows(view->graph, ws, *view->snapshot, go);
       auto report = ci::sync_workflows(repo->workdir(), files, /*check=*/true);
       if (report.in_sync())
-        add("ci", Level::Ok, std::to_string(files.size()) + " generated workflows in sync");
+        add("ci", Level::Ok, plural(files.size(), "generated workflow") + " in sync");
       else
         add("ci", Level::Warn,
-            std::to_string(report.created.size() + report.updated.size() + report.deleted.size()) +
-                " generated workflows missing, stale or obsolete",
+            plural(report.created.size() + report.updated.size() + report.deleted.size(), "generated workflow") +
+                " missing, stale or obsolete",
             "run 'mlrepo ci generate' and commit the result");
     } catch (const Error& e) {
       add("ci", Level::Fail, e.what(), e.hint(), true);

@@ -77,6 +77,39 @@ bool Repository::may_be_beyond_shallow(const std::string& rev) const {
   return walk != std::string::npos && walk > 0 && resolve_commit(rev.substr(0, walk)).has_value();
 }
 
+namespace {
+
+// The fetch that would bring `rev` here, spelled for what it looks like:
+// `origin/main` is branch main of remote origin, not a branch named origin/main.
+std::string fetch_hint(git_repository* repo, std::string rev) {
+  if (rev.rfind("refs/remotes/", 0) == 0)
+    rev = rev.substr(13);
+  auto has_remote = [&](const std::string& name) {
+    git_remote* remote = nullptr;
+    if (git_remote_lookup(&remote, repo, name.c_str()) != 0)
+      return false;
+    git_remote_free(remote);
+    return true;
+  };
+  auto slash = rev.find('/');
+  if (slash != std::string::npos && slash > 0) {
+    std::string name = rev.substr(0, slash);
+    if (has_remote(name))
+      return "check the spelling, or fetch it: 'git fetch " + name + " " + rev.substr(slash + 1) + "'";
+    if (name == "origin")
+      return "this repository has no remote 'origin' ('git remote -v' lists its remotes)";
+  }
+  if (!has_remote("origin"))
+    return "check the spelling ('git branch -a' and 'git tag' list what exists here)";
+  bool hex = rev.size() >= 7 && rev.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (hex)
+    return "check the commit id, or fetch it: 'git fetch origin " + rev + "'";
+  return "check the spelling; a branch of origin is 'origin/" + rev + "' after 'git fetch origin " + rev +
+         "', a tag comes with 'git fetch origin tag " + rev + "'";
+}
+
+} // namespace
+
 git_oid Repository::require_commit(const std::string& rev, const std::string& role) const {
   if (auto oid = resolve_commit(rev))
     return *oid;
@@ -88,8 +121,7 @@ git_oid Repository::require_commit(const std::string& rev, const std::string& ro
   if (rev == "HEAD" && head_is_unborn())
     throw UsageError("the repository has no commits yet (HEAD is unborn)",
                      "commit something first, or use 'mlrepo list' to see the work tree");
-  throw UsageError("unknown " + role + " revision '" + rev + "'",
-                   "check the spelling, or fetch it: 'git fetch origin " + rev + "'");
+  throw UsageError("unknown " + role + " revision '" + rev + "'", fetch_hint(raw(), rev));
 }
 
 namespace {

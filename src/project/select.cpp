@@ -2,6 +2,7 @@
 
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/text.hpp"
 
 #include <filesystem>
 
@@ -34,9 +35,20 @@ std::vector<size_t> resolve_projects(const Graph& graph, const std::vector<std::
     if (!found)
       if (auto norm = util::normalize_repo_path(arg))
         found = graph.find(*norm);
-    if (!found)
+    if (!found) {
+      std::vector<std::string> names, paths;
+      for (const auto& p : graph.projects()) {
+        names.push_back(p.name);
+        paths.push_back(p.path);
+      }
+      size_t budget = std::max<size_t>(2, arg.size() / 3);
+      auto guess = util::closest(arg, names, budget);
+      if (!guess)
+        guess = util::closest(arg, paths, budget);
       throw UsageError("'" + arg + "' is not a project (neither a project name nor a project's path)",
-                       "run 'mlrepo list' to see the projects");
+                       guess ? "did you mean '" + *guess + "'? ('mlrepo list' shows every project)"
+                             : "run 'mlrepo list' to see the projects");
+    }
     if (std::find(out.begin(), out.end(), *found) == out.end())
       out.push_back(*found);
   }

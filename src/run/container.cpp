@@ -237,6 +237,7 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
     check_volumes(p.config->run, opt, repo.workdir(), util::join_path(p.path, "mlrepo.yaml"));
   }
   build::BuildOptions bo;
+  bo.command = "run"; // build chatter only when something builds
   bo.projects = {opt.project};
   bo.cwd = opt.cwd;
   bo.build_args = opt.build_args;

@@ -250,6 +250,9 @@ TEST_CASE("build: SIGINT stops every child, reports cancelled, exits 130", "[bui
   CHECK_THAT(ps.out, !Contains(images.prefix() + "slow"));
   auto rep = json::parse(*mlrepo::util::read_file(report));
   CHECK(rep["results"][0]["status"] == "cancelled");
+  // Reported as what happened, not as a failed build ("exit code 143").
+  CHECK(rep["results"][0]["error"] == "interrupted");
+  CHECK_THAT(mlrepo::util::read_file(out).value_or(""), !Contains("exit code 143"));
   // And the build container stopped with it.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   CHECK_THAT(docker({"ps", "--format", "{{.Command}}"}), !Contains("started-slow-build"));

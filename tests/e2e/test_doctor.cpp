@@ -15,9 +15,9 @@ TEST_CASE("doctor: says what is fine and what to fix", "[doctor][docker]") {
   auto run = r.mlrepo({"doctor"});
   INFO(run.out << run.err);
   CHECK(run.code == 0);
-  CHECK_THAT(run.out, Contains("ok    git: repository at") && Contains("ok    config: 1 projects") &&
+  CHECK_THAT(run.out, Contains("ok    git: repository at") && Contains("ok    config: 1 project, 0 dependencies") &&
                           Contains("docker engine") && Contains("ok    registry: " + registry.host()) &&
-                          Contains("warn  ci: 1 generated workflows missing") && Contains("fix: run 'mlrepo ci generate'"));
+                          Contains("warn  ci: 1 generated workflow missing") && Contains("fix: run 'mlrepo ci generate'"));
 
   SECTION("a dead registry and a dead engine are exit 3") {
     registry.stop();

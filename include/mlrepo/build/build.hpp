@@ -23,6 +23,7 @@ struct BuildOptions {
   std::optional<std::string> log_dir;
   std::map<std::string, std::string> build_args; // --build-arg for the chosen projects
   ExecOptions exec;
+  std::string command = "build"; // the mlrepo command run, for hints ("test", "run")
 };
 
 struct BuildOutcome {

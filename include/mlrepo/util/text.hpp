@@ -1,0 +1,18 @@
+#pragma once
+// Small text helpers for messages: the closest known word, for "did you mean".
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mlrepo::util {
+
+// Levenshtein distance: insertions, deletions and substitutions.
+size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` within `max_distance` edits (ties: the
+// first), or nullopt.
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates,
+                                   size_t max_distance);
+
+} // namespace mlrepo::util

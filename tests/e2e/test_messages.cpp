@@ -1,0 +1,62 @@
+// Errors and hints say what fits what the user did.
+#include "support/docker.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+
+TEST_CASE("messages: an unknown project gets a did-you-mean", "[messages]") {
+  GitRepo r;
+  r.write("churn-model/Dockerfile", "FROM scratch\n");
+  r.write("demand-forecast/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto typo = r.mlrepo({"build", "--dry-run", "chrun-model"});
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.err, Contains("'chrun-model' is not a project") && Contains("did you mean 'churn-model'?"));
+  auto far = r.mlrepo({"build", "--dry-run", "vision"});
+  CHECK(far.code == 2);
+  CHECK_THAT(far.err, !Contains("did you mean") && Contains("mlrepo list"));
+}
+
+TEST_CASE("messages: the hint for choosing projects uses the command run and a real project", "[messages]") {
+  GitRepo r;
+  r.write("forecast/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto test = r.mlrepo({"test"});
+  CHECK(test.code == 2);
+  CHECK_THAT(test.err, Contains("'mlrepo test forecast'") && !Contains("build churn-model"));
+  auto build = r.mlrepo({"build"});
+  CHECK_THAT(build.err, Contains("'mlrepo build forecast'"));
+}
+
+TEST_CASE("messages: a missing remote branch is fetched by its remote and name", "[messages]") {
+  GitRepo origin;
+  origin.write("a/Dockerfile", "FROM scratch\n");
+  origin.commit();
+  GitRepo clone(origin, {"--single-branch"});
+  auto run = clone.mlrepo({"list", "--rev", "origin/feature"});
+  CHECK(run.code == 2);
+  CHECK_THAT(run.err, Contains("'git fetch origin feature'") && !Contains("git fetch origin origin/feature"));
+  GitRepo alone;
+  alone.write("a/Dockerfile", "FROM scratch\n");
+  alone.commit();
+  auto no_remote = alone.mlrepo({"list", "--rev", "origin/main"});
+  CHECK_THAT(no_remote.err, Contains("no remote 'origin'"));
+}
+
+TEST_CASE("messages: run says nothing about building when nothing builds", "[messages][docker]") {
+  ImageScope images;
+  GitRepo r;
+  r.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\n");
+  r.write("app/Dockerfile", "FROM " + busybox_image() + "\n");
+  r.commit();
+  REQUIRE(r.mlrepo({"build", "app"}).code == 0);
+  auto run = r.mlrepo({"run", "app", "--", "echo", "hello"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(run.out == "hello\n");
+  CHECK(run.err.empty());
+  auto quiet = r.mlrepo({"-q", "build", "app"});
+  CHECK(quiet.err.empty());
+}
