@@ -131,7 +131,9 @@ private:
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
                                   const config::RunSettings& settings, const RunOptions& opt,
                                   const std::string& workdir, bool tty, const std::string& name) {
-  std::vector<std::string> argv{docker, "run", "--rm", "-i"};
+  // --init: the command is not PID 1, which ignores any signal it has no
+  // handler for; Ctrl-C and SIGTERM then end it as they would outside a container.
+  std::vector<std::string> argv{docker, "run", "--rm", "--init", "-i"};
   if (!name.empty()) {
     argv.push_back("--name");
     argv.push_back(name);
@@ -202,7 +204,7 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
     for (const auto& [what, command] : steps) {
       ContainerGuard container(view.config.docker, project.name);
       util::ProcessSpec spec;
-      spec.argv = {view.config.docker, "run", "--rm", "--name", container.name(), it->second.content_ref};
+      spec.argv = {view.config.docker, "run", "--rm", "--init", "--name", container.name(), it->second.content_ref};
       spec.on_interrupt = [&container] { container.stop(); };
       auto cmd = command_argv(command);
       spec.argv.insert(spec.argv.end(), cmd.begin(), cmd.end());

@@ -93,6 +93,7 @@ void install_interrupt_handlers() {
   sa.sa_flags = 0; // no SA_RESTART: blocking calls return EINTR and we notice
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr); // the terminal went away: stop as cleanly as for Ctrl-C
   ::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -125,6 +126,7 @@ ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGINT);
   sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGHUP);
   sigaddset(&defaults, SIGPIPE);
   sigemptyset(&empty);
   posix_spawnattr_setsigdefault(&attr, &defaults);

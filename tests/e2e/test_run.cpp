@@ -160,3 +160,19 @@ TEST_CASE("run: a volume's missing host path is an error, not a new directory", 
   CHECK(config.code == 2);
   CHECK_THAT(config.err, Contains("run.volumes entry in good/mlrepo.yaml 'datta:/data'") && Contains("does not exist"));
 }
+
+TEST_CASE("run: on a terminal, Ctrl-C reaches the command and mlrepo exits 130", "[run][docker]") {
+  RunRepo r;
+  // `sleep` as the command: without an init it would be PID 1, which ignores
+  // SIGINT, and Ctrl-C would do nothing until it ended by itself (exit 0).
+  auto run = run_program({"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/pty_ctrl_c.py", "started", "60",
+                          "--", MLREPO_BIN, "run", "good", "--", "sh", "-c", "echo started; exec sleep 100"},
+                         r.repo.path());
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  auto result = nlohmann::json::parse(run.out);
+  CHECK(result["exit"] == 130);
+  REQUIRE(result["seconds"].is_number());
+  CHECK(result["seconds"].get<double>() < 10);
+  CHECK_THAT(containers_of(r.images.prefix() + "good"), !Contains(r.images.prefix() + "good"));
+}
