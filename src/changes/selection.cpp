@@ -60,8 +60,7 @@ nlohmann::json read_event(const EnvLookup& env) {
                            "fetch more history ('git fetch --unshallow', or in GitHub Actions "
                            "'fetch-depth: 0' on actions/checkout), or pass --all-if-base-missing "
                            "to count every project as changed");
-  throw UsageError("unknown base revision '" + rev + "' (" + why + ")",
-                   "check the name, or fetch it: 'git fetch origin'");
+  throw UsageError("unknown base revision '" + rev + "' (" + why + ")", repo.fetch_hint(rev));
 }
 
 struct Base {

@@ -25,7 +25,7 @@ int run(int argc, char** argv) {
   app.add_option("-C,--repo", global.repo_dir, "Run as if started in DIR (like git -C)")
       ->type_name("DIR");
   app.add_flag("-v,--verbose", global.verbose, "Say more on stderr (why each project changed, ...)");
-  app.add_flag("-q,--quiet", global.quiet, "Only warnings and errors on stderr");
+  app.add_flag("-q,--quiet", global.quiet, "Only errors on stderr");
   app.add_option("--color", global.color, "Colour stderr: auto (terminals, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->type_name("WHEN");

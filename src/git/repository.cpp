@@ -77,11 +77,10 @@ bool Repository::may_be_beyond_shallow(const std::string& rev) const {
   return walk != std::string::npos && walk > 0 && resolve_commit(rev.substr(0, walk)).has_value();
 }
 
-namespace {
-
 // The fetch that would bring `rev` here, spelled for what it looks like:
 // `origin/main` is branch main of remote origin, not a branch named origin/main.
-std::string fetch_hint(git_repository* repo, std::string rev) {
+std::string Repository::fetch_hint(std::string rev) const {
+  git_repository* repo = raw();
   if (rev.rfind("refs/remotes/", 0) == 0)
     rev = rev.substr(13);
   auto has_remote = [&](const std::string& name) {
@@ -108,8 +107,6 @@ std::string fetch_hint(git_repository* repo, std::string rev) {
          "', a tag comes with 'git fetch origin tag " + rev + "'";
 }
 
-} // namespace
-
 git_oid Repository::require_commit(const std::string& rev, const std::string& role) const {
   if (auto oid = resolve_commit(rev))
     return *oid;
@@ -121,7 +118,7 @@ git_oid Repository::require_commit(const std::string& rev, const std::string& ro
   if (rev == "HEAD" && head_is_unborn())
     throw UsageError("the repository has no commits yet (HEAD is unborn)",
                      "commit something first, or use 'mlrepo list' to see the work tree");
-  throw UsageError("unknown " + role + " revision '" + rev + "'", fetch_hint(raw(), rev));
+  throw UsageError("unknown " + role + " revision '" + rev + "'", fetch_hint(rev));
 }
 
 namespace {

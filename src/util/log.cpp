@@ -49,7 +49,7 @@ void init_logging(Verbosity verbosity, ColorMode color) {
   formatter->add_flag<LevelPrefix>('*').set_pattern("%^%*%$%v");
   logger->set_formatter(std::move(formatter));
   switch (verbosity) {
-  case Verbosity::Quiet: logger->set_level(spdlog::level::warn); break;
+  case Verbosity::Quiet: logger->set_level(spdlog::level::err); break; // -q: errors only
   case Verbosity::Normal: logger->set_level(spdlog::level::info); break;
   case Verbosity::Verbose: logger->set_level(spdlog::level::debug); break;
   }

@@ -60,3 +60,19 @@ TEST_CASE("messages: run says nothing about building when nothing builds", "[mes
   auto quiet = r.mlrepo({"-q", "build", "app"});
   CHECK(quiet.err.empty());
 }
+
+TEST_CASE("messages: -q prints only errors, not warnings", "[messages]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "ci:\n  mlrepo_action: acme/mlrepo@main\n"); // unpinned: a warning
+  r.write("app/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto loud = r.mlrepo({"ci", "generate"});
+  REQUIRE(loud.code == 0);
+  CHECK_THAT(loud.err, Contains("warning:") && Contains("not pinned"));
+  r.git({"checkout", "--", "."});
+  auto quiet = r.mlrepo({"-q", "ci", "generate", "--check"});
+  CHECK(quiet.err.empty());
+  auto quiet_error = r.mlrepo({"-q", "build", "nosuch"});
+  CHECK(quiet_error.code == 2);
+  CHECK_THAT(quiet_error.err, Contains("error: 'nosuch' is not a project"));
+}

@@ -38,6 +38,10 @@ public:
   TreePtr commit_tree(const git_oid& commit) const;
   bool head_is_unborn() const;
 
+  // What to run to get an unknown revision here, spelled for what it looks
+  // like (`origin/x`, a commit id, a branch or tag name).
+  std::string fetch_hint(std::string rev) const;
+
   // Whether a reference (full name) exists.
   bool has_reference(const std::string& name) const;
   // The target of a symbolic reference, e.g. refs/remotes/origin/HEAD.
