@@ -62,6 +62,9 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_option("PROJECT", opts->core.projects, "Project names or paths (default: the project you are in)");
   auto* changed = cmd->add_flag("--changed", opts->core.changed, "Promote the projects `mlrepo changed` lists");
   add_selection_options(*cmd, opts->core.selection);
+  // Images are of commits: work-tree flags mean nothing here.
+  for (const char* name : {"--uncommitted", "--no-uncommitted"})
+    cmd->get_option(name)->group("");
   cmd->add_flag("--all", opts->core.all, "Promote every project")->excludes(changed);
   cmd->add_option("--tag", opts->core.tags, "A tag to add (repeatable; {branch}, {short_sha})")->type_name("TAG");
   cmd->add_flag("--release", opts->core.release,
@@ -74,6 +77,9 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
     action = [&global, opts] {
       if (opts->core.ref && !opts->core.release)
         throw UsageError("--ref only goes with --release");
+      if (opts->core.selection.uncommitted.value_or(false))
+        throw UsageError("promote works on images of commits; uncommitted work has none",
+                         "commit and push, let CI build it (or 'mlrepo build --push'), then promote");
       auto env = changes::process_env();
       auto repo = open_repository(global);
       opts->core.cwd = command_cwd(global);

@@ -144,6 +144,9 @@ TEST_CASE("promote: bad tags and missing choices are usage errors", "[promote][d
   auto no_tag = p.repo.mlrepo({"promote", "app"});
   CHECK(no_tag.code == 2);
   CHECK_THAT(no_tag.err, Contains("--tag"));
+  auto work_tree = p.repo.mlrepo({"promote", "app", "--tag", "x", "--uncommitted"});
+  CHECK(work_tree.code == 2);
+  CHECK_THAT(work_tree.err, Contains("images of commits"));
   auto bad = p.repo.mlrepo({"promote", "app", "--tag", "-x"});
   CHECK(bad.code == 2);
   CHECK_THAT(bad.err, Contains("'-x'") && Contains("not a Docker tag"));
