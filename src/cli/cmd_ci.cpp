@@ -1,6 +1,7 @@
 #include "app.hpp"
 #include "common.hpp"
 
+#include "mlrepo/util/error.hpp"
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/ci/sync.hpp"
 #include "mlrepo/workspace.hpp"
@@ -23,12 +24,12 @@ void register_ci(CLI::App& app, const GlobalOptions& global, Action& action) {
       "Per-project mode (default): one workflow per project, triggered by `paths:` filters\n"
       "covering the project, what it depends on, global triggers and mlrepo.yaml; a test job\n"
       "on every trigger and a build-and-push job on the default branch.\n"
-      "Matrix mode (--mode matrix, or `ci: {mode: matrix}`): one workflow that runs\n"
+      "Matrix mode (`ci: {mode: matrix}` in mlrepo.yaml): one workflow that runs\n"
       "`mlrepo changed` and fans out a job per changed project, with a gate job to require.\n"
       "Only files starting with the generated header are ever rewritten or deleted.\n"
       "Examples:\n  mlrepo ci generate\n  mlrepo ci generate --check    # in CI: exit 1 when workflows are stale");
   gen->add_flag("--check", opts->check, "Write nothing; exit 1 naming every missing, stale or obsolete workflow");
-  gen->add_option("--mode", opts->mode, "per-project or matrix (default: the workspace's ci.mode)")
+  gen->add_option("--mode", opts->mode, "per-project or matrix: must match the workspace's ci.mode, which decides")
       ->check(CLI::IsMember({"per-project", "matrix"}));
   gen->callback([&global, opts, &action] {
     action = [&global, opts] {
@@ -36,8 +37,17 @@ void register_ci(CLI::App& app, const GlobalOptions& global, Action& action) {
       auto view = open_view(repo, std::nullopt);
       ci::GenerateOptions go;
       go.mode = view.config.ci.mode;
-      if (opts->mode)
-        go.mode = *opts->mode == "matrix" ? config::CiMode::Matrix : config::CiMode::PerProject;
+      if (opts->mode) {
+        auto wanted = *opts->mode == "matrix" ? config::CiMode::Matrix : config::CiMode::PerProject;
+        // The generated files must be what `ci generate --check` (run by CI)
+        // expects: the mode lives in the workspace config, not in a flag.
+        if (wanted != view.config.ci.mode)
+          throw UsageError("--mode " + *opts->mode + " differs from the workspace's ci.mode (" +
+                               (view.config.ci.mode == config::CiMode::Matrix ? "matrix" : "per-project") +
+                               "), so the next 'mlrepo ci generate --check' would report drift",
+                           "record it in mlrepo.yaml, then run 'mlrepo ci generate':\n  ci:\n    mode: " + *opts->mode);
+        go.mode = wanted;
+      }
       go.default_branch = changes::default_branch_name(repo, view.config);
       if (view.config.ci.pin_sha && view.config.ci.mlrepo_action.size() - view.config.ci.mlrepo_action.find('@') != 41)
         spdlog::warn("ci.mlrepo_action '{}' is not pinned to a commit SHA; pin it in mlrepo.yaml "

@@ -174,8 +174,17 @@ TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
   r.write("a/Dockerfile", "FROM scratch\n");
   r.commit();
   REQUIRE(generate(r).code == 0);
+  // A mode on the command line that the workspace config does not record
+  // would make the next `ci generate --check` report drift: refused, with the edit.
+  auto unrecorded = generate(r, {"--mode", "matrix"});
+  CHECK(unrecorded.code == 2);
+  CHECK_THAT(unrecorded.err, Contains("mode: matrix") && Contains("mlrepo.yaml"));
+  r.write("mlrepo.yaml", "ci:\n  mode: matrix\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n"
+                         "registry: registry.example.com/ml\n");
   auto run = generate(r, {"--mode", "matrix"});
+  INFO(run.err);
   REQUIRE(run.code == 0);
+  CHECK(generate(r, {"--check"}).code == 0); // with or without flags, --check agrees
   CHECK_FALSE(fs::exists(r.file(".github/workflows/mlrepo-a.yml"))); // replaced
   auto wf = load(r, ".github/workflows/mlrepo.yml");
   auto jobs = wf["jobs"];
