@@ -1,5 +1,6 @@
 #include "mlrepo/registry/client.hpp"
 
+#include "mlrepo/util/base64.hpp"
 #include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/util/process.hpp"
 
@@ -15,26 +16,6 @@ void interruptible_sleep(std::chrono::milliseconds d) {
   auto until = Clock::now() + d;
   while (Clock::now() < until && !util::interrupted())
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-}
-
-std::string base64(const std::string& in) {
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += table[(buffer >> bits) & 0x3f];
-    }
-  }
-  if (bits > 0)
-    out += table[(buffer << (6 - bits)) & 0x3f];
-  while (out.size() % 4)
-    out += '=';
-  return out;
 }
 
 std::string url_encode(const std::string& in) {
@@ -177,7 +158,7 @@ std::string Client::authorize(const std::string& registry, const std::string& he
   if (challenge->scheme == "basic") {
     if (creds.username.empty() && creds.password.empty())
       return {};
-    return "Authorization: Basic " + base64(creds.username + ":" + creds.password);
+    return "Authorization: Basic " + util::base64_encode(creds.username + ":" + creds.password);
   }
   if (challenge->scheme != "bearer")
     return {};
@@ -200,7 +181,7 @@ std::string Client::authorize(const std::string& registry, const std::string& he
     req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + url_encode(service) +
               (want.empty() ? "" : "&scope=" + url_encode(want));
     if (!creds.username.empty() || !creds.password.empty())
-      req.headers.push_back("Authorization: Basic " + base64(creds.username + ":" + creds.password));
+      req.headers.push_back("Authorization: Basic " + util::base64_encode(creds.username + ":" + creds.password));
   }
   HttpResponse r;
   for (int attempt = 0;; ++attempt) {

@@ -1,5 +1,6 @@
 #include "mlrepo/registry/credentials.hpp"
 
+#include "mlrepo/util/base64.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 
@@ -10,34 +11,6 @@ namespace mlrepo::registry {
 namespace {
 
 using nlohmann::json;
-
-std::optional<std::string> base64_decode(const std::string& in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  int bits = 0;
-  unsigned buffer = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r')
-      continue;
-    int v = value(c);
-    if (v < 0)
-      return std::nullopt;
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 // Docker Hub's credentials are stored under its v1 index URL.
 std::string helper_server_url(const std::string& host) {
@@ -91,7 +64,7 @@ void DockerConfigCredentials::load() {
         continue;
       Credentials c;
       if (auto a = entry.find("auth"); a != entry.end() && a->is_string() && !a->get<std::string>().empty()) {
-        auto decoded = base64_decode(a->get<std::string>());
+        auto decoded = util::base64_decode(a->get<std::string>());
         auto colon = decoded ? decoded->find(':') : std::string::npos;
         // Never quote the value: it is a password.
         if (colon == std::string::npos)

@@ -3,6 +3,7 @@
 #include "support/docker.hpp"
 
 #include "mlrepo/registry/client.hpp"
+#include "mlrepo/util/base64.hpp"
 #include "mlrepo/util/fs.hpp"
 
 #include <catch2/catch.hpp>
@@ -237,25 +238,7 @@ TEST_CASE("release: refuses what would not be the tested image", "[promote][rele
   CHECK(p.repo.git({"tag", "-l", "app/v1.1.0"}).empty()); // nothing half-done
 }
 
-namespace {
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6)
-      out += t[(buf >> (bits -= 6)) & 63];
-  }
-  if (bits)
-    out += t[(buf << (6 - bits)) & 63];
-  while (out.size() % 4)
-    out += '=';
-  return out;
-}
-} // namespace
+std::string base64(const std::string& in) { return mlrepo::util::base64_encode(in); }
 
 TEST_CASE("registry credentials: docker's config, helpers, never shown", "[promote][docker]") {
   const std::string password = "pa55-w0rd-never-shown";

@@ -3,6 +3,7 @@
 #include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/release/promote.hpp"
 #include "mlrepo/release/semver.hpp"
+#include "mlrepo/util/base64.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -110,4 +111,14 @@ TEST_CASE("release refs: <project>/v<VERSION>, with or without refs/tags/", "[re
   CHECK_THROWS_WITH(parse_release_ref("refs/tags/v1.2.0"), Catch::Contains("not a release tag"));
   CHECK_THROWS_WITH(parse_release_ref("refs/tags/app/v1.2"), Catch::Contains("SemVer"));
   CHECK_THROWS_AS(parse_release_ref("refs/heads/app/v1.2.0"), UsageError);
+}
+
+TEST_CASE("base64 both ways, as docker login writes it", "[registry]") {
+  using mlrepo::util::base64_decode;
+  using mlrepo::util::base64_encode;
+  CHECK(base64_encode("user:pass") == "dXNlcjpwYXNz");
+  CHECK(base64_encode("a") == "YQ==");
+  CHECK(base64_decode("dXNlcjpwYXNz") == "user:pass");
+  CHECK(base64_decode("YQ") == "a");
+  CHECK_FALSE(base64_decode("not base64!"));
 }
