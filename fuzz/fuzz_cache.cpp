@@ -6,6 +6,9 @@
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  (void)mlrepo::project::deserialize_discovery(std::string_view(reinterpret_cast<const char*>(data), size));
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  // Past the checksum, which a mutated input would almost never pass.
+  (void)mlrepo::project::decode_discovery_payload(in);
+  (void)mlrepo::project::deserialize_discovery(in);
   return 0;
 }

@@ -141,7 +141,11 @@ std::optional<CachedDiscovery> deserialize_discovery(std::string_view data) {
   auto payload = util::unframe(kMagic, data);
   if (!payload)
     return std::nullopt;
-  Reader r(*payload);
+  return decode_discovery_payload(*payload);
+}
+
+std::optional<CachedDiscovery> decode_discovery_payload(std::string_view payload) {
+  Reader r(payload);
   if (r.s() != kVersion)
     return std::nullopt;
   CachedDiscovery c;

@@ -22,6 +22,9 @@ struct CachedDiscovery {
 std::string serialize_discovery(const std::optional<std::string>& workspace_yaml, const Graph& graph);
 // nullopt for anything damaged, truncated or of another format version.
 std::optional<CachedDiscovery> deserialize_discovery(std::string_view data);
+// The same after the frame (magic, checksum) is checked: what a damaged file
+// that still passes the checksum would reach, and what the fuzzer feeds.
+std::optional<CachedDiscovery> decode_discovery_payload(std::string_view payload);
 
 class DiscoveryCache {
 public:
