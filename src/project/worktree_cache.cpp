@@ -132,7 +132,15 @@ std::optional<std::string> WorktreeCache::load(const std::vector<std::string>& d
   auto payload = util::unframe(kMagic, *data);
   if (!payload)
     return std::nullopt;
-  util::ByteReader r(*payload);
+  auto entry = decode(*payload, dirs);
+  if (!entry || !unchanged(entry->deps))
+    return std::nullopt;
+  return std::move(entry->discovery);
+}
+
+std::optional<WorktreeCache::Entry> WorktreeCache::decode(std::string_view payload,
+                                                          const std::vector<std::string>& dirs) {
+  util::ByteReader r(payload);
   if (r.strings() != dirs || !r.ok())
     return std::nullopt;
   std::vector<std::pair<std::string, Dependency>> deps;
@@ -148,12 +156,12 @@ std::optional<std::string> WorktreeCache::load(const std::vector<std::string>& d
     }
     deps.emplace_back(std::move(path), d);
   }
-  if (!r.ok() || !unchanged(deps))
+  if (!r.ok())
     return std::nullopt;
   std::string discovery = r.s();
   if (!r.ok() || !r.done())
     return std::nullopt;
-  return discovery;
+  return Entry{std::move(deps), std::move(discovery)};
 }
 
 void WorktreeCache::store(const std::vector<std::string>& dirs, const std::string& discovery) const {
