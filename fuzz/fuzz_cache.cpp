@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)mlrepo::project::decode_discovery_payload(in);
   (void)mlrepo::project::deserialize_discovery(in);
   // The work-tree cache entry, and the discovery it holds.
-  if (auto entry = mlrepo::project::WorktreeCache::decode(in, {}))
+  if (auto entry = mlrepo::project::WorktreeCache::decode(in, nullptr))
     (void)mlrepo::project::decode_discovery_payload(entry->discovery);
   return 0;
 }

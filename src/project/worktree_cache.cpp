@@ -132,16 +132,17 @@ std::optional<std::string> WorktreeCache::load(const std::vector<std::string>& d
   auto payload = util::unframe(kMagic, *data);
   if (!payload)
     return std::nullopt;
-  auto entry = decode(*payload, dirs);
+  auto entry = decode(*payload, &dirs);
   if (!entry || !unchanged(entry->deps))
     return std::nullopt;
   return std::move(entry->discovery);
 }
 
 std::optional<WorktreeCache::Entry> WorktreeCache::decode(std::string_view payload,
-                                                          const std::vector<std::string>& dirs) {
+                                                          const std::vector<std::string>* dirs) {
   util::ByteReader r(payload);
-  if (r.strings() != dirs || !r.ok())
+  auto stored = r.strings();
+  if (!r.ok() || (dirs && stored != *dirs))
     return std::nullopt;
   std::vector<std::pair<std::string, Dependency>> deps;
   for (size_t n = r.bounded(r.u()); n > 0 && r.ok(); --n) {

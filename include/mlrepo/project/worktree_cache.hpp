@@ -39,13 +39,14 @@ public:
   };
 
   // An entry's payload (after its frame and checksum) for these project
-  // directories: what it depends on and the remembered discovery; nullopt
-  // when damaged or for other directories. Public for the fuzzer.
+  // directories (null: any): what it depends on and the remembered
+  // discovery; nullopt when damaged or for other directories. Public for
+  // the fuzzer.
   struct Entry {
     std::vector<std::pair<std::string, Dependency>> deps;
     std::string discovery;
   };
-  static std::optional<Entry> decode(std::string_view payload, const std::vector<std::string>& dirs);
+  static std::optional<Entry> decode(std::string_view payload, const std::vector<std::string>* dirs);
 
 private:
   bool unchanged(const std::vector<std::pair<std::string, Dependency>>& deps) const;
