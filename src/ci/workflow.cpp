@@ -65,7 +65,11 @@ void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history
 
 void install_step(Yaml& y, const config::WorkspaceConfig& ws) {
   y.line(3, "- name: Install mlrepo");
-  y.line(4, "uses: " + yaml_quote(ws.ci.mlrepo_action));
+  // The default pins the commit this mlrepo was built from; the comment says
+  // which version that is, for readers and for update tools.
+  bool pinned_default = ws.ci.mlrepo_action_default && ws.ci.mlrepo_action.size() > 41 &&
+                        ws.ci.mlrepo_action[ws.ci.mlrepo_action.size() - 41] == '@';
+  y.line(4, "uses: " + yaml_quote(ws.ci.mlrepo_action) + (pinned_default ? std::string(" # v") + kVersion : ""));
 }
 
 std::string registry_host(const config::WorkspaceConfig& ws) {

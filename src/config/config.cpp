@@ -1,4 +1,6 @@
 #include "mlrepo/config/config.hpp"
+#include "mlrepo/source_commit.hpp"
+#include "mlrepo/version.hpp"
 
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/glob.hpp"
@@ -8,6 +10,13 @@
 #include <cstring>
 
 namespace mlrepo::config {
+
+std::string default_mlrepo_action(bool pin_sha) {
+  std::string commit = kSourceCommit;
+  if (pin_sha && commit.size() == 40)
+    return "mlrepo/mlrepo@" + commit;
+  return std::string("mlrepo/mlrepo@v") + kVersion;
+}
 namespace {
 
 std::vector<Located> globs(MapReader& reader, const std::string& key) {
@@ -126,6 +135,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
       if (at == std::string::npos || slash == std::string::npos || slash > at || at + 1 == action->value.size())
         ci->fail("mlrepo_action", "must be OWNER/REPO@REF (the repository holding mlrepo's action.yml)");
       cfg.ci.mlrepo_action = action->value;
+      cfg.ci.mlrepo_action_default = false;
     }
     if (auto runs_on = ci->string("runs_on"))
       cfg.ci.runs_on = runs_on->value;
@@ -133,6 +143,8 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
       if (pin->value != "sha" && pin->value != "tag")
         ci->fail("pin_actions", "must be 'sha' or 'tag'");
       cfg.ci.pin_sha = pin->value == "sha";
+      if (cfg.ci.mlrepo_action_default)
+        cfg.ci.mlrepo_action = default_mlrepo_action(cfg.ci.pin_sha);
     }
     for (auto [key, field] : {std::pair{"registry_username_secret", &cfg.ci.registry_username_secret},
                               std::pair{"registry_password_secret", &cfg.ci.registry_password_secret}})

@@ -5,6 +5,7 @@
 #include "mlrepo/util/fs.hpp"
 
 #include <catch2/catch.hpp>
+#include <regex>
 #include <yaml-cpp/yaml.h>
 
 using namespace mlrepo::test;
@@ -195,4 +196,29 @@ TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
   CHECK(jobs["gate"]["if"].as<std::string>() == "always()");
   CHECK(jobs["push"]["steps"][2]["env"]["REGISTRY_PASSWORD"].as<std::string>() == "${{ secrets.REGISTRY_PASSWORD }}");
   expect_workflows_lint_clean(r);
+}
+
+TEST_CASE("ci generate: mlrepo's own action is pinned to the commit it was built from by default", "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "registry: registry.example.com/ml\n"); // no ci.mlrepo_action
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.write("a/mlrepo.yaml", "test: 'true'\n");
+  r.commit();
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK_THAT(run.err, !Contains("not pinned"));
+  auto text = mlrepo::util::read_file(r.file(".github/workflows/mlrepo-a.yml")).value_or("");
+  std::smatch m;
+  REQUIRE(std::regex_search(text, m, std::regex("uses: '?mlrepo/mlrepo@([0-9a-f]{40})'? # v([0-9.]+)")));
+  // The commit of this very source tree.
+  auto head = run_program({"git", "-C", MLREPO_SOURCE_DIR, "rev-parse", "HEAD"}, r.path());
+  if (head.code == 0)
+    CHECK(m[1].str() + "\n" == head.out);
+  expect_workflows_lint_clean(r); // zizmor's unpinned-uses included
+  // pin_actions: tag pins to the version instead.
+  r.write("mlrepo.yaml", "registry: registry.example.com/ml\nci:\n  pin_actions: tag\n");
+  REQUIRE(generate(r).code == 0);
+  CHECK_THAT(mlrepo::util::read_file(r.file(".github/workflows/mlrepo-a.yml")).value_or(""),
+             Contains("mlrepo/mlrepo@v"));
 }

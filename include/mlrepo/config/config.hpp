@@ -20,10 +20,15 @@ struct Located {
 
 enum class CiMode { PerProject, Matrix };
 
+// mlrepo's own action, pinned to the commit this mlrepo was built from
+// (OWNER/REPO@<sha>); to its version tag when built outside a git checkout.
+std::string default_mlrepo_action(bool pin_sha = true);
+
 struct WorkspaceCi {
   CiMode mode = CiMode::PerProject;
   // The composite action that installs mlrepo on the runner, OWNER/REPO@REF.
-  std::string mlrepo_action = "mlrepo/mlrepo@v0.1.0";
+  std::string mlrepo_action = default_mlrepo_action();
+  bool mlrepo_action_default = true; // not set in mlrepo.yaml
   std::string runs_on = "ubuntu-latest";
   bool pin_sha = true; // pin first-party actions to full commit SHAs
   std::string registry_username_secret = "REGISTRY_USERNAME";
