@@ -92,6 +92,13 @@ void login_step(Yaml& y, const config::WorkspaceConfig& ws) {
             "\"$REGISTRY_USERNAME\" --password-stdin");
 }
 
+// A stale workflow fails the run, naming the command that fixes it (the
+// header promises this step).
+void check_step(Yaml& y) {
+  y.line(3, "- name: Check that the generated workflows are current");
+  y.line(4, "run: mlrepo ci generate --check");
+}
+
 // Top-level permissions, concurrency and defaults, the same in every workflow.
 void top_settings(Yaml& y, const std::string& group, const std::string& working_directory) {
   y.line(0, "permissions:");
@@ -248,6 +255,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     y.line(3, "- name: Build");
     y.line(4, "run: mlrepo build" + build_args);
   }
+  check_step(y);
   if (!ws.registry.empty())
     push_job(y, ws, opt,
              {yaml_quote("build and push " + p.name), "test", "", p.config->ci_timeout_minutes,
@@ -281,6 +289,7 @@ GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateO
   y.line(3, "- name: Find changed projects");
   y.line(4, "id: changed");
   y.line(4, "run: mlrepo changed --format github-matrix --github-output");
+  check_step(y);
   y.blank();
   y.line(1, "test:");
   y.line(2, "name: test ${{ matrix.project }}");

@@ -157,6 +157,9 @@ TEST_CASE("ci generate: a version matrix from the project config", "[ci]") {
   CHECK(strings(test["strategy"]["matrix"]["PYTHON_VERSION"]) == std::vector<std::string>{"3.10", "3.11"});
   CHECK(test["env"]["MATRIX_PYTHON_VERSION"].as<std::string>() == "${{ matrix.PYTHON_VERSION }}");
   CHECK(test["steps"][2]["run"].as<std::string>() == "mlrepo test --only lint --build-arg \"PYTHON_VERSION=$MATRIX_PYTHON_VERSION\"");
+  // The workflow checks itself, as its header says.
+  auto steps = test["steps"];
+  CHECK(steps[steps.size() - 1]["run"].as<std::string>() == "mlrepo ci generate --check");
   CHECK_FALSE(wf["jobs"]["push"]); // no registry: nothing to push to
   expect_workflows_lint_clean(r);
 
@@ -191,6 +194,7 @@ TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
   auto jobs = wf["jobs"];
   CHECK(jobs["changes"]["steps"][0]["with"]["fetch-depth"].as<int>() == 0);
   CHECK_THAT(jobs["changes"]["steps"][2]["run"].as<std::string>(), Contains("--format github-matrix --github-output"));
+  CHECK(jobs["changes"]["steps"][3]["run"].as<std::string>() == "mlrepo ci generate --check");
   CHECK(jobs["test"]["if"].as<std::string>() == "needs.changes.outputs.any_changed == 'true'");
   CHECK(jobs["test"]["strategy"]["matrix"].as<std::string>() == "${{ fromJSON(needs.changes.outputs.matrix) }}");
   CHECK(jobs["gate"]["if"].as<std::string>() == "always()");
