@@ -273,6 +273,9 @@ GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateO
   y.line(2, "branches:");
   y.line(3, "- " + yaml_quote(opt.default_branch));
   y.line(1, "pull_request:");
+  // Merge queues: checked like a pull request (mlrepo changed reads the
+  // merge_group payload); the gate is the check the queue waits for.
+  y.line(1, "merge_group:");
   y.line(1, "workflow_dispatch:");
   y.blank();
   top_settings(y, "mlrepo-${{ github.ref }}", "");

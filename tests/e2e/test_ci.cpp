@@ -195,6 +195,7 @@ TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
   CHECK(jobs["changes"]["steps"][0]["with"]["fetch-depth"].as<int>() == 0);
   CHECK_THAT(jobs["changes"]["steps"][2]["run"].as<std::string>(), Contains("--format github-matrix --github-output"));
   CHECK(jobs["changes"]["steps"][3]["run"].as<std::string>() == "mlrepo ci generate --check");
+  CHECK(wf["on"]["merge_group"]); // merge queues wait for the gate
   CHECK(jobs["test"]["if"].as<std::string>() == "needs.changes.outputs.any_changed == 'true'");
   CHECK(jobs["test"]["strategy"]["matrix"].as<std::string>() == "${{ fromJSON(needs.changes.outputs.matrix) }}");
   CHECK(jobs["gate"]["if"].as<std::string>() == "always()");
