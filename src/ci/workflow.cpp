@@ -92,6 +92,39 @@ void login_step(Yaml& y, const config::WorkspaceConfig& ws) {
             "\"$REGISTRY_USERNAME\" --password-stdin");
 }
 
+// Tells Slack when a run on the default branch fails. Skipped, not failed,
+// without the secret (forks have none). Text a pusher controls (branch,
+// commit message) reaches the payload only through environment variables
+// and jq, never through the script itself. `failed` is a shell expression
+// naming the failed jobs.
+void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project, const std::string& failed,
+                 const std::vector<std::pair<std::string, std::string>>& results) {
+  if (ws.ci.slack_webhook_secret.empty())
+    return;
+  y.line(3, "- name: Tell Slack that the default branch failed");
+  y.line(4, "if: failure() && github.event_name == 'push'");
+  y.line(4, "env:");
+  y.line(5, "SLACK_WEBHOOK: ${{ secrets." + ws.ci.slack_webhook_secret + " }}");
+  y.line(5, "PROJECT: " + yaml_quote(project));
+  y.line(5, "REPOSITORY: ${{ github.repository }}");
+  y.line(5, "COMMIT: ${{ github.sha }}");
+  y.line(5, "BRANCH: ${{ github.ref_name }}");
+  y.line(5, "MESSAGE: ${{ github.event.head_commit.message }}");
+  y.line(5, "RUN_URL: ${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}");
+  for (const auto& [var, expr] : results)
+    y.line(5, var + ": " + expr);
+  y.line(4, "run: |");
+  y.line(5, "if [ -z \"$SLACK_WEBHOOK\" ]; then");
+  y.line(6, "echo \"no Slack webhook in the secret: not notifying\"");
+  y.line(6, "exit 0");
+  y.line(5, "fi");
+  y.line(5, "failed=" + failed);
+  y.line(5, "text=$(printf '%s failed on %s in %s\\ncommit %s: %s\\nfailed jobs: %s\\n%s' \\");
+  y.line(6, "\"$PROJECT\" \"$BRANCH\" \"$REPOSITORY\" \"$COMMIT\" \"${MESSAGE%%$'\\n'*}\" \"$failed\" \"$RUN_URL\")");
+  y.line(5, "jq -cn --arg text \"$text\" '{text: $text}' |");
+  y.line(6, "curl -fsS --retry 3 -X POST -H 'Content-Type: application/json' --data @- \"$SLACK_WEBHOOK\"");
+}
+
 // A stale workflow fails the run, naming the command that fixes it (the
 // header promises this step).
 void check_step(Yaml& y) {
@@ -123,6 +156,7 @@ struct PushJob {
   std::optional<int> timeout_minutes;
   std::string step;
   std::string command;
+  std::string project = "mlrepo"; // for the failure notification
 };
 
 // The only job with packages: write, on pushes to the default branch only.
@@ -145,6 +179,7 @@ void push_job(Yaml& y, const config::WorkspaceConfig& ws, const GenerateOptions&
   login_step(y, ws);
   y.line(3, "- name: " + job.step);
   y.line(4, "run: " + job.command);
+  notify_step(y, ws, job.project, "\"push\"", {});
 }
 
 std::string triggers_comment(const project::Project& p) {
@@ -256,10 +291,11 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     y.line(4, "run: mlrepo build" + build_args);
   }
   check_step(y);
+  notify_step(y, ws, p.name, "\"test\"", {});
   if (!ws.registry.empty())
     push_job(y, ws, opt,
              {yaml_quote("build and push " + p.name), "test", "", p.config->ci_timeout_minutes,
-              "Build and push", "mlrepo build --push"});
+              "Build and push", "mlrepo build --push", p.name});
   return {file, header(triggers_comment(p)) + "\n" + y.str()};
 }
 
@@ -341,6 +377,14 @@ GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateO
   y.line(6, "esac");
   y.line(5, "done");
   y.line(5, "exit \"$status\"");
+  std::vector<std::pair<std::string, std::string>> results;
+  for (const auto& n : gate_needs)
+    results.emplace_back("RESULT_" + std::string(n == "changes" ? "CHANGES" : n == "test" ? "TEST" : "PUSH"),
+                         "${{ needs." + n + ".result }}");
+  notify_step(y, ws, "mlrepo", "$(for j in changes:\"$RESULT_CHANGES\" test:\"$RESULT_TEST\" "
+                               "push:\"${RESULT_PUSH:-skipped}\"; do case \"${j#*:}\" in success|skipped) ;; "
+                               "*) printf '%s ' \"${j%%:*}\" ;; esac; done)",
+              results);
   return {file, header("One workflow for every project: the changed ones fan out as a matrix; the "
                        "gate job is the one required check.") + "\n" + y.str()};
 }

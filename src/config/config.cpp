@@ -120,7 +120,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
     (std::string(key) == "tags" ? cfg.tags : cfg.default_branch_tags) = plain(list);
   }
   if (auto ci = r.map("ci", {"mode", "mlrepo_action", "runs_on", "pin_actions",
-                             "registry_username_secret", "registry_password_secret"})) {
+                             "registry_username_secret", "registry_password_secret", "notify"})) {
     if (auto mode = ci->string("mode")) {
       if (mode->value == "per-project")
         cfg.ci.mode = CiMode::PerProject;
@@ -146,16 +146,20 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
       if (cfg.ci.mlrepo_action_default)
         cfg.ci.mlrepo_action = default_mlrepo_action(cfg.ci.pin_sha);
     }
-    for (auto [key, field] : {std::pair{"registry_username_secret", &cfg.ci.registry_username_secret},
-                              std::pair{"registry_password_secret", &cfg.ci.registry_password_secret}})
-      if (auto v = ci->string(key)) {
+    auto secret_name = [](MapReader& m, const char* key, std::string& field) {
+      if (auto v = m.string(key)) {
         bool ok = !v->value.empty();
         for (char c : v->value)
           ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
         if (!ok)
-          ci->fail(key, "must be a secret name (letters, digits, '_')");
-        *field = v->value;
+          m.fail(key, "must be a secret name (letters, digits, '_')");
+        field = v->value;
       }
+    };
+    secret_name(*ci, "registry_username_secret", cfg.ci.registry_username_secret);
+    secret_name(*ci, "registry_password_secret", cfg.ci.registry_password_secret);
+    if (auto notify = ci->map("notify", {"slack_webhook_secret"}))
+      secret_name(*notify, "slack_webhook_secret", cfg.ci.slack_webhook_secret);
   }
   return cfg;
 }

@@ -1,11 +1,13 @@
 // `mlrepo ci generate`: the workflows parse, trigger on the right paths, are
 // safe, stay byte-identical, and pass actionlint (with shellcheck) and zizmor.
+#include "support/docker.hpp"
 #include "support/lint.hpp"
 
 #include "mlrepo/util/fs.hpp"
 
 #include <catch2/catch.hpp>
 #include <regex>
+#include <thread>
 #include <yaml-cpp/yaml.h>
 
 using namespace mlrepo::test;
@@ -226,4 +228,85 @@ TEST_CASE("ci generate: mlrepo's own action is pinned to the commit it was built
   REQUIRE(generate(r).code == 0);
   CHECK_THAT(mlrepo::util::read_file(r.file(".github/workflows/mlrepo-a.yml")).value_or(""),
              Contains("mlrepo/mlrepo@v"));
+}
+
+namespace {
+// The `run:` script and env names of the step called `name` in `steps`.
+YAML::Node step_named(const YAML::Node& steps, const std::string& name) {
+  for (const auto& s : steps)
+    if (s["name"] && s["name"].as<std::string>() == name)
+      return s;
+  return {};
+}
+} // namespace
+
+TEST_CASE("ci generate: the Slack notification posts what failed; pushed text stays data", "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", std::string(kPinned) + "  notify:\n    slack_webhook_secret: SLACK_WEBHOOK_URL\n"
+                                                "registry: registry.example.com/ml\n");
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.write("a/mlrepo.yaml", "test: 'true'\n");
+  r.commit();
+  REQUIRE(generate(r).code == 0);
+  expect_workflows_lint_clean(r);
+  auto wf = load(r, ".github/workflows/mlrepo-a.yml");
+  auto step = step_named(wf["jobs"]["test"]["steps"], "Tell Slack that the default branch failed");
+  REQUIRE(step);
+  CHECK(step["if"].as<std::string>() == "failure() && github.event_name == 'push'");
+  CHECK(step["env"]["SLACK_WEBHOOK"].as<std::string>() == "${{ secrets.SLACK_WEBHOOK_URL }}");
+  CHECK(step_named(wf["jobs"]["push"]["steps"], "Tell Slack that the default branch failed"));
+  std::string script = step["run"].as<std::string>();
+  CHECK_THAT(script, !Contains("${{")); // nothing interpolated into the script itself
+
+  TempDir tmp;
+  auto received = tmp.path() / "received.txt";
+  int port = free_port();
+  Background slack({"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/capture_http.py",
+                    std::to_string(port), received.string()},
+                   tmp.path());
+  for (int i = 0; i < 100 && !port_open(port); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(port_open(port));
+  auto pwned = tmp.path() / "pwned";
+  Env env{{"SLACK_WEBHOOK", "http://127.0.0.1:" + std::to_string(port) + "/hook"},
+          {"PROJECT", "a"},
+          {"REPOSITORY", "acme/ml"},
+          {"COMMIT", "0123abc"},
+          {"BRANCH", "main"},
+          {"MESSAGE", "Fix $(touch " + pwned.string() + ") `touch " + pwned.string() + "` \"q\"\nsecond line"},
+          {"RUN_URL", "https://github.com/acme/ml/actions/runs/7"}};
+  auto sent = run_program({"bash", "-e", "-c", script}, tmp.path(), env);
+  INFO(sent.out << sent.err);
+  REQUIRE(sent.code == 0);
+  auto body = mlrepo::util::read_file(received).value_or("");
+  REQUIRE(!body.empty());
+  auto text = nlohmann::json::parse(body.substr(0, body.find('\n'))).value("text", "");
+  CHECK_THAT(text, Contains("a failed on main in acme/ml") && Contains("failed jobs: test") &&
+                       Contains("https://github.com/acme/ml/actions/runs/7"));
+  CHECK_THAT(text, Contains("commit 0123abc: Fix $(touch " + pwned.string() + ")") && !Contains("second line"));
+  CHECK_FALSE(fs::exists(pwned)); // the commit message was data, never code
+
+  // No secret (a fork): skipped, not failed, and nothing sent.
+  env["SLACK_WEBHOOK"] = "";
+  auto skipped = run_program({"bash", "-e", "-c", script}, tmp.path(), env);
+  CHECK(skipped.code == 0);
+  CHECK_THAT(skipped.out, Contains("not notifying"));
+  CHECK(mlrepo::util::read_file(received).value_or("") == body);
+
+  // Matrix mode: the gate names the failed jobs.
+  r.write("mlrepo.yaml", "ci:\n  mode: matrix\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n"
+                         "  notify:\n    slack_webhook_secret: SLACK_WEBHOOK_URL\nregistry: registry.example.com/ml\n");
+  REQUIRE(generate(r).code == 0);
+  expect_workflows_lint_clean(r);
+  auto gate = step_named(load(r, ".github/workflows/mlrepo.yml")["jobs"]["gate"]["steps"],
+                         "Tell Slack that the default branch failed");
+  REQUIRE(gate);
+  env["SLACK_WEBHOOK"] = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+  env["PROJECT"] = "mlrepo";
+  env["RESULT_CHANGES"] = "success";
+  env["RESULT_TEST"] = "failure";
+  env["RESULT_PUSH"] = "skipped";
+  REQUIRE(run_program({"bash", "-e", "-c", gate["run"].as<std::string>()}, tmp.path(), env).code == 0);
+  auto all = mlrepo::util::read_file(received).value_or("");
+  CHECK_THAT(all.substr(body.size()), Contains("failed jobs: test ") && !Contains("changes"));
 }

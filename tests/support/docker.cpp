@@ -144,7 +144,6 @@ int Background::wait(int timeout_s) {
   return -1;
 }
 
-namespace {
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -167,7 +166,6 @@ bool port_open(int port) {
   ::close(fd);
   return ok;
 }
-} // namespace
 
 Registry::Registry(const RegistryAuth& a) : port_(free_port()) {
   std::string auth;

@@ -79,6 +79,10 @@ private:
   std::unique_ptr<Background> token_server_;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+bool port_open(int port);
+
 // A proxy in front of a Registry that answers `status` to its first
 // `failures` requests, then forwards (tests/fixtures/flaky_proxy.py).
 class FlakyProxy {

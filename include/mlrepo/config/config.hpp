@@ -31,6 +31,9 @@ struct WorkspaceCi {
   bool mlrepo_action_default = true; // not set in mlrepo.yaml
   std::string runs_on = "ubuntu-latest";
   bool pin_sha = true; // pin first-party actions to full commit SHAs
+  // ci.notify.slack_webhook_secret: the secret holding a Slack incoming
+  // webhook to tell when the default branch fails; empty: no notification.
+  std::string slack_webhook_secret;
   std::string registry_username_secret = "REGISTRY_USERNAME";
   std::string registry_password_secret = "REGISTRY_PASSWORD";
 };
