@@ -332,8 +332,9 @@ std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::
         for (const auto& t : item.tags)
           if (local->count(t))
             p.local_tags.push_back(t);
-      } else {
-        p.local = engine.local_image(item.content_ref) == docker::Presence::Present;
+      } else if (auto digest = engine.local_image_digest(item.content_ref)) {
+        p.local = true;
+        local_digest = *digest;
       }
       if (!opt.push)
         return;

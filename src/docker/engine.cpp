@@ -155,6 +155,33 @@ Presence Engine::local_image(const std::string& ref) {
                          "check that the Docker engine is healthy ('docker info')");
 }
 
+std::optional<std::string> Engine::local_image_digest(const std::string& ref) {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", ref};
+  auto r = runner_.run(spec);
+  if (!r.ok()) {
+    std::string err = lower(r.err);
+    if (err.find("no such image") != std::string::npos || err.find("not found") != std::string::npos)
+      return std::nullopt;
+    throw EnvironmentError("cannot check for image " + ref + ": " + trim(r.err),
+                           "check that the Docker engine is healthy ('docker info')");
+  }
+  // repository@sha256:… for each repository it was pushed to or pulled from.
+  auto colon = ref.rfind(':');
+  std::string repository = colon == std::string::npos || ref.find('/', colon) != std::string::npos
+                               ? ref
+                               : ref.substr(0, colon);
+  size_t start = 0;
+  while (start < r.out.size()) {
+    size_t nl = r.out.find('\n', start);
+    std::string line = r.out.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    start = nl == std::string::npos ? r.out.size() : nl + 1;
+    if (line.rfind(repository + "@", 0) == 0)
+      return line.substr(repository.size() + 1);
+  }
+  return std::string();
+}
+
 std::optional<std::map<std::string, std::string>> Engine::local_images() {
   util::ProcessSpec spec;
   spec.argv = {program_, "image", "ls", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}"};

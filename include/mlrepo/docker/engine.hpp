@@ -65,6 +65,9 @@ public:
   // Throws Error when the answer is not a clear yes or no: an engine or
   // registry failure is never read as "absent".
   Presence local_image(const std::string& ref);
+  // nullopt when the engine lacks `ref`; else the digest the image has in
+  // ref's repository ("" when it was never pushed there or pulled from it).
+  std::optional<std::string> local_image_digest(const std::string& ref);
   // Every repository:tag the engine holds, in one listing, with the digest
   // the image has in that repository ("" when it was never pushed there or
   // pulled from it); nullopt when the listing fails (callers then ask image
