@@ -90,6 +90,18 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
       auto out = release::run_promote(repo, opts->core, env, credentials);
       if (out.results.empty())
         spdlog::info("no project to promote");
+      std::vector<std::string> missing;
+      for (const auto& r : out.results)
+        if (r.status == release::PromoteStatus::Missing)
+          missing.push_back(r.name);
+      if (missing.size() > 1) {
+        std::string names;
+        for (const auto& n : missing)
+          names += " " + n;
+        spdlog::error("{} of {} images are not in the registry; push them with: mlrepo build --push{}",
+                      missing.size(), out.results.size(),
+                      missing.size() == out.results.size() && opts->core.all ? " --all" : names);
+      }
       if (opts->json) {
         nlohmann::json doc;
         doc["commit"] = out.commit;
