@@ -88,8 +88,15 @@ private:
   // passed, so each (p, s) is decided once and recursion only ever moves to
   // a later pattern position (its depth is bounded by the number of stars).
   bool star(size_t p, size_t s) {
-    if (memo_.empty())
-      memo_.assign((pat_.size() + 1) * (path_.size() + 1), kUnknown);
+    if (memo_.empty()) {
+      // One row per star: the only positions that are ever memoised.
+      row_.assign(pat_.size(), 0);
+      size_t stars = 0;
+      for (size_t i = 0; i < pat_.size(); ++i)
+        if (pat_[i] == '*')
+          row_[i] = stars++;
+      memo_.assign(stars * (path_.size() + 1), kUnknown);
+    }
     bool globstar = p + 1 < pat_.size() && pat_[p + 1] == '*';
     size_t next = p + 1;
     while (next < pat_.size() && pat_[next] == '*')
@@ -99,7 +106,7 @@ private:
     size_t k = s;
     bool result = false;
     for (;; ++k) {
-      char m = memo_[p * (path_.size() + 1) + k];
+      char m = memo_[row_[p] * (path_.size() + 1) + k];
       if (m != kUnknown) {
         result = m == kYes;
         break;
@@ -112,11 +119,12 @@ private:
         break; // a single star never crosses '/'
     }
     for (size_t i = s; i <= k && i <= path_.size(); ++i)
-      memo_[p * (path_.size() + 1) + i] = result ? kYes : kNo;
+      memo_[row_[p] * (path_.size() + 1) + i] = result ? kYes : kNo;
     return result;
   }
 
   std::string_view pat_, path_;
+  std::vector<size_t> row_; // pattern position -> its star's memo row
   std::vector<char> memo_;
 };
 
@@ -135,6 +143,9 @@ std::optional<std::string> glob_problem(std::string_view pattern) {
     return "patterns are relative to the repository root; drop the leading '/'";
   if (pattern.front() == '!')
     return "negated patterns ('!...') are not supported here";
+  if (pattern.size() > kMaxGlobLength)
+    return "patterns longer than " + std::to_string(kMaxGlobLength) + " characters are not supported (this one has " +
+           std::to_string(pattern.size()) + ")";
   int depth = 0;
   for (char c : pattern) {
     if (c == '[')

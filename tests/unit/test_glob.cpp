@@ -65,3 +65,11 @@ TEST_CASE("runs of stars mean what one or two stars mean", "[glob]") {
   CHECK(glob_match("**/**/**/x", "x"));
   CHECK(glob_match("**/**/**/x", "p/q/r/s/x"));
 }
+
+TEST_CASE("patterns longer than the limit are refused with their length", "[glob]") {
+  std::string long_pattern(1025, 'a');
+  auto problem = glob_problem(long_pattern);
+  REQUIRE(problem);
+  CHECK_THAT(*problem, Catch::Contains("longer than 1024") && Catch::Contains("1025"));
+  CHECK_FALSE(glob_problem(std::string(1024, 'a')));
+}

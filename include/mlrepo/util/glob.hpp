@@ -10,6 +10,10 @@
 
 namespace mlrepo::util {
 
+// Longer patterns are refused in configs: matching costs pattern x path.
+inline constexpr size_t kMaxGlobLength = 1024;
+
+// Time and memory O(stars x path) at most.
 bool glob_match(std::string_view pattern, std::string_view path);
 
 // The directories a glob can match at or below: its leading components
