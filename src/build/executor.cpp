@@ -338,14 +338,12 @@ std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::
       }
       if (!opt.push)
         return;
-      if (!local_digest.empty()) {
-        // The engine holds the image with a digest in its registry
-        // repository: it was pushed there, and the registry need not be asked.
+      // The engine's record of a push is not proof: registries are wiped,
+      // garbage-collected and recreated (a local registry on a fixed port),
+      // so the registry itself is asked, over HTTP, many at a time.
+      if (auto d = remote_lookup(item, item.content_ref, engine, opt, status)) {
         p.remote = true;
-        p.digest = local_digest;
-      } else if (auto d = remote_lookup(item, item.content_ref, engine, opt, status)) {
-        p.remote = true;
-        p.digest = *d;
+        p.digest = d->empty() ? local_digest : *d;
       }
       if (!p.remote)
         return;

@@ -57,10 +57,7 @@ void promote_one(registry::Client& client, PromoteResult& r, bool dry_run) {
       throw;
     r.status = PromoteStatus::Missing;
     r.error = r.image + " is not in the registry";
-    // build --push trusts an image the engine says it pushed: after a registry
-    // lost it, only --force pushes it again.
-    r.hint = "build and push it first: 'mlrepo build --push " + r.name +
-             "' at this commit (with --force if build says it is up to date: the registry lost it)";
+    r.hint = "build and push it first: 'mlrepo build --push " + r.name + "' at this commit";
     return;
   }
   r.digest = manifest.info.digest;
