@@ -41,8 +41,10 @@ size_t match_class(std::string_view pattern, size_t p, char c, bool& matched) {
 // O(pattern x path) instead of exploring every way to split the path.
 class Matcher {
 public:
-  Matcher(std::string_view pat, std::string_view path)
-      : pat_(pat), path_(path) {}
+  // `parents`: also accept where the pattern ends at a '/' of the path, so
+  // that one run answers "the path or a directory above it".
+  Matcher(std::string_view pat, std::string_view path, bool parents = false)
+      : pat_(pat), path_(path), parents_(parents) {}
 
   bool match(size_t p, size_t s) {
     // Literal runs need no memo: they only move forward.
@@ -76,7 +78,7 @@ public:
       ++s;
     }
     if (p == pat_.size())
-      return s == path_.size();
+      return s == path_.size() || (parents_ && s > 0 && path_[s] == '/');
     return star(p, s);
   }
 
@@ -124,6 +126,7 @@ private:
   }
 
   std::string_view pat_, path_;
+  bool parents_ = false;
   std::vector<size_t> row_; // pattern position -> its star's memo row
   std::vector<char> memo_;
 };
@@ -134,6 +137,12 @@ bool glob_match(std::string_view pattern, std::string_view path) {
   while (pattern.size() > 1 && pattern.back() == '/')
     pattern.remove_suffix(1);
   return Matcher(pattern, path).match(0, 0);
+}
+
+bool glob_match_self_or_parent(std::string_view pattern, std::string_view path) {
+  while (pattern.size() > 1 && pattern.back() == '/')
+    pattern.remove_suffix(1);
+  return Matcher(pattern, path, true).match(0, 0);
 }
 
 std::optional<std::string> glob_problem(std::string_view pattern) {

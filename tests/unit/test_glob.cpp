@@ -73,3 +73,24 @@ TEST_CASE("patterns longer than the limit are refused with their length", "[glob
   CHECK_THAT(*problem, Catch::Contains("longer than 1024") && Catch::Contains("1025"));
   CHECK_FALSE(glob_problem(std::string(1024, 'a')));
 }
+
+TEST_CASE("matching a path or a parent in one pass equals matching each", "[glob]") {
+  using mlrepo::util::glob_match_self_or_parent;
+  auto each = [](const std::string& pattern, std::string path) {
+    for (;;) {
+      if (glob_match(pattern, path))
+        return true;
+      auto slash = path.rfind('/');
+      if (slash == std::string::npos)
+        return false;
+      path.resize(slash);
+    }
+  };
+  for (const char* pattern : {"data", "data/", "*.csv", "**/*.csv", "a/*/c", "a/**", "**/tmp", "a*", "*/b", "x?z",
+                              "[ab]/c", "**", "a/**/d", "*"})
+    for (const char* path : {"data", "data/raw/x.csv", "x.csv", "a/b/c", "a/b/c/d", "tmp/q", "z/tmp/q", "ab/c",
+                             "a", "b/c", "xyz/1", "a/x/y/d/e"}) {
+      INFO(pattern << " ~ " << path);
+      CHECK(glob_match_self_or_parent(pattern, path) == each(pattern, path));
+    }
+}

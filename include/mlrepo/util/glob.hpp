@@ -16,6 +16,10 @@ inline constexpr size_t kMaxGlobLength = 1024;
 // Time and memory O(stars x path) at most.
 bool glob_match(std::string_view pattern, std::string_view path);
 
+// Whether the glob matches `path` or one of the directories above it, in one
+// pass (a .dockerignore pattern ignores everything below what it matches).
+bool glob_match_self_or_parent(std::string_view pattern, std::string_view path);
+
 // The directories a glob can match at or below: its leading components
 // without pattern characters ("libs/*/req.txt" -> "libs"; "" for "*.py").
 std::string glob_base(std::string_view pattern);
