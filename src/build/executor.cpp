@@ -37,13 +37,6 @@ template <typename F> void parallel_for(size_t n, size_t threads, F fn) {
     th.join();
 }
 
-// Sleeps, but returns early when interrupted.
-void interruptible_sleep(std::chrono::milliseconds d) {
-  auto until = Clock::now() + d;
-  while (Clock::now() < until && !util::interrupted())
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-}
-
 std::string registry_of(const std::string& ref) {
   auto slash = ref.find('/');
   if (slash == std::string::npos)
@@ -238,7 +231,7 @@ private:
                         std::to_string(delay.count()) + " ms";
       write_log(msg);
       status_.note(item_, msg);
-      interruptible_sleep(delay);
+      util::sleep_unless_interrupted(delay);
       delay *= 2;
     }
   }
@@ -286,7 +279,7 @@ docker::Presence remote_with_retries(const PlanItem& item, const std::string& re
         status->note(item, "registry check failed (" + last_line(e.what()) + "); retry " +
                                std::to_string(attempt + 1) + "/" + std::to_string(opt.push_retries) +
                                " in " + std::to_string(delay.count()) + " ms");
-      interruptible_sleep(delay);
+      util::sleep_unless_interrupted(delay);
       delay *= 2;
     }
   }

@@ -10,13 +10,6 @@
 namespace mlrepo::registry {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-void interruptible_sleep(std::chrono::milliseconds d) {
-  auto until = Clock::now() + d;
-  while (Clock::now() < until && !util::interrupted())
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-}
 
 std::string url_encode(const std::string& in) {
   static const char* hex = "0123456789ABCDEF";
@@ -195,7 +188,7 @@ std::string Client::authorize(const std::string& registry, const std::string& he
                                 "): " + e.what(),
                             "check the network and try again", 0);
     }
-    interruptible_sleep(std::min(options_.delay * (1 << attempt), options_.max_delay));
+    util::sleep_unless_interrupted(std::min(options_.delay * (1 << attempt), options_.max_delay));
   }
   if (r.status == 401 || r.status == 403)
     throw RegistryError("registry " + registry + " refused the credentials from " + credentials_.origin(registry) +
@@ -291,7 +284,7 @@ HttpResponse Client::request(const ImageName& image, const std::string& method, 
     if (options_.on_retry)
       options_.on_retry(image.str() + " (" + why + "); retry " + std::to_string(attempt + 1) + "/" +
                         std::to_string(options_.retries) + " in " + std::to_string(wait.count()) + " ms");
-    interruptible_sleep(wait);
+    util::sleep_unless_interrupted(wait);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "mlrepo/util/error.hpp"
 
+#include <thread>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -98,6 +99,12 @@ void install_interrupt_handlers() {
 }
 
 bool interrupted() { return g_signal.load() != 0; }
+
+void sleep_unless_interrupted(std::chrono::milliseconds duration) {
+  auto until = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < until && !interrupted())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
 
 void check_interrupted() {
   if (interrupted())

@@ -2,6 +2,7 @@
 // The one way mlrepo starts child processes: an argv vector handed to
 // posix_spawnp (never a shell), each child in its own process group so that an
 // interrupt can stop it and everything it started.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -61,5 +62,7 @@ bool interrupted();
 // For long CPU-bound loops: throws Error (exit 130) once interrupted, so
 // SIGINT and SIGTERM stop mlrepo promptly between children too.
 void check_interrupted();
+// Sleeps, returning early once interrupted (retry backoffs).
+void sleep_unless_interrupted(std::chrono::milliseconds duration);
 
 } // namespace mlrepo::util
