@@ -1,8 +1,16 @@
 # Writes OUT (a header naming the commit mlrepo is built from) when it
 # changed, so a new commit recompiles only what includes it. Run at every
-# build by the source_commit target; SRC is the source tree.
-execute_process(COMMAND git -C "${SRC}" rev-parse --verify -q HEAD
-                OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
+# build by the source_commit target; SRC is the source tree. A source archive
+# (how GitHub hands an action its files) has no .git: the environment variable
+# MLREPO_SOURCE_COMMIT names the commit instead, so the binary the install
+# action builds pins the same action as a local build of that commit would.
+if(DEFINED ENV{MLREPO_SOURCE_COMMIT} AND "$ENV{MLREPO_SOURCE_COMMIT}" MATCHES "^[0-9a-f]{40}$")
+  set(commit "$ENV{MLREPO_SOURCE_COMMIT}")
+  set(rc 0)
+else()
+  execute_process(COMMAND git -C "${SRC}" rev-parse --verify -q HEAD
+                  OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
+endif()
 if(NOT rc EQUAL 0 OR NOT commit MATCHES "^[0-9a-f]+$")
   set(commit "") # not a git checkout (a source archive): no pin to offer
 endif()

@@ -154,6 +154,11 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   auto inputs = plan_inputs(repo, view.config, env);
   inputs.build_arg_overrides = opt.build_args;
   out.plan = make_plan(repo, view.config, graph, chosen, inputs);
+  if (opt.content_tag_only)
+    for (auto& item : out.plan)
+      item.tags = {item.content_ref};
+  if (opt.plan_only)
+    return out;
 
   for (const auto& item : out.plan)
     for (const auto& [id, var] : item.secrets)
@@ -171,8 +176,10 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   client_options.retries = opt.exec.push_retries;
   client_options.delay = opt.exec.retry_delay;
   client_options.on_retry = [](const std::string& what) { spdlog::warn("registry check of {}", what); };
+  if (!opt.exec.push)
+    client_options.retries = 0; // only to pull a dependency instead of building it: never wait
   registry::Client client(credentials, client_options);
-  if (opt.exec.push)
+  if (opt.exec.push || !view.config.registry.empty())
     opt.exec.remote_digest = [&client](const std::string& ref) -> std::optional<std::string> {
       auto found = client.head_manifest(registry::parse_image_name(ref));
       return found ? std::optional<std::string>(found->digest) : std::nullopt;

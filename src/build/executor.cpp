@@ -2,6 +2,7 @@
 
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/process.hpp"
+#include "mlrepo/util/text.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -45,14 +46,6 @@ std::string registry_of(const std::string& ref) {
   bool is_host = host.find('.') != std::string::npos || host.find(':') != std::string::npos ||
                  host == "localhost";
   return is_host ? host : "docker.io";
-}
-
-std::string last_line(const std::string& text) {
-  size_t end = text.find_last_not_of("\r\n ");
-  if (end == std::string::npos)
-    return {};
-  size_t start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 struct Presence {
@@ -169,7 +162,7 @@ private:
       return;
     auto r = command(engine_.pull_argv(ref), "");
     if (!r.ok())
-      throw Error(ExitCode::WorkFailed, "cannot pull " + ref + ": " + last_line(r.err + r.out));
+      throw Error(ExitCode::WorkFailed, "cannot pull " + ref + ": " + util::last_line(r.err + r.out));
   }
 
   void push_missing_tags() {
@@ -194,7 +187,7 @@ private:
       return;
     }
     std::string msg = "warning: the layer cache could not be pushed to " + item_.cache_ref + " (" +
-                      last_line(r.err + r.out) + "); the next build on a fresh machine starts cold";
+                      util::last_line(r.err + r.out) + "); the next build on a fresh machine starts cold";
     write_log(msg);
     status_.note(item_, msg);
   }
@@ -217,7 +210,7 @@ private:
       if (util::interrupted())
         throw Error(ExitCode::Interrupted, "interrupted");
       std::string out = r.err + r.out;
-      std::string why = last_line(out);
+      std::string why = util::last_line(out);
       std::string registry = registry_of(ref);
       if (docker::is_auth_failure(out))
         throw Error(ExitCode::WorkFailed, "push of " + ref + " to " + registry + " was refused: " + why +
@@ -245,7 +238,7 @@ private:
         status_.line(item_, l);
     }, env);
     if (!r.ok() && !label.empty() && !util::interrupted())
-      throw Error(ExitCode::WorkFailed, "cannot " + label + ": " + last_line(r.err + r.out));
+      throw Error(ExitCode::WorkFailed, "cannot " + label + ": " + util::last_line(r.err + r.out));
     return r;
   }
 
@@ -276,7 +269,7 @@ docker::Presence remote_with_retries(const PlanItem& item, const std::string& re
         throw Error(ExitCode::WorkFailed, std::string(e.what()) +
                                               (attempt > 0 ? " (after " + std::to_string(attempt + 1) + " attempts)" : ""));
       if (status)
-        status->note(item, "registry check failed (" + last_line(e.what()) + "); retry " +
+        status->note(item, "registry check failed (" + util::last_line(e.what()) + "); retry " +
                                std::to_string(attempt + 1) + "/" + std::to_string(opt.push_retries) +
                                " in " + std::to_string(delay.count()) + " ms");
       util::sleep_unless_interrupted(delay);
@@ -329,8 +322,21 @@ std::vector<Presence> check_presence(const std::vector<PlanItem>& plan, docker::
         p.local = true;
         local_digest = *digest;
       }
-      if (!opt.push)
+      if (!opt.push) {
+        // A dependency the engine lacks is pulled when the registry has it
+        // (a laptop, a fork's CI run): building it again gives the same
+        // image, slower. A registry that cannot answer means building it.
+        if (item.requested || p.local || !opt.remote_digest)
+          return;
+        try {
+          if (auto d = opt.remote_digest(item.content_ref)) {
+            p.remote = true;
+            p.digest = *d;
+          }
+        } catch (const Error&) {
+        }
         return;
+      }
       // The engine's record of a push is not proof: registries are wiped,
       // garbage-collected and recreated (a local registry on a fixed port),
       // so the registry itself is asked, over HTTP, many at a time.

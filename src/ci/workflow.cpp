@@ -1,5 +1,9 @@
 #include "mlrepo/ci/workflow.hpp"
 
+#include "steps.hpp"
+
+#include "mlrepo/ci/build_jobs.hpp"
+
 #include "mlrepo/project/dockerfile.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
@@ -12,179 +16,10 @@
 namespace mlrepo::ci {
 namespace {
 
-// Builds YAML text line by line; every scalar from the outside is quoted.
-class Yaml {
-public:
-  Yaml& line(int indent, std::string_view text) {
-    out_.append(static_cast<size_t>(indent) * 2, ' ');
-    out_.append(text);
-    out_ += '\n';
-    return *this;
-  }
-  Yaml& blank() {
-    out_ += '\n';
-    return *this;
-  }
-  std::string str() const { return out_; }
-
-private:
-  std::string out_;
-};
-
-void refuse_unsafe(const std::string& path) {
-  if (path.find("${{") != std::string::npos)
-    throw UsageError("project path '" + path + "' contains '${{', which GitHub Actions would "
-                     "evaluate as an expression in the generated workflow",
-                     "rename the directory");
-  for (unsigned char c : path)
-    if (c < 0x20 || c == 0x7f)
-      throw UsageError("project path '" + path + "' contains a control character, which cannot be "
-                       "written safely into a workflow",
-                       "rename the directory");
-}
-
-std::string header(const std::string& what) {
-  return std::string(kGeneratedMarker) + " Do not edit: your changes would be overwritten.\n"
-         "# Regenerate with `mlrepo ci generate`; CI runs `mlrepo ci generate --check`.\n"
-         "# " + what + "\n";
-}
-
-std::string checkout_ref(const config::WorkspaceConfig& ws) {
-  return ws.ci.pin_sha ? std::string("actions/checkout@") + kCheckoutSha + " # " + kCheckoutTag
-                       : std::string("actions/checkout@") + kCheckoutTag;
-}
-
-void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history) {
-  y.line(3, "- name: Check out");
-  y.line(4, "uses: " + checkout_ref(ws));
-  y.line(4, "with:");
-  if (full_history)
-    y.line(5, "fetch-depth: 0 # mlrepo compares with the base commit");
-  y.line(5, "persist-credentials: false");
-}
-
-void install_step(Yaml& y, const config::WorkspaceConfig& ws) {
-  y.line(3, "- name: Install mlrepo");
-  // The default pins the commit this mlrepo was built from; the comment says
-  // which version that is, for readers and for update tools.
-  bool pinned_default = ws.ci.mlrepo_action_default && ws.ci.mlrepo_action.size() > 41 &&
-                        ws.ci.mlrepo_action[ws.ci.mlrepo_action.size() - 41] == '@';
-  y.line(4, "uses: " + yaml_quote(ws.ci.mlrepo_action) + (pinned_default ? std::string(" # v") + kVersion : ""));
-}
-
-std::string registry_host(const config::WorkspaceConfig& ws) {
-  return ws.registry.substr(0, ws.registry.find('/'));
-}
-
-void login_step(Yaml& y, const config::WorkspaceConfig& ws) {
-  std::string host = registry_host(ws);
-  y.line(3, "- name: Log in to the registry");
-  y.line(4, "env:");
-  y.line(5, "REGISTRY: " + yaml_quote(host));
-  if (host == "ghcr.io") {
-    y.line(5, "REGISTRY_USERNAME: ${{ github.actor }}");
-    y.line(5, "REGISTRY_PASSWORD: ${{ secrets.GITHUB_TOKEN }}");
-  } else {
-    y.line(5, "REGISTRY_USERNAME: ${{ secrets." + ws.ci.registry_username_secret + " }}");
-    y.line(5, "REGISTRY_PASSWORD: ${{ secrets." + ws.ci.registry_password_secret + " }}");
-  }
-  y.line(4, "run: printf '%s' \"$REGISTRY_PASSWORD\" | docker login \"$REGISTRY\" --username "
-            "\"$REGISTRY_USERNAME\" --password-stdin");
-}
-
-// Tells Slack when a run on the default branch fails. Skipped, not failed,
-// without the secret (forks have none). Text a pusher controls (branch,
-// commit message) reaches the payload only through environment variables
-// and jq, never through the script itself. `failed` is a shell expression
-// naming the failed jobs.
-void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project, const std::string& failed,
-                 const std::vector<std::pair<std::string, std::string>>& results) {
-  if (ws.ci.slack_webhook_secret.empty())
-    return;
-  y.line(3, "- name: Tell Slack that the default branch failed");
-  y.line(4, "if: failure() && github.event_name == 'push'");
-  y.line(4, "env:");
-  y.line(5, "SLACK_WEBHOOK: ${{ secrets." + ws.ci.slack_webhook_secret + " }}");
-  y.line(5, "PROJECT: " + yaml_quote(project));
-  y.line(5, "REPOSITORY: ${{ github.repository }}");
-  y.line(5, "COMMIT: ${{ github.sha }}");
-  y.line(5, "BRANCH: ${{ github.ref_name }}");
-  y.line(5, "MESSAGE: ${{ github.event.head_commit.message }}");
-  y.line(5, "RUN_URL: ${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}");
-  for (const auto& [var, expr] : results)
-    y.line(5, var + ": " + expr);
-  y.line(4, "run: |");
-  y.line(5, "if [ -z \"$SLACK_WEBHOOK\" ]; then");
-  y.line(6, "echo \"no Slack webhook in the secret: not notifying\"");
-  y.line(6, "exit 0");
-  y.line(5, "fi");
-  y.line(5, "failed=" + failed);
-  y.line(5, "text=$(printf '%s failed on %s in %s\\ncommit %s: %s\\nfailed jobs: %s\\n%s' \\");
-  y.line(6, "\"$PROJECT\" \"$BRANCH\" \"$REPOSITORY\" \"$COMMIT\" \"${MESSAGE%%$'\\n'*}\" \"$failed\" \"$RUN_URL\")");
-  y.line(5, "jq -cn --arg text \"$text\" '{text: $text}' |");
-  y.line(6, "curl -fsS --retry 3 -X POST -H 'Content-Type: application/json' --data @- \"$SLACK_WEBHOOK\"");
-}
-
-// A stale workflow fails the run, naming the command that fixes it (the
-// header promises this step).
-void check_step(Yaml& y) {
-  y.line(3, "- name: Check that the generated workflows are current");
-  y.line(4, "run: mlrepo ci generate --check");
-}
-
-// Top-level permissions, concurrency and defaults, the same in every workflow.
-void top_settings(Yaml& y, const std::string& group, const std::string& working_directory) {
-  y.line(0, "permissions:");
-  y.line(1, "contents: read");
-  y.blank();
-  y.line(0, "concurrency:");
-  y.line(1, "group: " + yaml_quote(group));
-  y.line(1, "cancel-in-progress: ${{ github.event_name == 'pull_request' }}");
-  y.blank();
-  y.line(0, "defaults:");
-  y.line(1, "run:");
-  y.line(2, "shell: bash");
-  if (!working_directory.empty())
-    y.line(2, "working-directory: " + yaml_quote(working_directory));
-  y.blank();
-}
-
-struct PushJob {
-  std::string name;      // already YAML-safe
-  std::string needs;
-  std::string condition; // appended to "push to the default branch"
-  std::optional<int> timeout_minutes;
-  std::string step;
-  std::string command;
-  std::string project = "mlrepo"; // for the failure notification
-};
-
-// The only job with packages: write, on pushes to the default branch only.
-void push_job(Yaml& y, const config::WorkspaceConfig& ws, const GenerateOptions& opt, const PushJob& job) {
-  y.blank();
-  y.line(1, "push:");
-  y.line(2, "name: " + job.name);
-  y.line(2, "needs: " + job.needs);
-  y.line(2, "if: github.event_name == 'push' && github.ref == " +
-                yaml_quote("refs/heads/" + opt.default_branch) + job.condition);
-  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-  if (job.timeout_minutes)
-    y.line(2, "timeout-minutes: " + std::to_string(*job.timeout_minutes));
-  y.line(2, "permissions:");
-  y.line(3, "contents: read");
-  y.line(3, "packages: write");
-  y.line(2, "steps:");
-  checkout_step(y, ws, false);
-  install_step(y, ws);
-  login_step(y, ws);
-  y.line(3, "- name: " + job.step);
-  y.line(4, "run: " + job.command);
-  notify_step(y, ws, job.project, "\"push\"", {});
-}
-
-std::string triggers_comment(const project::Project& p) {
-  return "Project " + p.name + " (" + p.path + "): tests on every push and pull request that "
-         "touches it, builds and pushes its image from the default branch.";
+std::string triggers_comment(const project::Project& p, bool push) {
+  return "Project " + p.name + " (" + p.path + "): on every push and pull request that touches it, "
+         "builds its image once" + (push ? ", pushes it by content tag, tests that image and, on the "
+                                           "default branch, promotes it." : " and tests it.");
 }
 
 // A matrix key becomes `--build-arg KEY=…`: one the Dockerfile does not
@@ -228,6 +63,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   const auto& p = graph.projects()[i];
   refuse_unsafe(p.path);
   check_matrix_keys(p, snapshot);
+  bool push = !ws.registry.empty();
   std::string file = std::string(kWorkflowDir) + "/mlrepo-" + p.name + ".yml";
   Yaml y;
   y.line(0, "name: " + yaml_quote("mlrepo: " + p.name));
@@ -249,12 +85,43 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   y.blank();
   top_settings(y, "mlrepo-" + p.name + "-${{ github.ref }}", p.path);
   y.line(0, "jobs:");
-  y.line(1, "test:");
-  y.line(2, "name: " + yaml_quote("test " + p.name));
+  // One job: the image is built once, and what is tested is what is pushed.
+  y.line(1, "build:");
+  y.line(2, "name: " + yaml_quote("build and test " + p.name));
   y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
   y.line(2, "timeout-minutes: " + std::to_string(p.config->ci_timeout_minutes));
+  if (push) {
+    y.line(2, "permissions:");
+    y.line(3, "contents: read");
+    y.line(3, "packages: write");
+    y.line(2, "env:");
+    y.line(3, std::string("PUSH: ") + kCanPush);
+  }
+  y.line(2, "steps:");
+  checkout_step(y, ws, false);
+  install_step(y, ws);
+  bool tests = !p.config->lint.empty() || !p.config->test.empty();
+  build_and_test_steps(y, ws, "", tests);
+  if (push) {
+    y.line(3, "- name: Promote the tested image (commit, branch and default-branch tags)");
+    y.line(4, "if: env.PUSH == 'true' && " + on_default_branch(opt.default_branch));
+    y.line(4, "run: mlrepo promote");
+  }
+  check_step(y);
+  notify_step(y, ws, p.name, "failed=build", {});
+
+  // Build-argument variants are compatibility checks: built and tested on
+  // the runner, never pushed (the shipped image is the one above).
   const auto& matrix = p.config->ci_matrix;
   if (!matrix.empty()) {
+    y.blank();
+    y.line(1, "variants:");
+    std::string label;
+    for (const auto& [key, values] : matrix)
+      label += (label.empty() ? "" : ", ") + std::string("${{ matrix.") + key + " }}";
+    y.line(2, "name: " + yaml_quote("test " + p.name + " (" + label + ")"));
+    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+    y.line(2, "timeout-minutes: " + std::to_string(p.config->ci_timeout_minutes));
     y.line(2, "strategy:");
     y.line(3, "fail-fast: false");
     y.line(3, "matrix:");
@@ -263,43 +130,60 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
       for (const auto& v : values)
         y.line(5, "- " + yaml_quote(v));
     }
-  }
-  std::string build_args;
-  if (!matrix.empty()) {
     y.line(2, "env:");
+    std::string build_args;
     for (const auto& [key, values] : matrix) {
       y.line(3, "MATRIX_" + key + ": ${{ matrix." + key + " }}");
       build_args += " --build-arg \"" + key + "=$MATRIX_" + key + "\"";
     }
+    y.line(2, "steps:");
+    checkout_step(y, ws, false);
+    install_step(y, ws);
+    y.line(3, tests ? "- name: Lint and test" : "- name: Build");
+    y.line(4, std::string(tests ? "run: mlrepo test" : "run: mlrepo build") + build_args);
+    notify_step(y, ws, p.name, "failed=variants", {});
   }
+  return {file, header(triggers_comment(p, push)) + "\n" + y.str()};
+}
+
+// The build jobs, one per dependency depth (and shard): a depth starts once
+// the one before it succeeded or had nothing to build.
+void build_job(Yaml& y, const config::WorkspaceConfig& ws, const BuildJob& job,
+               const std::vector<BuildJob>& before) {
+  bool push = !ws.registry.empty();
+  y.blank();
+  y.line(1, job.id() + ":");
+  y.line(2, "name: build d" + std::to_string(job.depth) +
+                (job.shards > 1 ? "." + std::to_string(job.shard) : "") + " ${{ matrix.project }}");
+  std::string needs = "changes";
+  for (const auto& b : before)
+    needs += ", " + b.id();
+  y.line(2, before.empty() ? "needs: changes" : "needs: [" + needs + "]");
+  std::string has = "needs.changes.outputs." + job.output() + " != ''";
+  y.line(2, before.empty() ? "if: " + has : "if: ${{ !cancelled() && !failure() && " + has + " }}");
+  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  if (push) {
+    y.line(2, "permissions:");
+    y.line(3, "contents: read");
+    y.line(3, "packages: write");
+  }
+  y.line(2, "strategy:");
+  y.line(3, "fail-fast: false");
+  y.line(3, "matrix: ${{ fromJSON(needs.changes.outputs." + job.output() + ") }}");
+  y.line(2, "env:");
+  y.line(3, "PROJECT: ${{ matrix.project }}");
+  if (push)
+    y.line(3, std::string("PUSH: ") + kCanPush);
   y.line(2, "steps:");
   checkout_step(y, ws, false);
   install_step(y, ws);
-  bool any = false;
-  if (!p.config->lint.empty()) {
-    y.line(3, "- name: Lint");
-    y.line(4, "run: mlrepo test --only lint" + build_args);
-    any = true;
-  }
-  if (!p.config->test.empty()) {
-    y.line(3, "- name: Test");
-    y.line(4, "run: mlrepo test --only test" + build_args);
-    any = true;
-  }
-  if (!any) {
-    y.line(3, "- name: Build");
-    y.line(4, "run: mlrepo build" + build_args);
-  }
-  check_step(y);
-  notify_step(y, ws, p.name, "\"test\"", {});
-  if (!ws.registry.empty())
-    push_job(y, ws, opt,
-             {yaml_quote("build and push " + p.name), "test", "", p.config->ci_timeout_minutes,
-              "Build and push", "mlrepo build --push", p.name});
-  return {file, header(triggers_comment(p)) + "\n" + y.str()};
+  build_and_test_steps(y, ws, "\"$PROJECT\"", true);
 }
 
-GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateOptions& opt) {
+GeneratedFile matrix_workflow(const project::Graph& graph, const config::WorkspaceConfig& ws,
+                              const GenerateOptions& opt) {
+  bool push = !ws.registry.empty();
+  auto jobs = build_jobs(graph);
   std::string file = std::string(kWorkflowDir) + "/mlrepo.yml";
   Yaml y;
   y.line(0, "name: mlrepo");
@@ -320,8 +204,9 @@ GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateO
   y.line(2, "name: changed projects");
   y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
   y.line(2, "outputs:");
-  y.line(3, "matrix: ${{ steps.changed.outputs.matrix }}");
   y.line(3, "any_changed: ${{ steps.changed.outputs.any_changed }}");
+  for (const auto& job : jobs)
+    y.line(3, job.output() + ": ${{ steps.changed.outputs." + job.output() + " }}");
   y.line(2, "steps:");
   checkout_step(y, ws, true);
   install_step(y, ws);
@@ -329,29 +214,45 @@ GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateO
   y.line(4, "id: changed");
   y.line(4, "run: mlrepo changed --format github-matrix --github-output");
   check_step(y);
-  y.blank();
-  y.line(1, "test:");
-  y.line(2, "name: test ${{ matrix.project }}");
-  y.line(2, "needs: changes");
-  y.line(2, "if: needs.changes.outputs.any_changed == 'true'");
-  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-  y.line(2, "strategy:");
-  y.line(3, "fail-fast: false");
-  y.line(3, "matrix: ${{ fromJSON(needs.changes.outputs.matrix) }}");
-  y.line(2, "env:");
-  y.line(3, "PROJECT: ${{ matrix.project }}");
-  y.line(2, "steps:");
-  checkout_step(y, ws, false);
-  install_step(y, ws);
-  y.line(3, "- name: Lint and test");
-  y.line(4, "run: mlrepo test \"$PROJECT\"");
-  std::vector<std::string> gate_needs{"changes", "test"};
-  if (!ws.registry.empty()) {
-    push_job(y, ws, opt,
-             {"build and push", "[changes, test]", " && needs.changes.outputs.any_changed == 'true'",
-              std::nullopt, "Build and push what the registry lacks", "mlrepo build --all --push"});
-    gate_needs.push_back("push");
+
+  std::vector<std::string> gate_needs{"changes"};
+  std::vector<BuildJob> previous_depth, this_depth;
+  for (size_t k = 0; k < jobs.size(); ++k) {
+    if (k > 0 && jobs[k].depth != jobs[k - 1].depth) {
+      previous_depth = std::move(this_depth);
+      this_depth.clear();
+    }
+    build_job(y, ws, jobs[k], previous_depth);
+    this_depth.push_back(jobs[k]);
+    gate_needs.push_back(jobs[k].id());
   }
+
+  std::vector<std::string> build_ids(gate_needs.begin() + 1, gate_needs.end());
+  if (push) {
+    y.blank();
+    y.line(1, "promote:");
+    y.line(2, "name: promote the tested images");
+    std::string needs = "changes";
+    for (const auto& id : build_ids)
+      needs += ", " + id;
+    y.line(2, "needs: [" + needs + "]");
+    y.line(2, "if: ${{ !cancelled() && !failure() && " + on_default_branch(opt.default_branch) +
+                  " && needs.changes.outputs.any_changed == 'true' }}");
+    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+    y.line(2, "permissions:");
+    y.line(3, "contents: read");
+    y.line(3, "packages: write");
+    y.line(2, "env:");
+    y.line(3, "PUSH: 'true'");
+    y.line(2, "steps:");
+    checkout_step(y, ws, true);
+    install_step(y, ws);
+    login_step(y, ws);
+    y.line(3, "- name: Tag the tested images (commit, branch and default-branch tags), registry-side");
+    y.line(4, "run: mlrepo promote --changed");
+    gate_needs.push_back("promote");
+  }
+
   y.blank();
   y.line(1, "gate:");
   y.line(2, "name: mlrepo gate");
@@ -362,31 +263,31 @@ GeneratedFile matrix_workflow(const config::WorkspaceConfig& ws, const GenerateO
   y.line(2, "if: always()");
   y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
   y.line(2, "steps:");
-  y.line(3, "- name: Fail when a project job failed");
+  y.line(3, "- name: Fail when a project job failed or was cancelled");
   y.line(4, "env:");
-  for (const auto& n : gate_needs)
-    y.line(5, "RESULT_" + std::string(n == "changes" ? "CHANGES" : n == "test" ? "TEST" : "PUSH") +
-                  ": ${{ needs." + n + ".result }}");
-  y.line(4, "run: |");
-  y.line(5, "# skipped is fine: an empty matrix means nothing to test.");
-  y.line(5, "status=0");
-  y.line(5, "for result in \"$RESULT_CHANGES\" \"$RESULT_TEST\" \"${RESULT_PUSH:-skipped}\"; do");
-  y.line(6, "case \"$result\" in");
-  y.line(7, "success|skipped) ;;");
-  y.line(7, "*) echo \"a project job ended with: $result\"; status=1 ;;");
-  y.line(6, "esac");
-  y.line(5, "done");
-  y.line(5, "exit \"$status\"");
   std::vector<std::pair<std::string, std::string>> results;
-  for (const auto& n : gate_needs)
-    results.emplace_back("RESULT_" + std::string(n == "changes" ? "CHANGES" : n == "test" ? "TEST" : "PUSH"),
-                         "${{ needs." + n + ".result }}");
-  notify_step(y, ws, "mlrepo", "$(for j in changes:\"$RESULT_CHANGES\" test:\"$RESULT_TEST\" "
-                               "push:\"${RESULT_PUSH:-skipped}\"; do case \"${j#*:}\" in success|skipped) ;; "
-                               "*) printf '%s ' \"${j%%:*}\" ;; esac; done)",
-              results);
-  return {file, header("One workflow for every project: the changed ones fan out as a matrix; the "
-                       "gate job is the one required check.") + "\n" + y.str()};
+  for (const auto& n : gate_needs) {
+    results.emplace_back(result_variable(n), "${{ needs." + n + ".result }}");
+    y.line(5, results.back().first + ": " + results.back().second);
+  }
+  std::string failed = failed_jobs_script(gate_needs);
+  y.line(4, "run: |");
+  for (size_t start = 0; start < failed.size();) {
+    size_t end = failed.find('\n', start);
+    if (end == std::string::npos)
+      end = failed.size();
+    y.line(5, failed.substr(start, end - start));
+    start = end + 1;
+  }
+  y.line(5, "if [ -n \"$failed\" ]; then");
+  y.line(6, "echo \"::error title=mlrepo gate::failed or cancelled:$failed\"");
+  y.line(6, "exit 1");
+  y.line(5, "fi");
+  y.line(5, "echo \"every project job passed, or had nothing to do\"");
+  notify_step(y, ws, "mlrepo", failed, results);
+  return {file, header("One workflow for every project: each changed image is built once, by dependency "
+                       "depth, and tested as pushed; the gate job is the one required check.") +
+                    "\n" + y.str()};
 }
 
 } // namespace
@@ -530,7 +431,7 @@ std::vector<GeneratedFile> generate_workflows(const project::Graph& graph,
                                               const GenerateOptions& opt) {
   std::vector<GeneratedFile> out;
   if (opt.mode == config::CiMode::Matrix) {
-    out.push_back(matrix_workflow(ws, opt));
+    out.push_back(matrix_workflow(graph, ws, opt));
     return out;
   }
   for (size_t i = 0; i < graph.projects().size(); ++i)

@@ -57,6 +57,9 @@ void register_build(CLI::App& app, const GlobalOptions& global, Action& action) 
   add_selection_options(*cmd, opts->core.selection);
   cmd->add_flag("--all", opts->core.all, "Build every project")->excludes(changed);
   cmd->add_flag("--push", opts->core.exec.push, "Push every tag to the registry (retrying transient failures)");
+  cmd->add_flag("--content-tag-only", opts->core.content_tag_only,
+                "Tag and push only the content tag; 'mlrepo promote' adds the others once tests pass "
+                "(what generated CI does)");
   cmd->add_option("-j,--jobs", opts->core.exec.jobs, "Builds at once (default: half the cores, at least 2)")
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--keep-going", opts->core.exec.keep_going,

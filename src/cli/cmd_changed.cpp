@@ -1,6 +1,7 @@
 #include "app.hpp"
 #include "common.hpp"
 
+#include "mlrepo/ci/build_jobs.hpp"
 #include "mlrepo/release/promote.hpp"
 
 #include "mlrepo/report/output.hpp"
@@ -57,7 +58,8 @@ void register_changed(CLI::App& app, const GlobalOptions& global, Action& action
       ->check(CLI::IsMember({"text", "json", "github-matrix", "paths"}))
       ->type_name("FORMAT");
   cmd->add_flag("--github-output", opts->github_output,
-                "Also append projects=, matrix= and any_changed= to $GITHUB_OUTPUT");
+                "Also append projects=, matrix=, any_changed= and the build jobs' matrices "
+                "(build_DEPTH_SHARD=) to $GITHUB_OUTPUT");
   cmd->add_flag("--exit-code", opts->exit_code, "Exit 1 when any project changed or was removed");
   cmd->callback([&global, opts, &action] {
     action = [&global, opts] {
@@ -90,7 +92,8 @@ void register_changed(CLI::App& app, const GlobalOptions& global, Action& action
         std::cout << report::changed_text(graph, result.set);
       std::cout.flush();
       if (output_file)
-        util::append_file(*output_file, report::github_output(graph, result.set));
+        util::append_file(*output_file,
+                          report::github_output(graph, result.set) + ci::build_job_outputs(graph, result.set));
       spdlog::info("{} of {} projects changed{}", result.set.changed.size(),
                    graph.projects().size(),
                    result.set.removed.empty()

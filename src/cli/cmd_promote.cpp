@@ -54,7 +54,12 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
       "pushed) and copies its manifest to the new tags inside the registry: nothing is\n"
       "pulled or rebuilt and the digest stays the same. Tags accept {branch} and {short_sha}.\n"
       "Credentials: as docker finds them (docker login, credential helpers).\n"
+      "Without --tag or --release, each image gets the tags 'mlrepo build --push' gives:\n"
+      "the commit SHA, the workspace's 'tags:' and, on the default branch, its\n"
+      "'default_branch_tags:' (such as latest). Generated CI builds content tags only\n"
+      "('build --content-tag-only') and promotes this way once the tests pass.\n"
       "Examples:\n"
+      "  mlrepo promote --changed                       # CI on main: commit and branch tags\n"
       "  mlrepo promote --changed --tag stable          # after tests pass on main\n"
       "  mlrepo promote churn-model --tag prod-{short_sha}\n"
       "  mlrepo promote --release                        # in CI on a tag <name>/v1.2.0:\n"
@@ -66,7 +71,7 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
   for (const char* name : {"--uncommitted", "--no-uncommitted"})
     cmd->get_option(name)->group("");
   cmd->add_flag("--all", opts->core.all, "Promote every project")->excludes(changed);
-  cmd->add_option("--tag", opts->core.tags, "A tag to add (repeatable; {branch}, {short_sha})")->type_name("TAG");
+  cmd->add_option("--tag", opts->core.tags, "A tag to add (repeatable; {branch}, {short_sha}); default: the tags a build gives")->type_name("TAG");
   cmd->add_flag("--release", opts->core.release,
                 "Promote a release: the project and version from the tag <name>/v<VERSION> (GITHUB_REF or --ref)");
   cmd->add_option("--ref", opts->core.ref, "The release tag for --release (refs/tags/<name>/v<VERSION>)")

@@ -1,6 +1,7 @@
 #include "mlrepo/docker/engine.hpp"
 
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/image_ref.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -167,10 +168,7 @@ std::optional<std::string> Engine::local_image_digest(const std::string& ref) {
                            "check that the Docker engine is healthy ('docker info')");
   }
   // repository@sha256:… for each repository it was pushed to or pulled from.
-  auto colon = ref.rfind(':');
-  std::string repository = colon == std::string::npos || ref.find('/', colon) != std::string::npos
-                               ? ref
-                               : ref.substr(0, colon);
+  std::string repository = util::strip_tag(ref);
   size_t start = 0;
   while (start < r.out.size()) {
     size_t nl = r.out.find('\n', start);

@@ -255,6 +255,14 @@ std::vector<size_t> Graph::topological_order() const {
   return order;
 }
 
+std::vector<size_t> Graph::depths() const {
+  std::vector<size_t> depth(projects_.size(), 0);
+  for (size_t i : topological_order())
+    for (size_t d : deps_[i])
+      depth[i] = std::max(depth[i], depth[d] + 1);
+  return depth;
+}
+
 std::optional<size_t> Graph::find(std::string_view name_or_path) const {
   for (size_t i = 0; i < projects_.size(); ++i)
     if (projects_[i].name == name_or_path)

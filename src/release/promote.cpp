@@ -5,6 +5,7 @@
 #include "mlrepo/git/handles.hpp"
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/workspace.hpp"
 
 #include <atomic>
@@ -40,11 +41,6 @@ std::vector<build::PlanItem> plan_at(const git::Repository& repo, const View& vi
     if (item.requested)
       out.push_back(std::move(item));
   return out;
-}
-
-std::string repository_of(const std::string& ref) {
-  auto colon = ref.rfind(':');
-  return colon == std::string::npos || ref.find('/', colon) != std::string::npos ? ref : ref.substr(0, colon);
 }
 
 void promote_one(registry::Client& client, PromoteResult& r, bool dry_run) {
@@ -120,9 +116,6 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
     throw UsageError("choose projects one way: PROJECT..., --changed, --all or --release");
   if (opt.release && !opt.tags.empty())
     throw UsageError("--release chooses the tags itself (VERSION, MAJOR.MINOR, MAJOR, latest); drop --tag");
-  if (!opt.release && opt.tags.empty())
-    throw UsageError("which tags? Give --tag TAG (repeatable), or --release on a release tag",
-                     "e.g. 'mlrepo promote --changed --tag stable'");
 
   // 1. The commit whose images are promoted.
   git_oid commit{};
@@ -212,7 +205,12 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
       r.name = plan[i].name;
       r.image = plan[i].content_ref;
       for (const auto& t : tags)
-        r.tags.push_back(repository_of(plan[i].content_ref) + ":" + t);
+        r.tags.push_back(util::strip_tag(plan[i].content_ref) + ":" + t);
+      // Neither --tag nor --release: the tags `mlrepo build --push` would
+      // have pushed (commit, `tags:`, `default_branch_tags:` on the default
+      // branch), for CI that builds content tags only and promotes on success.
+      if (!release && opt.tags.empty())
+        r.tags.assign(plan[i].tags.begin() + 1, plan[i].tags.end());
       try {
         if (util::interrupted())
           throw Error(ExitCode::Interrupted, "interrupted");

@@ -1,8 +1,12 @@
 #include "mlrepo/run/container.hpp"
 
+#include "mlrepo/docker/engine.hpp"
 #include "mlrepo/project/select.hpp"
+#include "mlrepo/registry/client.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/image_ref.hpp"
+#include "mlrepo/util/text.hpp"
 #include "mlrepo/util/process.hpp"
 #include "mlrepo/workspace.hpp"
 
@@ -23,8 +27,8 @@ std::vector<std::string> command_argv(const std::vector<std::string>& command) {
 namespace {
 
 struct Images {
-  std::unique_ptr<View> view;                   // the work tree they were built from
-  std::map<std::string, build::PlanItem> built; // chosen projects that built, by name
+  std::unique_ptr<View> view;                // the work tree they were built from
+  std::map<std::string, std::string> built;  // chosen project -> its image reference
   std::vector<std::string> not_built;
 };
 
@@ -40,9 +44,60 @@ Images build_images(const git::Repository& repo, const build::BuildOptions& opt,
       continue;
     auto st = outcome.results.at(i).status;
     if (st == build::Status::Built || st == build::Status::Skipped)
-      out.built.emplace(item.name, item);
+      out.built.emplace(item.name, item.content_ref);
     else
       out.not_built.push_back(item.name);
+  }
+  return out;
+}
+
+// The chosen projects' images as the registry holds them under their content
+// tags, pulled by digest: nothing is built, so a test cannot pass on an image
+// that differs from the one pushed.
+Images pulled_images(const git::Repository& repo, build::BuildOptions opt, Only only,
+                     build::BuildStatus& status, const changes::EnvLookup& env) {
+  opt.plan_only = true;
+  auto outcome = build::run_build(repo, opt, status, env);
+  Images out;
+  out.view = std::move(outcome.view);
+  if (outcome.plan.empty())
+    return out;
+  if (out.view->config.registry.empty())
+    throw UsageError("--pull tests the images in the registry, and " + out.view->config.file +
+                         " sets no 'registry:'",
+                     "add e.g. 'registry: ghcr.io/<owner>' to it, or test local builds without --pull");
+  util::SpawnRunner runner;
+  registry::DockerConfigCredentials credentials(runner);
+  registry::ClientOptions client_options;
+  client_options.on_retry = [](const std::string& what) { spdlog::warn("registry check of {}", what); };
+  registry::Client client(credentials, client_options);
+  docker::Engine engine(runner, out.view->config.docker);
+  engine.require_reachable();
+  for (const auto& item : outcome.plan) {
+    if (!item.requested)
+      continue;
+    // Nothing to run in it: no reason to pull it (run_tests says so).
+    const auto& config = *out.view->graph.projects()[item.project].config;
+    if ((only == Only::Test || config.lint.empty()) && (only == Only::Lint || config.test.empty())) {
+      out.built.emplace(item.name, item.content_ref);
+      continue;
+    }
+    auto found = client.head_manifest(registry::parse_image_name(item.content_ref));
+    if (!found) {
+      spdlog::error("{}: its image {} is not in the registry", item.name, item.content_ref);
+      spdlog::error("  hint: build and push it first: mlrepo build --push {}", item.name);
+      out.not_built.push_back(item.name);
+      continue;
+    }
+    std::string ref = util::strip_tag(item.content_ref) + "@" + found->digest;
+    spdlog::info("==> {}: pulling {}", item.name, ref);
+    auto r = engine.run(engine.pull_argv(ref), [](std::string_view line) { spdlog::debug("{}", line); });
+    if (!r.ok()) {
+      spdlog::error("{}: cannot pull {}: {}", item.name, ref, util::last_line(r.err + r.out));
+      out.not_built.push_back(item.name);
+      continue;
+    }
+    out.built.emplace(item.name, ref);
   }
   return out;
 }
@@ -179,7 +234,7 @@ std::vector<std::string> run_argv(const std::string& docker, const std::string& 
 TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::BuildStatus& status,
                       const changes::EnvLookup& env) {
   TestOutcome outcome;
-  auto images = build_images(repo, opt.build, status, env);
+  auto images = opt.pull ? pulled_images(repo, opt.build, opt.only, status, env) : build_images(repo, opt.build, status, env);
   outcome.not_built = images.not_built;
   const View& view = *images.view;
   util::SpawnRunner runner;
@@ -204,7 +259,7 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
     for (const auto& [what, command] : steps) {
       ContainerGuard container(view.config.docker, project.name);
       util::ProcessSpec spec;
-      spec.argv = {view.config.docker, "run", "--rm", "--init", "--name", container.name(), it->second.content_ref};
+      spec.argv = {view.config.docker, "run", "--rm", "--init", "--name", container.name(), it->second};
       spec.on_interrupt = [&container] { container.stop(); };
       auto cmd = command_argv(command);
       spec.argv.insert(spec.argv.end(), cmd.begin(), cmd.end());
@@ -226,6 +281,7 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
       }
     }
     (ok ? outcome.passed : outcome.failed).push_back(project.name);
+    outcome.tested.emplace(project.name, it->second);
   }
   return outcome;
 }
@@ -253,7 +309,7 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
   bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   ContainerGuard container(view.config.docker, project.name);
   util::ProcessSpec spec;
-  spec.argv = run_argv(view.config.docker, built->second.content_ref, project.config->run, opt,
+  spec.argv = run_argv(view.config.docker, built->second, project.config->run, opt,
                        repo.workdir(), tty, container.name());
   spec.on_interrupt = [&container] { container.stop(); };
   spdlog::debug("$ {}", util::shell_quote(spec.argv));

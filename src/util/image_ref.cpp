@@ -136,4 +136,13 @@ std::string_view last_component(std::string_view repository) {
   return slash == std::string_view::npos ? repository : repository.substr(slash + 1);
 }
 
+std::string strip_tag(std::string_view reference) {
+  if (auto at = reference.find('@'); at != std::string_view::npos)
+    reference = reference.substr(0, at);
+  auto colon = reference.rfind(':');
+  if (colon != std::string_view::npos && reference.find('/', colon) == std::string_view::npos)
+    reference = reference.substr(0, colon);
+  return std::string(reference);
+}
+
 } // namespace mlrepo::util

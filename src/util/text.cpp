@@ -4,6 +4,15 @@
 
 namespace mlrepo::util {
 
+std::string last_line(std::string_view text) {
+  size_t end = text.find_last_not_of("\r\n ");
+  if (end == std::string_view::npos)
+    return {};
+  size_t start = text.rfind('\n', end);
+  start = start == std::string_view::npos ? 0 : start + 1;
+  return std::string(text.substr(start, end - start + 1));
+}
+
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)

@@ -260,7 +260,10 @@ TEST_CASE("output formats and GitHub outputs", "[changed]") {
   CHECK(*mlrepo::util::read_file(out) ==
         "earlier=1\nprojects=[\"app\",\"tool\"]\n"
         "matrix={\"include\":[{\"project\":\"app\",\"path\":\"projects/app\"},"
-        "{\"project\":\"tool\",\"path\":\"projects/tool\"}]}\nany_changed=true\n");
+        "{\"project\":\"tool\",\"path\":\"projects/tool\"}]}\nany_changed=true\n"
+        // The matrix workflow's build jobs, by dependency depth: app builds FROM tool.
+        "build_0_0={\"include\":[{\"project\":\"tool\",\"path\":\"projects/tool\"}]}\n"
+        "build_1_0={\"include\":[{\"project\":\"app\",\"path\":\"projects/app\"}]}\n");
   CHECK(r.mlrepo({"changed", "--base", "HEAD~1", "--exit-code"}).code == 1);
   CHECK(r.mlrepo({"changed", "--base", "HEAD", "--no-uncommitted", "--exit-code"}).code == 0);
   auto empty = r.mlrepo({"changed", "--base", "HEAD", "--no-uncommitted", "--format", "github-matrix"});

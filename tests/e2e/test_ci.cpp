@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 #include <yaml-cpp/yaml.h>
 
@@ -31,6 +32,14 @@ std::vector<std::string> strings(const YAML::Node& n) {
   return out;
 }
 
+// The step called `name` in `steps` (a null node when there is none).
+YAML::Node step_named(const YAML::Node& steps, const std::string& name) {
+  for (const auto& s : steps)
+    if (s["name"] && s["name"].as<std::string>() == name)
+      return s;
+  return {};
+}
+
 Run generate(const GitRepo& r, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"ci", "generate"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -42,6 +51,9 @@ Run generate(const GitRepo& r, std::vector<std::string> extra = {}) {
 TEST_CASE("ci generate: one workflow per project, with the right triggers and jobs", "[ci]") {
   GitRepo r;
   fs::copy(fs::path(MLREPO_SOURCE_DIR) / "examples" / "monorepo", r.path(), fs::copy_options::recursive);
+  auto config = mlrepo::util::read_file(r.file("mlrepo.yaml")).value_or("");
+  REQUIRE(config.find("mode: matrix") != std::string::npos);
+  r.write("mlrepo.yaml", std::regex_replace(config, std::regex("mode: matrix"), "mode: per-project"));
   r.commit();
   auto run = generate(r);
   INFO(run.err);
@@ -63,15 +75,27 @@ TEST_CASE("ci generate: one workflow per project, with the right triggers and jo
   CHECK_FALSE(wf["permissions"]["packages"]);
   CHECK(wf["defaults"]["run"]["working-directory"].as<std::string>() == "projects/churn-model");
   CHECK_THAT(wf["concurrency"]["group"].as<std::string>(), Contains("churn-model"));
-  auto test = wf["jobs"]["test"];
-  CHECK_FALSE(test["if"]);
-  CHECK(test["steps"][0]["with"]["persist-credentials"].as<std::string>() == "false");
-  CHECK_THAT(test["steps"][0]["uses"].as<std::string>(), Contains("actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"));
-  CHECK(test["steps"][2]["run"].as<std::string>() == "mlrepo test --only test");
-  auto push = wf["jobs"]["push"];
-  CHECK(push["permissions"]["packages"].as<std::string>() == "write");
-  CHECK_THAT(push["if"].as<std::string>(), Contains("refs/heads/main") && Contains("'push'"));
-  CHECK(push["steps"][3]["run"].as<std::string>() == "mlrepo build --push");
+  // One job builds once, tests that image and promotes it: no second build.
+  REQUIRE(wf["jobs"].size() == 1);
+  auto job = wf["jobs"]["build"];
+  CHECK_FALSE(job["if"]);
+  CHECK(job["permissions"]["packages"].as<std::string>() == "write");
+  CHECK_THAT(job["env"]["PUSH"].as<std::string>(), Contains("github.event.pull_request.head.repo.full_name"));
+  auto steps = job["steps"];
+  CHECK(steps[0]["with"]["persist-credentials"].as<std::string>() == "false");
+  CHECK_THAT(steps[0]["uses"].as<std::string>(), Contains("actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"));
+  CHECK(step_named(steps, "Log in to the registry")["if"].as<std::string>() == "env.PUSH == 'true'");
+  CHECK(step_named(steps, "Build once and push the content tag")["run"].as<std::string>() ==
+        "mlrepo build --push --content-tag-only");
+  CHECK(step_named(steps, "Lint and test the pushed image (pulled by digest)")["run"].as<std::string>() ==
+        "mlrepo test --pull");
+  CHECK_THAT(step_named(steps, "Build without pushing (a fork's pull request has no registry credentials)")["run"]
+                 .as<std::string>(),
+             Contains("not pushed") && Contains("mlrepo build\n"));
+  auto promote = step_named(steps, "Promote the tested image (commit, branch and default-branch tags)");
+  CHECK(promote["run"].as<std::string>() == "mlrepo promote");
+  CHECK_THAT(promote["if"].as<std::string>(), Contains("refs/heads/main") && Contains("'push'") &&
+                                                  Contains("env.PUSH == 'true'"));
   // No expression is expanded inside a run: script.
   for (const auto& job : wf["jobs"])
     for (const auto& step : job.second["steps"])
@@ -135,7 +159,7 @@ TEST_CASE("ci generate: tricky paths are quoted or refused", "[ci]") {
   CHECK(strings(wf["on"]["push"]["paths"])[0] == "teams/Vision Models/détecteur \\[v2\\]/**");
   CHECK(wf["defaults"]["run"]["working-directory"].as<std::string>() == "teams/Vision Models/détecteur [v2]");
   // ghcr.io logs in with the job's own token.
-  auto login = wf["jobs"]["push"]["steps"][2];
+  auto login = step_named(wf["jobs"]["build"]["steps"], "Log in to the registry");
   CHECK(login["env"]["REGISTRY_PASSWORD"].as<std::string>() == "${{ secrets.GITHUB_TOKEN }}");
   CHECK(load(r, ".github/workflows/mlrepo-quote.yml")["defaults"]["run"]["working-directory"].as<std::string>() == "it's");
   expect_workflows_lint_clean(r);
@@ -155,14 +179,22 @@ TEST_CASE("ci generate: a version matrix from the project config", "[ci]") {
   r.commit();
   REQUIRE(generate(r).code == 0);
   auto wf = load(r, ".github/workflows/mlrepo-m.yml");
-  auto test = wf["jobs"]["test"];
-  CHECK(strings(test["strategy"]["matrix"]["PYTHON_VERSION"]) == std::vector<std::string>{"3.10", "3.11"});
-  CHECK(test["env"]["MATRIX_PYTHON_VERSION"].as<std::string>() == "${{ matrix.PYTHON_VERSION }}");
-  CHECK(test["steps"][2]["run"].as<std::string>() == "mlrepo test --only lint --build-arg \"PYTHON_VERSION=$MATRIX_PYTHON_VERSION\"");
+  // The variants are compatibility checks beside the one build that ships.
+  auto variants = wf["jobs"]["variants"];
+  CHECK(strings(variants["strategy"]["matrix"]["PYTHON_VERSION"]) == std::vector<std::string>{"3.10", "3.11"});
+  CHECK(variants["env"]["MATRIX_PYTHON_VERSION"].as<std::string>() == "${{ matrix.PYTHON_VERSION }}");
+  CHECK(step_named(variants["steps"], "Lint and test")["run"].as<std::string>() ==
+        "mlrepo test --build-arg \"PYTHON_VERSION=$MATRIX_PYTHON_VERSION\"");
+  auto build = wf["jobs"]["build"];
+  CHECK_FALSE(build["strategy"]);
+  // No registry: built and tested on the runner, nothing pushed.
+  CHECK(step_named(build["steps"], "Build")["run"].as<std::string>() == "mlrepo build");
+  CHECK(step_named(build["steps"], "Lint and test the image")["run"].as<std::string>() == "mlrepo test");
+  CHECK_FALSE(build["permissions"]);
+  CHECK(step_named(build["steps"], "Log in to the registry").IsNull());
   // The workflow checks itself, as its header says.
-  auto steps = test["steps"];
+  auto steps = build["steps"];
   CHECK(steps[steps.size() - 1]["run"].as<std::string>() == "mlrepo ci generate --check");
-  CHECK_FALSE(wf["jobs"]["push"]); // no registry: nothing to push to
   expect_workflows_lint_clean(r);
 
   // A key the Dockerfile does not declare would build the same image under every name.
@@ -198,10 +230,27 @@ TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
   CHECK_THAT(jobs["changes"]["steps"][2]["run"].as<std::string>(), Contains("--format github-matrix --github-output"));
   CHECK(jobs["changes"]["steps"][3]["run"].as<std::string>() == "mlrepo ci generate --check");
   CHECK(wf["on"]["merge_group"]); // merge queues wait for the gate
-  CHECK(jobs["test"]["if"].as<std::string>() == "needs.changes.outputs.any_changed == 'true'");
-  CHECK(jobs["test"]["strategy"]["matrix"].as<std::string>() == "${{ fromJSON(needs.changes.outputs.matrix) }}");
+  CHECK_FALSE(jobs["build-1"]); // one depth
+  CHECK(jobs["build-0"]["if"].as<std::string>() == "needs.changes.outputs.build_0_0 != ''");
+  CHECK(jobs["build-0"]["strategy"]["matrix"].as<std::string>() == "${{ fromJSON(needs.changes.outputs.build_0_0) }}");
+  CHECK(step_named(jobs["build-0"]["steps"], "Log in to the registry")["env"]["REGISTRY_PASSWORD"].as<std::string>() ==
+        "${{ secrets.REGISTRY_PASSWORD }}");
+  CHECK(step_named(jobs["build-0"]["steps"], "Build once and push the content tag")["run"].as<std::string>() ==
+        "mlrepo build \"$PROJECT\" --push --content-tag-only");
   CHECK(jobs["gate"]["if"].as<std::string>() == "always()");
-  CHECK(jobs["push"]["steps"][2]["env"]["REGISTRY_PASSWORD"].as<std::string>() == "${{ secrets.REGISTRY_PASSWORD }}");
+  CHECK(strings(jobs["gate"]["needs"]) == std::vector<std::string>{"changes", "build-0", "promote"});
+  CHECK_THAT(jobs["promote"]["if"].as<std::string>(), Contains("!failure()") && Contains("refs/heads/main"));
+  expect_workflows_lint_clean(r);
+
+  // A dependency adds a depth: b builds after a, in the next job.
+  r.write("b/Dockerfile", "FROM registry.example.com/ml/a\n");
+  r.commit();
+  REQUIRE(generate(r).code == 0);
+  jobs = load(r, ".github/workflows/mlrepo.yml")["jobs"];
+  CHECK(strings(jobs["build-1"]["needs"]) == std::vector<std::string>{"changes", "build-0"});
+  CHECK(jobs["build-1"]["if"].as<std::string>() ==
+        "${{ !cancelled() && !failure() && needs.changes.outputs.build_1_0 != '' }}");
+  CHECK(strings(jobs["promote"]["needs"]) == std::vector<std::string>{"changes", "build-0", "build-1"});
   expect_workflows_lint_clean(r);
 }
 
@@ -231,16 +280,6 @@ TEST_CASE("ci generate: mlrepo's own action is pinned to the commit it was built
              Contains("mlrepo/mlrepo@v"));
 }
 
-namespace {
-// The `run:` script and env names of the step called `name` in `steps`.
-YAML::Node step_named(const YAML::Node& steps, const std::string& name) {
-  for (const auto& s : steps)
-    if (s["name"] && s["name"].as<std::string>() == name)
-      return s;
-  return {};
-}
-} // namespace
-
 TEST_CASE("ci generate: the Slack notification posts what failed; pushed text stays data", "[ci]") {
   GitRepo r;
   r.write("mlrepo.yaml", std::string(kPinned) + "  notify:\n    slack_webhook_secret: SLACK_WEBHOOK_URL\n"
@@ -251,11 +290,10 @@ TEST_CASE("ci generate: the Slack notification posts what failed; pushed text st
   REQUIRE(generate(r).code == 0);
   expect_workflows_lint_clean(r);
   auto wf = load(r, ".github/workflows/mlrepo-a.yml");
-  auto step = step_named(wf["jobs"]["test"]["steps"], "Tell Slack that the default branch failed");
+  auto step = step_named(wf["jobs"]["build"]["steps"], "Tell Slack that the default branch failed");
   REQUIRE(step);
   CHECK(step["if"].as<std::string>() == "failure() && github.event_name == 'push'");
   CHECK(step["env"]["SLACK_WEBHOOK"].as<std::string>() == "${{ secrets.SLACK_WEBHOOK_URL }}");
-  CHECK(step_named(wf["jobs"]["push"]["steps"], "Tell Slack that the default branch failed"));
   std::string script = step["run"].as<std::string>();
   CHECK_THAT(script, !Contains("${{")); // nothing interpolated into the script itself
 
@@ -282,7 +320,7 @@ TEST_CASE("ci generate: the Slack notification posts what failed; pushed text st
   auto body = mlrepo::util::read_file(received).value_or("");
   REQUIRE(!body.empty());
   auto text = nlohmann::json::parse(body.substr(0, body.find('\n'))).value("text", "");
-  CHECK_THAT(text, Contains("a failed on main in acme/ml") && Contains("failed jobs: test") &&
+  CHECK_THAT(text, Contains("a failed on main in acme/ml") && Contains("failed jobs: build\n") &&
                        Contains("https://github.com/acme/ml/actions/runs/7"));
   CHECK_THAT(text, Contains("commit 0123abc: Fix $(touch " + pwned.string() + ")") && !Contains("second line"));
   CHECK_FALSE(fs::exists(pwned)); // the commit message was data, never code
@@ -305,9 +343,67 @@ TEST_CASE("ci generate: the Slack notification posts what failed; pushed text st
   env["SLACK_WEBHOOK"] = "http://127.0.0.1:" + std::to_string(port) + "/hook";
   env["PROJECT"] = "mlrepo";
   env["RESULT_CHANGES"] = "success";
-  env["RESULT_TEST"] = "failure";
-  env["RESULT_PUSH"] = "skipped";
+  env["RESULT_BUILD_0"] = "failure";
+  env["RESULT_PROMOTE"] = "skipped";
   REQUIRE(run_program({"bash", "-e", "-c", gate["run"].as<std::string>()}, tmp.path(), env).code == 0);
   auto all = mlrepo::util::read_file(received).value_or("");
-  CHECK_THAT(all.substr(body.size()), Contains("failed jobs: test ") && !Contains("changes"));
+  CHECK_THAT(all.substr(body.size()), Contains("failed jobs: build-0\\n") && !Contains("changes"));
+}
+
+TEST_CASE("ci generate: 300 projects shard the build matrix under GitHub's 256-job limit, lint clean in both modes",
+          "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "ci:\n  mode: matrix\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n"
+                         "  notify:\n    slack_webhook_secret: SLACK\nregistry: ghcr.io/acme\n");
+  r.write("base/Dockerfile", "FROM scratch\n");
+  for (int i = 0; i < 300; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "p%03d", i);
+    r.write(std::string("projects/") + name + "/Dockerfile", "FROM ghcr.io/acme/base\n");
+    r.write(std::string("projects/") + name + "/mlrepo.yaml", "test: 'true'\n");
+  }
+  r.commit();
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  auto jobs = load(r, ".github/workflows/mlrepo.yml")["jobs"];
+  CHECK(jobs["build-0"]); // base alone at depth 0
+  CHECK(jobs["build-1-0"]);
+  CHECK(jobs["build-1-1"]);
+  CHECK_FALSE(jobs["build-1-2"]);
+  CHECK(strings(jobs["build-1-1"]["needs"]) == std::vector<std::string>{"changes", "build-0"});
+  CHECK(strings(jobs["gate"]["needs"]) ==
+        std::vector<std::string>{"changes", "build-0", "build-1-0", "build-1-1", "promote"});
+  expect_workflows_lint_clean(r);
+
+  // `changed` cuts the changed projects into those shards: 256, then 44.
+  TempDir tmp;
+  auto output = tmp.path() / "github_output";
+  r.write("base/Dockerfile", "FROM scratch\nENV X=1\n");
+  r.commit();
+  mlrepo::util::write_file_atomic(output, "");
+  auto changed = r.mlrepo({"changed", "--base", "HEAD~1", "--format", "github-matrix", "--github-output"},
+                          {{"GITHUB_OUTPUT", output.string()}});
+  INFO(changed.err);
+  REQUIRE(changed.code == 0);
+  std::map<std::string, nlohmann::json> outputs;
+  std::istringstream text(mlrepo::util::read_file(output).value_or(""));
+  for (std::string line; std::getline(text, line);) {
+    auto eq = line.find('=');
+    if (line.rfind("build_", 0) == 0)
+      outputs[line.substr(0, eq)] = nlohmann::json::parse(line.substr(eq + 1));
+  }
+  REQUIRE(outputs.size() == 3);
+  CHECK(outputs["build_0_0"]["include"] == nlohmann::json::parse(R"([{"project":"base","path":"base"}])"));
+  CHECK(outputs["build_1_0"]["include"].size() == 256);
+  CHECK(outputs["build_1_1"]["include"].size() == 44);
+  CHECK(outputs["build_1_1"]["include"][43]["project"] == "p299");
+
+  // Per-project mode: 301 workflows, each one build job.
+  r.write("mlrepo.yaml", "ci:\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n"
+                         "registry: ghcr.io/acme\n");
+  r.commit();
+  REQUIRE(generate(r).code == 0);
+  CHECK(load(r, ".github/workflows/mlrepo-p299.yml")["jobs"]["build"]);
+  expect_workflows_lint_clean(r);
 }

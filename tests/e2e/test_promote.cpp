@@ -79,6 +79,47 @@ TEST_CASE("promote: tags are copied registry-side, digest unchanged, nothing pul
   CHECK(p.registry.tag_digest(p.repository("app"), "later").empty());
 }
 
+TEST_CASE("build --content-tag-only pushes one tag; promote without --tag adds the build's tags, latest only "
+          "on the default branch", "[promote][push][docker]") {
+  Promo p;
+  p.repo.write("mlrepo.yaml", "registry: " + p.registry.host() + "/acme\nimage_prefix: " + p.images.prefix() +
+                                  "\ntags: ['{branch}']\ndefault_branch_tags: [latest]\n");
+  p.repo.commit();
+  p.repo.git({"checkout", "-q", "-b", "feature"});
+  auto build = p.repo.mlrepo({"build", "--push", "--content-tag-only", "app"});
+  INFO(build.err);
+  REQUIRE(build.code == 0);
+  std::string head = p.repo.head();
+  for (const char* name : {"base", "app"}) {
+    auto tags = p.registry.tags(p.repository(name));
+    std::erase(tags, "buildcache"); // the layer cache, where BuildKit exports one
+    INFO(name << ": " << tags.size() << " tags");
+    REQUIRE(tags.size() == 1); // the content tag, nothing else
+    CHECK(tags[0].rfind("content-", 0) == 0);
+  }
+  std::string content_tag;
+  for (const auto& t : p.registry.tags(p.repository("app")))
+    if (t.rfind("content-", 0) == 0)
+      content_tag = t;
+  std::string digest = p.registry.tag_digest(p.repository("app"), content_tag);
+
+  // A branch: the commit and branch tags, never latest.
+  auto branch = p.repo.mlrepo({"promote", "app"});
+  INFO(branch.err);
+  REQUIRE(branch.code == 0);
+  CHECK(p.registry.tag_digest(p.repository("app"), head) == digest);
+  CHECK(p.registry.tag_digest(p.repository("app"), "feature") == digest);
+  CHECK(p.registry.tag_digest(p.repository("app"), "latest").empty());
+
+  // The default branch (as GitHub Actions says it): latest too.
+  auto on_main = p.repo.mlrepo({"promote", "app"}, {{"GITHUB_ACTIONS", "true"}, {"GITHUB_REF_NAME", "main"},
+                                                     {"GITHUB_REF_TYPE", "branch"}});
+  INFO(on_main.err);
+  REQUIRE(on_main.code == 0);
+  CHECK(p.registry.tag_digest(p.repository("app"), "latest") == digest);
+  CHECK(p.registry.tag_digest(p.repository("base"), "latest").empty()); // only what was asked
+}
+
 TEST_CASE("promote: a multi-platform index is copied byte for byte", "[promote][docker]") {
   Promo p;
   auto refs = p.push({"base", "app"});
@@ -142,9 +183,6 @@ TEST_CASE("promote: an image missing from the registry is exit 1, naming it and 
 
 TEST_CASE("promote: bad tags and missing choices are usage errors", "[promote][docker]") {
   Promo p;
-  auto no_tag = p.repo.mlrepo({"promote", "app"});
-  CHECK(no_tag.code == 2);
-  CHECK_THAT(no_tag.err, Contains("--tag"));
   auto work_tree = p.repo.mlrepo({"promote", "app", "--tag", "x", "--uncommitted"});
   CHECK(work_tree.code == 2);
   CHECK_THAT(work_tree.err, Contains("images of commits"));
@@ -392,4 +430,50 @@ TEST_CASE("build --push puts back what a registry lost", "[promote][push][docker
   CHECK_THAT(again.err, Contains("pushed " + refs["base"]) && Contains("skipped"));
   CHECK(p.registry.tag_digest(p.repository("base"), tag_of(refs["base"])) == digest);
   CHECK(p.repo.mlrepo({"promote", "base", "--tag", "x"}).code == 0);
+}
+
+TEST_CASE("test --pull tests the pushed image by digest and names it in the job summary; build pulls a pushed "
+          "dependency instead of building it", "[promote][push][docker]") {
+  Promo p;
+  p.repo.write("app/mlrepo.yaml", "test: grep -q v1 /model.txt\n");
+  p.repo.commit();
+  auto refs = p.push({"app"});
+  std::string digest = p.registry.tag_digest(p.repository("app"), tag_of(refs["app"]));
+  REQUIRE(!digest.empty());
+  p.forget_local(refs); // a fresh runner
+
+  TempDir tmp;
+  auto summary = tmp.path() / "summary.md";
+  auto run = p.repo.mlrepo({"test", "app", "--pull"}, {{"GITHUB_STEP_SUMMARY", summary.string()}});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  std::string pulled = p.image("app") + "@" + digest;
+  CHECK_THAT(run.err, Contains("pulling " + pulled) && Contains("tests passed: app"));
+  CHECK_THAT(mlrepo::util::read_file(summary).value_or(""), Contains("| app | `" + pulled + "` | passed |"));
+  CHECK_FALSE(image_exists(refs["app"])); // never built under its content tag here
+
+  // A commit whose image was never pushed: nothing is built to stand in for it.
+  p.repo.write("app/model.txt", "v2\n");
+  p.repo.commit();
+  auto missing = p.repo.mlrepo({"test", "app", "--pull"});
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Contains("is not in the registry") && Contains("mlrepo build --push app"));
+
+  // Building app on a machine without its base pulls the pushed base.
+  auto report = tmp.path() / "report.json";
+  auto build = p.repo.mlrepo({"build", "app", "--json-report", report.string()});
+  INFO(build.err);
+  REQUIRE(build.code == 0);
+  auto doc = nlohmann::json::parse(mlrepo::util::read_file(report).value_or("{}"));
+  std::map<std::string, std::string> status;
+  for (const auto& r : doc["results"])
+    status[r["name"]] = r["status"];
+  CHECK(status["base"] == "skipped"); // pulled, not built
+  CHECK(status["app"] == "built");
+
+  // --pull without a registry is a usage error naming the config.
+  p.repo.write("mlrepo.yaml", "image_prefix: " + p.images.prefix() + "\n");
+  auto no_registry = p.repo.mlrepo({"test", "app", "--pull"});
+  CHECK(no_registry.code == 2);
+  CHECK_THAT(no_registry.err, Contains("mlrepo.yaml sets no 'registry:'"));
 }

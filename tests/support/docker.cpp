@@ -226,6 +226,16 @@ std::string Registry::tag_digest(const std::string& repository, const std::strin
   return util::read_file(link).value_or("");
 }
 
+std::vector<std::string> Registry::tags(const std::string& repository) const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  auto dir = dir_.path() / "data/docker/registry/v2/repositories" / repository / "_manifests/tags";
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::string Registry::manifest_bytes(const std::string& digest) const {
   std::string hex = digest.substr(digest.find(':') + 1);
   return util::read_file(dir_.path() / "data/docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data")

@@ -65,6 +65,8 @@ public:
   // What the registry's own storage says a tag points at ("" when absent):
   // an oracle independent of any client.
   std::string tag_digest(const std::string& repository, const std::string& tag) const;
+  // Every tag the registry's storage holds for `repository`, sorted.
+  std::vector<std::string> tags(const std::string& repository) const;
   // The stored bytes of a manifest, by digest.
   std::string manifest_bytes(const std::string& digest) const;
 

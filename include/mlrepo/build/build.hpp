@@ -19,6 +19,11 @@ struct BuildOptions {
   changes::SelectionOptions selection;
   bool all = false;
   bool dry_run = false;
+  // Tag (and push) only the content tag: CI promotes the other tags after
+  // the image passed its tests (`mlrepo promote`).
+  bool content_tag_only = false;
+  // Only choose and plan: no engine, no build (`test --pull` asks the registry).
+  bool plan_only = false;
   std::string cwd; // absolute; PROJECT paths may be relative to it
   std::optional<std::string> log_dir;
   std::map<std::string, std::string> build_args; // --build-arg for the chosen projects

@@ -62,6 +62,10 @@ public:
   const std::vector<PathInput>& path_dependencies(size_t i) const { return path_deps_[i]; }
   // Every project after everything it depends on; ties in path order.
   std::vector<size_t> topological_order() const;
+  // Each project's dependency depth: 0 when it depends on no project, else
+  // one more than its deepest dependency. Projects of one depth never depend
+  // on each other, so each depth can build all at once.
+  std::vector<size_t> depths() const;
 
   // Finds a project by name or repo-relative path.
   std::optional<size_t> find(std::string_view name_or_path) const;

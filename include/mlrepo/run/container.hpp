@@ -15,6 +15,9 @@ enum class Only { Both, Lint, Test };
 struct TestOptions {
   build::BuildOptions build; // which projects, and how to build them
   Only only = Only::Both;
+  // Test the image the registry holds under the content tag, pulled by its
+  // digest, instead of building: CI tests exactly what it pushed.
+  bool pull = false;
 };
 
 struct TestOutcome {
@@ -22,6 +25,7 @@ struct TestOutcome {
   std::vector<std::string> failed;     // tests (or lint) failed
   std::vector<std::string> not_built;  // the image could not be built
   std::vector<std::string> no_command; // nothing to run
+  std::map<std::string, std::string> tested; // project -> the image reference its tests ran in
 };
 
 TestOutcome run_tests(const git::Repository& repo, TestOptions options, build::BuildStatus& status,

@@ -32,6 +32,10 @@ std::string canonical_repository(std::string_view repository);
 // rule; nullopt when it is valid.
 std::optional<std::string> repository_problem(std::string_view repository);
 
+// A reference without its tag or digest ("localhost:5000/x:1" ->
+// "localhost:5000/x"; a registry port is not a tag).
+std::string strip_tag(std::string_view reference);
+
 // The last path component ("ghcr.io/acme/ml-base" -> "ml-base").
 std::string_view last_component(std::string_view repository);
 

@@ -8,6 +8,9 @@
 namespace mlrepo::util {
 
 // Levenshtein distance: insertions, deletions and substitutions.
+// The last non-blank line of a program's output, for one-line error messages.
+std::string last_line(std::string_view text);
+
 size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidate closest to `word` within `max_distance` edits (ties: the

@@ -1,0 +1,192 @@
+#include "steps.hpp"
+
+#include "mlrepo/ci/workflow.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/version.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace mlrepo::ci {
+
+Yaml& Yaml::line(int indent, std::string_view text) {
+  out_.append(static_cast<size_t>(indent) * 2, ' ');
+  out_.append(text);
+  out_ += '\n';
+  return *this;
+}
+
+Yaml& Yaml::blank() {
+  out_ += '\n';
+  return *this;
+}
+
+void refuse_unsafe(const std::string& path) {
+  if (path.find("${{") != std::string::npos)
+    throw UsageError("project path '" + path + "' contains '${{', which GitHub Actions would "
+                     "evaluate as an expression in the generated workflow",
+                     "rename the directory");
+  for (unsigned char c : path)
+    if (c < 0x20 || c == 0x7f)
+      throw UsageError("project path '" + path + "' contains a control character, which cannot be "
+                       "written safely into a workflow",
+                       "rename the directory");
+}
+
+std::string header(const std::string& what) {
+  return std::string(kGeneratedMarker) + " Do not edit: your changes would be overwritten.\n"
+         "# Regenerate with `mlrepo ci generate`; CI runs `mlrepo ci generate --check`.\n"
+         "# " + what + "\n";
+}
+
+void top_settings(Yaml& y, const std::string& group, const std::string& working_directory) {
+  y.line(0, "permissions:");
+  y.line(1, "contents: read");
+  y.blank();
+  y.line(0, "concurrency:");
+  y.line(1, "group: " + yaml_quote(group));
+  y.line(1, "cancel-in-progress: ${{ github.event_name == 'pull_request' }}");
+  y.blank();
+  y.line(0, "defaults:");
+  y.line(1, "run:");
+  y.line(2, "shell: bash");
+  if (!working_directory.empty())
+    y.line(2, "working-directory: " + yaml_quote(working_directory));
+  y.blank();
+}
+
+std::string on_default_branch(const std::string& branch) {
+  return "github.event_name == 'push' && github.ref == " + yaml_quote("refs/heads/" + branch);
+}
+
+void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history) {
+  y.line(3, "- name: Check out");
+  y.line(4, "uses: " + (ws.ci.pin_sha ? std::string("actions/checkout@") + kCheckoutSha + " # " + kCheckoutTag
+                                      : std::string("actions/checkout@") + kCheckoutTag));
+  y.line(4, "with:");
+  if (full_history)
+    y.line(5, "fetch-depth: 0 # mlrepo compares with the base commit");
+  y.line(5, "persist-credentials: false");
+}
+
+void install_step(Yaml& y, const config::WorkspaceConfig& ws) {
+  y.line(3, "- name: Install mlrepo");
+  // The default pins the commit this mlrepo was built from; the comment says
+  // which version that is, for readers and for update tools.
+  bool pinned_default = ws.ci.mlrepo_action_default && ws.ci.mlrepo_action.size() > 41 &&
+                        ws.ci.mlrepo_action[ws.ci.mlrepo_action.size() - 41] == '@';
+  y.line(4, "uses: " + yaml_quote(ws.ci.mlrepo_action) + (pinned_default ? std::string(" # v") + kVersion : ""));
+}
+
+void login_step(Yaml& y, const config::WorkspaceConfig& ws) {
+  std::string host = ws.registry.substr(0, ws.registry.find('/'));
+  y.line(3, "- name: Log in to the registry");
+  y.line(4, "if: env.PUSH == 'true'");
+  y.line(4, "env:");
+  y.line(5, "REGISTRY: " + yaml_quote(host));
+  if (host == "ghcr.io") {
+    y.line(5, "REGISTRY_USERNAME: ${{ github.actor }}");
+    y.line(5, "REGISTRY_PASSWORD: ${{ secrets.GITHUB_TOKEN }}");
+  } else {
+    y.line(5, "REGISTRY_USERNAME: ${{ secrets." + ws.ci.registry_username_secret + " }}");
+    y.line(5, "REGISTRY_PASSWORD: ${{ secrets." + ws.ci.registry_password_secret + " }}");
+  }
+  y.line(4, "run: printf '%s' \"$REGISTRY_PASSWORD\" | docker login \"$REGISTRY\" --username "
+            "\"$REGISTRY_USERNAME\" --password-stdin");
+}
+
+void build_and_test_steps(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project,
+                          bool run_tests) {
+  std::string arg = project.empty() ? "" : " " + project;
+  if (ws.registry.empty()) {
+    y.line(3, "- name: Build");
+    y.line(4, "run: mlrepo build" + arg);
+    if (run_tests) {
+      y.line(3, "- name: Lint and test the image");
+      y.line(4, "run: mlrepo test" + arg);
+    }
+    return;
+  }
+  login_step(y, ws);
+  y.line(3, "- name: Build once and push the content tag");
+  y.line(4, "if: env.PUSH == 'true'");
+  y.line(4, "run: mlrepo build" + arg + " --push --content-tag-only");
+  y.line(3, "- name: Build without pushing (a fork's pull request has no registry credentials)");
+  y.line(4, "if: env.PUSH != 'true'");
+  y.line(4, "run: |");
+  y.line(5, "echo \"::notice title=mlrepo::built and tested on the runner, not pushed: a pull request "
+            "from a fork has no registry credentials\"");
+  y.line(5, "mlrepo build" + arg);
+  if (!run_tests)
+    return;
+  y.line(3, "- name: Lint and test the pushed image (pulled by digest)");
+  y.line(4, "if: env.PUSH == 'true'");
+  y.line(4, "run: mlrepo test" + arg + " --pull");
+  y.line(3, "- name: Lint and test the local image");
+  y.line(4, "if: env.PUSH != 'true'");
+  y.line(4, "run: mlrepo test" + arg);
+}
+
+std::string result_variable(const std::string& job) {
+  std::string out = "RESULT_";
+  for (char c : job)
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string failed_jobs_script(const std::vector<std::string>& jobs) {
+  std::string list;
+  for (const auto& j : jobs)
+    list += " " + j + ":\"$" + result_variable(j) + "\"";
+  return "failed=\"\"\n"
+         "for job in" + list + "; do\n"
+         "  case \"${job#*:}\" in\n"
+         "    success|skipped) ;; # skipped: nothing of that kind changed\n"
+         "    *) failed=\"$failed ${job%%:*}\" ;;\n"
+         "  esac\n"
+         "done";
+}
+
+// Text a pusher controls (branch, commit message) reaches the payload only
+// through environment variables and jq, never through the script itself.
+void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project,
+                 const std::string& failed_script,
+                 const std::vector<std::pair<std::string, std::string>>& extra_env) {
+  if (ws.ci.slack_webhook_secret.empty())
+    return;
+  y.line(3, "- name: Tell Slack that the default branch failed");
+  y.line(4, "if: failure() && github.event_name == 'push'");
+  y.line(4, "env:");
+  y.line(5, "SLACK_WEBHOOK: ${{ secrets." + ws.ci.slack_webhook_secret + " }}");
+  y.line(5, "PROJECT: " + yaml_quote(project));
+  y.line(5, "REPOSITORY: ${{ github.repository }}");
+  y.line(5, "COMMIT: ${{ github.sha }}");
+  y.line(5, "BRANCH: ${{ github.ref_name }}");
+  y.line(5, "MESSAGE: ${{ github.event.head_commit.message }}");
+  y.line(5, "RUN_URL: ${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}");
+  for (const auto& [var, expr] : extra_env)
+    y.line(5, var + ": " + expr);
+  y.line(4, "run: |");
+  y.line(5, "if [ -z \"$SLACK_WEBHOOK\" ]; then");
+  y.line(6, "echo \"no Slack webhook in the secret: not notifying\"");
+  y.line(6, "exit 0");
+  y.line(5, "fi");
+  for (size_t start = 0; start < failed_script.size();) {
+    size_t end = failed_script.find('\n', start);
+    if (end == std::string::npos)
+      end = failed_script.size();
+    y.line(5, failed_script.substr(start, end - start));
+    start = end + 1;
+  }
+  y.line(5, "text=$(printf '%s failed on %s in %s\\ncommit %s: %s\\nfailed jobs: %s\\n%s' \\");
+  y.line(6, "\"$PROJECT\" \"$BRANCH\" \"$REPOSITORY\" \"$COMMIT\" \"${MESSAGE%%$'\\n'*}\" \"${failed# }\" \"$RUN_URL\")");
+  y.line(5, "jq -cn --arg text \"$text\" '{text: $text}' |");
+  y.line(6, "curl -fsS --retry 3 -X POST -H 'Content-Type: application/json' --data @- \"$SLACK_WEBHOOK\"");
+}
+
+void check_step(Yaml& y) {
+  y.line(3, "- name: Check that the generated workflows are current");
+  y.line(4, "run: mlrepo ci generate --check");
+}
+
+} // namespace mlrepo::ci

@@ -1,0 +1,63 @@
+#pragma once
+// Pieces every generated workflow shares: a line-by-line YAML writer and the
+// steps (checkout, install, login, build, test, notify) in their one spelling.
+#include "mlrepo/config/config.hpp"
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mlrepo::ci {
+
+// Builds YAML text line by line; every scalar from the outside is quoted.
+class Yaml {
+public:
+  Yaml& line(int indent, std::string_view text);
+  Yaml& blank();
+  std::string str() const { return out_; }
+
+private:
+  std::string out_;
+};
+
+// Throws UsageError for a path that cannot be written safely into a workflow.
+void refuse_unsafe(const std::string& path);
+
+std::string header(const std::string& what);
+// Top-level permissions, concurrency and defaults, the same in every workflow.
+void top_settings(Yaml& y, const std::string& group, const std::string& working_directory);
+
+// `true` (as a string) when this run may push: every event but a pull
+// request from a fork, which GitHub gives no secrets and a read-only token.
+inline constexpr const char* kCanPush =
+    "${{ github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name == "
+    "github.repository }}";
+std::string on_default_branch(const std::string& branch); // an `if:` expression
+
+void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history);
+void install_step(Yaml& y, const config::WorkspaceConfig& ws);
+// Skipped unless env.PUSH is 'true'.
+void login_step(Yaml& y, const config::WorkspaceConfig& ws);
+
+// Build once (pushing only the content tag when env.PUSH is 'true'), then lint
+// and test that very image: pulled by digest when pushed, else the local one.
+// `project` is a shell word naming it ("" inside its directory).
+void build_and_test_steps(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project,
+                          bool run_tests);
+
+// A shell snippet that sets $failed to the jobs whose result (in the
+// environment variables RESULT_<JOB>) is neither success nor skipped.
+std::string failed_jobs_script(const std::vector<std::string>& jobs);
+std::string result_variable(const std::string& job);
+
+// Tells Slack when a run on the default branch fails (no-op without
+// ci.notify.slack_webhook_secret). `failed_script` sets $failed.
+void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project,
+                 const std::string& failed_script,
+                 const std::vector<std::pair<std::string, std::string>>& extra_env);
+
+// A stale workflow fails the run, naming the command that fixes it.
+void check_step(Yaml& y);
+
+} // namespace mlrepo::ci

@@ -1,0 +1,464 @@
+"""The generated matrix workflow, run by the local harness (runner.py) on the
+example monorepo over a realistic history, against the real Docker engine and
+a real registry. The docker engine's own record (a `docker` wrapper on PATH
+logging every call) is the oracle for what was built, pushed and run; the
+registry's storage is the oracle for digests and tags.
+
+History: the first push to main; a pull request touching the shared library
+libs/mlcommon; its merge; a push touching one leaf project; a push changing
+nothing buildable; a pull request from a fork; a pull request that breaks a
+test. Scenarios run in file order, each on the state the previous one left.
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from runner import Runner
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
+MLREPO = os.environ.get("MLREPO_BIN", os.path.join(SOURCE, "build", "src", "mlrepo"))
+REAL_DOCKER = os.environ.get("MLREPO_HARNESS_DOCKER", "/usr/bin/docker")
+WORKFLOW = ".github/workflows/mlrepo.yml"
+PROJECTS = ["python-base", "notebook", "churn-model", "demand-forecast"]
+TESTED = ["churn-model", "demand-forecast"]  # the projects with a test: command
+
+
+def sh(args, cwd=None, env=None, check=True):
+    p = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout}{p.stderr}")
+    return p.stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class World:
+    """The example monorepo, its origin, a registry and the harness."""
+
+    def __init__(self, mode="matrix"):
+        self.mode = mode
+        self.dir = tempfile.mkdtemp(prefix="mlrepo-ci-harness-")
+        self.port = free_port()
+        self.prefix = f"h{os.getpid()}-"
+        self.registry = f"127.0.0.1:{self.port}/acme"
+        self.start_registry()
+        self.ensure_python_standin()
+        self.work = os.path.join(self.dir, "work")
+        self.origin = os.path.join(self.dir, "origin.git")
+        self.docker_log = os.path.join(self.dir, "docker.log")
+        self.make_repository()
+        self.runner = Runner(self.origin, os.path.dirname(MLREPO), os.path.join(HERE, "bin"),
+                             secrets={"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "ci-password"},
+                             before_job=self.fresh_runner,
+                             extra_env={"MLREPO_DOCKER_LOG": self.docker_log, "MLREPO_REAL_DOCKER": REAL_DOCKER})
+
+    # -- set-up ------------------------------------------------------------
+    def start_registry(self):
+        data = os.path.join(self.dir, "registry")
+        os.makedirs(data)
+        config = os.path.join(self.dir, "registry.yml")
+        with open(config, "w") as f:
+            f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\n"
+                    f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{self.port}\n")
+        self.registry_data = data
+        self.registry_process = subprocess.Popen(["docker-registry", "serve", config],
+                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("docker-registry did not start")
+
+    def ensure_python_standin(self):
+        # The examples build FROM python:3.11-slim, which cannot be pulled
+        # here: a busybox stand-in plays the public base image.
+        if subprocess.run([REAL_DOCKER, "image", "inspect", "python:3.11-slim"], capture_output=True).returncode == 0:
+            return
+        ctx = os.path.join(self.dir, "standin")
+        os.makedirs(ctx)
+        shutil.copy("/bin/busybox", os.path.join(ctx, "busybox"))
+        with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+            f.write('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
+        sh([REAL_DOCKER, "build", "-q", "-t", "python:3.11-slim", ctx], env={**os.environ, "DOCKER_BUILDKIT": "0"})
+
+    def git(self, *args, cwd=None):
+        env = {**os.environ, "GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@example.invalid",
+               "GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@example.invalid"}
+        return sh(["git", *args], cwd=cwd or self.work, env=env).strip()
+
+    def make_repository(self):
+        shutil.copytree(os.path.join(SOURCE, "examples", "monorepo"), self.work)
+        for root, _, files in os.walk(self.work):
+            for name in files:
+                path = os.path.join(root, name)
+                with open(path) as f:
+                    text = f.read()
+                text = text.replace("localhost:5000/acme", self.registry)
+                # Images of this test only: the base's name gains the prefix.
+                text = text.replace("}/python-base:", "}/" + self.prefix + "python-base:")
+                # The stand-in has no Python: the tests check the image holds
+                # them, with the shell it has.
+                text = text.replace("test: python -m pytest -q tests", "test: grep -q 'def test' /app/tests/test_*.py")
+                text = text.replace("mode: matrix", "mode: " + self.mode)
+                with open(path, "w") as f:
+                    f.write(text)
+        with open(os.path.join(self.work, "mlrepo.yaml"), "a") as f:
+            f.write(f"image_prefix: {self.prefix}\n")
+        self.git("init", "-q", "-b", "main")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", "Example monorepo")
+        sh([MLREPO, "ci", "generate"], cwd=self.work)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", "Generated CI")
+        sh(["git", "clone", "-q", "--bare", self.work, self.origin])
+        # The first push_main() creates main on the origin.
+        sh(["git", "--git-dir", self.origin, "update-ref", "-d", "refs/heads/main"])
+        self.repository = "acme/monorepo"
+
+    def close(self):
+        self.registry_process.terminate()
+        self.registry_process.wait()
+        self.fresh_runner("cleanup")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def fresh_runner(self, label):
+        """A new runner's engine has none of the project images."""
+        lines = sh([REAL_DOCKER, "image", "ls", "--format", "{{.ID}} {{.Repository}}"]).splitlines()
+        mine = sorted({line.split()[0] for line in lines
+                       if line.split()[1].startswith(self.registry + "/" + self.prefix)})
+        if mine:
+            sh([REAL_DOCKER, "image", "rm", "-f", *mine])
+
+    # -- events ------------------------------------------------------------
+    def head(self, ref="HEAD"):
+        return self.git("rev-parse", ref)
+
+    def commit(self, message, edits):
+        for path, text in edits.items():
+            full = os.path.join(self.work, path)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "a") as f:
+                f.write(text)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.head()
+
+    def push_main(self):
+        before = subprocess.run(["git", "--git-dir", self.origin, "rev-parse", "--verify", "-q", "refs/heads/main"],
+                                capture_output=True, text=True).stdout.strip() or "0" * 40
+        self.git("push", "-q", "-f", self.origin, "HEAD:refs/heads/main")
+        return self.run("push", {
+            "ref": "refs/heads/main", "before": before, "after": self.head(),
+            "repository": {"full_name": self.repository, "default_branch": "main"},
+            "head_commit": {"id": self.head(), "message": self.git("log", "-1", "--format=%B")},
+        }, self.head(), "refs/heads/main")
+
+    def pull_request(self, number, branch, fork=False):
+        """Opens a pull request of `branch` (the work tree's HEAD) into main,
+        with GitHub's merge commit at refs/pull/N/merge."""
+        head = self.head()
+        self.git("push", "-q", "-f", self.origin, f"HEAD:refs/pull/{number}/head")
+        base = sh(["git", "--git-dir", self.origin, "rev-parse", "refs/heads/main"]).strip()
+        merge_dir = os.path.join(self.dir, f"merge-{number}")
+        shutil.rmtree(merge_dir, ignore_errors=True)
+        self.git("clone", "-q", self.origin, merge_dir, cwd=self.dir)
+        self.git("merge", "-q", "--no-ff", "-m", f"Merge {head} into {base}", head, cwd=merge_dir)
+        merge = self.git("rev-parse", "HEAD", cwd=merge_dir)
+        self.git("push", "-q", "-f", "origin", f"HEAD:refs/pull/{number}/merge", cwd=merge_dir)
+        self.last_merge = merge
+        return self.run("pull_request", {
+            "action": "synchronize", "number": number,
+            "pull_request": {
+                "number": number,
+                "base": {"ref": "main", "sha": base, "repo": {"full_name": self.repository}},
+                "head": {"ref": branch, "sha": head,
+                         "repo": {"full_name": "someone/monorepo" if fork else self.repository}},
+            },
+            "repository": {"full_name": self.repository, "default_branch": "main"},
+        }, merge, f"refs/pull/{number}/merge", fork=fork)
+
+    def run(self, event_name, payload, sha, ref, fork=False):
+        """Runs the matrix workflow (matrix mode), or every per-project
+        workflow the event triggers, one after the other."""
+        open(self.docker_log, "w").close()
+        saved = self.runner.secrets
+        if fork:
+            self.runner.secrets = {}  # GitHub gives a fork's pull request no secrets
+        files = [WORKFLOW] if self.mode == "matrix" else sorted(
+            f for f in sh(["git", "--git-dir", self.origin, "ls-tree", "--name-only", sha,
+                           ".github/workflows/"]).split() if f.startswith(".github/workflows/mlrepo-"))
+        try:
+            results = {f: self.runner.run(f, event_name, payload, sha, ref, actor="someone" if fork else "alice")
+                       for f in files}
+        finally:
+            self.runner.secrets = saved
+        if self.mode == "matrix":
+            return Run(self, results[WORKFLOW])
+        return Run(self, None, {os.path.basename(f)[len("mlrepo-"):-len(".yml")]: r for f, r in results.items()})
+
+    # -- oracles -----------------------------------------------------------
+    def image(self, project):
+        return f"{self.registry}/{self.prefix}{project}"
+
+    def tags(self, project):
+        d = os.path.join(self.registry_data, "docker/registry/v2/repositories/acme", self.prefix + project,
+                         "_manifests/tags")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def tag_digest(self, project, tag):
+        link = os.path.join(self.registry_data, "docker/registry/v2/repositories/acme", self.prefix + project,
+                            "_manifests/tags", tag, "current/link")
+        return open(link).read().strip() if os.path.exists(link) else ""
+
+    def content_tag(self, project, sha):
+        """The content tag mlrepo gives `project` at commit `sha`."""
+        tmp = os.path.join(self.dir, "plan")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.git("clone", "-q", self.origin, tmp, cwd=self.dir)
+        self.git("checkout", "-q", "--detach", sha, cwd=tmp)
+        out = sh([MLREPO, "build", "--dry-run", "--force", "--content-tag-only", project], cwd=tmp)
+        m = re.search(re.escape(self.image(project)) + r":(content-[0-9a-f]+)", out)
+        assert m, out
+        return m.group(1)
+
+
+class Run:
+    def __init__(self, world, result, per_project=None):
+        self.world = world
+        self.result = result
+        self.per_project = per_project or {}  # project -> RunResult of its workflow
+        with open(world.docker_log) as f:
+            self.calls = []
+            for line in f:
+                label, _, args = line.rstrip("\n").partition("\t")
+                self.calls.append((label, shlex.split(args)))
+
+    def explain(self):
+        calls = "\n".join(f"  [{label}] docker {' '.join(args)}" for label, args in self.calls)
+        logs = self.result.log() if self.result else "\n".join(
+            f"workflow {p}: {'ran' if r.triggered else 'not triggered'}\n{r.log()}" for p, r in self.per_project.items())
+        return f"{logs}\ndocker calls:\n{calls}"
+
+    def triggered(self):
+        return sorted(p for p, r in self.per_project.items() if r.triggered)
+
+    def builds(self):
+        """project -> how many times an image of it was built."""
+        out = {}
+        for _, args in self.calls:
+            sub = args[1:] if args[:1] == ["buildx"] else args
+            if sub[:1] != ["build"]:
+                continue
+            tags = [sub[i + 1] for i, a in enumerate(sub[:-1]) if a in ("-t", "--tag")]
+            for project in PROJECTS:
+                if any(t.startswith(self.world.image(project) + ":content-") for t in tags):
+                    out[project] = out.get(project, 0) + 1
+        return out
+
+    def build_order(self):
+        order = []
+        for _, args in self.calls:
+            sub = args[1:] if args[:1] == ["buildx"] else args
+            if sub[:1] == ["build"]:
+                for project in PROJECTS:
+                    if any(a.startswith(self.world.image(project) + ":content-") for a in sub):
+                        order.append(project)
+        return order
+
+    def tested_images(self):
+        """project -> the image references its test containers ran."""
+        out = {}
+        for _, args in self.calls:
+            if args[:1] != ["run"]:
+                continue
+            for project in PROJECTS:
+                for a in args:
+                    if a.startswith(self.world.image(project) + "@") or a.startswith(self.world.image(project) + ":"):
+                        out.setdefault(project, []).append(a)
+        return out
+
+    def engine_work(self, job_prefix):
+        """What a job asked of the engine beyond logging in to the registry."""
+        return [args for label, args in self.calls if label.startswith(job_prefix) and args[:1] != ["login"]]
+
+    def job(self, job_id):
+        return self.result.result(job_id)
+
+
+@pytest.fixture(scope="module")
+def world():
+    w = World()
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def per_project():
+    w = World(mode="per-project")
+    yield w
+    w.close()
+
+
+def assert_tested_pushed_digests(world, run, projects, sha):
+    tested = run.tested_images()
+    for project in projects:
+        digest = world.tag_digest(project, world.content_tag(project, sha))
+        assert digest.startswith("sha256:"), f"{project} is not in the registry\n{run.explain()}"
+        expected = f"{world.image(project)}@{digest}"
+        assert tested.get(project) == [expected], f"{project}: tested {tested.get(project)}, pushed {expected}\n" \
+                                                  f"{run.explain()}"
+
+
+def summaries(run, job_prefix):
+    return "".join(i.summary for j, rec in run.result.jobs.items() if j.startswith(job_prefix)
+                   for i in rec["instances"])
+
+
+def test_first_push_builds_everything_once_in_dependency_order(world):
+    run = world.push_main()
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {p: 1 for p in PROJECTS}, run.explain()
+    order = run.build_order()
+    assert order[0] == "python-base", run.explain()  # depth 0 before depth 1
+    assert run.job("build-0") == "success" and run.job("build-1") == "success", run.explain()
+    assert_tested_pushed_digests(world, run, TESTED, world.head())
+    # Promotion: commit tag and latest, registry-side; nothing built or pulled.
+    assert run.job("promote") == "success", run.explain()
+    assert run.engine_work("promote") == [], run.explain()
+    for project in PROJECTS:
+        content = world.tag_digest(project, world.content_tag(project, world.head()))
+        assert world.tag_digest(project, world.head()) == content
+        assert world.tag_digest(project, "latest") == content
+    assert "@sha256:" in summaries(run, "build-"), "the job summary names the digest tested"
+
+
+def test_pull_request_touching_the_shared_library(world):
+    world.git("checkout", "-q", "-b", "clip-floats")
+    world.commit("mlcommon: a new feature", {"libs/mlcommon/mlcommon/features.py": "\n\ndef scale(x):\n    return x\n"})
+    latest_before = world.tag_digest("churn-model", "latest")
+    run = world.pull_request(1, "clip-floats")
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {"churn-model": 1}, run.explain()  # only what uses libs/mlcommon
+    assert_tested_pushed_digests(world, run, ["churn-model"], world.last_merge)
+    assert run.job("promote") == "skipped", run.explain()
+    assert world.tag_digest("churn-model", "latest") == latest_before, "a pull request never moves latest"
+    world.pr_merge = world.last_merge
+
+
+def test_merge_to_main_builds_nothing_and_promotes(world):
+    # GitHub's merge button: main becomes the pull request's merge commit.
+    world.git("checkout", "-q", "main")
+    world.git("fetch", "-q", world.origin, "refs/pull/1/merge")
+    world.git("merge", "-q", "--ff-only", world.pr_merge)
+    run = world.push_main()
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {}, "the pull request pushed this content already\n" + run.explain()
+    assert run.job("promote") == "success", run.explain()
+    assert run.engine_work("promote") == [], run.explain()  # registry-side: no pull, no build
+    content = world.tag_digest("churn-model", world.content_tag("churn-model", world.head()))
+    assert world.tag_digest("churn-model", "latest") == content
+    assert world.tag_digest("churn-model", world.head()) == content
+    # Tests still ran, against the pushed digest.
+    assert_tested_pushed_digests(world, run, ["churn-model"], world.head())
+
+
+def test_push_touching_one_leaf_project(world):
+    world.commit("forecast: a comment", {"projects/demand-forecast/src/forecast.py": "\n# horizon in days\n"})
+    run = world.push_main()
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {"demand-forecast": 1}, run.explain()
+    assert run.job("build-0") == "skipped", run.explain()
+    assert_tested_pushed_digests(world, run, ["demand-forecast"], world.head())
+
+
+def test_push_changing_nothing_buildable(world):
+    world.commit("docs", {"README.md": "# the team's monorepo\n"})
+    run = world.push_main()
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {}, run.explain()
+    assert all(run.job(j) == "skipped" for j in ("build-0", "build-1", "promote")), run.explain()
+    assert run.calls == [], run.explain()
+
+
+def test_fork_pull_request_builds_and_tests_without_pushing(world):
+    world.git("checkout", "-q", "-b", "fork-forecast", "main")
+    world.commit("forecast: pin a library", {"projects/demand-forecast/requirements.txt": "holidays==0.40\n"})
+    tags_before = {p: world.tags(p) for p in PROJECTS}
+    run = world.pull_request(2, "fork-forecast", fork=True)
+    assert run.job("gate") == "success", run.explain()
+    # The unchanged base is pulled (a public registry), not built again.
+    assert run.builds() == {"demand-forecast": 1}, run.explain()
+    assert all(args for _, args in run.calls), run.explain()
+    verbs = {args[0] for _, args in run.calls}
+    assert "push" not in verbs and "login" not in verbs, run.explain()
+    assert {p: world.tags(p) for p in PROJECTS} == tags_before, "a fork's run wrote to the registry"
+    tested = run.tested_images()["demand-forecast"]
+    local = f"{world.image('demand-forecast')}:{world.content_tag('demand-forecast', world.last_merge)}"
+    assert tested == [local], run.explain()
+    logs = "".join(s["log"] for i in run.result.instances("build-1") for s in i.steps)
+    assert "not pushed: a pull request from a fork" in logs, run.explain()
+
+
+def test_pull_request_that_breaks_a_test_fails_the_gate(world):
+    world.git("checkout", "-q", "-b", "broken", "main")
+    path = os.path.join(world.work, "projects/churn-model/tests/test_train.py")
+    with open(path, "w") as f:
+        f.write("# every test removed by mistake\n")
+    world.git("commit", "-q", "-am", "churn: remove the tests")
+    run = world.pull_request(3, "broken")
+    assert run.job("build-1") == "failure", run.explain()
+    assert run.job("gate") == "failure", run.explain()
+    assert run.job("promote") == "skipped", run.explain()
+
+
+# Per-project mode: one workflow per project, triggered by its `paths:`.
+
+def test_per_project_first_push_runs_every_workflow(per_project):
+    run = per_project.push_main()
+    assert run.triggered() == sorted(PROJECTS), run.explain()
+    for project, result in run.per_project.items():
+        assert result.result("build") == "success", run.explain()
+    # Run one after the other here, the workflows find what an earlier one
+    # pushed (on GitHub they run at once: see docs/ci.md).
+    assert all(n == 1 for n in run.builds().values()) and set(run.builds()) == set(PROJECTS), run.explain()
+    assert_tested_pushed_digests(per_project, run, TESTED, per_project.head())
+    for project in PROJECTS:
+        content = per_project.tag_digest(project, per_project.content_tag(project, per_project.head()))
+        assert per_project.tag_digest(project, "latest") == content, run.explain()
+
+
+def test_per_project_leaf_push_runs_one_workflow_building_once(per_project):
+    per_project.commit("forecast: a comment", {"projects/demand-forecast/src/forecast.py": "\n# horizon\n"})
+    run = per_project.push_main()
+    assert run.triggered() == ["demand-forecast"], run.explain()
+    assert run.builds() == {"demand-forecast": 1}, run.explain()
+    assert_tested_pushed_digests(per_project, run, ["demand-forecast"], per_project.head())
+    content = per_project.tag_digest("demand-forecast", per_project.content_tag("demand-forecast", per_project.head()))
+    assert per_project.tag_digest("demand-forecast", "latest") == content
+
+
+def test_per_project_paths_match_what_mlrepo_changed_counts(per_project):
+    per_project.commit("docs", {"README.md": "# notes\n"})
+    run = per_project.push_main()
+    assert run.triggered() == [] and run.calls == [], run.explain()
+    per_project.git("checkout", "-q", "-b", "lib")
+    per_project.commit("mlcommon: more", {"libs/mlcommon/mlcommon/features.py": "\n# more\n"})
+    run = per_project.pull_request(1, "lib")
+    assert run.triggered() == ["churn-model"], run.explain()
+    assert run.builds() == {"churn-model": 1}, run.explain()
+    assert run.per_project["churn-model"].result("build") == "success", run.explain()
