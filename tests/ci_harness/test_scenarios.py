@@ -49,8 +49,9 @@ def free_port():
 class World:
     """The example monorepo, its origin, a registry and the harness."""
 
-    def __init__(self, mode="matrix"):
+    def __init__(self, mode="matrix", mlrepo=MLREPO):
         self.mode = mode
+        self.mlrepo = mlrepo
         self.dir = tempfile.mkdtemp(prefix="mlrepo-ci-harness-")
         self.port = free_port()
         self.prefix = f"h{os.getpid()}-"
@@ -61,7 +62,7 @@ class World:
         self.origin = os.path.join(self.dir, "origin.git")
         self.docker_log = os.path.join(self.dir, "docker.log")
         self.make_repository()
-        self.runner = Runner(self.origin, os.path.dirname(MLREPO), os.path.join(HERE, "bin"),
+        self.runner = Runner(self.origin, os.path.dirname(self.mlrepo), os.path.join(HERE, "bin"),
                              secrets={"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "ci-password"},
                              before_job=self.fresh_runner,
                              extra_env={"MLREPO_DOCKER_LOG": self.docker_log, "MLREPO_REAL_DOCKER": REAL_DOCKER})
@@ -122,7 +123,7 @@ class World:
         self.git("init", "-q", "-b", "main")
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "Example monorepo")
-        sh([MLREPO, "ci", "generate"], cwd=self.work)
+        sh([self.mlrepo, "ci", "generate"], cwd=self.work)
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "Generated CI")
         sh(["git", "clone", "-q", "--bare", self.work, self.origin])

@@ -407,3 +407,64 @@ TEST_CASE("ci generate: 300 projects shard the build matrix under GitHub's 256-j
   CHECK(load(r, ".github/workflows/mlrepo-p299.yml")["jobs"]["build"]);
   expect_workflows_lint_clean(r);
 }
+
+TEST_CASE("the install action caches a built mlrepo per runner image and source; a warm runner only activates it",
+          "[ci]") {
+  std::string script = std::string(MLREPO_SOURCE_DIR) + "/scripts/ci-install";
+  expect_action_lint_clean(fs::path(MLREPO_SOURCE_DIR) / "action.yml"); // its cache action pinned
+  TempDir tmp;
+  // The key: stable, naming the runner image, and changed by any source change.
+  fs::create_directories(tmp.path() / "src/scripts");
+  fs::create_directories(tmp.path() / "src/src");
+  fs::copy_file(script, tmp.path() / "src/scripts/ci-install");
+  mlrepo::util::write_file_atomic(tmp.path() / "src/CMakeLists.txt", "project(x)\n");
+  mlrepo::util::write_file_atomic(tmp.path() / "src/src/a.cpp", "int main() {}\n");
+  std::string copy = (tmp.path() / "src/scripts/ci-install").string();
+  Env runner{{"ImageOS", "ubuntu24"}, {"ImageVersion", "20261115.1"},
+             {"MLREPO_SOURCE_COMMIT", "0123456789abcdef0123456789abcdef01234567"}};
+  auto key = run_program({copy, "key"}, tmp.path(), runner);
+  REQUIRE(key.code == 0);
+  CHECK_THAT(key.out, Contains("key=mlrepo-ubuntu24-20261115.1-") &&
+                          Contains("0123456789abcdef0123456789abcdef01234567"));
+  CHECK(run_program({copy, "key"}, tmp.path(), runner).out == key.out);
+  mlrepo::util::write_file_atomic(tmp.path() / "src/src/a.cpp", "int main() { return 1; }\n");
+  CHECK(run_program({copy, "key"}, tmp.path(), runner).out != key.out);
+  runner["ImageVersion"] = "20261201.2";
+  CHECK(run_program({copy, "key"}, tmp.path(), runner).out != key.out);
+
+  // The cold path's bundle: the binary and the libraries a bare runner lacks,
+  // never the C and C++ runtimes.
+  auto prefix = tmp.path() / "tool_cache/mlrepo/key";
+  fs::create_directories(prefix / "bin");
+  fs::copy_file(MLREPO_BIN, prefix / "bin/mlrepo");
+  REQUIRE(run_program({script, "bundle", prefix.string()}, tmp.path()).code == 0);
+  std::vector<std::string> libs;
+  for (const auto& e : fs::directory_iterator(prefix / "lib"))
+    libs.push_back(e.path().filename().string());
+  auto has = [&](const std::string& stem) {
+    return std::any_of(libs.begin(), libs.end(), [&](const auto& l) { return l.rfind(stem, 0) == 0; });
+  };
+  CHECK(has("libgit2.so"));
+  CHECK(has("libyaml-cpp.so"));
+  CHECK_FALSE(has("libc.so"));
+  CHECK_FALSE(has("libstdc++.so"));
+  auto alone = run_program({(prefix / "bin/mlrepo").string(), "--version"}, tmp.path(),
+                           {{"LD_LIBRARY_PATH", (prefix / "lib").string()}});
+  CHECK(alone.code == 0);
+
+  // The warm path: put it on PATH and check it runs; nothing is compiled.
+  auto github_path = tmp.path() / "github_path";
+  mlrepo::util::write_file_atomic(github_path, "");
+  auto activate = run_program({script, "activate", prefix.string()}, tmp.path(),
+                              {{"GITHUB_PATH", github_path.string()}});
+  INFO(activate.err);
+  CHECK(activate.code == 0);
+  CHECK_THAT(activate.out, Contains("mlrepo"));
+  CHECK(mlrepo::util::read_file(github_path).value_or("") == (prefix / "bin").string() + "\n");
+  // A cache entry that does not run is an error naming it, not a silent PATH entry.
+  fs::remove(prefix / "bin/mlrepo");
+  auto broken = run_program({script, "activate", prefix.string()}, tmp.path(), {{"GITHUB_PATH", github_path.string()}});
+  CHECK(broken.code == 1);
+  CHECK_THAT(broken.err, Contains("::error title=mlrepo install::") && Contains(prefix.string()));
+  CHECK(mlrepo::util::read_file(github_path).value_or("") == (prefix / "bin").string() + "\n");
+}

@@ -23,4 +23,11 @@ void expect_workflows_lint_clean(const GitRepo& r) {
   CHECK(zz.code == 0);
 }
 
+void expect_action_lint_clean(const fs::path& action) {
+  auto zz = run_program({tool("zizmor"), "--offline", "--min-severity", "medium", action.string()},
+                        action.parent_path());
+  INFO("zizmor:\n" << zz.out << zz.err);
+  CHECK(zz.code == 0);
+}
+
 } // namespace mlrepo::test
