@@ -176,8 +176,12 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   client_options.retries = opt.exec.push_retries;
   client_options.delay = opt.exec.retry_delay;
   client_options.on_retry = [](const std::string& what) { spdlog::warn("registry check of {}", what); };
-  if (!opt.exec.push)
-    client_options.retries = 0; // only to pull a dependency instead of building it: never wait
+  if (!opt.exec.push) {
+    // Only to pull a dependency instead of building it: never wait long for
+    // a registry that a laptop offline cannot reach.
+    client_options.retries = 0;
+    client_options.connect_timeout_s = 3;
+  }
   registry::Client client(credentials, client_options);
   if (opt.exec.push || !view.config.registry.empty())
     opt.exec.remote_digest = [&client](const std::string& ref) -> std::optional<std::string> {

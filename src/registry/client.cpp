@@ -163,6 +163,7 @@ std::string Client::authorize(const std::string& registry, const std::string& he
   std::string service = challenge->params["service"];
   std::string want = challenge->params.count("scope") ? challenge->params["scope"] : scope;
   HttpRequest req;
+  req.connect_timeout_s = options_.connect_timeout_s;
   if (!creds.identity_token.empty()) {
     // An OAuth refresh token from `docker login` with a token.
     req.method = "POST";
@@ -259,6 +260,7 @@ HttpResponse Client::request(const ImageName& image, const std::string& method, 
   std::string scope = "repository:" + image.repository + (push ? ":pull,push" : ":pull");
   for (int attempt = 0;; ++attempt) {
     HttpRequest req;
+    req.connect_timeout_s = options_.connect_timeout_s;
     req.method = method;
     req.url = base_url(image.registry) + "/v2/" + image.repository + "/manifests/" + image.reference;
     req.headers = headers;

@@ -113,7 +113,7 @@ HttpResponse HttpClient::send(const HttpRequest& request, size_t max_body) {
   // Never send our Authorization header to another host after a redirect
   // (registries redirect to object storage).
   curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, request.connect_timeout_s);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

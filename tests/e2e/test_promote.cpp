@@ -471,6 +471,17 @@ TEST_CASE("test --pull tests the pushed image by digest and names it in the job 
   CHECK(status["base"] == "skipped"); // pulled, not built
   CHECK(status["app"] == "built");
 
+  // A registry that cannot answer (a laptop offline) means building it.
+  p.registry.stop();
+  run_program({"docker", "image", "rm", "-f", p.image("base") + ":" + tag_of(refs["base"])}, p.repo.path());
+  auto offline = p.repo.mlrepo({"build", "app", "--json-report", report.string()});
+  INFO(offline.err);
+  REQUIRE(offline.code == 0);
+  doc = nlohmann::json::parse(mlrepo::util::read_file(report).value_or("{}"));
+  for (const auto& r : doc["results"])
+    status[r["name"]] = r["status"];
+  CHECK(status["base"] == "built");
+
   // --pull without a registry is a usage error naming the config.
   p.repo.write("mlrepo.yaml", "image_prefix: " + p.images.prefix() + "\n");
   auto no_registry = p.repo.mlrepo({"test", "app", "--pull"});

@@ -50,6 +50,7 @@ struct ClientOptions {
   int retries = 4;                             // after the first attempt, for 429, 5xx and transport errors
   std::chrono::milliseconds delay{500};        // first backoff, doubled each time
   std::chrono::milliseconds max_delay{8000};   // a Retry-After above this is capped
+  long connect_timeout_s = 15;                 // per connection attempt
   // Told before each retry: what failed, e.g. "127.0.0.1:5000/x:1 (connection refused); retry 1/4 in 500 ms".
   std::function<void(const std::string&)> on_retry;
 };

@@ -15,6 +15,7 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers; // "Name: value"
   std::string body;
+  long connect_timeout_s = 15;
 };
 
 struct HttpResponse {
