@@ -16,6 +16,17 @@ Yaml& Yaml::line(int indent, std::string_view text) {
   return *this;
 }
 
+Yaml& Yaml::lines(int indent, std::string_view text) {
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos)
+      end = text.size();
+    line(indent, text.substr(start, end - start));
+    start = end + 1;
+  }
+  return *this;
+}
+
 Yaml& Yaml::blank() {
   out_ += '\n';
   return *this;
@@ -171,13 +182,7 @@ void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& 
   y.line(6, "echo \"no Slack webhook in the secret: not notifying\"");
   y.line(6, "exit 0");
   y.line(5, "fi");
-  for (size_t start = 0; start < failed_script.size();) {
-    size_t end = failed_script.find('\n', start);
-    if (end == std::string::npos)
-      end = failed_script.size();
-    y.line(5, failed_script.substr(start, end - start));
-    start = end + 1;
-  }
+  y.lines(5, failed_script);
   y.line(5, "text=$(printf '%s failed on %s in %s\\ncommit %s: %s\\nfailed jobs: %s\\n%s' \\");
   y.line(6, "\"$PROJECT\" \"$BRANCH\" \"$REPOSITORY\" \"$COMMIT\" \"${MESSAGE%%$'\\n'*}\" \"${failed# }\" \"$RUN_URL\")");
   y.line(5, "jq -cn --arg text \"$text\" '{text: $text}' |");

@@ -14,6 +14,8 @@ namespace mlrepo::ci {
 class Yaml {
 public:
   Yaml& line(int indent, std::string_view text);
+  // Each line of `text` (a shell snippet) at one indent.
+  Yaml& lines(int indent, std::string_view text);
   Yaml& blank();
   std::string str() const { return out_; }
 

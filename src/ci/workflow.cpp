@@ -272,13 +272,7 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
   }
   std::string failed = failed_jobs_script(gate_needs);
   y.line(4, "run: |");
-  for (size_t start = 0; start < failed.size();) {
-    size_t end = failed.find('\n', start);
-    if (end == std::string::npos)
-      end = failed.size();
-    y.line(5, failed.substr(start, end - start));
-    start = end + 1;
-  }
+  y.lines(5, failed);
   y.line(5, "if [ -n \"$failed\" ]; then");
   y.line(6, "echo \"::error title=mlrepo gate::failed or cancelled:$failed\"");
   y.line(6, "exit 1");
