@@ -5,7 +5,7 @@ logging every call) is the oracle for what was built, pushed and run; the
 registry's storage is the oracle for digests and tags.
 
 History: the first push to main; a pull request touching the shared library
-libs/mlcommon; its merge; a push touching one leaf project; a push changing
+libs/mlcommon; the merge queue checking it; its merge; a push touching one leaf project; a push changing
 nothing buildable; a pull request from a fork; a pull request that breaks a
 test. Scenarios run in file order, each on the state the previous one left.
 """
@@ -359,6 +359,22 @@ def test_pull_request_touching_the_shared_library(world):
     assert run.job("promote") == "skipped", run.explain()
     assert world.tag_digest("churn-model", "latest") == latest_before, "a pull request never moves latest"
     world.pr_merge = world.last_merge
+
+
+def test_merge_queue_checks_like_a_pull_request(world):
+    # The queue tests the pull request merged onto main, under a temporary branch.
+    ref = "refs/heads/gh-readonly-queue/main/pr-1-" + world.head("main")
+    sh(["git", "--git-dir", world.origin, "update-ref", ref, world.pr_merge])
+    base = sh(["git", "--git-dir", world.origin, "rev-parse", "refs/heads/main"]).strip()
+    run = world.run("merge_group", {
+        "action": "checks_requested",
+        "merge_group": {"head_sha": world.pr_merge, "head_ref": ref, "base_sha": base, "base_ref": "refs/heads/main"},
+        "repository": {"full_name": world.repository, "default_branch": "main"},
+    }, world.pr_merge, ref)
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {}, "the pull request pushed this content already\n" + run.explain()
+    assert_tested_pushed_digests(world, run, ["churn-model"], world.pr_merge)
+    assert run.job("promote") == "skipped", run.explain()
 
 
 def test_merge_to_main_builds_nothing_and_promotes(world):
