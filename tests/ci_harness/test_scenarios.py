@@ -5,9 +5,11 @@ logging every call) is the oracle for what was built, pushed and run; the
 registry's storage is the oracle for digests and tags.
 
 History: the first push to main; a pull request touching the shared library
-libs/mlcommon; the merge queue checking it; its merge; a push touching one leaf project; a push changing
-nothing buildable; a pull request from a fork; a pull request that breaks a
-test. Scenarios run in file order, each on the state the previous one left.
+libs/mlcommon; the merge queue checking it; its merge; a push touching one
+leaf project; a push changing nothing buildable; a pull request from a fork; a
+pull request that breaks a test. Then per-project mode: its first push, a leaf
+push, and which workflows a push and a pull request trigger. Scenarios run in
+file order, each on the state the previous one left.
 """
 
 import json
