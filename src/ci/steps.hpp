@@ -31,10 +31,11 @@ std::string header(const std::string& what);
 void top_settings(Yaml& y, const std::string& group, const std::string& working_directory);
 
 // `true` (as a string) when this run may push: every event but a pull
-// request from a fork, which GitHub gives no secrets and a read-only token.
+// request from a fork or from Dependabot, which GitHub gives no secrets and
+// a read-only token.
 inline constexpr const char* kCanPush =
-    "${{ github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name == "
-    "github.repository }}";
+    "${{ (github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name == "
+    "github.repository) && github.actor != 'dependabot[bot]' }}";
 std::string on_default_branch(const std::string& branch); // an `if:` expression
 
 void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history);

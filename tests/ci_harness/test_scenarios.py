@@ -6,8 +6,8 @@ registry's storage is the oracle for digests and tags.
 
 History: the first push to main; a pull request touching the shared library
 libs/mlcommon; the merge queue checking it; its merge; a push touching one
-leaf project; a push changing nothing buildable; a pull request from a fork; a
-pull request that breaks a test. Then per-project mode: its first push, a leaf
+leaf project; a push changing nothing buildable; a pull request from a fork and
+one from Dependabot; a pull request that breaks a test. Then per-project mode: its first push, a leaf
 push, and which workflows a push and a pull request trigger. Scenarios run in
 file order, each on the state the previous one left.
 """
@@ -171,7 +171,7 @@ class World:
             "head_commit": {"id": self.head(), "message": self.git("log", "-1", "--format=%B")},
         }, self.head(), "refs/heads/main")
 
-    def pull_request(self, number, branch, fork=False):
+    def pull_request(self, number, branch, fork=False, actor=None):
         """Opens a pull request of `branch` (the work tree's HEAD) into main,
         with GitHub's merge commit at refs/pull/N/merge."""
         head = self.head()
@@ -193,21 +193,21 @@ class World:
                          "repo": {"full_name": "someone/monorepo" if fork else self.repository}},
             },
             "repository": {"full_name": self.repository, "default_branch": "main"},
-        }, merge, f"refs/pull/{number}/merge", fork=fork)
+        }, merge, f"refs/pull/{number}/merge", fork=fork, actor=actor)
 
-    def run(self, event_name, payload, sha, ref, fork=False):
+    def run(self, event_name, payload, sha, ref, fork=False, actor=None):
         """Runs the matrix workflow (matrix mode), or every per-project
         workflow the event triggers, one after the other."""
         open(self.docker_log, "w").close()
         saved = self.runner.secrets
-        if fork:
-            self.runner.secrets = {}  # GitHub gives a fork's pull request no secrets
+        if fork or actor == "dependabot[bot]":
+            self.runner.secrets = {}  # GitHub gives these pull requests no secrets
         files = [WORKFLOW] if self.mode == "matrix" else sorted(
             f for f in sh(["git", "--git-dir", self.origin, "ls-tree", "--name-only", sha,
                            ".github/workflows/"]).split() if f.startswith(".github/workflows/mlrepo-"))
         try:
-            results = {f: self.runner.run(f, event_name, payload, sha, ref, actor="someone" if fork else "alice")
-                       for f in files}
+            who = actor or ("someone" if fork else "alice")
+            results = {f: self.runner.run(f, event_name, payload, sha, ref, actor=who) for f in files}
         finally:
             self.runner.secrets = saved
         if self.mode == "matrix":
@@ -431,6 +431,16 @@ def test_fork_pull_request_builds_and_tests_without_pushing(world):
     assert tested == [local], run.explain()
     logs = "".join(s["log"] for i in run.result.instances("build-1") for s in i.steps)
     assert "not pushed: a pull request from a fork" in logs, run.explain()
+
+
+def test_dependabot_pull_request_does_not_try_to_push(world):
+    world.git("checkout", "-q", "-b", "dependabot/pip/holidays", "main")
+    world.commit("Bump holidays", {"projects/demand-forecast/requirements.txt": "holidays==0.41\n"})
+    run = world.pull_request(4, "dependabot/pip/holidays", actor="dependabot[bot]")
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {"demand-forecast": 1}, run.explain()
+    verbs = {args[0] for _, args in run.calls}
+    assert "push" not in verbs and "login" not in verbs, run.explain()
 
 
 def test_pull_request_that_breaks_a_test_fails_the_gate(world):
