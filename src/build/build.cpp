@@ -97,6 +97,19 @@ PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfi
   return in;
 }
 
+std::vector<PlanItem> plan_commit(const git::Repository& repo, const View& view, const git_oid& commit,
+                                  const std::vector<size_t>& chosen, const changes::EnvLookup& env) {
+  auto inputs = plan_inputs(repo, view.config, env);
+  inputs.commit = commit;
+  inputs.snapshot = view.snapshot.get();
+  auto plan = make_plan(repo, view.config, view.graph, chosen, inputs);
+  std::vector<PlanItem> out;
+  for (auto& item : plan)
+    if (item.requested)
+      out.push_back(std::move(item));
+  return out;
+}
+
 bool any_failed(const std::vector<Result>& results) {
   for (const auto& r : results)
     if (r.status != Status::Built && r.status != Status::Skipped)

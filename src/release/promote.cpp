@@ -29,20 +29,6 @@ void require_registry(const View& view) {
                      "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml, then 'mlrepo build --push'");
 }
 
-// The chosen projects' plan items at `commit`, its committed content only.
-std::vector<build::PlanItem> plan_at(const git::Repository& repo, const View& view, const git_oid& commit,
-                                     const std::vector<size_t>& chosen, const changes::EnvLookup& env) {
-  auto inputs = build::plan_inputs(repo, view.config, env);
-  inputs.commit = commit;
-  inputs.snapshot = view.snapshot.get();
-  auto plan = build::make_plan(repo, view.config, view.graph, chosen, inputs);
-  std::vector<build::PlanItem> out;
-  for (auto& item : plan)
-    if (item.requested)
-      out.push_back(std::move(item));
-  return out;
-}
-
 void promote_one(registry::Client& client, PromoteResult& r, bool dry_run) {
   auto source = registry::parse_image_name(r.image);
   registry::Manifest manifest;
@@ -193,7 +179,7 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   }
 
   // 4. Copy the manifests, several projects at a time.
-  auto plan = plan_at(repo, view, commit, chosen, env);
+  auto plan = build::plan_commit(repo, view, commit, chosen, env);
   registry::Client client(credentials, opt.client);
   out.results.resize(plan.size());
   std::atomic<size_t> next{0};

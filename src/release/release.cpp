@@ -53,11 +53,8 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
                          "commit or stash them ('git status " + project.path + "'), push, then release");
   }
 
-  auto inputs = build::plan_inputs(repo, committed.config, env);
-  inputs.commit = head;
-  inputs.snapshot = committed.snapshot.get();
-  auto plan = build::make_plan(repo, committed.config, committed.graph, chosen, inputs);
-  const auto& item = plan.back(); // the project itself comes after what it depends on
+  auto plan = build::plan_commit(repo, committed, head, chosen, env);
+  const auto& item = plan.at(0);
   out.image = item.content_ref;
   registry::Client client(credentials, opt.client);
   auto found = client.head_manifest(registry::parse_image_name(item.content_ref));

@@ -47,6 +47,12 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions options, BuildS
 PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfig& ws,
                        const changes::EnvLookup& env);
 
+// The chosen projects' plan items at `commit` (its committed content only,
+// the work tree ignored), without the dependencies they pull in: what
+// promote and release name, as a build of that commit would.
+std::vector<PlanItem> plan_commit(const git::Repository& repo, const View& view, const git_oid& commit,
+                                  const std::vector<size_t>& chosen, const changes::EnvLookup& env);
+
 // True when any result failed, was blocked or cancelled.
 bool any_failed(const std::vector<Result>& results);
 
