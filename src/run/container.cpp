@@ -26,6 +26,17 @@ std::vector<std::string> command_argv(const std::vector<std::string>& command) {
 
 namespace {
 
+// The commands `mlrepo test` runs for a project: lint, then test, as `only` allows.
+using TestSteps = std::vector<std::pair<std::string, std::vector<std::string>>>;
+TestSteps test_steps(const config::ProjectConfig& config, Only only) {
+  TestSteps steps;
+  if (only != Only::Test && !config.lint.empty())
+    steps.emplace_back("lint", config.lint);
+  if (only != Only::Lint && !config.test.empty())
+    steps.emplace_back("test", config.test);
+  return steps;
+}
+
 struct Images {
   std::unique_ptr<View> view;                // the work tree they were built from
   std::map<std::string, std::string> built;  // chosen project -> its image reference
@@ -77,8 +88,7 @@ Images pulled_images(const git::Repository& repo, build::BuildOptions opt, Only 
     if (!item.requested)
       continue;
     // Nothing to run in it: no reason to pull it (run_tests says so).
-    const auto& config = *out.view->graph.projects()[item.project].config;
-    if ((only == Only::Test || config.lint.empty()) && (only == Only::Lint || config.test.empty())) {
+    if (test_steps(*out.view->graph.projects()[item.project].config, only).empty()) {
       out.built.emplace(item.name, item.content_ref);
       continue;
     }
@@ -243,11 +253,7 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
     auto it = images.built.find(project.name);
     if (it == images.built.end())
       continue;
-    std::vector<std::pair<std::string, std::vector<std::string>>> steps;
-    if (opt.only != Only::Test && !project.config->lint.empty())
-      steps.emplace_back("lint", project.config->lint);
-    if (opt.only != Only::Lint && !project.config->test.empty())
-      steps.emplace_back("test", project.config->test);
+    auto steps = test_steps(*project.config, opt.only);
     if (steps.empty()) {
       spdlog::warn("{}: no {} command in {}/mlrepo.yaml; nothing to run", project.name,
                    opt.only == Only::Lint ? "lint:" : opt.only == Only::Test ? "test:" : "test: or lint:",
