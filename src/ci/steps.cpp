@@ -89,10 +89,11 @@ void install_step(Yaml& y, const config::WorkspaceConfig& ws) {
   y.line(4, "uses: " + yaml_quote(ws.ci.mlrepo_action) + (pinned_default ? std::string(" # v") + kVersion : ""));
 }
 
-void login_step(Yaml& y, const config::WorkspaceConfig& ws) {
+void login_step(Yaml& y, const config::WorkspaceConfig& ws, bool only_if_push) {
   std::string host = ws.registry.substr(0, ws.registry.find('/'));
   y.line(3, "- name: Log in to the registry");
-  y.line(4, "if: env.PUSH == 'true'");
+  if (only_if_push)
+    y.line(4, "if: env.PUSH == 'true'");
   y.line(4, "env:");
   y.line(5, "REGISTRY: " + yaml_quote(host));
   if (host == "ghcr.io") {
@@ -118,7 +119,7 @@ void build_and_test_steps(Yaml& y, const config::WorkspaceConfig& ws, const std:
     }
     return;
   }
-  login_step(y, ws);
+  login_step(y, ws, true);
   y.line(3, "- name: Build once and push the content tag");
   y.line(4, "if: env.PUSH == 'true'");
   y.line(4, "run: mlrepo build" + arg + " --push --content-tag-only");

@@ -40,8 +40,8 @@ std::string on_default_branch(const std::string& branch); // an `if:` expression
 
 void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history);
 void install_step(Yaml& y, const config::WorkspaceConfig& ws);
-// Skipped unless env.PUSH is 'true'.
-void login_step(Yaml& y, const config::WorkspaceConfig& ws);
+// `only_if_push`: skipped unless env.PUSH is 'true' (jobs that also run for forks).
+void login_step(Yaml& y, const config::WorkspaceConfig& ws, bool only_if_push);
 
 // Build once (pushing only the content tag when env.PUSH is 'true'), then lint
 // and test that very image: pulled by digest when pushed, else the local one.

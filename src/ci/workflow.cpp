@@ -216,15 +216,13 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
   check_step(y);
 
   std::vector<std::string> gate_needs{"changes"};
-  std::vector<BuildJob> previous_depth, this_depth;
-  for (size_t k = 0; k < jobs.size(); ++k) {
-    if (k > 0 && jobs[k].depth != jobs[k - 1].depth) {
-      previous_depth = std::move(this_depth);
-      this_depth.clear();
-    }
-    build_job(y, ws, jobs[k], previous_depth);
-    this_depth.push_back(jobs[k]);
-    gate_needs.push_back(jobs[k].id());
+  for (const auto& job : jobs) {
+    std::vector<BuildJob> previous_depth;
+    for (const auto& b : jobs)
+      if (b.depth + 1 == job.depth)
+        previous_depth.push_back(b);
+    build_job(y, ws, job, previous_depth);
+    gate_needs.push_back(job.id());
   }
 
   std::vector<std::string> build_ids(gate_needs.begin() + 1, gate_needs.end());
@@ -242,12 +240,10 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     y.line(2, "permissions:");
     y.line(3, "contents: read");
     y.line(3, "packages: write");
-    y.line(2, "env:");
-    y.line(3, "PUSH: 'true'");
     y.line(2, "steps:");
     checkout_step(y, ws, true);
     install_step(y, ws);
-    login_step(y, ws);
+    login_step(y, ws, false);
     y.line(3, "- name: Tag the tested images (commit, branch and default-branch tags), registry-side");
     y.line(4, "run: mlrepo promote --changed");
     gate_needs.push_back("promote");
