@@ -142,8 +142,7 @@ class Runner:
             "event": payload,
             "sha": sha,
             "ref": ref,
-            "ref_name": ref.split("/", 2)[-1] if ref.startswith("refs/heads/") or ref.startswith("refs/tags/")
-            else ref.split("/", 2)[-1],
+            "ref_name": ref.split("/", 2)[-1],
             "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
             "repository": self.repository,
             "repository_owner": self.repository.split("/")[0],

@@ -54,6 +54,7 @@ class World:
     def __init__(self, mode="matrix", mlrepo=MLREPO):
         self.mode = mode
         self.mlrepo = mlrepo
+        self.content_tags = {}  # (project, sha) -> content tag: a commit's never changes
         self.dir = tempfile.mkdtemp(prefix="mlrepo-ci-harness-")
         self.port = free_port()
         self.prefix = f"h{os.getpid()}-"
@@ -230,6 +231,12 @@ class World:
 
     def content_tag(self, project, sha):
         """The content tag mlrepo gives `project` at commit `sha`."""
+        key = (project, sha)
+        if key not in self.content_tags:
+            self.content_tags[key] = self.plan_content_tag(project, sha)
+        return self.content_tags[key]
+
+    def plan_content_tag(self, project, sha):
         tmp = os.path.join(self.dir, "plan")
         shutil.rmtree(tmp, ignore_errors=True)
         self.git("clone", "-q", self.origin, tmp, cwd=self.dir)
