@@ -6,11 +6,66 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/log.hpp"
 #include "mlrepo/util/process.hpp"
+#include "mlrepo/util/text.hpp"
 #include "mlrepo/version.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 namespace mlrepo::cli {
+
+namespace {
+
+std::vector<std::string> command_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  return names;
+}
+
+// The first word that is neither a global option nor its value, when it names
+// no command; nullopt when it does, or when there is none (CLI11 then says a
+// command is required).
+std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
+  auto names = command_names(app);
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word == "-C" || word == "--repo" || word == "--color") {
+      ++i; // its value
+      continue;
+    }
+    if (word.starts_with("-"))
+      continue;
+    if (std::find(names.begin(), names.end(), word) != names.end())
+      return std::nullopt;
+    return std::string(word);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+void register_help(CLI::App& app, Action& action) {
+  auto topic = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("help", "Show help for mlrepo or for one command (the same as COMMAND --help)");
+  cmd->add_option("COMMAND", *topic, "The command to explain");
+  cmd->callback([&app, topic, &action] {
+    action = [&app, topic] {
+      if (topic->empty()) {
+        std::cout << app.get_formatter()->make_help(&app, "mlrepo", CLI::AppFormatMode::Normal);
+        return 0;
+      }
+      auto names = command_names(app);
+      if (std::find(names.begin(), names.end(), *topic) == names.end()) {
+        auto guess = util::closest(*topic, names, std::max<size_t>(2, topic->size() / 3));
+        throw UsageError("'" + *topic + "' is not an mlrepo command",
+                         guess ? "did you mean 'mlrepo help " + *guess + "'?" : "run 'mlrepo help' for the list of commands");
+      }
+      std::cout << app.get_subcommand(*topic)->help("mlrepo");
+      return 0;
+    };
+  });
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"mlrepo: many containerised ML projects in one git repository.\n"
@@ -45,6 +100,7 @@ int run(int argc, char** argv) {
   register_doctor(app, global, action);
   register_promote(app, global, action);
   register_release(app, global, action);
+  register_help(app, action);
 
   // `mlrepo run PROJECT -- ARGS...`: ARGS are the container's, never options.
   int parsed_argc = argc;
@@ -55,6 +111,15 @@ int run(int argc, char** argv) {
       parsed_argc = i;
       break;
     }
+  // A mistyped command would otherwise read as "a subcommand is required".
+  if (auto unknown = unknown_command(app, parsed_argc, argv)) {
+    std::cerr << "error: '" << *unknown << "' is not an mlrepo command\n";
+    if (auto guess = util::closest(*unknown, command_names(app), std::max<size_t>(2, unknown->size() / 3)))
+      std::cerr << "hint: did you mean 'mlrepo " << *guess << "'? ('mlrepo help' lists every command)\n";
+    else
+      std::cerr << "hint: run 'mlrepo help' for the list of commands\n";
+    return static_cast<int>(ExitCode::BadInput);
+  }
   try {
     app.parse(parsed_argc, argv);
     if (global.saw_double_dash && !app.got_subcommand("run"))
@@ -62,6 +127,14 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0)
       return app.exit(e);
+    if (app.get_subcommands().empty()) {
+      std::string list;
+      for (const auto& name : command_names(app))
+        list += (list.empty() ? "" : ", ") + name;
+      std::cerr << "error: no command given\nhint: mlrepo COMMAND, where COMMAND is one of: " << list
+                << " ('mlrepo help COMMAND' explains one)\n";
+      return static_cast<int>(ExitCode::BadInput);
+    }
     std::cerr << "error: " << e.what() << "\n"
               << "hint: run 'mlrepo --help' (or 'mlrepo COMMAND --help') for usage\n";
     return static_cast<int>(ExitCode::BadInput);

@@ -97,8 +97,8 @@ TEST_CASE("ci generate: one workflow per project, with the right triggers and jo
   CHECK_THAT(promote["if"].as<std::string>(), Contains("refs/heads/main") && Contains("'push'") &&
                                                   Contains("env.PUSH == 'true'"));
   // No expression is expanded inside a run: script.
-  for (const auto& job : wf["jobs"])
-    for (const auto& step : job.second["steps"])
+  for (const auto& each : wf["jobs"])
+    for (const auto& step : each.second["steps"])
       if (step["run"])
         CHECK_THAT(step["run"].as<std::string>(), !Contains("${{"));
   expect_workflows_lint_clean(r);
@@ -280,7 +280,7 @@ TEST_CASE("ci generate: mlrepo's own action is pinned to the commit it was built
              Contains("mlrepo/mlrepo@v"));
 }
 
-TEST_CASE("ci generate: the Slack notification posts what failed; pushed text stays data", "[ci]") {
+TEST_CASE("ci generate: the Slack notification posts what failed, and pushed text stays data", "[ci]") {
   GitRepo r;
   r.write("mlrepo.yaml", std::string(kPinned) + "  notify:\n    slack_webhook_secret: SLACK_WEBHOOK_URL\n"
                                                 "registry: registry.example.com/ml\n");
@@ -408,7 +408,7 @@ TEST_CASE("ci generate: 300 projects shard the build matrix under GitHub's 256-j
   expect_workflows_lint_clean(r);
 }
 
-TEST_CASE("the install action caches a built mlrepo per runner image and source; a warm runner only activates it",
+TEST_CASE("the install action caches a built mlrepo per runner image and source, and a warm runner only activates it",
           "[ci]") {
   std::string script = std::string(MLREPO_SOURCE_DIR) + "/scripts/ci-install";
   expect_action_lint_clean(fs::path(MLREPO_SOURCE_DIR) / "action.yml"); // its cache action pinned

@@ -76,3 +76,36 @@ TEST_CASE("messages: -q prints only errors, not warnings", "[messages]") {
   CHECK(quiet_error.code == 2);
   CHECK_THAT(quiet_error.err, Contains("error: 'nosuch' is not a project"));
 }
+
+TEST_CASE("messages: a mistyped command is unknown, with the nearest command, and help COMMAND explains one",
+          "[messages]") {
+  GitRepo r;
+  for (auto [typo, meant] : {std::pair{"biuld", "build"}, {"promotee", "promote"}, {"chnaged", "changed"}}) {
+    auto run = r.mlrepo({typo});
+    INFO(run.err);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains(std::string("'") + typo + "' is not an mlrepo command") &&
+                            Contains(std::string("did you mean 'mlrepo ") + meant + "'") &&
+                            !Contains("subcommand is required"));
+  }
+  // Global options and their values before the command are not the command.
+  auto global = r.mlrepo({"-C", r.path().string(), "--color", "never", "lsit"});
+  CHECK(global.code == 2);
+  CHECK_THAT(global.err, Contains("'lsit' is not an mlrepo command") && Contains("'mlrepo list'"));
+  auto far = r.mlrepo({"xyzzy"});
+  CHECK(far.code == 2);
+  CHECK_THAT(far.err, !Contains("did you mean") && Contains("mlrepo help"));
+
+  auto help = r.mlrepo({"help", "build"});
+  CHECK(help.code == 0);
+  CHECK(help.out == r.mlrepo({"build", "--help"}).out);
+  auto all = r.mlrepo({"help"});
+  CHECK(all.code == 0);
+  CHECK_THAT(all.out, Contains("promote") && Contains("help"));
+  auto unknown = r.mlrepo({"help", "biuld"});
+  CHECK(unknown.code == 2);
+  CHECK_THAT(unknown.err, Contains("did you mean 'mlrepo help build'"));
+  auto none = r.mlrepo({});
+  CHECK(none.code == 2);
+  CHECK_THAT(none.err, Contains("no command given") && Contains("build"));
+}

@@ -79,7 +79,7 @@ TEST_CASE("promote: tags are copied registry-side, digest unchanged, nothing pul
   CHECK(p.registry.tag_digest(p.repository("app"), "later").empty());
 }
 
-TEST_CASE("build --content-tag-only pushes one tag; promote without --tag adds the build's tags, latest only "
+TEST_CASE("build --content-tag-only pushes one tag, and promote without --tag adds the build's tags, latest only "
           "on the default branch", "[promote][push][docker]") {
   Promo p;
   p.repo.write("mlrepo.yaml", "registry: " + p.registry.host() + "/acme\nimage_prefix: " + p.images.prefix() +
@@ -432,7 +432,7 @@ TEST_CASE("build --push puts back what a registry lost", "[promote][push][docker
   CHECK(p.repo.mlrepo({"promote", "base", "--tag", "x"}).code == 0);
 }
 
-TEST_CASE("test --pull tests the pushed image by digest and names it in the job summary; build pulls a pushed "
+TEST_CASE("test --pull tests the pushed image by digest and names it in the job summary, and build pulls a pushed "
           "dependency instead of building it", "[promote][push][docker]") {
   Promo p;
   p.repo.write("app/mlrepo.yaml", "test: grep -q v1 /model.txt\n");
