@@ -1,7 +1,7 @@
 // Globs (exclude, global_triggers, .dockerignore): pattern and path split at
 // the first NUL. Matching must stay linear: libFuzzer's -timeout catches a
 // blow-up as a finding.
-#include "mlrepo/build/content.hpp"
+#include "mlrepo/project/dockerignore.hpp"
 #include "mlrepo/util/glob.hpp"
 
 #include <cstdint>
@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)mlrepo::util::glob_match(pattern, path);
   (void)mlrepo::util::glob_problem(pattern);
   (void)mlrepo::util::glob_base(pattern);
-  mlrepo::build::DockerIgnore ignore{std::string(pattern)};
+  mlrepo::project::DockerIgnore ignore{std::string(pattern)};
   (void)ignore.ignores(path);
   return 0;
 }

@@ -82,7 +82,7 @@ ChangesResult find_changes(const git::Repository& repo, const changes::Selection
 
   auto selection = changes::select_revisions(repo, initial, options, env);
   View view = selection.uncommitted ? worktree_view(repo) : open_view(repo, selection.head);
-  auto set = changes::compute_changes(repo, view.config, view.graph, selection);
+  auto set = changes::compute_changes(repo, view.config, view.graph, *view.snapshot, selection);
   return ChangesResult{std::move(view), std::move(selection), std::move(set)};
 }
 

@@ -12,68 +12,7 @@ namespace {
 
 constexpr uint32_t kTree = 0040000, kSymlink = 0120000;
 
-std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos)
-    return {};
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
-
-// filepath.Clean for a slash-separated relative pattern.
-std::string clean(std::string_view p) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t slash = p.find('/', start);
-    std::string_view part = p.substr(start, slash == std::string_view::npos ? slash : slash - start);
-    if (part == "..") {
-      if (!parts.empty())
-        parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    if (slash == std::string_view::npos)
-      break;
-    start = slash + 1;
-  }
-  std::string out;
-  for (auto part : parts)
-    out += (out.empty() ? "" : "/") + std::string(part);
-  return out;
-}
-
 } // namespace
-
-DockerIgnore::DockerIgnore(const std::string& content) {
-  size_t start = 0;
-  while (start < content.size()) {
-    size_t nl = content.find('\n', start);
-    std::string_view line = std::string_view(content).substr(start, nl == std::string::npos ? nl : nl - start);
-    start = nl == std::string::npos ? content.size() : nl + 1;
-    if (line.substr(0, 3) == "\xEF\xBB\xBF")
-      line.remove_prefix(3);
-    line = trim(line);
-    if (line.empty() || line.front() == '#')
-      continue;
-    bool exception = line.front() == '!';
-    if (exception)
-      line = trim(line.substr(1));
-    std::string glob = clean(line);
-    if (!glob.empty())
-      patterns_.push_back({std::move(glob), exception});
-  }
-}
-
-bool DockerIgnore::ignores(std::string_view path) const {
-  bool ignored = false;
-  for (const auto& p : patterns_) {
-    // The path itself or any directory above it, in one pass: one match per
-    // parent costed patterns x depth x path (a fuzzer's 10-second input).
-    if (util::glob_match_self_or_parent(p.glob, path))
-      ignored = !p.exception;
-  }
-  return ignored;
-}
 
 ContentIds::ContentIds(const git::Repository& repo, git_tree* head,
                        const std::vector<git::WorktreeChange>& dirty)
@@ -114,9 +53,11 @@ std::optional<ContentIds::Entry> ContentIds::overlay_of(const std::string& path)
 }
 
 bool ContentIds::ignored(const std::string& path, const DockerIgnore* ignore, const std::string& context) const {
-  if (!ignore || ignore->empty() || path == context || !util::path_within(path, context))
-    return false;
-  return ignore->ignores(context.empty() ? std::string_view(path) : std::string_view(path).substr(context.size() + 1));
+  return ignore && project::ignored_in_context(*ignore, context, path);
+}
+
+bool ContentIds::skipped_dir(const std::string& path, const DockerIgnore* ignore, const std::string& context) const {
+  return ignored(path, ignore, context) && !ignore->has_exceptions();
 }
 
 std::string ContentIds::id(const std::string& path, const DockerIgnore* ignore, const std::string& context) {
@@ -162,9 +103,9 @@ std::optional<ContentIds::Entry> ContentIds::tree_id(const std::string& path, gi
     const git_tree_entry* e = git_tree_entry_byindex(tree, i); // borrowed
     std::string name = git_tree_entry_name(e);
     std::string child = prefix + name;
-    if (ignored(child, ignore, context))
-      continue;
     uint32_t mode = static_cast<uint32_t>(git_tree_entry_filemode(e));
+    if (mode == kTree ? skipped_dir(child, ignore, context) : ignored(child, ignore, context))
+      continue;
     if (mode == kTree) {
       git_tree* raw = nullptr;
       git::check(git_tree_lookup(&raw, repo_.raw(), git_tree_entry_id(e)), "cannot read tree '" + child + "'");
@@ -181,7 +122,7 @@ std::optional<ContentIds::Entry> ContentIds::tree_id(const std::string& path, gi
     size_t slash = rest.find('/');
     std::string name(rest.substr(0, slash));
     std::string child = prefix + name;
-    if (ignored(child, ignore, context))
+    if (slash == std::string_view::npos ? ignored(child, ignore, context) : skipped_dir(child, ignore, context))
       continue;
     if (slash == std::string_view::npos) {
       used_uncommitted_ = true;

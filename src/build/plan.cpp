@@ -116,16 +116,22 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     std::vector<std::string> inputs_paths{p.path};
     for (const auto& d : graph.path_dependencies(i))
       inputs_paths.push_back(d.glob ? util::glob_base(d.path) : d.path);
-    std::string manifest = "mlrepo-content-v2\n";
-    auto ignore_text = read(util::join_path(p.context, ".dockerignore"));
+    std::string manifest = "mlrepo-content-v3\n";
+    auto ignore_text = read(project::dockerignore_path(p.context));
     const DockerIgnore ignore(ignore_text.value_or(""));
     for (const auto& path : inputs_paths) {
       manifest += "input " + path + " " + content.id(path, &ignore, p.context) + "\n";
       item.dirty |= content.last_used_uncommitted();
     }
-    // Docker reads the Dockerfile whatever .dockerignore says.
-    manifest += "dockerfile " + p.dockerfile + " " + content.id(p.dockerfile, nullptr, p.context) + "\n";
-    item.dirty |= content.last_used_uncommitted();
+    // What defines the image whatever .dockerignore says (project::always_seen):
+    // Docker reads the Dockerfile anyway, the config holds the build settings,
+    // and the ignore file decides what the build sees.
+    for (const auto& [kind, path] : {std::pair<const char*, std::string>{"dockerfile", p.dockerfile},
+                                     {"config", util::join_path(p.path, config::kConfigFile)},
+                                     {"dockerignore", project::dockerignore_path(p.context)}}) {
+      manifest += std::string(kind) + " " + path + " " + content.id(path, nullptr, p.context) + "\n";
+      item.dirty |= content.last_used_uncommitted();
+    }
     manifest += "context " + p.context + "\n";
     for (const auto& [k, v] : item.build_args)
       manifest += "build_arg " + k + "=" + v + "\n";

@@ -5,6 +5,7 @@
 #include "mlrepo/git/status.hpp"
 #include "mlrepo/git/tree_diff.hpp"
 #include "mlrepo/project/discovery.hpp"
+#include "mlrepo/project/dockerignore.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/glob.hpp"
@@ -91,6 +92,29 @@ private:
   std::vector<bool> marked_;
 };
 
+// Whether a project's build sees a path: its context's .dockerignore, read
+// once per context from the head side, decides (project/dockerignore.hpp).
+class Visibility {
+public:
+  Visibility(const project::Graph& graph, const git::Snapshot& snapshot) : graph_(graph), snapshot_(snapshot) {}
+
+  bool sees(size_t i, std::string_view path) {
+    const auto& p = graph_.projects()[i];
+    if (project::always_seen(p, path))
+      return true;
+    auto [it, fresh] = ignores_.try_emplace(p.context);
+    if (fresh)
+      it->second = std::make_unique<project::DockerIgnore>(
+          snapshot_.read(project::dockerignore_path(p.context)).value_or(""));
+    return !project::ignored_in_context(*it->second, p.context, path);
+  }
+
+private:
+  const project::Graph& graph_;
+  const git::Snapshot& snapshot_;
+  std::unordered_map<std::string, std::unique_ptr<project::DockerIgnore>> ignores_;
+};
+
 } // namespace
 
 std::vector<git::WorktreeChange> uncommitted_changes(const git::Repository& repo, const git_oid& head) {
@@ -102,7 +126,7 @@ std::vector<git::WorktreeChange> uncommitted_changes(const git::Repository& repo
 }
 
 ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                          const project::Graph& graph, const Selection& sel) {
+                          const project::Graph& graph, const git::Snapshot& snapshot, const Selection& sel) {
   const auto& projects = graph.projects();
   ChangeSet result;
   result.head = git::oid_hex(sel.head);
@@ -149,6 +173,13 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     if (!util::path_within(p.dockerfile, p.path))
       inputs[p.dockerfile].push_back({i, nullptr});
   }
+  // A .dockerignore outside the project (a context wider than its
+  // directory) decides what its build sees: a change to it is the project's.
+  std::unordered_map<std::string, std::vector<size_t>> ignore_files;
+  for (size_t i = 0; i < projects.size(); ++i)
+    if (auto f = project::dockerignore_path(projects[i].context); !util::path_within(f, projects[i].path))
+      ignore_files[f].push_back(i);
+  Visibility visibility(graph, snapshot);
 
   auto mark_path = [&](const std::string& path, const ChangedPath& c) {
     // The deepest project containing the path, and every extra input above it.
@@ -157,7 +188,11 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     for (;;) {
       if (!owned) {
         if (auto it = owner.find(dir); it != owner.end() && dir != path) {
-          marks.add(it->second, c.uncommitted ? "uncommitted" : "file", describe(c));
+          if (visibility.sees(it->second, path))
+            marks.add(it->second, c.uncommitted ? "uncommitted" : "file", describe(c));
+          else
+            spdlog::debug("{}: {} is left out of its build by .dockerignore: no change", projects[it->second].name,
+                          path);
           owned = true;
         }
       }
@@ -169,6 +204,8 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
           const std::string as_dockerfile = changed + " (the project's Dockerfile)";
           std::unordered_map<std::string_view, std::string> texts;
           for (const auto& in : it->second) {
+            if (in.origin && !visibility.sees(in.project, path))
+              continue;
             if (!in.origin) {
               marks.add(in.project, c.uncommitted ? "uncommitted" : "file", as_dockerfile);
               continue;
@@ -181,7 +218,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
         }
       // A glob input matches a file, or a directory whose files it copies.
       for (const auto& [in, project] : glob_inputs)
-        if (!dir.empty() && util::glob_match(in->path, dir))
+        if (!dir.empty() && util::glob_match(in->path, dir) && visibility.sees(project, path))
           marks.add(project, "dependency", describe(c) + " (" + in->origin + ")");
       if (dir.empty())
         break;
@@ -206,6 +243,10 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
     mark_path(c.path, c);
     if (!c.old_path.empty())
       mark_path(c.old_path, c);
+    for (const auto* path : {&c.path, &c.old_path})
+      if (auto it = ignore_files.find(*path); it != ignore_files.end())
+        for (size_t i : it->second)
+          marks.add(i, c.uncommitted ? "uncommitted" : "file", describe(c) + " (decides what the build sees)");
   }
 
   // The workspace keys every image is named or built by: a change to one

@@ -5,6 +5,7 @@
 #include "mlrepo/ci/build_jobs.hpp"
 
 #include "mlrepo/project/dockerfile.hpp"
+#include "mlrepo/project/dockerignore.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/version.hpp"
@@ -323,6 +324,39 @@ std::string filter_escape(std::string_view path) {
   return out;
 }
 
+namespace {
+
+// A .dockerignore pattern as a GitHub `paths:` pattern below `context`, or
+// nullopt where GitHub's glob would not say the same: its `?` means "the
+// previous character, optionally" and its classes differ. An exception may
+// be widened (it then triggers a little more, never less); an exclusion that
+// cannot be said exactly is left out for the same reason.
+std::optional<std::string> github_ignore_pattern(const std::string& context, const std::string& glob, bool exception) {
+  std::string out = context.empty() ? "" : filter_escape(context) + "/";
+  for (size_t k = 0; k < glob.size(); ++k) {
+    char c = glob[k];
+    if (c == '?' || c == '[' || c == ']' || c == '\\') {
+      if (!exception)
+        return std::nullopt;
+      if (c == '[')
+        k = std::min(glob.find(']', k), glob.size() - 1);
+      else if (c == '\\')
+        ++k;
+      if (out.empty() || out.back() != '*')
+        out += '*';
+      continue;
+    }
+    if (c == ' ' && (k == 0 || glob[k - 1] == '/' || k + 1 == glob.size() || glob[k + 1] == '/'))
+      return exception ? std::optional<std::string>(out + "**") : std::nullopt;
+    if (c == '+' || (c == '!' && out.empty()))
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+} // namespace
+
 // The files that make `mlrepo changed` list project i, as GitHub `paths:`
 // patterns, where the last pattern that matches a file decides. Files belong
 // to their deepest project, so each project's directory is followed by
@@ -364,7 +398,27 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
     const auto& p = projects[j];
     refuse_unsafe(p.path);
     add(under(p.path));
-    // The outermost projects nested in p: their files are theirs.
+    // What its .dockerignore leaves out is no change to it. Said only for a
+    // context inside the project's own directory, where the patterns cannot
+    // reach another project's files; a wider context's ignore file is left
+    // out here, so its workflow may start for a file its build does not see,
+    // and then finds its image up to date.
+    if (util::path_within(p.context, p.path))
+      if (auto text = snapshot.read(project::dockerignore_path(p.context))) {
+        const project::DockerIgnore ignore(*text);
+        for (const auto& pattern : ignore.patterns())
+          if (auto glob = github_ignore_pattern(p.context, pattern.glob, pattern.exception)) {
+            add((pattern.exception ? "" : "!") + *glob);
+            add((pattern.exception ? "" : "!") + *glob + "/**");
+          }
+        if (!ignore.empty())
+          for (const auto& always : {p.dockerfile, util::join_path(p.path, config::kConfigFile),
+                                     project::dockerignore_path(p.context)})
+            if (util::path_within(always, p.path))
+              add(filter_escape(always));
+      }
+    // The outermost projects nested in p: their files are theirs (after the
+    // ignore patterns, whose exceptions could otherwise bring them back).
     std::vector<const std::string*> nested;
     for (const auto& q : projects)
       if (q.path != p.path && util::path_within(q.path, p.path))
@@ -407,6 +461,8 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
     }
     if (!util::path_within(p.dockerfile, p.path))
       add_path(p.dockerfile);
+    if (auto ignore_file = project::dockerignore_path(p.context); !util::path_within(ignore_file, p.path))
+      add(filter_escape(ignore_file));
   }
   for (const auto& g : ws.global_triggers)
     add(g.value);

@@ -2,7 +2,7 @@
 
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/ci/sync.hpp"
-#include "mlrepo/build/content.hpp"
+#include "mlrepo/project/dockerignore.hpp"
 #include "mlrepo/docker/engine.hpp"
 #include "mlrepo/project/discovery.hpp"
 #include "mlrepo/registry/client.hpp"
@@ -31,7 +31,7 @@ struct ContextSize {
 
 // What `docker build` would send from `dir`: everything on disk (ignored by
 // git or not, .git included) that the context's .dockerignore does not leave out.
-ContextSize context_size(const std::string& dir, const build::DockerIgnore& ignore) {
+ContextSize context_size(const std::string& dir, const project::DockerIgnore& ignore) {
   namespace fs = std::filesystem;
   ContextSize out;
   std::error_code ec;
@@ -185,7 +185,7 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
         continue;
       std::string dir = p.context.empty() ? repo->workdir() : repo->workdir() + "/" + p.context;
       auto text = util::read_file(dir + "/.dockerignore");
-      auto size = context_size(dir, build::DockerIgnore(text.value_or("")));
+      auto size = context_size(dir, project::DockerIgnore(text.value_or("")));
       if (size.bytes < kLargeContext)
         continue;
       std::string what;

@@ -63,9 +63,10 @@ TEST_CASE("ci generate: one workflow per project, with the right triggers and jo
 
   auto wf = load(r, ".github/workflows/mlrepo-churn-model.yml");
   // Project directories (shallower first), then inputs: python-base COPYs
-  // constraints.txt from its root context; churn-model depends on libs/mlcommon.
+  // constraints.txt from its root context, whose .dockerignore decides what
+  // it sees; churn-model depends on libs/mlcommon.
   auto paths = std::vector<std::string>{"images/python-base/**", "projects/churn-model/**",
-                                        "constraints.txt", "libs/mlcommon/**", "mlrepo.yaml",
+                                        "constraints.txt", ".dockerignore", "libs/mlcommon/**", "mlrepo.yaml",
                                         ".github/workflows/mlrepo-churn-model.yml"};
   CHECK(strings(wf["on"]["push"]["paths"]) == paths);
   CHECK(strings(wf["on"]["pull_request"]["paths"]) == paths);

@@ -6,6 +6,7 @@
 // anything; where nothing differs from the commit it is the commit's own id.
 #include "mlrepo/git/repository.hpp"
 #include "mlrepo/git/status.hpp"
+#include "mlrepo/project/dockerignore.hpp"
 
 #include <map>
 #include <optional>
@@ -14,23 +15,7 @@
 
 namespace mlrepo::build {
 
-// A .dockerignore, as Docker reads it: one pattern per line, `#` comments,
-// `!` exceptions, the last matching pattern decides, and a path is ignored
-// when it or a parent directory matches.
-class DockerIgnore {
-public:
-  explicit DockerIgnore(const std::string& content);
-  bool empty() const { return patterns_.empty(); }
-  // `path` is relative to the context root.
-  bool ignores(std::string_view path) const;
-
-private:
-  struct Pattern {
-    std::string glob;
-    bool exception;
-  };
-  std::vector<Pattern> patterns_;
-};
+using project::DockerIgnore;
 
 class ContentIds {
 public:
@@ -53,6 +38,9 @@ private:
                                const std::string& context);
   std::optional<Entry> overlay_of(const std::string& path);
   bool ignored(const std::string& path, const DockerIgnore* ignore, const std::string& context) const;
+  // An ignored directory is still walked when an exception may bring back
+  // something below it.
+  bool skipped_dir(const std::string& path, const DockerIgnore* ignore, const std::string& context) const;
 
   const git::Repository& repo_;
   git_tree* head_;

@@ -2,6 +2,7 @@
 // Which projects a change touches, and why.
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/git/repository.hpp"
+#include "mlrepo/git/snapshot.hpp"
 #include "mlrepo/git/status.hpp"
 #include "mlrepo/project/graph.hpp"
 
@@ -35,10 +36,12 @@ struct ChangeSet {
 // How many reasons of one kind a project lists before summarising the rest.
 inline constexpr size_t kMaxReasonsPerKind = 20;
 
-// `graph` must describe the head side: the work tree when the selection counts
-// uncommitted work, else the head commit.
+// `graph` and `snapshot` must describe the head side: the work tree when the
+// selection counts uncommitted work, else the head commit. A file counts for
+// a project only when its build can see it (project/dockerignore.hpp).
 ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                          const project::Graph& graph, const Selection& selection);
+                          const project::Graph& graph, const git::Snapshot& snapshot,
+                          const Selection& selection);
 
 // Every path that differs between the head commit and the work tree: staged,
 // unstaged and untracked-but-not-ignored (git/status.hpp), sorted.
