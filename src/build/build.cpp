@@ -74,6 +74,36 @@ std::string source_url(const git::Repository& repo, const changes::EnvLookup& en
 }
 
 
+// Build secrets come from the environment, read by docker itself; an image
+// that is already built needs none, and a dry run never asks.
+void require_secrets(const std::vector<const PlanItem*>& building, const View& view, const changes::EnvLookup& env) {
+  bool github = changes::running_in_github_actions(env);
+  for (const auto* item : building)
+    for (const auto& [id, var] : item->secrets) {
+      auto value = env(var);
+      if (value && !value->empty())
+        continue;
+      const auto& config = *view.graph.projects()[item->project].config;
+      std::string ci_secret = config::ci_secret_for(config, var);
+      std::string where = config.file.empty() ? item->name + "'s mlrepo.yaml" : config.file;
+      std::string what = "project '" + item->name + "' needs the build secret '" + id +
+                         "' from the environment variable " + var + ", which is " + (value ? "empty" : "not set");
+      if (github && changes::github_run_without_secrets(env))
+        throw UsageError(what + ": a pull request from a fork (or Dependabot's) gets no repository secrets, so "
+                                "it cannot have the CI secret " + ci_secret,
+                         "push the branch to this repository to build it here, or let the Dockerfile build "
+                         "without the secret '" + id + "' when it is absent");
+      if (github)
+        throw UsageError(what,
+                         "add the repository secret " + ci_secret +
+                             " (Settings > Secrets and variables > Actions); the generated workflow passes it "
+                             "to the build as " + var + (ci_secret == var ? " (another name: ci.secrets in " +
+                                                                                  where + ")" : ""));
+      throw UsageError(what, "export " + var + " and run again (its value is read by docker, never shown), "
+                             "or remove the secret from " + where);
+    }
+}
+
 } // namespace
 
 PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfig& ws,
@@ -173,13 +203,9 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   if (opt.plan_only)
     return out;
 
-  for (const auto& item : out.plan)
-    for (const auto& [id, var] : item.secrets)
-      if (!std::getenv(var.c_str()))
-        throw UsageError("project '" + item.name + "' needs the build secret '" + id +
-                             "' from the environment variable " + var + ", which is not set",
-                         "export " + var + " (in GitHub Actions: 'env: " + var + ": ${{ secrets." + var +
-                             " }}'), or remove the secret from " + item.name + "'s mlrepo.yaml");
+  opt.exec.before_building = [&view, &env](const std::vector<const PlanItem*>& building) {
+    require_secrets(building, view, env);
+  };
 
   util::SpawnRunner runner;
   docker::Engine engine(runner, view.config.docker);

@@ -412,6 +412,14 @@ std::vector<Result> execute(const std::vector<PlanItem>& plan, docker::Engine& e
                             const ExecOptions& opt, BuildStatus& status) {
   std::filesystem::create_directories(opt.log_dir);
   auto presence = check_presence(plan, engine, opt, &status);
+  if (opt.before_building) {
+    // Only what will really build: a skipped image needs no build secret.
+    std::vector<const PlanItem*> building;
+    for (size_t i = 0; i < plan.size(); ++i)
+      if (opt.force || !(presence[i].local || presence[i].remote) || !presence[i].error.empty())
+        building.push_back(&plan[i]);
+    opt.before_building(building);
+  }
 
   enum class State { Pending, Running, Done };
   std::vector<State> state(plan.size(), State::Pending);

@@ -274,4 +274,20 @@ Selection select_base(const git::Repository& repo, const config::WorkspaceConfig
 
 } // namespace
 
+bool github_run_without_secrets(const EnvLookup& env) {
+  if (!running_in_github_actions(env))
+    return false;
+  if (env("GITHUB_ACTOR").value_or("") == "dependabot[bot]")
+    return true;
+  auto event = env("GITHUB_EVENT_NAME").value_or("");
+  if (event != "pull_request")
+    return false;
+  try {
+    auto head_repo = json_string(read_event(env), {"pull_request", "head", "repo", "full_name"});
+    return !head_repo.empty() && head_repo != env("GITHUB_REPOSITORY").value_or("");
+  } catch (const Error&) {
+    return false; // an unreadable payload is reported where the range is chosen
+  }
+}
+
 } // namespace mlrepo::changes

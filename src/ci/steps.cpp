@@ -107,11 +107,20 @@ void login_step(Yaml& y, const config::WorkspaceConfig& ws, bool only_if_push) {
             "\"$REGISTRY_USERNAME\" --password-stdin");
 }
 
+void secrets_env(Yaml& y, const SecretEnv& secrets) {
+  if (secrets.empty())
+    return;
+  y.line(4, "env:");
+  for (const auto& [var, secret] : secrets)
+    y.line(5, var + ": ${{ secrets." + secret + " }}");
+}
+
 void build_and_test_steps(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project,
-                          bool run_tests) {
+                          bool run_tests, const SecretEnv& secrets) {
   std::string arg = project.empty() ? "" : " " + project;
   if (ws.registry.empty()) {
     y.line(3, "- name: Build");
+    secrets_env(y, secrets);
     y.line(4, "run: mlrepo build" + arg);
     if (run_tests) {
       y.line(3, "- name: Lint and test the image");
@@ -122,9 +131,13 @@ void build_and_test_steps(Yaml& y, const config::WorkspaceConfig& ws, const std:
   login_step(y, ws, true);
   y.line(3, "- name: Build once and push the content tag");
   y.line(4, "if: env.PUSH == 'true'");
+  secrets_env(y, secrets);
   y.line(4, "run: mlrepo build" + arg + " --push --content-tag-only");
   y.line(3, "- name: Build without pushing (a fork's pull request has no registry credentials)");
   y.line(4, "if: env.PUSH != 'true'");
+  // A fork gets no secrets: the values are empty and mlrepo says which one
+  // the build needed, for the images it really has to build.
+  secrets_env(y, secrets);
   y.line(4, "run: |");
   y.line(5, "echo \"::notice title=mlrepo::built and tested on the runner, not pushed: a pull request "
             "from a fork has no registry credentials\"");

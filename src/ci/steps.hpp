@@ -3,6 +3,7 @@
 // steps (checkout, install, login, build, test, notify) in their one spelling.
 #include "mlrepo/config/config.hpp"
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,11 +44,18 @@ void install_step(Yaml& y, const config::WorkspaceConfig& ws);
 // `only_if_push`: skipped unless env.PUSH is 'true' (jobs that also run for forks).
 void login_step(Yaml& y, const config::WorkspaceConfig& ws, bool only_if_push);
 
+// Build secrets: environment variable -> the CI secret it is read from.
+using SecretEnv = std::map<std::string, std::string>;
+
+// A step's `env:` passing each build secret from its CI secret.
+void secrets_env(Yaml& y, const SecretEnv& secrets);
+
 // Build once (pushing only the content tag when env.PUSH is 'true'), then lint
 // and test that very image: pulled by digest when pushed, else the local one.
-// `project` is a shell word naming it ("" inside its directory).
+// `project` is a shell word naming it ("" inside its directory). Only the
+// build steps see the build secrets.
 void build_and_test_steps(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project,
-                          bool run_tests);
+                          bool run_tests, const SecretEnv& secrets);
 
 // A shell snippet that sets $failed to the jobs whose result (in the
 // environment variables RESULT_<JOB>) is neither success nor skipped.

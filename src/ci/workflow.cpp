@@ -58,6 +58,48 @@ void check_matrix_keys(const project::Project& p, const git::Snapshot& snapshot)
   }
 }
 
+// The build secrets of these projects, each variable read from its CI
+// secret. One variable read from two CI secrets cannot share a job's env.
+SecretEnv build_secrets(const project::Graph& graph, const std::vector<size_t>& indices) {
+  SecretEnv out;
+  std::map<std::string, const project::Project*> from;
+  for (size_t i : indices) {
+    const auto& p = graph.projects()[i];
+    for (const auto& [id, var] : p.config->secrets) {
+      std::string secret = config::ci_secret_for(*p.config, var);
+      auto [it, fresh] = out.emplace(var, secret);
+      if (fresh) {
+        from[var] = &p;
+      } else if (it->second != secret) {
+        const auto& other = *from[var];
+        throw ConfigError(p.config->file, 0,
+                          "build secret variable " + var + " is read from the CI secret " + secret + ", but " +
+                              other.name + " (" + other.config->file + ") reads it from " + it->second +
+                              ", and both build in one job",
+                          "use one CI secret for " + var + " in both (ci.secrets), or name the variables apart");
+      }
+    }
+  }
+  return out;
+}
+
+// Project i and everything it builds FROM: a per-project run builds a
+// missing dependency too.
+std::vector<size_t> with_dependencies(const project::Graph& graph, size_t i) {
+  std::vector<size_t> out, todo{i};
+  std::set<size_t> seen;
+  while (!todo.empty()) {
+    size_t j = todo.back();
+    todo.pop_back();
+    if (!seen.insert(j).second)
+      continue;
+    out.push_back(j);
+    for (size_t d : graph.dependencies(j))
+      todo.push_back(d);
+  }
+  return out;
+}
+
 GeneratedFile project_workflow(const project::Graph& graph, size_t i,
                                const config::WorkspaceConfig& ws, const git::Snapshot& snapshot,
                                const GenerateOptions& opt) {
@@ -102,7 +144,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   checkout_step(y, ws, false);
   install_step(y, ws);
   bool tests = !p.config->lint.empty() || !p.config->test.empty();
-  build_and_test_steps(y, ws, "", tests);
+  build_and_test_steps(y, ws, "", tests, build_secrets(graph, with_dependencies(graph, i)));
   if (push) {
     y.line(3, "- name: Promote the tested image (commit, branch and default-branch tags)");
     y.line(4, "if: env.PUSH == 'true' && " + on_default_branch(opt.default_branch));
@@ -141,6 +183,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     checkout_step(y, ws, false);
     install_step(y, ws);
     y.line(3, tests ? "- name: Lint and test" : "- name: Build");
+    secrets_env(y, build_secrets(graph, with_dependencies(graph, i)));
     y.line(4, std::string(tests ? "run: mlrepo test" : "run: mlrepo build") + build_args);
     notify_step(y, ws, p.name, "failed=variants", {});
   }
@@ -150,7 +193,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
 // The build jobs, one per dependency depth (and shard): a depth starts once
 // the one before it succeeded or had nothing to build.
 void build_job(Yaml& y, const config::WorkspaceConfig& ws, const BuildJob& job,
-               const std::vector<BuildJob>& before) {
+               const std::vector<BuildJob>& before, const SecretEnv& secrets) {
   bool push = !ws.registry.empty();
   y.blank();
   y.line(1, job.id() + ":");
@@ -178,7 +221,7 @@ void build_job(Yaml& y, const config::WorkspaceConfig& ws, const BuildJob& job,
   y.line(2, "steps:");
   checkout_step(y, ws, false);
   install_step(y, ws);
-  build_and_test_steps(y, ws, "\"$PROJECT\"", true);
+  build_and_test_steps(y, ws, "\"$PROJECT\"", true, secrets);
 }
 
 GeneratedFile matrix_workflow(const project::Graph& graph, const config::WorkspaceConfig& ws,
@@ -222,7 +265,12 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     for (const auto& b : jobs)
       if (b.depth + 1 == job.depth)
         previous_depth.push_back(b);
-    build_job(y, ws, job, previous_depth);
+    std::vector<size_t> at_depth;
+    auto depths = graph.depths();
+    for (size_t k = 0; k < depths.size(); ++k)
+      if (depths[k] == job.depth)
+        at_depth.push_back(k);
+    build_job(y, ws, job, previous_depth, build_secrets(graph, at_depth));
     gate_needs.push_back(job.id());
   }
 

@@ -164,6 +164,11 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   return cfg;
 }
 
+std::string ci_secret_for(const ProjectConfig& config, const std::string& variable) {
+  auto it = config.ci_secrets.find(variable);
+  return it == config.ci_secrets.end() ? variable : it->second;
+}
+
 ProjectConfig parse_project_config(const std::string& content, const std::string& file) {
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
@@ -201,7 +206,18 @@ ProjectConfig parse_project_config(const std::string& content, const std::string
     cfg.run.ports = plain(run->string_list("ports").value_or(std::vector<Located>{}));
     cfg.run.command = run->command("command").value_or(std::vector<std::string>{});
   }
-  if (auto ci = r.map("ci", {"matrix", "enabled", "timeout_minutes"})) {
+  if (auto ci = r.map("ci", {"matrix", "enabled", "timeout_minutes", "secrets"})) {
+    cfg.ci_secrets = ci->scalar_map("secrets").value_or(std::map<std::string, std::string>{});
+    for (const auto& [var, secret] : cfg.ci_secrets) {
+      bool used = false;
+      for (const auto& [id, v] : cfg.secrets)
+        used |= v == var;
+      if (!used)
+        ci->fail("secrets", "'" + var + "' is not the variable of any build secret (top-level 'secrets:' maps "
+                            "ID: VARIABLE; ci.secrets maps VARIABLE: CI_SECRET)");
+      if (!word(secret, ""))
+        ci->fail("secrets", "'" + secret + "' is not a GitHub secret name (letters, digits, '_')");
+    }
     cfg.ci_matrix = ci->list_map("matrix").value_or(std::map<std::string, std::vector<std::string>>{});
     for (const auto& [name, values] : cfg.ci_matrix) {
       bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));

@@ -13,7 +13,7 @@ namespace {
 
 // Bump when the layout or discovery's meaning changes: old entries are then
 // simply never looked up again.
-constexpr const char* kMagic = "mlrepo-discovery-8\n";
+constexpr const char* kMagic = "mlrepo-discovery-9\n";
 constexpr size_t kMaxEntries = 32;
 
 // Config values keep their line for later messages.
@@ -70,6 +70,7 @@ void write_config(Writer& w, const config::ProjectConfig& c) {
   w.u(c.ci_enabled ? 1 : 0);
   w.u(static_cast<uint64_t>(c.ci_timeout_minutes));
   w.map(c.secrets);
+  w.map(c.ci_secrets);
 }
 
 config::ProjectConfig read_config(Reader& r) {
@@ -97,6 +98,7 @@ config::ProjectConfig read_config(Reader& r) {
   c.ci_enabled = r.u() != 0;
   c.ci_timeout_minutes = static_cast<int>(r.u());
   c.secrets = r.map();
+  c.ci_secrets = r.map();
   return c;
 }
 

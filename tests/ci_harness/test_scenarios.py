@@ -7,11 +7,13 @@ registry's storage is the oracle for digests and tags.
 History: the first push to main; a pull request touching the shared library
 libs/mlcommon; the merge queue checking it; its merge; a push touching one
 leaf project; a push changing nothing buildable; a pull request from a fork and
-one from Dependabot; a pull request that breaks a test. Then per-project mode: its first push, a leaf
+one from Dependabot; a pull request that breaks a test; a build secret on main
+and on a fork. Then per-project mode: its first push, a leaf
 push, and which workflows a push and a pull request trigger. Scenarios run in
 file order, each on the state the previous one left.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -275,7 +277,7 @@ class Run:
             if sub[:1] != ["build"]:
                 continue
             tags = [sub[i + 1] for i, a in enumerate(sub[:-1]) if a in ("-t", "--tag")]
-            for project in PROJECTS:
+            for project in PROJECTS + ["tokened"]:
                 if any(t.startswith(self.world.image(project) + ":content-") for t in tags):
                     out[project] = out.get(project, 0) + 1
         return out
@@ -460,6 +462,40 @@ def test_pull_request_that_breaks_a_test_fails_the_gate(world):
     assert run.job("build-1") == "failure", run.explain()
     assert run.job("gate") == "failure", run.explain()
     assert run.job("promote") == "skipped", run.explain()
+
+
+def test_build_secret_reaches_the_build_and_a_fork_is_told_which_it_lacks(world):
+    # A project whose build reads a token (a model hub's, say) as a BuildKit
+    # secret: the generated workflow passes it from the CI secret named in
+    # ci.secrets to the build step only.
+    world.git("checkout", "-q", "main")
+    # The build checks the value by its hash: the Dockerfile never spells it.
+    digest = hashlib.md5(b"hf-secret-value").hexdigest()
+    world.commit("train: a build that needs a token", {
+        "projects/tokened/Dockerfile": "FROM python:3.11-slim\n"
+                                       "RUN --mount=type=secret,id=hf_token md5sum /run/secrets/hf_token"
+                                       f" | grep -q ^{digest}\n",
+        "projects/tokened/mlrepo.yaml": "secrets: {hf_token: HF_TOKEN}\nci:\n  secrets: {HF_TOKEN: HUGGINGFACE_TOKEN}\n",
+    })
+    sh([world.mlrepo, "ci", "generate"], cwd=world.work)
+    world.git("add", "-A")
+    world.git("commit", "-q", "-m", "Generated CI")
+    world.runner.secrets = {**world.runner.secrets, "HUGGINGFACE_TOKEN": "hf-secret-value"}
+    run = world.push_main()
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {"tokened": 1}, run.explain()
+    logs = "".join(s["log"] for i in run.result.instances("build-0") for s in i.steps)
+    assert "hf-secret-value" not in logs and "hf-secret-value" not in open(world.docker_log).read()
+
+    # A fork's pull request gets no secrets: the build that needs one fails
+    # naming it; nothing else is asked of the fork.
+    world.git("checkout", "-q", "-b", "fork-token", "main")
+    world.commit("tokened: touch", {"projects/tokened/notes.txt": "x\n"})
+    run = world.pull_request(5, "fork-token", fork=True)
+    assert run.job("build-0") == "failure", run.explain()
+    logs = "".join(s["log"] for i in run.result.instances("build-0") for s in i.steps)
+    assert "a pull request from a fork" in logs and "HUGGINGFACE_TOKEN" in logs, run.explain()
+    world.git("checkout", "-q", "main")
 
 
 # Per-project mode: one workflow per project, triggered by its `paths:`.

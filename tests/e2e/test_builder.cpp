@@ -170,8 +170,18 @@ TEST_CASE("secrets: readable in the build, absent from argv, logs, labels, repor
   auto missing = r.mlrepo({"build", "app"});
   CHECK(missing.code == 2);
   CHECK_THAT(missing.err, Contains("'app'") && Contains("MLREPO_TEST_TOKEN"));
+  CHECK_THAT(missing.err, Contains("export MLREPO_TEST_TOKEN") && !Contains("secrets.")); // no workflow talk
+  // In GitHub Actions: which repository secret to add (and where to rename it).
+  auto in_ci = r.mlrepo({"build", "app"}, {{"GITHUB_ACTIONS", "true"}, {"CI", "true"}});
+  CHECK(in_ci.code == 2);
+  CHECK_THAT(in_ci.err, Contains("add the repository secret MLREPO_TEST_TOKEN") && Contains("ci.secrets") &&
+                            !Contains("Do not edit"));
+  // A dry run plans without the value.
+  auto dry_unset = r.mlrepo({"build", "app", "--dry-run"});
+  CHECK(dry_unset.code == 0);
   auto dry = r.mlrepo({"build", "app", "--dry-run"}, {{"MLREPO_TEST_TOKEN", value}});
   CHECK_THAT(dry.out, Contains("--secret id=pip_token,env=MLREPO_TEST_TOKEN") && !Contains(value));
+  CHECK(dry_unset.out == dry.out);
   TempDir tmp;
   auto report = tmp.path() / "report.json";
   auto run = r.mlrepo({"build", "app", "-v", "--json-report", report.string()}, {{"MLREPO_TEST_TOKEN", value}});
@@ -186,6 +196,10 @@ TEST_CASE("secrets: readable in the build, absent from argv, logs, labels, repor
   for (const auto& e : fs::recursive_directory_iterator(r.file(".git/mlrepo/logs")))
     if (e.is_regular_file())
       CHECK_THAT(*mlrepo::util::read_file(e.path()), !Contains(value));
+  // Built already: a build that is skipped needs no secret.
+  auto skipped = r.mlrepo({"build", "app"});
+  INFO(skipped.err);
+  CHECK(skipped.code == 0);
   // Which secrets (not their values) are part of the content.
   r.write("app/mlrepo.yaml", "secrets:\n  pip_token: MLREPO_TEST_TOKEN\n  other: MLREPO_TEST_TOKEN\n");
   auto again = r.mlrepo({"build", "app", "--dry-run"}, {{"MLREPO_TEST_TOKEN", value}});

@@ -469,3 +469,61 @@ TEST_CASE("the install action caches a built mlrepo per runner image and source,
   CHECK_THAT(broken.err, Contains("::error title=mlrepo install::") && Contains(prefix.string()));
   CHECK(mlrepo::util::read_file(github_path).value_or("") == (prefix / "bin").string() + "\n");
 }
+
+TEST_CASE("ci generate: build secrets reach the build steps from their CI secrets, in both modes", "[ci][secrets]") {
+  for (auto mode : {"per-project", "matrix"}) {
+    GitRepo r;
+    r.write("mlrepo.yaml", std::string("registry: ghcr.io/acme\nci:\n  mode: ") + mode +
+                               "\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n");
+    r.write("base/Dockerfile", "FROM scratch\n");
+    r.write("base/mlrepo.yaml", "secrets: {pip_token: PIP_TOKEN}\n");
+    r.write("train/Dockerfile", "FROM ghcr.io/acme/base\n");
+    r.write("train/mlrepo.yaml", "secrets: {hf_token: HF_TOKEN}\nci:\n  secrets: {HF_TOKEN: HUGGINGFACE_TOKEN}\n");
+    r.write("other/Dockerfile", "FROM scratch\n");
+    r.commit();
+    auto run = generate(r);
+    INFO(mode << "\n" << run.err);
+    REQUIRE(run.code == 0);
+    auto file = std::string(mode) == "matrix" ? ".github/workflows/mlrepo.yml" : ".github/workflows/mlrepo-train.yml";
+    auto wf = load(r, file);
+    // Every build step carries the secrets of what it may build, the tests none.
+    size_t build_steps = 0;
+    for (const auto& job : wf["jobs"]) {
+      for (const auto& step : job.second["steps"]) {
+        std::string text = step["run"] ? step["run"].as<std::string>() : "";
+        bool builds = text.find("mlrepo build") != std::string::npos;
+        bool has_env = step["env"] && step["env"]["HF_TOKEN"];
+        if (builds && (std::string(mode) == "per-project" || job.first.as<std::string>() == "build-1")) {
+          ++build_steps;
+          REQUIRE(has_env);
+          CHECK(step["env"]["HF_TOKEN"].as<std::string>() == "${{ secrets.HUGGINGFACE_TOKEN }}");
+        } else {
+          CHECK_FALSE(has_env);
+        }
+      }
+    }
+    CHECK(build_steps == 2); // the pushing build and the fork's
+    // The per-project workflow may build its missing base too: its secret as well.
+    if (std::string(mode) == "per-project") {
+      CHECK_THAT(*mlrepo::util::read_file(r.file(file)), Contains("PIP_TOKEN: ${{ secrets.PIP_TOKEN }}"));
+      CHECK_THAT(*mlrepo::util::read_file(r.file(".github/workflows/mlrepo-other.yml")), !Contains("secrets.PIP"));
+    }
+    expect_workflows_lint_clean(r);
+  }
+  // One variable from two CI secrets cannot share a matrix job.
+  GitRepo r;
+  r.write("mlrepo.yaml", "registry: ghcr.io/acme\nci:\n  mode: matrix\n");
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.write("a/mlrepo.yaml", "secrets: {t: TOKEN}\nci:\n  secrets: {TOKEN: A_TOKEN}\n");
+  r.write("b/Dockerfile", "FROM scratch\n");
+  r.write("b/mlrepo.yaml", "secrets: {t: TOKEN}\n");
+  r.commit();
+  auto conflict = generate(r);
+  CHECK(conflict.code == 2);
+  CHECK_THAT(conflict.err, Contains("TOKEN") && Contains("A_TOKEN") && Contains("a/mlrepo.yaml"));
+  // ci.secrets names a build secret's variable.
+  r.write("b/mlrepo.yaml", "ci:\n  secrets: {TOKEN: B_TOKEN}\n");
+  auto stray = r.mlrepo({"list"});
+  CHECK(stray.code == 2);
+  CHECK_THAT(stray.err, Contains("b/mlrepo.yaml") && Contains("is not the variable of any build secret"));
+}

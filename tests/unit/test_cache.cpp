@@ -1,3 +1,4 @@
+#include "mlrepo/config/config.hpp"
 #include "mlrepo/project/cache.hpp"
 
 #include <catch2/catch.hpp>
@@ -42,4 +43,42 @@ TEST_CASE("discovery cache entries round-trip and reject damage", "[cache]") {
   auto flipped = data;
   flipped[data.size() / 2] ^= 0x40;
   CHECK_FALSE(deserialize_discovery(flipped));
+}
+
+// Every key a project config can have, each set to something other than its
+// default: the cached config must equal the parsed one as a whole object.
+// A new key goes here too; without it a cache hit would drop it silently.
+TEST_CASE("discovery cache: a project config with every key comes back equal as a whole", "[cache]") {
+  auto parsed = mlrepo::config::parse_project_config(R"(name: app
+dockerfile: docker/Dockerfile
+context: ..
+build_args: {A: "1", B: two}
+target: runtime
+platforms: [linux/amd64, linux/arm64]
+depends_on: [libs/x, base]
+secrets: {hf_token: HF_TOKEN}
+test: pytest -q
+lint: [ruff, check, .]
+run:
+  env: {MODE: dev}
+  volumes: [./data:/data:ro]
+  gpus: all
+  ports: ["8888:8888"]
+  command: [python, -m, app]
+ci:
+  matrix: {PY: ["3.10", "3.11"]}
+  enabled: false
+  timeout_minutes: 30
+  secrets: {HF_TOKEN: HUGGINGFACE_TOKEN}
+)", "app/mlrepo.yaml");
+  CHECK(parsed != mlrepo::config::ProjectConfig{});
+  std::vector<Project> projects(1);
+  projects[0].name = "app";
+  projects[0].path = "app";
+  projects[0].config = std::make_shared<mlrepo::config::ProjectConfig>(parsed);
+  Graph graph(projects, {}, {{}});
+  auto back = deserialize_discovery(serialize_discovery(std::nullopt, graph));
+  REQUIRE(back);
+  REQUIRE(back->projects.size() == 1);
+  CHECK(*back->projects[0].config == parsed);
 }

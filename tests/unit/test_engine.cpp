@@ -32,7 +32,7 @@ TEST_CASE("build argv carries every setting, one argument each", "[engine]") {
   FakeRunner runner;
   Engine engine(runner, "podman");
   BuildRequest req{"/r/a/Dockerfile", "/r", {"x:1", "x:2"}, {{"A", "a b"}}, {{"l", "v"}}, "runtime",
-                   {"linux/amd64", "linux/arm64"}};
+                   {"linux/amd64", "linux/arm64"}, {}, {}};
   // Until BuildKit is found, the classic builder: no containers left behind.
   CHECK(engine.build_argv(req) ==
         std::vector<std::string>{"podman", "build", "-f", "/r/a/Dockerfile", "--force-rm", "-t", "x:1", "-t", "x:2",
@@ -61,7 +61,7 @@ TEST_CASE("the builder: BuildKit built into CLIs before 23, buildx after, else c
     CHECK(b.buildkit == buildkit);
     CHECK(runner.calls.size() == calls); // buildx is asked only of CLIs from 23 on
     CHECK(engine.build_env().at("DOCKER_BUILDKIT") == std::string(buildkit ? "1" : "0"));
-    auto argv = engine.build_argv(BuildRequest{"/r/Dockerfile", "/r", {"x:1"}, {}, {}, {}, {}});
+    auto argv = engine.build_argv(BuildRequest{"/r/Dockerfile", "/r", {"x:1"}, {}, {}, {}, {}, {}, {}});
     CHECK((std::find(argv.begin(), argv.end(), "--force-rm") != argv.end()) == !buildkit);
   }
 }

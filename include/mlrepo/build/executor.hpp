@@ -29,6 +29,9 @@ struct ExecOptions {
   // none), nullopt when absent; throws Error when it cannot say. Unset: ask
   // through the docker CLI (`docker manifest inspect`).
   std::function<std::optional<std::string>(const std::string& ref)> remote_digest;
+  // Called once the existence checks are done, with the items that will
+  // build, before anything runs; throws to refuse (a missing build secret).
+  std::function<void(const std::vector<const PlanItem*>& building)> before_building;
 };
 
 enum class Status { Built, Skipped, Failed, Blocked, Cancelled };

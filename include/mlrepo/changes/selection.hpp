@@ -42,5 +42,8 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
 
 bool running_in_ci(const EnvLookup& env);
 bool running_in_github_actions(const EnvLookup& env);
+// A GitHub Actions run that gets no repository secrets: a pull request from a
+// fork, or one Dependabot started.
+bool github_run_without_secrets(const EnvLookup& env);
 
 } // namespace mlrepo::changes

@@ -16,6 +16,7 @@ enum class NameFrom { Leaf, Path };
 struct Located {
   std::string value;
   int line = 0;
+  bool operator==(const Located&) const = default;
 };
 
 enum class CiMode { PerProject, Matrix };
@@ -59,6 +60,7 @@ struct RunSettings {
   std::optional<std::string> gpus;
   std::vector<std::string> ports;
   std::vector<std::string> command;
+  bool operator==(const RunSettings&) const = default;
 };
 
 struct ProjectConfig {
@@ -80,7 +82,16 @@ struct ProjectConfig {
   std::map<std::string, std::vector<std::string>> ci_matrix;
   bool ci_enabled = true;
   int ci_timeout_minutes = 60;
+  // ci.secrets: a build secret's environment variable -> the GitHub Actions
+  // secret generated workflows read it from (default: the same name).
+  std::map<std::string, std::string> ci_secrets;
+  // Whole-object comparison: the discovery cache's test compares what it
+  // read back with what was parsed, so a new key cannot be silently dropped.
+  bool operator==(const ProjectConfig&) const = default;
 };
+
+// The CI secret a build secret's environment variable is read from.
+std::string ci_secret_for(const ProjectConfig& config, const std::string& variable);
 
 // `where` is appended to the file name in messages (e.g. " at commit 1a2b3c").
 WorkspaceConfig parse_workspace_config(const std::string& content, const std::string& file);
