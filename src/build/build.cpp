@@ -7,6 +7,7 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -215,17 +216,27 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   client_options.retries = opt.exec.push_retries;
   client_options.delay = opt.exec.retry_delay;
   client_options.on_retry = [](const std::string& what) { spdlog::warn("registry check of {}", what); };
-  if (!opt.exec.push) {
-    // Only to pull a dependency instead of building it: never wait long for
-    // a registry that a laptop offline cannot reach.
+  if (!opt.exec.push || opt.dry_run) {
+    // Only to pull a dependency instead of building it, or to plan: never
+    // wait long for a registry that a laptop offline cannot reach.
     client_options.retries = 0;
     client_options.connect_timeout_s = 3;
+    client_options.on_retry = nullptr;
   }
   registry::Client client(credentials, client_options);
+  // A dry run asks an unreachable registry once, not once per image.
+  std::atomic<bool> unreachable{false};
   if (opt.exec.push || !view.config.registry.empty())
-    opt.exec.remote_digest = [&client](const std::string& ref) -> std::optional<std::string> {
-      auto found = client.head_manifest(registry::parse_image_name(ref));
-      return found ? std::optional<std::string>(found->digest) : std::nullopt;
+    opt.exec.remote_digest = [&client, &unreachable, dry = opt.dry_run](const std::string& ref) -> std::optional<std::string> {
+      if (dry && unreachable)
+        throw EnvironmentError("the registry did not answer a moment ago");
+      try {
+        auto found = client.head_manifest(registry::parse_image_name(ref));
+        return found ? std::optional<std::string>(found->digest) : std::nullopt;
+      } catch (const EnvironmentError&) {
+        unreachable = true;
+        throw;
+      }
     };
   opt.exec.workdir = repo.workdir();
   opt.exec.log_dir = opt.log_dir.value_or(std::string(git_repository_path(repo.raw())) + "mlrepo/logs");

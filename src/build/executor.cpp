@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <spdlog/spdlog.h>
 #include <thread>
 #include <unordered_set>
 
@@ -506,6 +507,12 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
   std::vector<Presence> presence(plan.size());
   if (engine_reachable)
     presence = check_presence(plan, engine, opt, nullptr);
+  // A check that could not answer is planned as absent, said once.
+  for (const auto& p : presence)
+    if (!p.error.empty()) {
+      spdlog::warn(p.error + "; the dry run plans as if the images it could not check were absent");
+      break;
+    }
   std::vector<std::vector<std::string>> out;
   for (size_t i = 0; i < plan.size(); ++i) {
     const auto& item = plan[i];
@@ -533,7 +540,15 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
     for (const auto& [ref, dep] : item.from_refs)
       if (ref != plan[dep].content_ref)
         out.push_back(engine.tag_argv(plan[dep].content_ref, ref));
-    out.push_back(engine.build_argv(build_request(item, plan, opt)));
+    // Runnable as printed: the builder choice travels in the environment
+    // (DOCKER_BUILDKIT), so the line starts with that assignment.
+    std::vector<std::string> build;
+    for (const auto& [name, value] : engine.build_env())
+      if (value)
+        build.push_back(name + "=" + *value);
+    auto argv = engine.build_argv(build_request(item, plan, opt));
+    build.insert(build.end(), argv.begin(), argv.end());
+    out.push_back(std::move(build));
     if (opt.push)
       for (const auto& t : item.tags)
         out.push_back(engine.push_argv(t));

@@ -33,6 +33,8 @@ std::string build_job_outputs(const project::Graph& graph, const changes::Change
   // Changed projects come sorted by path: shards are cut in that order.
   std::vector<std::vector<size_t>> at_depth;
   for (const auto& c : set.changed) {
+    if (!graph.projects()[c.project].config->ci_enabled)
+      continue; // ci.enabled: false: CI builds nothing for it
     size_t d = depths[c.project];
     if (d >= at_depth.size())
       at_depth.resize(d + 1);
@@ -45,7 +47,7 @@ std::string build_job_outputs(const project::Graph& graph, const changes::Change
       auto include = nlohmann::ordered_json::array();
       for (size_t k = start; k < std::min(projects.size(), start + kMaxMatrixJobs); ++k) {
         const auto& p = graph.projects()[projects[k]];
-        include.push_back({{"project", p.name}, {"path", p.path}});
+        include.push_back({{"project", p.name}, {"path", p.path}, {"timeout_minutes", p.config->ci_timeout_minutes}});
       }
       BuildJob job{d, start / kMaxMatrixJobs, 0};
       out += job.output() + "=" + nlohmann::ordered_json{{"include", include}}.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

@@ -23,6 +23,21 @@ std::string triggers_comment(const project::Project& p, bool push) {
                                            "default branch, promotes it." : " and tests it.");
 }
 
+// The 1-based line where `key:` first starts a line of a YAML text (0: none).
+int key_line(const std::string& text, const std::string& key) {
+  int n = 0;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    ++n;
+    auto l = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    auto k = l.find_first_not_of(" \t");
+    if (k != std::string::npos && l.compare(k, key.size() + 1, key + ":") == 0)
+      return n;
+    start = end == std::string::npos ? text.size() : end + 1;
+  }
+  return 0;
+}
+
 // A matrix key becomes `--build-arg KEY=…`: one the Dockerfile does not
 // declare changes nothing but the job's name, silently.
 void check_matrix_keys(const project::Project& p, const git::Snapshot& snapshot) {
@@ -37,16 +52,7 @@ void check_matrix_keys(const project::Project& p, const git::Snapshot& snapshot)
   for (const auto& [key, values] : p.config->ci_matrix) {
     if (std::find(args.begin(), args.end(), key) != args.end())
       continue;
-    int line = 0, n = 0;
-    for (size_t start = 0; start < config_text.size() && line == 0;) {
-      size_t end = config_text.find('\n', start);
-      ++n;
-      auto l = config_text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-      auto k = l.find_first_not_of(" \t");
-      if (k != std::string::npos && l.compare(k, key.size() + 1, key + ":") == 0)
-        line = n;
-      start = end == std::string::npos ? config_text.size() : end + 1;
-    }
+    int line = key_line(config_text, key);
     std::string have;
     for (const auto& a : args)
       have += (have.empty() ? "" : ", ") + a;
@@ -206,6 +212,8 @@ void build_job(Yaml& y, const config::WorkspaceConfig& ws, const BuildJob& job,
   std::string has = "needs.changes.outputs." + job.output() + " != ''";
   y.line(2, before.empty() ? "if: " + has : "if: ${{ !cancelled() && !failure() && " + has + " }}");
   y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  // Each project's own ci.timeout_minutes, carried in its matrix entry.
+  y.line(2, "timeout-minutes: ${{ matrix.timeout_minutes }}");
   if (push) {
     y.line(2, "permissions:");
     y.line(3, "contents: read");
@@ -224,8 +232,24 @@ void build_job(Yaml& y, const config::WorkspaceConfig& ws, const BuildJob& job,
   build_and_test_steps(y, ws, "\"$PROJECT\"", true, secrets);
 }
 
+// Matrix mode has no per-project variants job: a ci.matrix there would be
+// silently ignored, so it is refused with its line.
+void refuse_variants_in_matrix_mode(const project::Graph& graph, const git::Snapshot& snapshot) {
+  for (const auto& p : graph.projects()) {
+    if (p.config->ci_matrix.empty())
+      continue;
+    auto text = snapshot.read(p.config->file).value_or("");
+    throw ConfigError(p.config->file, key_line(text, "matrix"),
+                      "ci.matrix (build-argument variants) is generated only in per-project mode, and the "
+                      "workspace sets ci.mode: matrix",
+                      "remove ci.matrix from " + p.config->file + ", or use 'ci: {mode: per-project}' in the "
+                      "workspace mlrepo.yaml");
+  }
+}
+
 GeneratedFile matrix_workflow(const project::Graph& graph, const config::WorkspaceConfig& ws,
-                              const GenerateOptions& opt) {
+                              const git::Snapshot& snapshot, const GenerateOptions& opt) {
+  refuse_variants_in_matrix_mode(graph, snapshot);
   bool push = !ws.registry.empty();
   auto jobs = build_jobs(graph);
   std::string file = std::string(kWorkflowDir) + "/mlrepo.yml";
@@ -294,7 +318,7 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     install_step(y, ws);
     login_step(y, ws, false);
     y.line(3, "- name: Tag the tested images (commit, branch and default-branch tags), registry-side");
-    y.line(4, "run: mlrepo promote --changed");
+    y.line(4, "run: mlrepo promote --changed --ci-only");
     gate_needs.push_back("promote");
   }
 
@@ -525,7 +549,7 @@ std::vector<GeneratedFile> generate_workflows(const project::Graph& graph,
                                               const GenerateOptions& opt) {
   std::vector<GeneratedFile> out;
   if (opt.mode == config::CiMode::Matrix) {
-    out.push_back(matrix_workflow(graph, ws, opt));
+    out.push_back(matrix_workflow(graph, ws, snapshot, opt));
     return out;
   }
   for (size_t i = 0; i < graph.projects().size(); ++i)

@@ -71,6 +71,8 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
   for (const char* name : {"--uncommitted", "--no-uncommitted"})
     cmd->get_option(name)->group("");
   cmd->add_flag("--all", opts->core.all, "Promote every project")->excludes(changed);
+  cmd->add_flag("--ci-only", opts->core.ci_only,
+                "Leave out projects with 'ci.enabled: false' (what the generated matrix workflow uses)");
   cmd->add_option("--tag", opts->core.tags, "A tag to add (repeatable; {branch}, {short_sha}); default: the tags a build gives")->type_name("TAG");
   cmd->add_flag("--release", opts->core.release,
                 "Promote a release: the project and version from the tag <name>/v<VERSION> (GITHUB_REF or --ref)");
@@ -90,6 +92,11 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
       opts->core.cwd = command_cwd(global);
       opts->core.on_result = [dry = opts->core.dry_run](const release::PromoteResult& r) { say(r, dry); };
       opts->core.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
+      if (opts->core.dry_run) {
+        // A dry run asks once, briefly: it plans, it never waits out an outage.
+        opts->core.client.retries = 0;
+        opts->core.client.connect_timeout_s = 3;
+      }
       util::SpawnRunner runner;
       registry::DockerConfigCredentials credentials(runner);
       auto out = release::run_promote(repo, opts->core, env, credentials);

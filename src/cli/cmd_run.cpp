@@ -5,6 +5,7 @@
 #include "mlrepo/report/build_status.hpp"
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/log.hpp"
 #include "mlrepo/workspace.hpp"
 
@@ -50,8 +51,9 @@ void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
         if (!here)
           throw UsageError("which project? 'mlrepo run PROJECT [-- ARGS...]'",
                            "name one, or run it inside a project directory");
-        c.project = view.graph.projects()[*here].path;
-        c.cwd = repo.workdir();
+        // Named by its absolute path: cwd stays where the user is, since
+        // --volume host paths are relative to it.
+        c.project = util::join_path(repo.workdir(), view.graph.projects()[*here].path);
       }
       report::BuildStatusOptions so;
       so.quiet = !global.verbose;

@@ -5,6 +5,7 @@
 #include "mlrepo/git/handles.hpp"
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/workspace.hpp"
 
@@ -12,6 +13,7 @@
 #include <exception>
 #include <mutex>
 #include <regex>
+#include <spdlog/spdlog.h>
 #include <thread>
 
 namespace mlrepo::release {
@@ -125,6 +127,15 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   }
   View view = open_view(repo, commit);
   require_registry(view);
+  // Promotion names images of a commit, so the committed config decides the
+  // registry; a different work-tree config is said, not silently ignored.
+  auto committed_config = view.snapshot->read(config::kConfigFile).value_or("");
+  auto worktree_config = util::read_file(util::join_path(repo.workdir(), config::kConfigFile)).value_or("");
+  if (committed_config != worktree_config)
+    spdlog::warn("the work tree's {} differs from commit {}'s; promote uses the committed one (registry {})",
+                 config::kConfigFile, git::oid_hex(commit).substr(0, 12), view.config.registry);
+  else
+    spdlog::debug("registry: {}", view.config.registry);
   const auto& graph = view.graph;
 
   // 2. The projects.
@@ -151,6 +162,14 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
     throw UsageError("which projects? Name them, or use --changed or --all",
                      "e.g. 'mlrepo promote churn-model --tag stable'");
   }
+
+  if (opt.ci_only)
+    std::erase_if(chosen, [&](size_t i) {
+      bool off = !graph.projects()[i].config->ci_enabled;
+      if (off)
+        spdlog::info("{}: not promoted: ci.enabled is false", graph.projects()[i].name);
+      return off;
+    });
 
   PromoteOutcome out;
   out.commit = git::oid_hex(commit);

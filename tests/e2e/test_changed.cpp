@@ -262,8 +262,8 @@ TEST_CASE("output formats and GitHub outputs", "[changed]") {
         "matrix={\"include\":[{\"project\":\"app\",\"path\":\"projects/app\"},"
         "{\"project\":\"tool\",\"path\":\"projects/tool\"}]}\nany_changed=true\n"
         // The matrix workflow's build jobs, by dependency depth: app builds FROM tool.
-        "build_0_0={\"include\":[{\"project\":\"tool\",\"path\":\"projects/tool\"}]}\n"
-        "build_1_0={\"include\":[{\"project\":\"app\",\"path\":\"projects/app\"}]}\n");
+        "build_0_0={\"include\":[{\"project\":\"tool\",\"path\":\"projects/tool\",\"timeout_minutes\":60}]}\n"
+        "build_1_0={\"include\":[{\"project\":\"app\",\"path\":\"projects/app\",\"timeout_minutes\":60}]}\n");
   CHECK(r.mlrepo({"changed", "--base", "HEAD~1", "--exit-code"}).code == 1);
   CHECK(r.mlrepo({"changed", "--base", "HEAD", "--no-uncommitted", "--exit-code"}).code == 0);
   auto empty = r.mlrepo({"changed", "--base", "HEAD", "--no-uncommitted", "--format", "github-matrix"});

@@ -395,7 +395,7 @@ TEST_CASE("ci generate: 300 projects shard the build matrix under GitHub's 256-j
       outputs[line.substr(0, eq)] = nlohmann::json::parse(line.substr(eq + 1));
   }
   REQUIRE(outputs.size() == 3);
-  CHECK(outputs["build_0_0"]["include"] == nlohmann::json::parse(R"([{"project":"base","path":"base"}])"));
+  CHECK(outputs["build_0_0"]["include"] == nlohmann::json::parse(R"([{"project":"base","path":"base","timeout_minutes":60}])"));
   CHECK(outputs["build_1_0"]["include"].size() == 256);
   CHECK(outputs["build_1_1"]["include"].size() == 44);
   CHECK(outputs["build_1_1"]["include"][43]["project"] == "p299");
@@ -526,4 +526,52 @@ TEST_CASE("ci generate: build secrets reach the build steps from their CI secret
   auto stray = r.mlrepo({"list"});
   CHECK(stray.code == 2);
   CHECK_THAT(stray.err, Contains("b/mlrepo.yaml") && Contains("is not the variable of any build secret"));
+}
+
+TEST_CASE("ci generate --mode matrix honours ci.enabled and ci.timeout_minutes, and refuses ci.matrix", "[ci]") {
+  GitRepo r;
+  // A registry on a closed loopback port: the dry-run promotion asks it and is refused at once.
+  r.write("mlrepo.yaml", "registry: 127.0.0.1:9/acme\nci:\n  mode: matrix\n"
+                         "  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n");
+  r.write("fast/Dockerfile", "FROM scratch\n");
+  r.write("fast/mlrepo.yaml", "ci:\n  timeout_minutes: 15\n");
+  r.write("slow/Dockerfile", "FROM scratch\n");
+  r.write("slow/mlrepo.yaml", "ci:\n  timeout_minutes: 240\n");
+  r.write("scratchpad/Dockerfile", "FROM scratch\n");
+  r.write("scratchpad/mlrepo.yaml", "ci:\n  enabled: false\n");
+  r.commit();
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  auto wf = load(r, ".github/workflows/mlrepo.yml");
+  CHECK(wf["jobs"]["build-0"]["timeout-minutes"].as<std::string>() == "${{ matrix.timeout_minutes }}");
+  CHECK_THAT(wf["jobs"]["promote"]["steps"][3]["run"].as<std::string>(), Contains("--ci-only"));
+  expect_workflows_lint_clean(r);
+
+  // What the changes job writes: each project's own timeout, no disabled one.
+  TempDir tmp;
+  auto out = tmp.path() / "github_output";
+  r.write("fast/x", "1\n");
+  r.write("slow/x", "1\n");
+  r.write("scratchpad/x", "1\n");
+  r.commit();
+  auto changed = r.mlrepo({"changed", "--base", "HEAD~1", "--github-output"}, {{"GITHUB_OUTPUT", out.string()}});
+  REQUIRE(changed.code == 0);
+  auto text = *mlrepo::util::read_file(out);
+  CHECK_THAT(text, Contains(R"({"project":"fast","path":"fast","timeout_minutes":15})") &&
+                       Contains(R"({"project":"slow","path":"slow","timeout_minutes":240})"));
+  auto build_line = text.substr(text.find("build_0_0="));
+  CHECK_THAT(build_line, !Contains("scratchpad"));
+
+  // Promotion leaves the disabled project alone instead of failing on its missing image.
+  auto promote = r.mlrepo({"promote", "--changed", "--base", "HEAD~1", "--ci-only", "--dry-run"});
+  CHECK_THAT(promote.err, Contains("scratchpad: not promoted: ci.enabled is false"));
+
+  // Variants exist only per project: refused with the key's line.
+  r.write("slow/mlrepo.yaml", "ci:\n  timeout_minutes: 240\n  matrix:\n    PY: ['3.10']\n");
+  r.write("slow/Dockerfile", "FROM scratch\nARG PY\n");
+  r.commit();
+  auto refused = generate(r);
+  CHECK(refused.code == 2);
+  CHECK_THAT(refused.err, Contains("slow/mlrepo.yaml:3") && Contains("ci.matrix") && Contains("per-project"));
 }

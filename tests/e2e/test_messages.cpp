@@ -2,6 +2,7 @@
 #include "support/docker.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 
 using namespace mlrepo::test;
 using Catch::Contains;
@@ -108,4 +109,53 @@ TEST_CASE("messages: a mistyped command is unknown, with the nearest command, an
   auto none = r.mlrepo({});
   CHECK(none.code == 2);
   CHECK_THAT(none.err, Contains("no command given") && Contains("build"));
+}
+
+TEST_CASE("messages: a dry run asks an unreachable registry once, briefly, and plans as if absent", "[messages][docker]") {
+  GitRepo r;
+  // A closed loopback port: connections are refused at once.
+  r.write("mlrepo.yaml", "registry: 127.0.0.1:9/acme\n");
+  for (auto name : {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"})
+    r.write(std::string(name) + "/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto start = std::chrono::steady_clock::now();
+  auto dry = r.mlrepo({"build", "--all", "--push", "--dry-run"});
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO(dry.err);
+  CHECK(dry.code == 0);
+  CHECK(seconds < 10); // no retries with backoff (they took 64 s on one repository)
+  CHECK_THAT(dry.err, Contains("plans as if the images it could not check were absent") && !Contains("retry"));
+  size_t warnings = 0;
+  for (size_t at = 0; (at = dry.err.find("warning:", at)) != std::string::npos; ++at)
+    ++warnings;
+  CHECK(warnings == 1);
+  auto promote = r.mlrepo({"promote", "--all", "--dry-run"});
+  CHECK_THAT(promote.err, !Contains("retry"));
+}
+
+TEST_CASE("messages: build --dry-run lines run as printed, the builder's environment included", "[messages][docker]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "docker: /usr/bin/docker\n"); // Debian's 20.10: BuildKit built in
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto dry = r.mlrepo({"build", "a", "--dry-run"});
+  INFO(dry.err);
+  REQUIRE(dry.code == 0);
+  REQUIRE_FALSE(dry.lines().empty());
+  CHECK(dry.lines()[0].rfind("DOCKER_BUILDKIT=1 /usr/bin/docker build ", 0) == 0);
+}
+
+TEST_CASE("messages: promote says when the work tree's config differs from the commit's, and which registry it "
+          "writes to",
+          "[messages]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "registry: 127.0.0.1:9/acme\n");
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto same = r.mlrepo({"promote", "a", "--tag", "stable", "--dry-run"});
+  CHECK_THAT(same.err, !Contains("differs"));
+  r.write("mlrepo.yaml", "registry: 127.0.0.1:8/other\n");
+  auto differs = r.mlrepo({"promote", "a", "--tag", "stable", "--dry-run"});
+  CHECK_THAT(differs.err, Contains("the work tree's mlrepo.yaml differs from commit") &&
+                              Contains("uses the committed one (registry 127.0.0.1:9/acme)"));
 }

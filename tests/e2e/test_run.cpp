@@ -161,6 +161,21 @@ TEST_CASE("run: a volume's missing host path is an error, not a new directory", 
   CHECK_THAT(config.err, Contains("run.volumes entry in good/mlrepo.yaml 'datta:/data'") && Contains("does not exist"));
 }
 
+TEST_CASE("run: --volume host paths are relative to the current directory, also inside a project", "[run][docker]") {
+  RunRepo r;
+  r.repo.write("good/data/inside.txt", "from the project's data\n");
+  r.repo.write("data/root.txt", "from the repository root's data\n");
+  // Started in good/ without naming the project: ./data is good/data.
+  auto run = r.repo.mlrepo({"run", "--volume", "./data:/mnt/d", "--", "ls", "/mnt/d"}, {}, "good");
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK_THAT(run.out, Contains("inside.txt") && !Contains("root.txt"));
+  // Named explicitly from the root: the root's data.
+  auto named = r.repo.mlrepo({"run", "good", "--volume", "./data:/mnt/d", "--", "ls", "/mnt/d"});
+  REQUIRE(named.code == 0);
+  CHECK_THAT(named.out, Contains("root.txt"));
+}
+
 TEST_CASE("run: on a terminal, Ctrl-C reaches the command and mlrepo exits 130", "[run][docker]") {
   RunRepo r;
   // `sleep` as the command: without an init it would be PID 1, which ignores

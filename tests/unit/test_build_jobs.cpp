@@ -57,12 +57,12 @@ TEST_CASE("build jobs: one per depth, sharded above 256 projects") {
   CHECK(jobs[3].output() == "build_1_2");
 
   auto out = ci::build_job_outputs(g, all_changed(514));
-  CHECK(out.find("build_0_0={\"include\":[{\"project\":\"p000\",\"path\":\"p000\"}]}\n") == 0);
-  CHECK(out.find("build_1_2={\"include\":[{\"project\":\"p513\",\"path\":\"p513\"}]}\n") != std::string::npos);
+  CHECK(out.find("build_0_0={\"include\":[{\"project\":\"p000\",\"path\":\"p000\",\"timeout_minutes\":60}]}\n") == 0);
+  CHECK(out.find("build_1_2={\"include\":[{\"project\":\"p513\",\"path\":\"p513\",\"timeout_minutes\":60}]}\n") != std::string::npos);
   // Nothing changed at a depth: no line, and the job's `if:` skips it.
   changes::ChangeSet one;
   one.changed.push_back({7, {}});
-  CHECK(ci::build_job_outputs(g, one) == "build_1_0={\"include\":[{\"project\":\"p007\",\"path\":\"p007\"}]}\n");
+  CHECK(ci::build_job_outputs(g, one) == "build_1_0={\"include\":[{\"project\":\"p007\",\"path\":\"p007\",\"timeout_minutes\":60}]}\n");
   CHECK(ci::build_job_outputs(g, {}).empty());
 }
 

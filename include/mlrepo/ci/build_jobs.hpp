@@ -28,8 +28,9 @@ struct BuildJob {
 // Every build job the graph can need, by depth then shard.
 std::vector<BuildJob> build_jobs(const project::Graph& graph);
 
-// The GITHUB_OUTPUT lines `build_D_S={"include":[{"project","path"}]}`, one
-// per job with changed projects (a job without one finds its output empty).
+// The GITHUB_OUTPUT lines `build_D_S={"include":[{"project","path",
+// "timeout_minutes"}]}`, one per job with changed projects (a job without one
+// finds its output empty); projects with `ci.enabled: false` are left out.
 std::string build_job_outputs(const project::Graph& graph, const changes::ChangeSet& set);
 
 } // namespace mlrepo::ci

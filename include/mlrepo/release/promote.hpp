@@ -32,6 +32,9 @@ struct PromoteOptions {
   bool changed = false;
   changes::SelectionOptions selection;
   bool all = false;
+  // Leave out projects with `ci.enabled: false` (the generated matrix
+  // workflow builds none of them, so there is nothing to promote).
+  bool ci_only = false;
   std::vector<std::string> tags; // templates: {branch}, {short_sha}
   bool dry_run = false;
   bool release = false;           // tags from a `<name>/v<VERSION>` git tag
