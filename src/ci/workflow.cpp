@@ -17,6 +17,13 @@
 namespace mlrepo::ci {
 namespace {
 
+// GITHUB_TOKEN writes packages only to ghcr.io; another registry logs in
+// with its own secrets, and the token needs no such right.
+void packages_permission(Yaml& y, const config::WorkspaceConfig& ws) {
+  if (ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
+    y.line(3, "packages: write");
+}
+
 std::string triggers_comment(const project::Project& p, bool push) {
   return "Project " + p.name + " (" + p.path + "): on every push and pull request that touches it, "
          "builds its image once" + (push ? ", pushes it by content tag, tests that image and, on the "
@@ -142,7 +149,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   if (push) {
     y.line(2, "permissions:");
     y.line(3, "contents: read");
-    y.line(3, "packages: write");
+    packages_permission(y, ws);
     y.line(2, "env:");
     y.line(3, std::string("PUSH: ") + kCanPush);
   }
@@ -217,7 +224,7 @@ void build_job(Yaml& y, const config::WorkspaceConfig& ws, const BuildJob& job,
   if (push) {
     y.line(2, "permissions:");
     y.line(3, "contents: read");
-    y.line(3, "packages: write");
+    packages_permission(y, ws);
   }
   y.line(2, "strategy:");
   y.line(3, "fail-fast: false");
@@ -312,7 +319,7 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
     y.line(2, "permissions:");
     y.line(3, "contents: read");
-    y.line(3, "packages: write");
+    packages_permission(y, ws);
     y.line(2, "steps:");
     checkout_step(y, ws, true);
     install_step(y, ws);

@@ -80,7 +80,7 @@ TEST_CASE("ci generate: one workflow per project, with the right triggers and jo
   REQUIRE(wf["jobs"].size() == 1);
   auto job = wf["jobs"]["build"];
   CHECK_FALSE(job["if"]);
-  CHECK(job["permissions"]["packages"].as<std::string>() == "write");
+  CHECK_FALSE(job["permissions"]["packages"]); // GITHUB_TOKEN writes packages to ghcr.io only
   CHECK_THAT(job["env"]["PUSH"].as<std::string>(), Contains("github.event.pull_request.head.repo.full_name"));
   auto steps = job["steps"];
   CHECK(steps[0]["with"]["persist-credentials"].as<std::string>() == "false");
@@ -574,4 +574,21 @@ TEST_CASE("ci generate --mode matrix honours ci.enabled and ci.timeout_minutes, 
   auto refused = generate(r);
   CHECK(refused.code == 2);
   CHECK_THAT(refused.err, Contains("slow/mlrepo.yaml:3") && Contains("ci.matrix") && Contains("per-project"));
+}
+
+TEST_CASE("ci generate: build jobs get packages: write only for ghcr.io, in both modes", "[ci]") {
+  for (auto mode : {"per-project", "matrix"})
+    for (auto registry : {"ghcr.io/acme", "registry.example.com/acme"}) {
+      GitRepo r;
+      r.write("mlrepo.yaml", std::string("registry: ") + registry + "\nci:\n  mode: " + mode +
+                                 "\n  mlrepo_action: acme/mlrepo@0123456789abcdef0123456789abcdef01234567\n");
+      r.write("a/Dockerfile", "FROM scratch\n");
+      r.commit();
+      REQUIRE(generate(r).code == 0);
+      auto file = std::string(mode) == "matrix" ? ".github/workflows/mlrepo.yml" : ".github/workflows/mlrepo-a.yml";
+      auto text = *mlrepo::util::read_file(r.file(file));
+      INFO(mode << " " << registry);
+      CHECK((text.find("packages: write") != std::string::npos) == (std::string(registry) == "ghcr.io/acme"));
+      expect_workflows_lint_clean(r);
+    }
 }
