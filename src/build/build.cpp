@@ -25,7 +25,7 @@ void refuse_buildkit_only(const std::vector<PlanItem>& plan, const std::string& 
       problems.push_back("project '" + item.name + "' passes build secrets");
     if (item.platforms.size() > 1)
       problems.push_back("project '" + item.name + "' builds for " + std::to_string(item.platforms.size()) +
-                         " platforms");
+                         " platforms (that needs the docker-buildx plugin itself)");
     auto content = util::read_file(workdir + "/" + item.dockerfile);
     if (!content)
       continue;
@@ -41,6 +41,31 @@ void refuse_buildkit_only(const std::vector<PlanItem>& plan, const std::string& 
                          "install the docker-buildx plugin (Docker's apt repository), or use a docker "
                          "CLI older than 23, which has BuildKit built in: Debian 12's docker.io is one "
                          "('docker: /usr/bin/docker' in mlrepo.yaml)");
+}
+
+// Several platforms in one build need buildx: the BuildKit built into a
+// pre-23 CLI takes one platform (and the classic builder none), and the
+// daemon's answer ("\"amd64,linux\" is an invalid component") says nothing useful.
+void refuse_multi_platform(const std::vector<PlanItem>& plan, const View& view, const docker::Builder& builder) {
+  if (builder.buildx)
+    return;
+  std::string message;
+  for (const auto& item : plan) {
+    if (item.platforms.size() < 2)
+      continue;
+    const auto& config = *view.graph.projects()[item.project].config;
+    std::string list;
+    for (const auto& p : item.platforms)
+      list += (list.empty() ? "" : ", ") + p;
+    message += "\n  " + (config.file.empty() ? item.name : config.file) + ": platforms [" + list + "]";
+  }
+  if (message.empty())
+    return;
+  throw EnvironmentError("building for several platforms at once needs docker buildx, and the builder here is " +
+                             builder.why + ":" + message,
+                         "install the docker-buildx plugin with a builder that can build several platforms "
+                         "('docker buildx create --use', plus QEMU emulation for foreign ones), or list one "
+                         "platform per build (e.g. 'platforms: [linux/amd64]')");
 }
 
 } // namespace
@@ -252,7 +277,9 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   if (reachable) {
     const auto& builder = engine.detect_builder();
     spdlog::debug("builder: {}", builder.why);
-    if (!builder.buildkit)
+    if (builder.buildkit)
+      refuse_multi_platform(out.plan, view, builder);
+    else
       refuse_buildkit_only(out.plan, repo.workdir(), builder.why);
     opt.exec.registry_cache = opt.exec.push && view.config.build_cache && builder.buildkit;
     if (opt.exec.push && view.config.build_cache && !builder.buildkit)

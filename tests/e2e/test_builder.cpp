@@ -210,3 +210,26 @@ TEST_CASE("secrets: readable in the build, absent from argv, logs, labels, repor
   REQUIRE_FALSE(content_tag(dry.out).empty());
   CHECK(content_tag(again.out) != content_tag(dry.out));
 }
+
+TEST_CASE("builder: several platforms with the BuildKit a pre-23 CLI has built in are refused before building",
+          "[build][docker][buildkit]") {
+  ImageScope images;
+  GitRepo r;
+  r.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\ndocker: " + kBuiltinBuildkitCli + "\n");
+  r.write("single/Dockerfile", "FROM " + busybox_image() + "\n");
+  r.write("multi/Dockerfile", "FROM " + busybox_image() + "\n");
+  r.write("multi/mlrepo.yaml", "platforms: [linux/amd64, linux/arm64]\n");
+  r.commit();
+  auto run = r.mlrepo({"build", "--all"});
+  CHECK(run.code == 3);
+  CHECK_THAT(run.err, Contains("several platforms at once needs docker buildx") &&
+                          Contains("multi/mlrepo.yaml: platforms [linux/amd64, linux/arm64]") &&
+                          !Contains("invalid component"));
+  CHECK_FALSE(image_exists(images.prefix() + "single:" + r.head())); // nothing built first
+  // One platform builds.
+  r.write("multi/mlrepo.yaml", "platforms: [linux/amd64]\n");
+  r.commit();
+  auto one = r.mlrepo({"build", "multi"});
+  INFO(one.err);
+  CHECK(one.code == 0);
+}
