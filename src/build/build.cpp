@@ -184,9 +184,12 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
     changes = find_changes(repo, opt.selection, env);
   // Builds read the work tree; `changed` already looked at it when it counted
   // uncommitted work.
+  // Named projects (or the one you are in) build despite an invalid project
+  // directory elsewhere; --all and --changed need every project sound.
+  ViewOptions view_options{.skip_invalid = !opt.all && !opt.changed};
   out.view = changes && changes->selection.uncommitted
                  ? std::make_unique<View>(std::move(changes->view))
-                 : std::make_unique<View>(open_view(repo, std::nullopt));
+                 : std::make_unique<View>(open_view(repo, std::nullopt, view_options));
   const View& view = *out.view;
   const auto& graph = view.graph;
 
@@ -204,6 +207,7 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
     if (chosen.empty())
       spdlog::info("no project changed: nothing to build");
   } else if (!opt.projects.empty()) {
+    refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
     chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
   } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
     chosen.push_back(*here);

@@ -46,7 +46,7 @@ void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
       c.cwd = command_cwd(global);
       c.build_args = parse_build_args(opts->build_args_raw);
       if (c.project.empty()) {
-        View view = open_view(repo, std::nullopt);
+        View view = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
         auto here = project::project_at(view.graph, c.cwd, repo.workdir());
         if (!here)
           throw UsageError("which project? 'mlrepo run PROJECT [-- ARGS...]'",

@@ -135,6 +135,15 @@ std::vector<Project> discover(const git::Snapshot& snapshot, const config::Works
     } catch (const MissingHistoryError&) {
       throw; // not a mistake in the config: history this clone lacks
     } catch (const Error& e) {
+      if (options.invalid) {
+        std::shared_ptr<const Error> copy;
+        if (const auto* ce = dynamic_cast<const ConfigError*>(&e))
+          copy = std::make_shared<ConfigError>(*ce);
+        else
+          copy = std::make_shared<Error>(e);
+        options.invalid->push_back({dir, std::move(copy)});
+        continue;
+      }
       if (!options.tolerant) {
         if (const auto* ce = dynamic_cast<const ConfigError*>(&e))
           problems.push_back(std::make_unique<ConfigError>(*ce));

@@ -125,7 +125,9 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   } else {
     commit = repo.require_commit("HEAD", "HEAD");
   }
-  View view = open_view(repo, commit);
+  // Named projects are promoted despite an invalid directory elsewhere.
+  bool named = !release && !opt.all && !changes;
+  View view = open_view(repo, commit, ViewOptions{.skip_invalid = named});
   require_registry(view);
   // Promotion names images of a commit, so the committed config decides the
   // registry; a different work-tree config is said, not silently ignored.
@@ -155,6 +157,7 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
       if (auto i = graph.find(changes->view.graph.projects()[c.project].path))
         chosen.push_back(*i);
   } else if (!opt.projects.empty()) {
+    refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
     chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
   } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
     chosen.push_back(*here);

@@ -25,10 +25,11 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
   git_oid head = repo.require_commit("HEAD", "HEAD");
   ReleaseOutcome out;
   out.commit = git::oid_hex(head);
-  View committed = open_view(repo, head);
+  View committed = open_view(repo, head, ViewOptions{.skip_invalid = true});
   if (committed.config.registry.empty())
     throw UsageError("a release promotes the project's image in the registry, and mlrepo.yaml sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml");
+  refuse_invalid_named(committed, {opt.project}, opt.cwd, repo.workdir());
   auto chosen = project::resolve_projects(committed.graph, {opt.project}, opt.cwd, repo.workdir());
   const auto& project = committed.graph.projects()[chosen.at(0)];
   out.tag = project.name + "/v" + version->str();
@@ -41,7 +42,7 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
   }
 
   // The work tree must hold exactly what the tag will point at.
-  View worktree = open_view(repo, std::nullopt);
+  View worktree = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
   if (auto i = worktree.graph.find(project.path)) {
     auto inputs = build::plan_inputs(repo, worktree.config, env);
     auto plan = build::make_plan(repo, worktree.config, worktree.graph, {*i}, inputs);

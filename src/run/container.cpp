@@ -295,7 +295,8 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
 int run_project(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status,
                 const changes::EnvLookup& env) {
   {
-    View before = open_view(repo, std::nullopt);
+    View before = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
+    refuse_invalid_named(before, {opt.project}, opt.cwd, repo.workdir());
     auto chosen = project::resolve_projects(before.graph, {opt.project}, opt.cwd, repo.workdir());
     const auto& p = before.graph.projects()[chosen.at(0)];
     check_volumes(p.config->run, opt, repo.workdir(), util::join_path(p.path, "mlrepo.yaml"));

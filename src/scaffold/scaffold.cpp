@@ -144,7 +144,8 @@ NewResult create_project(const git::Repository& repo, const NewOptions& opt) {
   if (fs::exists(fs::symlink_status(fs::path(workdir) / path)))
     throw UsageError("'" + path + "' already exists", "choose a new directory for the project");
 
-  View view = open_view(repo, std::nullopt);
+  // Another directory's problem is not this new project's: it is left out with a warning.
+  View view = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
   for (std::string_view d = path; !d.empty(); d = util::parent_path(d))
     if (project::is_pruned(d, view.config))
       throw UsageError("'" + path + "' is excluded by 'exclude:' in mlrepo.yaml, so it would never "
@@ -220,7 +221,7 @@ NewResult create_project(const git::Repository& repo, const NewOptions& opt) {
   rollback.created(target);
 
   if (opt.ci) {
-    View after = open_view(repo, std::nullopt);
+    View after = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
     ci::GenerateOptions go;
     go.mode = after.config.ci.mode;
     go.default_branch = changes::default_branch_name(repo, after.config);

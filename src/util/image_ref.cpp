@@ -117,13 +117,15 @@ std::optional<std::string> repository_problem(std::string_view repository) {
         std::string_view(path).substr(start, slash == std::string::npos ? slash : slash - start);
     if (component.empty())
       return "'" + std::string(repository) + "' has an empty path component (a doubled or trailing '/')";
+    // "'x' in 'x'" says nothing twice: the component alone when it is all.
+    std::string where = "'" + std::string(component) + "'" +
+                        (component == repository ? "" : " in '" + std::string(repository) + "'");
     if (has_upper(component))
-      return "'" + std::string(component) + "' in '" + std::string(repository) +
-             "' has upper-case letters; Docker repository paths are lower case";
+      return where + " has upper-case letters; Docker repository paths are lower case";
     if (!valid_path_component(component))
-      return "'" + std::string(component) + "' in '" + std::string(repository) +
-             "' is not a valid path component (lower-case letters and digits, separated by one "
-             "'.', one or two '_', or any number of '-'; none first or last)";
+      return where + " is not a valid " + (component == repository ? "name" : "path component") +
+             " (lower-case letters and digits, separated by one '.', one or two '_', or any number of '-'; none "
+             "first or last)";
     if (slash == std::string::npos)
       break;
     start = slash + 1;

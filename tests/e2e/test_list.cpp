@@ -199,3 +199,39 @@ TEST_CASE("one odd Dockerfile never breaks the others", "[list]") {
   }
   CHECK(r.mlrepo({"list"}).lines() == Lines{"fine\tfine", "odd\todd"});
 }
+
+TEST_CASE("list: one invalid project directory blocks only the commands that need every project", "[list]") {
+  GitRepo r;
+  r.write("projects/score/Dockerfile", "FROM scratch\n");
+  r.write("projects/ab test/Dockerfile", "FROM scratch\n");
+  r.write("projects/Bad_Config/Dockerfile", "FROM scratch\n");
+  r.write("projects/Bad_Config/mlrepo.yaml", "name: bad\nunknown_key: 1\n");
+  r.commit();
+  // Commands that name their projects go on, with a warning about the others.
+  auto build = r.mlrepo({"build", "score", "--dry-run"});
+  INFO(build.err);
+  CHECK(build.code == 0);
+  CHECK_THAT(build.err, Contains("left out projects/ab test") && Contains("left out projects/Bad_Config"));
+  CHECK_THAT(build.out, Contains("score:content-"));
+  auto inside = r.mlrepo({"build", "--dry-run"}, {}, "projects/score");
+  CHECK(inside.code == 0);
+  // Naming the invalid one gives its own error, not "not a project".
+  auto bad = r.mlrepo({"build", "projects/ab test", "--dry-run"});
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.err, Contains("'ab test' is not a valid name") && !Contains("is not a project") &&
+                          !Contains("'ab test' in 'ab test'"));
+  // A new project reports its own problem, not another directory's.
+  auto made = r.mlrepo({"new", "projects/my project", "--no-ci"});
+  CHECK(made.code == 2);
+  CHECK_THAT(made.err, Contains("'my project'") && !Contains("error: project 'projects/ab test'"));
+  auto fresh = r.mlrepo({"new", "projects/fresh", "--no-ci"});
+  CHECK(fresh.code == 0);
+  // list, --all and --changed report every problem at once, exit 2.
+  for (const auto& args : {std::vector<std::string>{"list"}, {"build", "--all", "--dry-run"},
+                           {"changed", "--base", "HEAD"}}) {
+    auto run = r.mlrepo(args);
+    INFO(args[0]);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains("2 problems") && Contains("projects/ab test") && Contains("unknown_key"));
+  }
+}
