@@ -74,7 +74,7 @@ void register_test(CLI::App& app, const GlobalOptions& global, Action& action) {
       auto status = report::text_build_status(so);
       auto outcome = run::run_tests(repo, opts->core, *status, env);
       if (!outcome.not_built.empty())
-        spdlog::error("could not build: {}", join(outcome.not_built));
+        spdlog::error("{}: {}", opts->core.pull ? "could not pull" : "could not build", join(outcome.not_built));
       if (!outcome.failed.empty())
         spdlog::error("tests failed: {}", join(outcome.failed));
       if (!outcome.passed.empty())

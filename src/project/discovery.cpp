@@ -63,8 +63,8 @@ Project load_project(const git::Snapshot& snapshot, const config::WorkspaceConfi
       throw UsageError("project '" + dir + "' gets the name '" + p.name +
                            "', which is not a valid image name: " +
                            util::repository_problem(p.name).value_or("it holds a '/'"),
-                       "set 'name:' in " + cfg_path +
-                           " (lowercase letters and digits, separated by '.', '_', '__' or '-')");
+                       "set 'name:' in '" + cfg_path +
+                           "' (lowercase letters and digits, separated by '.', '_', '__' or '-')");
   }
   p.image = image_for(ws, p.name);
   if (p.image.size() > util::kMaxRepositoryLength)

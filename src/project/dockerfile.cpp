@@ -1,6 +1,7 @@
 #include "mlrepo/project/dockerfile.hpp"
 
 #include "mlrepo/project/naming.hpp"
+#include "mlrepo/util/text.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -454,6 +455,26 @@ std::vector<std::string> declared_args(std::string_view dockerfile) {
       for (const auto& word : words(ins.args))
         names.insert(word.substr(0, word.find('=')));
   return {names.begin(), names.end()};
+}
+
+std::optional<UnknownInstruction> unknown_instruction(std::string_view dockerfile) {
+  static const std::vector<std::string> known{"ADD",        "ARG",    "CMD",   "COPY",       "ENTRYPOINT",
+                                              "ENV",        "EXPOSE", "FROM",  "HEALTHCHECK", "LABEL",
+                                              "MAINTAINER", "ONBUILD", "RUN",  "SHELL",      "STOPSIGNAL",
+                                              "USER",       "VOLUME", "WORKDIR"};
+  // A frontend named by `# syntax=` may add instructions of its own.
+  for (auto line : split_lines(dockerfile.substr(0, 4096))) {
+    auto l = trim(line);
+    if (l.empty() || l[0] != '#')
+      break;
+    auto body = lower(trim(l.substr(1)));
+    if (body.rfind("syntax", 0) == 0 && body.find('=') != std::string::npos)
+      return std::nullopt;
+  }
+  for (const auto& ins : parse_instructions(dockerfile))
+    if (std::find(known.begin(), known.end(), ins.keyword) == known.end())
+      return UnknownInstruction{ins.line, ins.keyword, util::closest(ins.keyword, known, 2).value_or("")};
+  return std::nullopt;
 }
 
 } // namespace mlrepo::project

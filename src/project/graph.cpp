@@ -6,6 +6,7 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/image_ref.hpp"
+#include "mlrepo/util/text.hpp"
 
 #include <algorithm>
 #include <queue>
@@ -70,10 +71,20 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
       std::optional<std::string> path;
       if (!target) {
         path = util::normalize_repo_path(dep.value);
-        if (!path || dep.value.empty() || dep.value.front() == '/')
+        if (!path || dep.value.empty() || dep.value.front() == '/') {
+          // Written relative to the project directory? Then say how it is spelled.
+          auto from_project = util::normalize_repo_path(util::join_path(p.path, dep.value));
+          if (!dep.value.empty() && dep.value.front() != '/' && from_project &&
+              (from_project->empty() || snapshot.exists(*from_project)))
+            throw ConfigError(cfg.file, dep.line,
+                              "'depends_on' entry '" + dep.value + "' is read from the repository root, where it "
+                              "leaves the repository",
+                              "depends_on entries are repository-relative: write '" +
+                                  (from_project->empty() ? std::string(".") : *from_project) + "'");
           throw ConfigError(cfg.file, dep.line,
                             "'depends_on' entry '" + dep.value + "' leaves the repository",
                             "use a repository-relative path or a project name");
+        }
         if (auto it = by_path.find(*path); it != by_path.end())
           target = it->second;
       }
@@ -84,15 +95,42 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
       } else if (path->empty() || snapshot.exists(*path)) {
         path_deps_[i].push_back({*path, "depends_on " + (path->empty() ? std::string(".") : *path), false});
       } else {
+        // The nearest project name or path, or path another project depends on.
+        std::vector<std::string> known;
+        for (const auto& q : projects_) {
+          known.push_back(q.name);
+          known.push_back(q.path);
+          for (const auto& d : q.config->depends_on)
+            if (d.value != dep.value)
+              known.push_back(d.value);
+        }
+        auto guess = util::closest(dep.value, known, std::max<size_t>(2, dep.value.size() / 4));
+        // Else how far the path does exist.
+        std::string_view have = *path;
+        while (!have.empty() && !snapshot.exists(have))
+          have = util::parent_path(have);
+        std::string rest = have.empty() ? *path : path->substr(have.size() + 1);
         throw ConfigError(cfg.file, dep.line,
                           "'depends_on' entry '" + dep.value +
                               "' is neither a project name nor an existing path",
-                          "list a project's name or path, or a file or directory in the repository");
+                          guess ? "did you mean '" + *guess + "'? (entries are project names, or paths from the "
+                                  "repository root)"
+                                : !have.empty() ? "'" + std::string(have) + "/' exists, but holds no '" + rest +
+                                                      "' (paths are from the repository root)"
+                                                : "list a project's name or path, or a file or directory in the "
+                                                  "repository (paths are from the repository root)");
       }
     }
     auto content = snapshot.read(p.dockerfile);
     if (!content)
       continue;
+    // Docker refuses an unknown instruction; here it would only make a FROM
+    // line (and its dependency edge) silently vanish.
+    if (auto bad = unknown_instruction(*content))
+      throw ConfigError(p.dockerfile, bad->line, "unknown instruction '" + bad->keyword + "'",
+                        bad->suggestion.empty() ? "Docker knows FROM, RUN, COPY, ADD, ARG, ENV, WORKDIR, CMD, "
+                                                  "ENTRYPOINT, ... (docs.docker.com/reference/dockerfile)"
+                                                : "did you mean '" + bad->suggestion + "'?");
     for (const auto& use : image_uses(*content, cfg.build_args)) {
       auto target = images.find(parse_reference(use.reference).repository);
       if (!target)
@@ -139,7 +177,7 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
     }
   }
   index_edges();
-  check_cycles();
+  check_cycles(&snapshot, &workspace);
 }
 
 std::vector<NearMiss> near_misses(const Graph& graph, const git::Snapshot& snapshot,
@@ -197,7 +235,26 @@ std::string Graph::via(size_t from, size_t to) const {
   return it == edge_index_.end() ? std::string{} : edges_[it->second].via;
 }
 
-void Graph::check_cycles() const {
+// Where project `from` names project `to`: its Dockerfile's line, or its
+// depends_on entry's, for the cycle message.
+std::string Graph::edge_origin(size_t from, size_t to, const git::Snapshot& snapshot,
+                               const config::WorkspaceConfig& workspace) const {
+  const auto& p = projects_[from];
+  if (via(from, to) == "depends_on") {
+    for (const auto& d : p.config->depends_on)
+      if (d.value == projects_[to].name || util::normalize_repo_path(d.value) == projects_[to].path)
+        return p.config->file + ":" + std::to_string(d.line) + " depends_on " + d.value;
+    return p.config->file + " depends_on";
+  }
+  ImageIndex images(projects_, workspace);
+  if (auto content = snapshot.read(p.dockerfile))
+    for (const auto& use : image_uses(*content, p.config->build_args))
+      if (images.find(parse_reference(use.reference).repository) == to)
+        return p.dockerfile + ":" + std::to_string(use.line) + " " + use.instruction + " " + use.reference;
+  return p.dockerfile;
+}
+
+void Graph::check_cycles(const git::Snapshot* snapshot, const config::WorkspaceConfig* workspace) const {
   enum Color : char { White, Grey, Black };
   std::vector<Color> color(projects_.size(), White);
   std::vector<size_t> stack;
@@ -214,11 +271,15 @@ void Graph::check_cycles() const {
         size_t dep = deps_[node][next++];
         if (color[dep] == Grey) {
           auto start = std::find(stack.begin(), stack.end(), dep);
-          std::string cycle;
-          for (auto it = start; it != stack.end(); ++it)
+          std::string cycle, where;
+          for (auto it = start; it != stack.end(); ++it) {
             cycle += projects_[*it].name + " -> ";
+            size_t next_node = it + 1 == stack.end() ? dep : *(it + 1);
+            if (snapshot && workspace)
+              where += "\n  " + edge_origin(*it, next_node, *snapshot, *workspace);
+          }
           cycle += projects_[dep].name;
-          throw UsageError("dependency cycle: " + cycle,
+          throw UsageError("dependency cycle: " + cycle + where,
                            "remove one of these dependencies (a FROM line or a depends_on entry)");
         }
         if (color[dep] == White) {

@@ -159,3 +159,59 @@ TEST_CASE("messages: promote says when the work tree's config differs from the c
   CHECK_THAT(differs.err, Contains("the work tree's mlrepo.yaml differs from commit") &&
                               Contains("uses the committed one (registry 127.0.0.1:9/acme)"));
 }
+
+TEST_CASE("messages: an unknown Dockerfile instruction is exit 2 with file, line and did-you-mean", "[messages]") {
+  GitRepo r;
+  r.write("base/Dockerfile", "FROM scratch\n");
+  r.write("app/Dockerfile", "# a comment\nFORM base\nRUN true\n");
+  r.commit();
+  for (const auto& args : {std::vector<std::string>{"list"}, {"graph"}, {"doctor"}}) {
+    auto run = r.mlrepo(args);
+    INFO(args[0] << "\n" << run.out << run.err);
+    CHECK(run.code != 0);
+    CHECK_THAT(run.out + run.err, Contains("app/Dockerfile:2") && Contains("unknown instruction 'FORM'") &&
+                                      Contains("did you mean 'FROM'?"));
+  }
+  // A frontend named by a syntax directive may have instructions of its own.
+  r.write("app/Dockerfile", "# syntax=example.com/frontend:1\nFROM base\nMYSTEP x\n");
+  CHECK(r.mlrepo({"list"}).code == 0);
+}
+
+TEST_CASE("messages: depends_on and cycle errors say how to spell and where each edge is", "[messages]") {
+  GitRepo r;
+  r.write("libs/common/x.py", "\n");
+  r.write("projects/app/Dockerfile", "FROM scratch\n");
+  r.write("projects/app/mlrepo.yaml", "depends_on: [../../libs/common]\n");
+  r.commit();
+  auto relative = r.mlrepo({"list"});
+  CHECK(relative.code == 2);
+  CHECK_THAT(relative.err, Contains("projects/app/mlrepo.yaml:1") &&
+                               Contains("depends_on entries are repository-relative: write 'libs/common'"));
+  r.write("projects/app/mlrepo.yaml", "depends_on: [libs/comon]\n");
+  auto typo = r.mlrepo({"list"});
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.err, Contains("'libs/' exists, but holds no 'comon'"));
+  r.write("projects/tool/Dockerfile", "FROM scratch\n");
+  r.write("projects/tool/mlrepo.yaml", "depends_on: [libs/common]\n");
+  auto near = r.mlrepo({"list"});
+  CHECK_THAT(near.err, Contains("did you mean 'libs/common'?"));
+
+  r.write("projects/app/mlrepo.yaml", "depends_on: [tool]\n");
+  r.write("projects/tool/Dockerfile", "ARG X=1\nFROM app\n");
+  r.write("projects/tool/mlrepo.yaml", "{}\n");
+  auto cycle = r.mlrepo({"list"});
+  CHECK(cycle.code == 2);
+  CHECK_THAT(cycle.err, Contains("dependency cycle") && Contains("projects/app/mlrepo.yaml:1 depends_on tool") &&
+                            Contains("projects/tool/Dockerfile:2 FROM app"));
+}
+
+TEST_CASE("messages: a path with a leading space is quoted in the fix", "[messages]") {
+  GitRepo r;
+  r.write(" odd dir/Dockerfile", "FROM scratch\n");
+  r.write("x. docker/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto run = r.mlrepo({"list"});
+  CHECK(run.code == 2);
+  CHECK_THAT(run.err, Contains("' odd dir/mlrepo.yaml'") && Contains("'x. docker' is not a valid name") &&
+                          !Contains("'x. docker' in 'x. docker'"));
+}

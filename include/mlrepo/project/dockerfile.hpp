@@ -3,6 +3,7 @@
 // FROM, COPY/ADD --from and RUN --mount=...,from=, with ARG expansion done the
 // way Docker does it.
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,16 @@ struct BuildkitFeature {
   std::string what; // e.g. "RUN --mount"
 };
 std::vector<BuildkitFeature> buildkit_features(std::string_view dockerfile);
+
+// The first instruction Docker does not know (`FORM python:3.11`), with the
+// nearest known one; nullopt when every instruction is known, or when a
+// `# syntax=` directive names a frontend that may define its own.
+struct UnknownInstruction {
+  int line = 0;
+  std::string keyword;    // as written, upper-cased
+  std::string suggestion; // e.g. FROM; empty when nothing is close
+};
+std::optional<UnknownInstruction> unknown_instruction(std::string_view dockerfile);
 
 // Every ARG a Dockerfile declares (global and in any stage), sorted, once each.
 std::vector<std::string> declared_args(std::string_view dockerfile);

@@ -71,7 +71,10 @@ public:
   std::optional<size_t> find(std::string_view name_or_path) const;
 
 private:
-  void check_cycles() const;
+  // Throws UsageError naming a cycle; with the snapshot, each edge's line.
+  void check_cycles(const git::Snapshot* snapshot = nullptr, const config::WorkspaceConfig* workspace = nullptr) const;
+  std::string edge_origin(size_t from, size_t to, const git::Snapshot& snapshot,
+                          const config::WorkspaceConfig& workspace) const;
   void index_edges();
 
   std::vector<Project> projects_;
