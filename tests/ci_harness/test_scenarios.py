@@ -35,6 +35,7 @@ REAL_DOCKER = os.environ.get("MLREPO_HARNESS_DOCKER", "/usr/bin/docker")
 WORKFLOW = ".github/workflows/mlrepo.yml"
 PROJECTS = ["python-base", "notebook", "churn-model", "demand-forecast"]
 TESTED = ["churn-model", "demand-forecast"]  # the projects with a test: command
+STANDIN = "mlrepo-harness/python-standin:3.11-slim"
 
 
 def sh(args, cwd=None, env=None, check=True):
@@ -92,15 +93,17 @@ class World:
 
     def ensure_python_standin(self):
         # The examples build FROM python:3.11-slim, which cannot be pulled
-        # here: a busybox stand-in plays the public base image.
-        if subprocess.run([REAL_DOCKER, "image", "inspect", "python:3.11-slim"], capture_output=True).returncode == 0:
+        # here: a busybox stand-in plays the public base image, under a name
+        # of its own (make_repository points the copy at it), so no fake
+        # python:3.11-slim is left in the engine.
+        if subprocess.run([REAL_DOCKER, "image", "inspect", STANDIN], capture_output=True).returncode == 0:
             return
         ctx = os.path.join(self.dir, "standin")
         os.makedirs(ctx)
         shutil.copy("/bin/busybox", os.path.join(ctx, "busybox"))
         with open(os.path.join(ctx, "Dockerfile"), "w") as f:
             f.write('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
-        sh([REAL_DOCKER, "build", "-q", "-t", "python:3.11-slim", ctx], env={**os.environ, "DOCKER_BUILDKIT": "0"})
+        sh([REAL_DOCKER, "build", "-q", "-t", STANDIN, ctx], env={**os.environ, "DOCKER_BUILDKIT": "0"})
 
     def git(self, *args, cwd=None):
         env = {**os.environ, "GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@example.invalid",
@@ -121,6 +124,8 @@ class World:
                 # them, with the shell it has.
                 text = text.replace("test: python -m pytest -q tests", "test: grep -q 'def test' /app/tests/test_*.py")
                 text = text.replace("mode: matrix", "mode: " + self.mode)
+                text = text.replace("FROM python:${PYTHON_VERSION}-slim",
+                                    "FROM mlrepo-harness/python-standin:${PYTHON_VERSION}-slim")
                 with open(path, "w") as f:
                     f.write(text)
         with open(os.path.join(self.work, "mlrepo.yaml"), "a") as f:
@@ -472,7 +477,7 @@ def test_build_secret_reaches_the_build_and_a_fork_is_told_which_it_lacks(world)
     # The build checks the value by its hash: the Dockerfile never spells it.
     digest = hashlib.md5(b"hf-secret-value").hexdigest()
     world.commit("train: a build that needs a token", {
-        "projects/tokened/Dockerfile": "FROM python:3.11-slim\n"
+        "projects/tokened/Dockerfile": f"FROM {STANDIN}\n"
                                        "RUN --mount=type=secret,id=hf_token md5sum /run/secrets/hf_token"
                                        f" | grep -q ^{digest}\n",
         "projects/tokened/mlrepo.yaml": "secrets: {hf_token: HF_TOKEN}\nci:\n  secrets: {HF_TOKEN: HUGGINGFACE_TOKEN}\n",

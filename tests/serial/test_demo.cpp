@@ -1,0 +1,22 @@
+// The README's first command ends in scripts/demo: it must run end to end on
+// this machine and leave the user's engine as it found it, but for images of
+// its own names (a busybox stand-in tagged python:3.11-slim broke every real
+// Python build afterwards). Serial: it owns localhost:5000 while it runs.
+#include "support/docker.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+
+TEST_CASE("demo: runs end to end and leaves no stand-in under a public image's name", "[demo][docker]") {
+  bool had_python = image_exists("python:3.11-slim");
+  TempDir cwd;
+  auto run = run_program({std::string(MLREPO_SOURCE_DIR) + "/scripts/demo", MLREPO_BIN}, cwd.path());
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  CHECK_THAT(run.out, Contains("mlrepo build --changed") && Contains("\"name\": \"demand-forecast\"") &&
+                          Contains("mlrepo promote --release"));
+  if (!had_python)
+    CHECK_FALSE(image_exists("python:3.11-slim"));
+}
