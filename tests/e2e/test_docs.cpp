@@ -67,3 +67,44 @@ TEST_CASE("docs/errors.md shows the real messages", "[docs]") {
     CHECK(run.code == e.code);
   }
 }
+
+// The repository's own command reference is the binary's --help, verbatim:
+// a flag added, renamed or removed without regenerating it fails here.
+TEST_CASE("docs/cli.md is every command's --help as this binary prints it", "[docs]") {
+  TempDir cwd;
+  auto generated = run_program({std::string(MLREPO_SOURCE_DIR) + "/scripts/cli-reference", MLREPO_BIN}, cwd.path());
+  INFO(generated.err);
+  REQUIRE(generated.code == 0);
+  auto committed = mlrepo::util::read_file(std::string(MLREPO_SOURCE_DIR) + "/docs/cli.md");
+  REQUIRE(committed);
+  INFO("regenerate with: scripts/cli-reference > docs/cli.md");
+  CHECK(*committed == generated.out);
+  // Every command has its section, and the script passes shellcheck.
+  for (auto cmd : {"list", "changed", "graph", "build", "ci generate", "new", "test", "run", "doctor", "promote",
+                   "release"})
+    CHECK_THAT(*committed, Catch::Contains(std::string("## `mlrepo ") + cmd + "`"));
+  auto lint = run_program({"shellcheck", std::string(MLREPO_SOURCE_DIR) + "/scripts/cli-reference"}, cwd.path());
+  CHECK(lint.code == 0);
+}
+
+// A blank line inside a Markdown table ends it: the rows after it render as
+// text (docs/config.md's ci.* rows once did).
+TEST_CASE("docs: no table is cut in two by a blank line", "[docs]") {
+  for (const auto& e : fs::directory_iterator(std::string(MLREPO_SOURCE_DIR) + "/docs")) {
+    if (e.path().extension() != ".md")
+      continue;
+    std::istringstream in(*mlrepo::util::read_file(e.path()));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);)
+      lines.push_back(line);
+    auto row = [&](size_t k) { return k < lines.size() && lines[k].rfind("|", 0) == 0; };
+    for (size_t k = 2; k < lines.size(); ++k) {
+      // A row after a blank line that follows a row, and no new header
+      // (a separator line next): the rest of a table rendered as text.
+      bool new_table = k + 1 < lines.size() && lines[k + 1].rfind("|-", 0) == 0;
+      INFO(e.path().filename().string() << ":" << k + 1);
+      if (row(k) && lines[k - 1].empty() && row(k - 2) && !new_table)
+        FAIL_CHECK("table split by a blank line");
+    }
+  }
+}
