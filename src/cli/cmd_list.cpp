@@ -22,7 +22,7 @@ void register_list(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->footer("Projects are directories holding a Dockerfile, in the work tree as git sees it\n"
               "(tracked files plus untracked files that are not ignored), or at --rev.\n"
               "Examples:\n  mlrepo list\n  mlrepo list --json --rev origin/main");
-  cmd->add_flag("--json", opts->json, "Print JSON: name, path, dockerfile, context, image, depends_on, latest_release");
+  cmd->add_flag("--json", opts->json, "Print JSON: name, path, dockerfile, context, image, depends_on, inputs (path dependencies), latest_release");
   cmd->add_option("--rev", opts->rev, "List the projects at this revision instead of the work tree")
       ->type_name("REV");
   cmd->callback([&global, opts, &action] {

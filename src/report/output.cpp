@@ -1,6 +1,7 @@
 #include "mlrepo/report/output.hpp"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace mlrepo::report {
 namespace {
@@ -40,6 +41,15 @@ json release_of(const Releases* releases, const std::string& name) {
 }
 } // namespace
 
+// A project's path dependencies (depends_on paths, COPY sources of a wider
+// context): what besides its directory changes it.
+json inputs_json(const project::Graph& graph, size_t i) {
+  json out = json::array();
+  for (const auto& d : graph.path_dependencies(i))
+    out.push_back({{"path", d.path}, {"origin", d.origin}, {"glob", d.glob}});
+  return out;
+}
+
 std::string list_json(const project::Graph& graph, const Releases* releases) {
   json projects = json::array();
   const auto& all = graph.projects();
@@ -54,6 +64,7 @@ std::string list_json(const project::Graph& graph, const Releases* releases) {
                         {"context", p.context},
                         {"image", p.image},
                         {"depends_on", deps},
+                        {"inputs", inputs_json(graph, i)},
                         {"latest_release", release_of(releases, p.name)}});
   }
   return dump(json{{"projects", projects}}) + "\n";
@@ -114,8 +125,9 @@ std::string github_output(const project::Graph& graph, const changes::ChangeSet&
 
 std::string graph_json(const project::Graph& graph) {
   json nodes = json::array();
-  for (const auto& p : graph.projects())
-    nodes.push_back({{"name", p.name}, {"path", p.path}});
+  for (size_t i = 0; i < graph.projects().size(); ++i)
+    nodes.push_back({{"name", graph.projects()[i].name}, {"path", graph.projects()[i].path},
+                     {"inputs", inputs_json(graph, i)}});
   json edges = json::array();
   for (const auto& e : graph.edges())
     edges.push_back({{"from", graph.projects()[e.from].name},
@@ -131,6 +143,18 @@ std::string graph_dot(const project::Graph& graph) {
   for (const auto& e : graph.edges())
     out += "  " + dot_quote(graph.projects()[e.from].name) + " -> " +
            dot_quote(graph.projects()[e.to].name) + " [label=" + dot_quote(e.via) + "];\n";
+  // Path inputs: one folder-shaped node per path (ids apart from project
+  // names), dashed edges labelled with where the dependency was declared.
+  std::set<std::string> paths;
+  for (size_t i = 0; i < graph.projects().size(); ++i)
+    for (const auto& d : graph.path_dependencies(i)) {
+      std::string node = dot_quote("path:" + d.path);
+      if (paths.insert(d.path).second)
+        out += "  " + node + " [shape=folder, label=" + dot_quote(d.path.empty() ? "." : d.path) + "];\n";
+      std::string via = d.origin.substr(0, d.origin.find(' '));
+      out += "  " + dot_quote(graph.projects()[i].name) + " -> " + node + " [style=dashed, label=" +
+             dot_quote(via) + ", tooltip=" + dot_quote(d.origin) + "];\n";
+    }
   return out + "}\n";
 }
 

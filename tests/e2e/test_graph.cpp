@@ -73,3 +73,36 @@ TEST_CASE("a project FROM its own published image is no cycle", "[graph]") {
   r.commit();
   CHECK(graph_edges(r) == json::array());
 }
+
+TEST_CASE("graph and list --json show path dependencies: depends_on paths and COPY inputs", "[graph]") {
+  GitRepo r;
+  r.write("libs/common/x.py", "\n");
+  r.write("data/a.csv", "\n");
+  r.write("app/Dockerfile", "FROM scratch\n");
+  r.write("app/mlrepo.yaml", "depends_on: [libs/common]\n");
+  r.write("api/Dockerfile", "FROM scratch\nCOPY data/*.csv /d/\n");
+  r.write("api/mlrepo.yaml", "context: ..\n");
+  r.commit();
+  auto list = r.mlrepo({"list", "--json"}).json();
+  nlohmann::json app, api;
+  for (const auto& p : list["projects"])
+    (p["name"] == "app" ? app : api) = p;
+  REQUIRE(app["inputs"].size() == 1);
+  CHECK(app["inputs"][0]["path"] == "libs/common");
+  CHECK(app["inputs"][0]["origin"] == "depends_on libs/common");
+  REQUIRE(api["inputs"].size() == 1);
+  CHECK(api["inputs"][0]["path"] == "data/*.csv");
+  CHECK(api["inputs"][0]["glob"] == true);
+  CHECK_THAT(api["inputs"][0]["origin"].get<std::string>(), Contains("api/Dockerfile:2"));
+
+  auto graph = r.mlrepo({"graph", "--format", "json"}).json();
+  bool found = false;
+  for (const auto& n : graph["nodes"])
+    if (n["name"] == "app")
+      found = n["inputs"] == app["inputs"];
+  CHECK(found);
+  auto dot = r.mlrepo({"graph"});
+  CHECK_THAT(dot.out, Contains(R"("path:libs/common" [shape=folder, label="libs/common"];)") &&
+                          Contains(R"("app" -> "path:libs/common" [style=dashed, label="depends_on")") &&
+                          Contains(R"("api" -> "path:data/*.csv" [style=dashed, label="COPY")"));
+}
