@@ -44,7 +44,8 @@ View from_cache(std::unique_ptr<git::Snapshot> snapshot, project::CachedDiscover
   ws.file = config::kConfigFile;
   if (hit.workspace_yaml)
     ws = config::parse_workspace_config(*hit.workspace_yaml, config::kConfigFile);
-  project::Graph graph(std::move(hit.projects), std::move(hit.edges), std::move(hit.path_deps));
+  project::Graph graph(std::move(hit.projects), std::move(hit.edges), std::move(hit.path_deps),
+                       std::move(hit.own_base));
   return View{std::move(snapshot), std::move(ws), std::move(graph), {}};
 }
 

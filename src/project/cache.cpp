@@ -13,7 +13,7 @@ namespace {
 
 // Bump when the layout or discovery's meaning changes: old entries are then
 // simply never looked up again.
-constexpr const char* kMagic = "mlrepo-discovery-9\n";
+constexpr const char* kMagic = "mlrepo-discovery-10\n";
 constexpr size_t kMaxEntries = 32;
 
 // Config values keep their line for later messages.
@@ -136,6 +136,12 @@ std::string serialize_discovery(const std::optional<std::string>& workspace_yaml
     w.u(e.to);
     w.s(e.via);
   }
+  w.u(graph.own_base_uses().size());
+  for (const auto& o : graph.own_base_uses()) {
+    w.u(o.project);
+    w.u(static_cast<uint64_t>(o.line));
+    w.s(o.reference);
+  }
   return util::frame(kMagic, w.out);
 }
 
@@ -180,6 +186,15 @@ std::optional<CachedDiscovery> decode_discovery_payload(std::string_view payload
     if (edge.from >= n || edge.to >= n)
       return std::nullopt;
     c.edges.push_back(std::move(edge));
+  }
+  for (size_t k = r.bounded(r.u()); k > 0 && r.ok(); --k) {
+    OwnBaseUse o;
+    o.project = r.u();
+    o.line = static_cast<int>(r.u());
+    o.reference = r.s();
+    if (o.project >= n)
+      return std::nullopt;
+    c.own_base.push_back(std::move(o));
   }
   if (!r.ok() || !r.done())
     return std::nullopt;

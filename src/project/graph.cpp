@@ -145,6 +145,7 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
       if (*target == i) {
         spdlog::debug("{}:{}: {} {} names this project's own image; not a dependency",
                       p.dockerfile, use.line, use.instruction, use.reference);
+        own_base_.push_back({i, use.line, use.reference});
         continue;
       }
       add_edge(i, *target, "FROM");
@@ -184,30 +185,86 @@ std::vector<NearMiss> near_misses(const Graph& graph, const git::Snapshot& snaps
                                   const config::WorkspaceConfig& workspace) {
   const auto& projects = graph.projects();
   ImageIndex images(projects, workspace);
+  // The workspace's own image namespace: `<registry>/<prefix>`.
+  std::string own_namespace = util::canonical_repository(
+      (workspace.registry.empty() ? "" : workspace.registry + "/") + workspace.image_prefix + "x");
+  own_namespace.pop_back();
+  std::vector<std::string> names;
+  for (const auto& q : projects)
+    names.push_back(q.name);
   std::vector<NearMiss> out;
-  for (const auto& p : projects) {
+  for (size_t i = 0; i < projects.size(); ++i) {
+    const auto& p = projects[i];
     auto content = snapshot.read(p.dockerfile);
     if (!content)
       continue;
     for (const auto& use : image_uses(*content, p.config->build_args)) {
-      auto repository = parse_reference(use.reference).repository;
-      if (images.find(repository))
+      auto parsed = parse_reference(use.reference);
+      const auto& repository = parsed.repository;
+      NearMiss miss{NearMiss::Kind::Elsewhere, p.dockerfile, use.line, use.instruction, use.reference, i, {}};
+      if (auto target = images.find(repository)) {
+        if (*target == i) {
+          continue; // graph.own_base_uses(), below
+        } else if (parsed.pinned) {
+          miss.kind = NearMiss::Kind::Pinned;
+          miss.project = *target;
+          out.push_back(miss);
+        }
         continue;
-      if (auto like = images.resembles(repository)) {
-        auto registry = images.registry_for(repository, *like);
-        if (registry && util::repository_problem(*registry + "/x"))
-          registry.reset(); // e.g. "gcr.io/" from an ARG that has no value here
-        out.push_back({p.dockerfile, use.line, use.instruction, use.reference, *like, registry});
       }
+      if (auto like = images.resembles(repository)) {
+        if (*like == i)
+          continue; // its own published image under another name says nothing useful
+        miss.project = *like;
+        // The registry's spelling without the image_prefix.
+        const auto& name = projects[*like].name;
+        auto canon = util::canonical_repository(repository);
+        if (!workspace.image_prefix.empty() &&
+            (canon == util::canonical_repository(name) ||
+             (!workspace.registry.empty() && canon == util::canonical_repository(workspace.registry + "/" + name)))) {
+          miss.kind = NearMiss::Kind::NoPrefix;
+          out.push_back(miss);
+          continue;
+        }
+        miss.registry = images.registry_for(repository, *like);
+        if (miss.registry && util::repository_problem(*miss.registry + "/x"))
+          miss.registry.reset(); // e.g. "gcr.io/" from an ARG that has no value here
+        out.push_back(miss);
+        continue;
+      }
+      auto canonical = util::canonical_repository(repository);
+      std::string leaf(util::last_component(repository));
+      // The project's name, where its image name has a prefix.
+      if (!workspace.image_prefix.empty())
+        for (size_t j = 0; j < projects.size(); ++j)
+          if (j != i && leaf == projects[j].name) {
+            miss.kind = NearMiss::Kind::NoPrefix;
+            miss.project = j;
+            break;
+          }
+      // A name no project has, inside the workspace's own namespace.
+      // (Only a namespace of its own: without registry and prefix it would be
+      // Docker Hub's library, where `FROM node` is no typo of a project `code`.)
+      bool has_namespace = !workspace.registry.empty() || !workspace.image_prefix.empty();
+      if (miss.kind == NearMiss::Kind::Elsewhere && has_namespace && canonical.rfind(own_namespace, 0) == 0)
+        if (auto guess = util::closest(canonical.substr(own_namespace.size()), names, 2)) {
+          miss.kind = NearMiss::Kind::Typo;
+          miss.project = static_cast<size_t>(std::find(names.begin(), names.end(), *guess) - names.begin());
+        }
+      if (miss.kind != NearMiss::Kind::Elsewhere && miss.project != i)
+        out.push_back(miss);
     }
   }
+  for (const auto& own : graph.own_base_uses())
+    out.push_back({NearMiss::Kind::OwnBase, projects[own.project].dockerfile, own.line, "FROM", own.reference,
+                   own.project, {}});
   return out;
 }
 
 Graph::Graph(std::vector<Project> projects, std::vector<Edge> edges,
-             std::vector<std::vector<PathInput>> path_deps)
-    : projects_(std::move(projects)), edges_(std::move(edges)), deps_(projects_.size()),
-      rdeps_(projects_.size()), path_deps_(std::move(path_deps)) {
+             std::vector<std::vector<PathInput>> path_deps, std::vector<OwnBaseUse> own_base)
+    : projects_(std::move(projects)), edges_(std::move(edges)), own_base_(std::move(own_base)),
+      deps_(projects_.size()), rdeps_(projects_.size()), path_deps_(std::move(path_deps)) {
   path_deps_.resize(projects_.size());
   index_edges();
 }

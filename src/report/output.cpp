@@ -159,10 +159,28 @@ std::string graph_dot(const project::Graph& graph) {
 }
 
 std::string near_miss_text(const project::Graph& graph, const project::NearMiss& miss) {
+  using Kind = project::NearMiss::Kind;
   const auto& p = graph.projects()[miss.project];
-  std::string out = miss.dockerfile + ":" + std::to_string(miss.line) + ": " + miss.instruction + " " +
-                    miss.reference + " is an outside image, not project '" + p.name + "' (" + p.path +
-                    ", image " + p.image + ")";
+  std::string at = miss.dockerfile + ":" + std::to_string(miss.line) + ": " + miss.instruction + " " + miss.reference;
+  switch (miss.kind) {
+  case Kind::OwnBase:
+    return at + " is project '" + p.name + "''s own image repository (" + p.image +
+           "): its builds push to the repository they build FROM, overwriting the base's tags; build it FROM "
+           "a repository of its own";
+  case Kind::Pinned:
+    return at + " is pinned by digest, so it is the published image of '" + p.name +
+           "', not the one built from this tree, and makes no dependency; drop the @sha256:… to build it "
+           "here";
+  case Kind::Typo:
+    return at + " is in this workspace's image namespace, but no project has that image; did you mean " +
+           p.image + " (project '" + p.name + "')?";
+  case Kind::NoPrefix:
+    return at + " is not project '" + p.name + "': its image is " + p.image +
+           " (the workspace's image_prefix is part of the name)";
+  case Kind::Elsewhere:
+    break;
+  }
+  std::string out = at + " is an outside image, not project '" + p.name + "' (" + p.path + ", image " + p.image + ")";
   if (miss.registry)
     out += "; with 'registry: " + *miss.registry + "' in mlrepo.yaml it would be";
   else if (miss.reference.find("//") != std::string::npos || miss.reference.front() == '/')
@@ -170,6 +188,8 @@ std::string near_miss_text(const project::Graph& graph, const project::NearMiss&
            "mlrepo.yaml), or name it " + p.image;
   else
     out += "; name it " + p.image + " to build it from this repository";
+  if (miss.reference.find('@') != std::string::npos)
+    out += " (and drop the @sha256:…: a digest always means the published image)";
   return out;
 }
 

@@ -262,3 +262,35 @@ TEST_CASE("names: a UTF-8 byte-order mark is ignored in Dockerfiles and configs"
   r.commit();
   CHECK(graph_edges(r) == json::array({graph_edge("app", "base")}));
 }
+
+TEST_CASE("identity: near misses in the workspace's own namespace, pinned references and a project's own base",
+          "[identity]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "registry: ghcr.io/acme\nimage_prefix: team/\n");
+  r.write("images/py-base/Dockerfile", "FROM scratch\n");
+  r.write("a/Dockerfile", "FROM ghcr.io/acme/team/py-bse:1\n");  // a typo in our own namespace
+  r.write("b/Dockerfile", "FROM ghcr.io/acme/py-base:1\n");       // without the image_prefix
+  r.write("c/Dockerfile", "FROM ghcr.io/acme/team/py-base@sha256:" + std::string(64, 'a') + "\n");
+  r.write("d/Dockerfile", "FROM ghcr.io/acme/team/d:previous\n"); // its own repository
+  r.write("e/Dockerfile", "FROM minio.example/e:1\n");            // its own image elsewhere: nothing to say
+  r.commit();
+  auto graph = r.mlrepo({"graph", "-v"});
+  INFO(graph.err);
+  REQUIRE(graph.code == 0);
+  CHECK_THAT(graph.err, Contains("a/Dockerfile:1: FROM ghcr.io/acme/team/py-bse:1") &&
+                            Contains("did you mean ghcr.io/acme/team/py-base (project 'py-base')?"));
+  CHECK_THAT(graph.err, Contains("b/Dockerfile:1: FROM ghcr.io/acme/py-base:1 is not project 'py-base': its image is "
+                                 "ghcr.io/acme/team/py-base"));
+  CHECK_THAT(graph.err, Contains("c/Dockerfile:1") && Contains("pinned by digest") && Contains("drop the @sha256"));
+  CHECK_THAT(graph.err, !Contains("e/Dockerfile") && !Contains("'registry: minio"));
+  // A project FROM its own repository: list and doctor warn without -v.
+  auto list = r.mlrepo({"list"});
+  CHECK(list.code == 0);
+  CHECK_THAT(list.err, Contains("d/Dockerfile:1: FROM ghcr.io/acme/team/d:previous is project 'd''s own image "
+                                "repository") && Contains("overwriting the base's tags"));
+  auto cached = r.mlrepo({"list", "--rev", "HEAD"});
+  auto again = r.mlrepo({"list", "--rev", "HEAD"}); // from the discovery cache
+  CHECK_THAT(again.err, Contains("'d''s own image repository"));
+  auto doctor = r.mlrepo({"doctor"});
+  CHECK_THAT(doctor.out + doctor.err, Contains("'d''s own image repository"));
+}

@@ -17,6 +17,7 @@ struct CachedDiscovery {
   std::vector<Project> projects;
   std::vector<Edge> edges;
   std::vector<std::vector<PathInput>> path_deps;
+  std::vector<OwnBaseUse> own_base;
 };
 
 std::string serialize_discovery(const std::optional<std::string>& workspace_yaml, const Graph& graph);

@@ -25,12 +25,29 @@ struct PathInput {
 // A FROM (or COPY --from, RUN --mount from=) whose last component equals a
 // project's image name though the reference is not that project's image.
 struct NearMiss {
+  enum class Kind {
+    Elsewhere, // another registry or namespace, same image name
+    Pinned,    // a project's image, pinned by digest: the published one
+    Typo,      // in the workspace's own namespace, a name no project has
+    NoPrefix,  // the project's name without the workspace image_prefix
+    OwnBase,   // the project builds FROM its own repository: a push would overwrite its base's tags
+  };
+  Kind kind = Kind::Elsewhere;
   std::string dockerfile; // repo-relative
   int line = 0;
   std::string instruction;
   std::string reference;
-  size_t project; // the project it resembles
-  std::optional<std::string> registry; // the `registry:` that would make it one
+  size_t project; // the project it resembles (OwnBase: itself)
+  std::optional<std::string> registry; // Elsewhere: the `registry:` that would make it one
+};
+
+// A project built FROM its own image repository: its pushes would overwrite
+// the tags of the image it builds on.
+struct OwnBaseUse {
+  size_t project;
+  int line = 0;          // in its Dockerfile
+  std::string reference; // as written, after ARG expansion
+  bool operator==(const OwnBaseUse&) const = default;
 };
 
 struct Edge {
@@ -48,10 +65,11 @@ public:
         const config::WorkspaceConfig& workspace);
   // A graph whose edges are already known (from the discovery cache).
   Graph(std::vector<Project> projects, std::vector<Edge> edges,
-        std::vector<std::vector<PathInput>> path_deps);
+        std::vector<std::vector<PathInput>> path_deps, std::vector<OwnBaseUse> own_base = {});
 
   const std::vector<Project>& projects() const { return projects_; }
   const std::vector<Edge>& edges() const { return edges_; }
+  const std::vector<OwnBaseUse>& own_base_uses() const { return own_base_; }
   // How `from` depends on `to` ("FROM" or "depends_on"); empty if it does not.
   std::string via(size_t from, size_t to) const;
   // Indexes of the projects `i` depends on directly.
@@ -79,6 +97,7 @@ private:
 
   std::vector<Project> projects_;
   std::vector<Edge> edges_;
+  std::vector<OwnBaseUse> own_base_;
   std::vector<std::vector<size_t>> deps_;
   std::vector<std::vector<size_t>> rdeps_;
   std::vector<std::vector<PathInput>> path_deps_;
