@@ -106,6 +106,7 @@ private:
       throw Error(ExitCode::WorkFailed, presence_.error);
     bool exists = !opt_.force && (presence_.local || presence_.remote);
     if (exists) {
+      result_.found = presence_.local ? "found locally" : opt_.push ? "in the registry" : "pulled from the registry";
       status_.started(item_, "up to date");
       write_log("content tag " + item_.content_ref + " exists " +
                 (presence_.local ? "locally" : "in the registry") + ": not building");
@@ -233,10 +234,31 @@ private:
   util::ProcessResult command(const std::vector<std::string>& argv, const std::string& label,
                               const std::map<std::string, std::optional<std::string>>& env = {}) {
     write_log("$ " + util::shell_quote(argv));
+    bool in_banner = false;
     auto r = engine_.run(argv, [&](std::string_view l) {
       write_log(l);
-      if (label.empty())
-        status_.line(item_, l);
+      if (!label.empty())
+        return;
+      // The classic builder's deprecation banner, once per run, not per project.
+      if (l.rfind("DEPRECATED: The legacy builder is deprecated", 0) == 0) {
+        in_banner = true;
+        static std::atomic<bool> said{false};
+        if (!said.exchange(true))
+          status_.note(item_, "docker's classic builder is in use (deprecated by docker; BuildKit builds faster: "
+                              "'mlrepo doctor' says how to get it)");
+        return;
+      }
+      if (in_banner && (l.empty() || l.rfind("            ", 0) == 0))
+        return;
+      in_banner = false;
+      // A first build has no layer cache in the registry yet: BuildKit says
+      // "ERROR: …:buildcache: not found", which is no failure.
+      if (l.find(":buildcache") != std::string_view::npos && l.find("not found") != std::string_view::npos) {
+        status_.line(item_, "no layer cache in the registry yet (" + item_.cache_ref +
+                                "): building without it; this build exports one");
+        return;
+      }
+      status_.line(item_, l);
     }, env);
     if (!r.ok() && !label.empty() && !util::interrupted())
       throw Error(ExitCode::WorkFailed, "cannot " + label + ": " + util::last_line(r.err + r.out));

@@ -3,6 +3,7 @@
 #include "mlrepo/util/fs.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <deque>
 #include <fmt/format.h>
@@ -25,19 +26,38 @@ const char* color_of(Status s) {
   }
 }
 
+// ESC [ ... letter: colours and cursor moves.
+std::string strip_ansi(const std::string& text) {
+  std::string out;
+  for (size_t k = 0; k < text.size(); ++k) {
+    if (text[k] == '\033' && k + 1 < text.size() && text[k + 1] == '[') {
+      k += 2;
+      while (k < text.size() && !std::isalpha(static_cast<unsigned char>(text[k])))
+        ++k;
+      continue;
+    }
+    out += text[k];
+  }
+  return out;
+}
+
 class TextStatus : public build::BuildStatus {
 public:
   explicit TextStatus(BuildStatusOptions o) : opt_(std::move(o)) {}
 
   void started(const PlanItem& item, std::string_view what) override {
     std::lock_guard lock(mutex_);
+    if (what == "up to date")
+      return; // finished() says it once, with where the image was
     if (!opt_.quiet)
       std::fprintf(stderr, "==> %s: %.*s\n", item.name.c_str(), static_cast<int>(what.size()), what.data());
   }
   void line(const PlanItem& item, std::string_view l) override {
     std::lock_guard lock(mutex_);
-    if (!opt_.quiet)
-      std::fprintf(stderr, "[%s] %.*s\n", item.name.c_str(), static_cast<int>(l.size()), l.data());
+    if (opt_.quiet)
+      return;
+    std::string text = opt_.color ? std::string(l) : strip_ansi(std::string(l));
+    std::fprintf(stderr, "[%s] %s\n", item.name.c_str(), text.c_str());
   }
   void note(const PlanItem& item, std::string_view message) override {
     std::lock_guard lock(mutex_);
@@ -52,14 +72,20 @@ public:
     if (opt_.quiet && !bad)
       return;
     std::string head = fmt::format("{}{}{}", opt_.color ? color_of(r.status) : "",
-                                   build::status_name(r.status), opt_.color ? "\033[0m" : "");
-    std::fprintf(stderr, "==> %s %s (%.1fs)%s%s\n", item.name.c_str(), head.c_str(), r.duration_s,
+                                   r.status == Status::Skipped ? "up to date" : build::status_name(r.status),
+                                   opt_.color ? "\033[0m" : "");
+    std::string where = r.found.empty() ? "" : r.found + ", ";
+    std::fprintf(stderr, "==> %s %s (%s%.1fs)%s%s\n", item.name.c_str(), head.c_str(), where.c_str(), r.duration_s,
                  r.error.empty() ? "" : ": ", r.error.c_str());
     for (const auto& ref : r.pushed)
       std::fprintf(stderr, "==> %s pushed %s\n", item.name.c_str(), ref.c_str());
-    if (bad && !r.log.empty())
-      std::fprintf(stderr, "--- last lines of %s ---\n%s--- end of %s ---\n", r.log.c_str(),
-                   tail_lines(r.log, 20).c_str(), item.name.c_str());
+    if (bad && !r.log.empty()) {
+      auto tail = tail_lines(r.log, 20);
+      if (!opt_.color)
+        tail = strip_ansi(tail); // docker's colours are noise in a file or a CI log
+      std::fprintf(stderr, "--- last lines of %s ---\n%s--- end of %s ---\n", r.log.c_str(), tail.c_str(),
+                   item.name.c_str());
+    }
   }
   void summary(const std::vector<Result>& results) override {
     std::lock_guard lock(mutex_);
@@ -68,6 +94,13 @@ public:
     });
     if (opt_.quiet && !failed)
       return;
+    // Nothing built, pushed or failed: one line, not a table of "skipped".
+    bool all_current = std::all_of(results.begin(), results.end(),
+                                   [](const Result& r) { return r.status == Status::Skipped && r.pushed.empty(); });
+    if (all_current) {
+      std::fprintf(stderr, "%zu project%s up to date, nothing built\n", results.size(), results.size() == 1 ? "" : "s");
+      return;
+    }
     std::fprintf(stderr, "\n%s", summary_table(results, false).c_str());
   }
 

@@ -257,3 +257,40 @@ TEST_CASE("build: SIGINT stops every child, reports cancelled, exits 130", "[bui
   std::this_thread::sleep_for(std::chrono::seconds(2));
   CHECK_THAT(docker({"ps", "--format", "{{.Command}}"}), !Contains("started-slow-build"));
 }
+
+TEST_CASE("build: a no-op build says once per project where the image was, and one summary line", "[build][docker]") {
+  BuildRepo b;
+  REQUIRE(b.build({"--all"}).code == 0);
+  auto again = b.build({"--all"});
+  INFO(again.err);
+  REQUIRE(again.code == 0);
+  for (auto name : {"base", "app", "tool"})
+    CHECK_THAT(again.err, Contains(std::string("==> ") + name + " up to date (found locally,"));
+  CHECK_THAT(again.err, Contains("3 projects up to date, nothing built") && !Contains("status        time") &&
+                            !Contains(": up to date\n"));
+  // The classic builder's deprecation banner: at most one note, not per project.
+  if (path_docker_is_classic_only()) {
+    b.repo.write("base/x", "1\n");
+    b.repo.write("tool/x", "1\n");
+    b.repo.commit();
+    auto built = b.build({"--all"});
+    CHECK(built.code == 0);
+    size_t banners = 0;
+    for (size_t at = 0; (at = built.err.find("legacy builder is deprecated", at)) != std::string::npos; ++at)
+      ++banners;
+    CHECK(banners == 0);
+    size_t notes = 0;
+    for (size_t at = 0; (at = built.err.find("classic builder is in use", at)) != std::string::npos; ++at)
+      ++notes;
+    CHECK(notes <= 1);
+  }
+}
+
+TEST_CASE("build: a failure's tail carries no terminal colour codes when stderr is no terminal", "[build][docker]") {
+  BuildRepo b;
+  b.repo.write("tool/Dockerfile", "FROM " + busybox_image() + "\nRUN printf '\\033[31mcoloured failure\\033[0m\\n'; exit 3\n");
+  b.repo.commit();
+  auto run = b.build({"tool"});
+  CHECK(run.code == 1);
+  CHECK_THAT(run.err, Contains("coloured failure") && !Contains("\033[31m"));
+}

@@ -17,13 +17,6 @@ namespace {
 const char* kBuiltinBuildkitCli = "/usr/bin/docker";
 
 // The CLI `docker` resolves to on PATH, when it is not Debian's 20.10.
-bool path_docker_is_classic_only() {
-  auto r = run_program({"docker", "version", "--format", "{{.Client.Version}}"}, fs::temp_directory_path());
-  if (r.code != 0 || r.out.empty() || std::stoi(r.out) < 23)
-    return false;
-  return run_program({"docker", "buildx", "version"}, fs::temp_directory_path()).code != 0;
-}
-
 std::string nonce() {
   std::random_device rd;
   return std::to_string(rd()) + std::to_string(rd());

@@ -255,4 +255,11 @@ void Registry::start() {
 
 void Registry::stop() { process_.reset(); }
 
+bool path_docker_is_classic_only() {
+  auto r = run_program({"docker", "version", "--format", "{{.Client.Version}}"}, fs::temp_directory_path());
+  if (r.code != 0 || r.out.empty() || std::stoi(r.out) < 23)
+    return false;
+  return run_program({"docker", "buildx", "version"}, fs::temp_directory_path()).code != 0;
+}
+
 } // namespace mlrepo::test

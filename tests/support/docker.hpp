@@ -23,6 +23,9 @@ private:
 };
 
 bool image_exists(const std::string& ref);
+// Whether the docker on PATH has only the classic builder (a CLI from 23 on
+// without the buildx plugin).
+bool path_docker_is_classic_only();
 bool remote_exists(const std::string& ref);
 std::string docker(const std::vector<std::string>& args);
 

@@ -47,6 +47,9 @@ struct Result {
   std::string digest;              // the image's digest in the registry, when known
   std::string log;   // path of the log file
   std::string error; // why it failed, was blocked or cancelled
+  // Skipped: where the image was: "found locally", "in the registry",
+  // "pulled from the registry".
+  std::string found;
 };
 
 // Where progress goes; presentation lives in report/. Calls may come from
