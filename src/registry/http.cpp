@@ -2,18 +2,19 @@
 
 #include "mlrepo/util/process.hpp"
 
-#include <curl/curl.h>
+#include "curl_api.hpp"
+
 #include <mutex>
 
 namespace mlrepo::registry {
 namespace {
 
 struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { curl_api().easy_cleanup(c); }
 };
 using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { curl_api().slist_free_all(l); }
 };
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
@@ -71,14 +72,14 @@ struct HttpClient::Pool {
   std::vector<CurlPtr> idle;
 };
 
-HttpClient::HttpClient() : pool_(std::make_unique<Pool>()) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+// libcurl is loaded (and initialised) by the first transfer, not here: a
+// command that never asks the registry never maps it.
+HttpClient::HttpClient() : pool_(std::make_unique<Pool>()) {}
 
 HttpClient::~HttpClient() = default;
 
 HttpResponse HttpClient::send(const HttpRequest& request, size_t max_body) {
+  const CurlApi& api = curl_api();
   CurlPtr curl;
   {
     std::lock_guard lock(pool_->mutex);
@@ -88,55 +89,55 @@ HttpResponse HttpClient::send(const HttpRequest& request, size_t max_body) {
     }
   }
   if (!curl)
-    curl.reset(curl_easy_init());
+    curl.reset(api.easy_init());
   if (!curl)
     throw TransportError("cannot start libcurl", false);
   CURL* c = curl.get();
-  curl_easy_reset(c);
+  api.easy_reset(c);
 
   HttpResponse response;
   Sink sink{&response, max_body};
   SlistPtr headers;
   for (const auto& h : request.headers)
-    headers.reset(curl_slist_append(headers.release(), h.c_str()));
+    headers.reset(api.slist_append(headers.release(), h.c_str()));
   // libcurl would add "Expect: 100-continue" to PUTs with a body.
-  headers.reset(curl_slist_append(headers.release(), "Expect:"));
+  headers.reset(api.slist_append(headers.release(), "Expect:"));
 
   char error[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+  api.easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  api.easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  api.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  api.easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
   // Never send our Authorization header to another host after a redirect
   // (registries redirect to object storage).
-  curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, request.connect_timeout_s);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "mlrepo");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  api.easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, request.connect_timeout_s);
+  api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(c, CURLOPT_USERAGENT, "mlrepo");
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  api.easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+  api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  api.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (request.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    api.easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (request.method == "GET") {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
   } else {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    api.easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+    api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   }
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = api.easy_perform(c);
   if (rc != CURLE_OK) {
-    std::string why = error[0] ? error : curl_easy_strerror(rc);
+    std::string why = error[0] ? error : api.easy_strerror(rc);
     if (sink.too_big)
       why = "the answer is larger than " + std::to_string(max_body) + " bytes";
     if (rc == CURLE_ABORTED_BY_CALLBACK)
@@ -146,8 +147,8 @@ HttpResponse HttpClient::send(const HttpRequest& request, size_t max_body) {
                rc == CURLE_SSL_ENGINE_INITFAILED;
     throw TransportError(why, tls);
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+  api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  api.easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   {
     std::lock_guard lock(pool_->mutex);
     pool_->idle.push_back(std::move(curl));

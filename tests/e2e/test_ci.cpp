@@ -447,6 +447,8 @@ TEST_CASE("the install action caches a built mlrepo per runner image and source,
   };
   CHECK(has("libgit2.so"));
   CHECK(has("libyaml-cpp.so"));
+  CHECK(has("libcurl.so.4")); // loaded on first registry use, not listed by ldd
+  CHECK(has("libnghttp2.so"));
   CHECK_FALSE(has("libc.so"));
   CHECK_FALSE(has("libstdc++.so"));
   auto alone = run_program({(prefix / "bin/mlrepo").string(), "--version"}, tmp.path(),

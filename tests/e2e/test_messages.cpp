@@ -215,3 +215,21 @@ TEST_CASE("messages: a path with a leading space is quoted in the fix", "[messag
   CHECK_THAT(run.err, Contains("' odd dir/mlrepo.yaml'") && Contains("'x. docker' is not a valid name") &&
                           !Contains("'x. docker' in 'x. docker'"));
 }
+
+// Start-up stays small: libcurl and its TLS, LDAP and compression libraries
+// are mapped only by a command that asks a registry (bench/startup.py
+// measures the time; this checks the mechanism).
+TEST_CASE("start-up: libcurl is loaded only when a registry is asked", "[startup]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "registry: 127.0.0.1:9/acme\n");
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto loaded = [&](const std::vector<std::string>& args) {
+    auto run = r.mlrepo(args, {{"LD_DEBUG", "files"}});
+    return run.err.find("file=libcurl.so.4") != std::string::npos;
+  };
+  CHECK_FALSE(loaded({"--version"}));
+  CHECK_FALSE(loaded({"list"}));
+  CHECK_FALSE(loaded({"changed", "--base", "HEAD"}));
+  CHECK(loaded({"promote", "a", "--tag", "x", "--dry-run"}));
+}
