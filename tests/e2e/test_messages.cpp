@@ -232,4 +232,9 @@ TEST_CASE("start-up: libcurl is loaded only when a registry is asked", "[startup
   CHECK_FALSE(loaded({"list"}));
   CHECK_FALSE(loaded({"changed", "--base", "HEAD"}));
   CHECK(loaded({"promote", "a", "--tag", "x", "--dry-run"}));
+  // libgit2's loading of the CA bundle binds to the executable's no-op
+  // (git/skip_ca_bundle.cpp), and git still answers.
+  auto bindings = r.mlrepo({"changed", "--base", "HEAD"}, {{"LD_DEBUG", "bindings"}});
+  CHECK(bindings.code == 0);
+  CHECK_THAT(bindings.err, Contains("mlrepo [0]: normal symbol `mbedtls_x509_crt_parse_")); // bound to mlrepo
 }
