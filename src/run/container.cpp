@@ -6,8 +6,9 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/image_ref.hpp"
-#include "mlrepo/util/text.hpp"
 #include "mlrepo/util/process.hpp"
+#include "mlrepo/util/terminal.hpp"
+#include "mlrepo/util/text.hpp"
 #include "mlrepo/workspace.hpp"
 
 #include <filesystem>
@@ -320,11 +321,30 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
                        repo.workdir(), tty, container.name());
   spec.on_interrupt = [&container] { container.stop(); };
   spdlog::debug("$ {}", util::shell_quote(spec.argv));
-  spec.inherit_stdin = true;
   spec.capture_stdout = false;
   spec.capture_stderr = false;
+  // On a terminal the keys pass through a pseudo-terminal of ours, so a
+  // Ctrl-C that the container handles (and then exits 0) is still seen as
+  // the interrupt it was (exit 130).
+  std::optional<util::TerminalRelay> relay;
+  if (tty) {
+    relay.emplace();
+    spec.terminal_fd = relay->child_fd();
+    spec.on_started = [&relay] { relay->close_child_end(); };
+    relay->start();
+  } else {
+    spec.inherit_stdin = true;
+  }
   util::SpawnRunner runner;
   auto r = runner.run(spec);
+  if (relay) {
+    relay->finish();
+    auto typed = relay->last_interrupt();
+    if (typed && std::chrono::steady_clock::now() - *typed < std::chrono::seconds(10)) {
+      spdlog::debug("Ctrl-C was typed and the container ended within 10 s of it: interrupted");
+      return static_cast<int>(ExitCode::Interrupted);
+    }
+  }
   if (r.signal)
     return 128 + r.signal;
   return r.exit_code;

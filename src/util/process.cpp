@@ -118,12 +118,17 @@ ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  if (!spec.inherit_stdin)
-    posix_spawn_file_actions_adddup2(&actions, in.fd[0], STDIN_FILENO);
-  if (spec.capture_stdout || spec.on_line)
-    posix_spawn_file_actions_adddup2(&actions, out.fd[1], STDOUT_FILENO);
-  if (spec.capture_stderr || spec.on_line)
-    posix_spawn_file_actions_adddup2(&actions, err.fd[1], STDERR_FILENO);
+  if (spec.terminal_fd >= 0) {
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
+      posix_spawn_file_actions_adddup2(&actions, spec.terminal_fd, fd);
+  } else {
+    if (!spec.inherit_stdin)
+      posix_spawn_file_actions_adddup2(&actions, in.fd[0], STDIN_FILENO);
+    if (spec.capture_stdout || spec.on_line)
+      posix_spawn_file_actions_adddup2(&actions, out.fd[1], STDOUT_FILENO);
+    if (spec.capture_stderr || spec.on_line)
+      posix_spawn_file_actions_adddup2(&actions, err.fd[1], STDERR_FILENO);
+  }
   if (spec.cwd)
     posix_spawn_file_actions_addchdir_np(&actions, spec.cwd->c_str());
 
@@ -164,6 +169,8 @@ ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
   in.close_end(0);
   out.close_end(1);
   err.close_end(1);
+  if (spec.on_started)
+    spec.on_started();
 
   ProcessResult result;
   std::string out_pending, err_pending;

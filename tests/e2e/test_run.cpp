@@ -161,6 +161,28 @@ TEST_CASE("run: a volume's missing host path is an error, not a new directory", 
   CHECK_THAT(config.err, Contains("run.volumes entry in good/mlrepo.yaml 'datta:/data'") && Contains("does not exist"));
 }
 
+TEST_CASE("run: on a terminal, Ctrl-C is exit 130 even when the container traps it and exits 0", "[run][docker]") {
+  RunRepo r;
+  // The container handles SIGINT itself (cleans up, exits 0): the key still
+  // reached it, and mlrepo says the run was interrupted.
+  auto run = run_program({"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/pty_ctrl_c.py", "started", "60",
+                          "--", MLREPO_BIN, "run", "good", "--", "sh", "-c",
+                          "trap 'echo trapped; exit 0' INT; echo started; while true; do sleep 0.2; done"},
+                         r.repo.path());
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  auto result = nlohmann::json::parse(run.out);
+  CHECK(result["exit"] == 130);
+  CHECK_THAT(result["output"].get<std::string>(), Contains("trapped")); // the container got the key
+  CHECK(result["seconds"].get<double>() < 10);
+  // Without a Ctrl-C, its own exit code, as before.
+  auto plain = run_program({"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/pty_ctrl_c.py", "never-printed",
+                            "20", "--", MLREPO_BIN, "run", "good", "--", "sh", "-c", "echo hi; exit 3"},
+                           r.repo.path());
+  REQUIRE(plain.code == 0);
+  CHECK(nlohmann::json::parse(plain.out)["exit"] == 3);
+}
+
 TEST_CASE("run: --volume host paths are relative to the current directory, also inside a project", "[run][docker]") {
   RunRepo r;
   r.repo.write("good/data/inside.txt", "from the project's data\n");

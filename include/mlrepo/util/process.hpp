@@ -19,6 +19,11 @@ struct ProcessSpec {
   std::map<std::string, std::optional<std::string>> env;
   std::string stdin_data;      // written to the child's stdin, then closed
   bool inherit_stdin = false;  // give the child our stdin instead (interactive runs)
+  // A terminal (a pseudo-terminal's child end) to be the child's stdin,
+  // stdout and stderr; -1: none. Capture nothing with it.
+  int terminal_fd = -1;
+  // Called once the child has started (e.g. to close our copy of terminal_fd).
+  std::function<void()> on_started;
   bool capture_stdout = true;  // otherwise inherited
   bool capture_stderr = true;  // otherwise inherited
   // Called with each complete output line (stdout and stderr alike) as it arrives.
