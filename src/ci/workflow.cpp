@@ -157,7 +157,9 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   checkout_step(y, ws, false);
   install_step(y, ws);
   bool tests = !p.config->lint.empty() || !p.config->test.empty();
-  build_and_test_steps(y, ws, "", tests, build_secrets(graph, with_dependencies(graph, i)));
+  // What this run may build: the project and any missing dependency.
+  const SecretEnv secrets = build_secrets(graph, with_dependencies(graph, i));
+  build_and_test_steps(y, ws, "", tests, secrets);
   if (push) {
     y.line(3, "- name: Promote the tested image (commit, branch and default-branch tags)");
     y.line(4, "if: env.PUSH == 'true' && " + on_default_branch(opt.default_branch));
@@ -196,7 +198,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     checkout_step(y, ws, false);
     install_step(y, ws);
     y.line(3, tests ? "- name: Lint and test" : "- name: Build");
-    secrets_env(y, build_secrets(graph, with_dependencies(graph, i)));
+    secrets_env(y, secrets);
     y.line(4, std::string(tests ? "run: mlrepo test" : "run: mlrepo build") + build_args);
     notify_step(y, ws, p.name, "failed=variants", {});
   }
@@ -291,13 +293,13 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
   check_step(y);
 
   std::vector<std::string> gate_needs{"changes"};
+  const auto depths = graph.depths();
   for (const auto& job : jobs) {
     std::vector<BuildJob> previous_depth;
     for (const auto& b : jobs)
       if (b.depth + 1 == job.depth)
         previous_depth.push_back(b);
     std::vector<size_t> at_depth;
-    auto depths = graph.depths();
     for (size_t k = 0; k < depths.size(); ++k)
       if (depths[k] == job.depth)
         at_depth.push_back(k);
@@ -458,17 +460,7 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
   auto under = [](const std::string& dir) { return dir.empty() ? std::string("**") : filter_escape(dir) + "/**"; };
 
   // The project and, transitively, everything it depends on.
-  std::vector<size_t> todo{i};
-  std::set<size_t> closure;
-  while (!todo.empty()) {
-    size_t j = todo.back();
-    todo.pop_back();
-    if (!closure.insert(j).second)
-      continue;
-    for (size_t d : graph.dependencies(j))
-      todo.push_back(d);
-  }
-  std::vector<size_t> owners(closure.begin(), closure.end());
+  std::vector<size_t> owners = with_dependencies(graph, i);
   auto depth = [&](size_t j) { return std::count(projects[j].path.begin(), projects[j].path.end(), '/'); };
   std::stable_sort(owners.begin(), owners.end(), [&](size_t a, size_t b) {
     return depth(a) != depth(b) ? depth(a) < depth(b) : projects[a].path < projects[b].path;

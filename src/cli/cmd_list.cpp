@@ -31,10 +31,7 @@ void register_list(CLI::App& app, const GlobalOptions& global, Action& action) {
       auto repo = open_repository(global);
       auto& view = *new View(open_view(repo, opts->rev)); // never freed: we exit next
       for (const auto& own : view.graph.own_base_uses())
-        spdlog::warn("{}", report::near_miss_text(
-                               view.graph, {project::NearMiss::Kind::OwnBase,
-                                            view.graph.projects()[own.project].dockerfile, own.line, "FROM",
-                                            own.reference, own.project, {}}));
+        spdlog::warn("{}", report::near_miss_text(view.graph, project::own_base_miss(view.graph, own)));
       if (opts->json) {
         auto releases = release::latest_releases(repo);
         std::cout << report::list_json(view.graph, &releases);

@@ -181,6 +181,11 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
   check_cycles(&snapshot, &workspace);
 }
 
+NearMiss own_base_miss(const Graph& graph, const OwnBaseUse& use) {
+  return {NearMiss::Kind::OwnBase, graph.projects()[use.project].dockerfile, use.line, "FROM", use.reference,
+          use.project, {}};
+}
+
 std::vector<NearMiss> near_misses(const Graph& graph, const git::Snapshot& snapshot,
                                   const config::WorkspaceConfig& workspace) {
   const auto& projects = graph.projects();
@@ -256,8 +261,7 @@ std::vector<NearMiss> near_misses(const Graph& graph, const git::Snapshot& snaps
     }
   }
   for (const auto& own : graph.own_base_uses())
-    out.push_back({NearMiss::Kind::OwnBase, projects[own.project].dockerfile, own.line, "FROM", own.reference,
-                   own.project, {}});
+    out.push_back(own_base_miss(graph, own));
   return out;
 }
 

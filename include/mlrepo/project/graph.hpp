@@ -50,6 +50,10 @@ struct OwnBaseUse {
   bool operator==(const OwnBaseUse&) const = default;
 };
 
+struct NearMiss;
+// A project built FROM its own repository, as a near miss to report.
+NearMiss own_base_miss(const class Graph& graph, const OwnBaseUse& use);
+
 struct Edge {
   size_t from; // index of the dependent project
   size_t to;   // index of the project it depends on
