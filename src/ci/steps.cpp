@@ -172,6 +172,24 @@ std::string failed_jobs_script(const std::vector<std::string>& jobs) {
          "done";
 }
 
+void slack_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& name, const std::string& condition,
+                const std::vector<std::pair<std::string, std::string>>& env, const std::string& text_script) {
+  y.line(3, name);
+  y.line(4, "if: " + condition);
+  y.line(4, "env:");
+  y.line(5, "SLACK_WEBHOOK: ${{ secrets." + ws.ci.slack_webhook_secret + " }}");
+  for (const auto& [var, expr] : env)
+    y.line(5, var + ": " + expr);
+  y.line(4, "run: |");
+  y.line(5, "if [ -z \"$SLACK_WEBHOOK\" ]; then");
+  y.line(6, "echo \"no Slack webhook in the secret: not notifying\"");
+  y.line(6, "exit 0");
+  y.line(5, "fi");
+  y.lines(5, text_script);
+  y.line(5, "jq -cn --arg text \"$text\" '{text: $text}' |");
+  y.line(6, "curl -fsS --retry 3 -X POST -H 'Content-Type: application/json' --data @- \"$SLACK_WEBHOOK\"");
+}
+
 // Text a pusher controls (branch, commit message) reaches the payload only
 // through environment variables and jq, never through the script itself.
 void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& project,
@@ -179,28 +197,19 @@ void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& 
                  const std::vector<std::pair<std::string, std::string>>& extra_env) {
   if (ws.ci.slack_webhook_secret.empty())
     return;
-  y.line(3, "- name: Tell Slack that the default branch failed");
-  y.line(4, "if: failure() && github.event_name == 'push'");
-  y.line(4, "env:");
-  y.line(5, "SLACK_WEBHOOK: ${{ secrets." + ws.ci.slack_webhook_secret + " }}");
-  y.line(5, "PROJECT: " + yaml_quote(project));
-  y.line(5, "REPOSITORY: ${{ github.repository }}");
-  y.line(5, "COMMIT: ${{ github.sha }}");
-  y.line(5, "BRANCH: ${{ github.ref_name }}");
-  y.line(5, "MESSAGE: ${{ github.event.head_commit.message }}");
-  y.line(5, "RUN_URL: ${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}");
-  for (const auto& [var, expr] : extra_env)
-    y.line(5, var + ": " + expr);
-  y.line(4, "run: |");
-  y.line(5, "if [ -z \"$SLACK_WEBHOOK\" ]; then");
-  y.line(6, "echo \"no Slack webhook in the secret: not notifying\"");
-  y.line(6, "exit 0");
-  y.line(5, "fi");
-  y.lines(5, failed_script);
-  y.line(5, "text=$(printf '%s failed on %s in %s\\ncommit %s: %s\\nfailed jobs: %s\\n%s' \\");
-  y.line(6, "\"$PROJECT\" \"$BRANCH\" \"$REPOSITORY\" \"$COMMIT\" \"${MESSAGE%%$'\\n'*}\" \"${failed# }\" \"$RUN_URL\")");
-  y.line(5, "jq -cn --arg text \"$text\" '{text: $text}' |");
-  y.line(6, "curl -fsS --retry 3 -X POST -H 'Content-Type: application/json' --data @- \"$SLACK_WEBHOOK\"");
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"PROJECT", yaml_quote(project)},
+      {"REPOSITORY", "${{ github.repository }}"},
+      {"COMMIT", "${{ github.sha }}"},
+      {"BRANCH", "${{ github.ref_name }}"},
+      {"MESSAGE", "${{ github.event.head_commit.message }}"},
+      {"RUN_URL", "${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}"}};
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  slack_step(y, ws, "- name: Tell Slack that the default branch failed", "failure() && github.event_name == 'push'",
+             env,
+             failed_script +
+                 "\ntext=$(printf '%s failed on %s in %s\\ncommit %s: %s\\nfailed jobs: %s\\n%s' \\\n"
+                 "  \"$PROJECT\" \"$BRANCH\" \"$REPOSITORY\" \"$COMMIT\" \"${MESSAGE%%$'\\n'*}\" \"${failed# }\" \"$RUN_URL\")");
 }
 
 void check_step(Yaml& y) {

@@ -68,6 +68,11 @@ void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& 
                  const std::string& failed_script,
                  const std::vector<std::pair<std::string, std::string>>& extra_env);
 
+// A step posting `$text` (set by `text_script`) to Slack when `condition`
+// holds; `env` (variable, expression) is how outside text reaches the script.
+void slack_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& name, const std::string& condition,
+                const std::vector<std::pair<std::string, std::string>>& env, const std::string& text_script);
+
 // A stale workflow fails the run, naming the command that fixes it.
 void check_step(Yaml& y);
 

@@ -1,5 +1,6 @@
 #include "mlrepo/ci/workflow.hpp"
 
+#include "job_workflow.hpp"
 #include "steps.hpp"
 
 #include "mlrepo/ci/build_jobs.hpp"
@@ -547,14 +548,23 @@ std::vector<GeneratedFile> generate_workflows(const project::Graph& graph,
                                               const git::Snapshot& snapshot,
                                               const GenerateOptions& opt) {
   std::vector<GeneratedFile> out;
-  if (opt.mode == config::CiMode::Matrix) {
+  if (opt.mode == config::CiMode::Matrix)
     out.push_back(matrix_workflow(graph, ws, snapshot, opt));
-    return out;
-  }
-  for (size_t i = 0; i < graph.projects().size(); ++i)
-    if (graph.projects()[i].config->ci_enabled)
-      out.push_back(project_workflow(graph, i, ws, snapshot, opt));
+  else
+    for (size_t i = 0; i < graph.projects().size(); ++i)
+      if (graph.projects()[i].config->ci_enabled)
+        out.push_back(project_workflow(graph, i, ws, snapshot, opt));
+  // Each job's workflow, in both modes: schedules are per job.
+  for (const auto& p : graph.projects())
+    if (p.config->ci_enabled && p.config->job)
+      out.push_back(job_workflow(p, ws, opt));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  // "mlrepo-job-x.yml" is project x's job and project job-x's build.
+  for (size_t k = 1; k < out.size(); ++k)
+    if (out[k].path == out[k - 1].path)
+      throw UsageError("two generated workflows would be " + out[k].path +
+                           ": a project named 'job-<name>' and the job of project '<name>'",
+                       "rename one of the projects (name_from, or its directory)");
   return out;
 }
 

@@ -100,9 +100,10 @@ int run(int argc, char** argv) {
   register_doctor(app, global, action);
   register_promote(app, global, action);
   register_release(app, global, action);
+  register_job(app, global, action);
   register_help(app, action);
 
-  // `mlrepo run PROJECT -- ARGS...`: ARGS are the container's, never options.
+  // `mlrepo run PROJECT -- ARGS...` (and `job run`): ARGS are the container's, never options.
   int parsed_argc = argc;
   for (int i = 1; i < argc; ++i)
     if (std::string_view(argv[i]) == "--") {
@@ -122,7 +123,9 @@ int run(int argc, char** argv) {
   }
   try {
     app.parse(parsed_argc, argv);
-    if (global.saw_double_dash && !app.got_subcommand("run"))
+    auto* job = app.get_subcommand("job");
+    bool job_run = app.got_subcommand("job") && job->got_subcommand("run");
+    if (global.saw_double_dash && !app.got_subcommand("run") && !job_run)
       throw CLI::ExtrasError({"--"});
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0)

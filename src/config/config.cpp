@@ -3,7 +3,11 @@
 #include "mlrepo/version.hpp"
 
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/cron.hpp"
 #include "mlrepo/util/glob.hpp"
+#include "mlrepo/util/text.hpp"
+#include "mlrepo/util/timezone.hpp"
+#include "mlrepo/util/units.hpp"
 #include "mlrepo/util/image_ref.hpp"
 #include "yaml_reader.hpp"
 
@@ -32,6 +36,133 @@ std::vector<std::string> plain(const std::vector<Located>& list) {
   for (const auto& l : list)
     out.push_back(l.value);
   return out;
+}
+
+bool identifier(const std::string& s) {
+  bool ok = !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0]));
+  for (char c : s)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+  return ok;
+}
+
+// job: — every value checked here, so that each runner can trust it.
+JobSpec parse_job(MapReader& parent) {
+  auto job = parent.map("job", {"command", "args", "env", "secrets", "resources", "timeout", "retries",
+                                "schedule", "timezone", "concurrency"});
+  JobSpec spec;
+  spec.line = parent.line("job");
+  if (!job)
+    return spec;
+  const std::string& file = job->file();
+  spec.command = job->command("command").value_or(std::vector<std::string>{});
+  if (job->has("command") && (spec.command.empty() || spec.command[0].empty()))
+    job->fail("command", "is empty", "write the command to run, e.g. [\"python\", \"-m\", \"churn.train\"], "
+                                     "or leave 'command' out to run the image's own");
+  if (job->has("args")) {
+    auto args = job->command("args").value_or(std::vector<std::string>{});
+    spec.args = args;
+  }
+  auto names = [&](const char* key, std::map<std::string, std::string>& out, bool secrets) {
+    for (const auto& [k, v] : job->located_map(key).value_or(std::vector<std::pair<Located, Located>>{})) {
+      if (!identifier(k.value))
+        throw ConfigError(file, k.line, "'job." + std::string(key) + "' name '" + k.value +
+                                            "' is not an environment variable name",
+                          "use letters, digits and '_', not starting with a digit, e.g. MODEL_DIR");
+      if (secrets) {
+        if (!identifier(v.value) || v.value.rfind("GITHUB_", 0) == 0)
+          throw ConfigError(file, v.line,
+                            "'job.secrets." + k.value + "' names the secret '" + v.value +
+                                "', which is not a secret name",
+                            "a secret name uses letters, digits and '_', does not start with a digit or "
+                            "GITHUB_, e.g. 'DB_PASSWORD: CHURN_DB_PASSWORD'");
+        if (spec.env.count(k.value))
+          throw ConfigError(file, k.line, "'" + k.value + "' is under both job.env and job.secrets",
+                            "keep it in one: a secret's value is never written in mlrepo.yaml");
+      }
+      out[k.value] = v.value;
+    }
+  };
+  names("env", spec.env, false);
+  names("secrets", spec.secrets, true);
+  if (auto res = job->map("resources", {"cpu", "memory", "gpu"})) {
+    auto quantity = [&](const char* key, const char* example) -> std::optional<std::string> {
+      auto v = res->string(key);
+      if (!v)
+        return std::nullopt;
+      util::Quantity q;
+      try {
+        q = util::parse_quantity(v->value);
+      } catch (const std::invalid_argument& e) {
+        throw ConfigError(file, v->line, "'job.resources." + std::string(key) + "': " + e.what(),
+                          std::string("e.g. ") + key + ": " + example);
+      }
+      if (q.milli <= 0)
+        throw ConfigError(file, v->line, "'job.resources." + std::string(key) + "' must be above zero");
+      // "512m" is 0.512 bytes: a Kubernetes suffix read as Docker's.
+      if (std::string(key) == "memory" && q.milli % 1000 != 0)
+        throw ConfigError(file, v->line,
+                          "'job.resources.memory' '" + v->value + "' is a fraction of a byte ('m' is milli)",
+                          "write mebibytes as " + v->value.substr(0, v->value.size() - 1) + "Mi or megabytes as " +
+                              v->value.substr(0, v->value.size() - 1) + "M");
+      if (std::string(key) == "memory" && q.milli < 6LL * 1024 * 1024 * 1000)
+        throw ConfigError(file, v->line,
+                          "'job.resources.memory' '" + v->value + "' is less than a container can start with (6Mi)",
+                          "memory is in bytes unless suffixed: write e.g. 512Mi or 8Gi");
+      return v->value;
+    };
+    spec.cpu = quantity("cpu", "\"2\" or 500m");
+    spec.memory = quantity("memory", "8Gi or 512Mi");
+    if (res->has("gpu"))
+      spec.gpu = res->integer("gpu", 0, 64).value_or(0);
+  }
+  if (auto t = job->string("timeout")) {
+    try {
+      spec.timeout_seconds = util::parse_duration(t->value);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(file, t->line, std::string("'job.timeout': ") + e.what());
+    }
+    if (spec.timeout_seconds > 7 * 86400)
+      throw ConfigError(file, t->line, "'job.timeout' '" + t->value + "' is more than 7 days",
+                        "GitHub's runners stop a job long before that; split the work or write e.g. 12h");
+  }
+  if (job->has("retries"))
+    spec.retries = job->integer("retries", 0, 20).value_or(0);
+  spec.schedule = job->string_or_list("schedule").value_or(std::vector<Located>{});
+  if (job->has("schedule") && spec.schedule.empty())
+    job->fail("schedule", "is an empty list", "write a cron such as '0 3 * * 1-5', or leave it out for a job "
+                                              "that runs only on demand");
+  for (const auto& s : spec.schedule) {
+    try {
+      util::parse_cron(s.value);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(file, s.line, std::string("'job.schedule': ") + e.what());
+    }
+  }
+  if (auto tz = job->string("timezone")) {
+    std::string problem;
+    if (!util::TimeZone::load(tz->value, &problem)) {
+      auto best = util::closest(tz->value, util::known_time_zones(), 3);
+      throw ConfigError(file, tz->line, "'job.timezone' '" + tz->value + "' " + problem,
+                        best ? "did you mean '" + *best + "'?"
+                             : "write an IANA name such as Europe/Berlin, America/New_York or UTC");
+    }
+    if (spec.schedule.empty())
+      job->fail("timezone", "is set but the job has no 'schedule' for it to apply to",
+                "add a schedule, or remove the time zone");
+    spec.timezone = tz->value;
+  }
+  if (auto c = job->string("concurrency")) {
+    if (c->value == "forbid")
+      spec.concurrency = Concurrency::Forbid;
+    else if (c->value == "replace")
+      spec.concurrency = Concurrency::Replace;
+    else if (c->value == "allow")
+      spec.concurrency = Concurrency::Allow;
+    else
+      job->fail("concurrency", "must be forbid, replace or allow, not '" + c->value + "'",
+                "forbid: a run waits for the one before; replace: it stops the one before; allow: both run");
+  }
+  return spec;
 }
 
 } // namespace
@@ -173,7 +304,7 @@ ProjectConfig parse_project_config(const std::string& content, const std::string
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
               {"name", "dockerfile", "context", "build_args", "target", "platforms", "depends_on",
-               "test", "lint", "run", "ci", "secrets"});
+               "test", "lint", "run", "ci", "secrets", "job"});
   ProjectConfig cfg;
   cfg.file = file;
   cfg.name = r.string("name");
@@ -229,6 +360,8 @@ ProjectConfig parse_project_config(const std::string& content, const std::string
     cfg.ci_enabled = ci->boolean("enabled").value_or(true);
     cfg.ci_timeout_minutes = ci->integer("timeout_minutes", 1, 4320).value_or(60);
   }
+  if (r.has("job"))
+    cfg.job = parse_job(r);
   return cfg;
 }
 

@@ -108,6 +108,35 @@ void MapReader::fail(const std::string& key, const std::string& message) const {
   throw ConfigError(file_, node ? line_of(*node) : 0, "'" + qualified(key) + "' " + message);
 }
 
+void MapReader::fail(const std::string& key, const std::string& message, const std::string& hint) const {
+  throw ConfigError(file_, line(key), "'" + qualified(key) + "' " + message, hint);
+}
+
+int MapReader::line(const std::string& key) const {
+  const YAML::Node* node = find(key);
+  return node ? line_of(*node) : 0;
+}
+
+std::optional<std::vector<std::pair<Located, Located>>> MapReader::located_map(const std::string& key) {
+  const YAML::Node* node = find(key);
+  if (!node || node->IsNull())
+    return std::nullopt;
+  if (!node->IsMap())
+    fail(key, "must be a mapping of names to values, not " + type_name(*node));
+  std::vector<std::pair<Located, Located>> out;
+  for (const auto& kv : *node) {
+    if (!kv.first.IsScalar() || !(kv.second.IsScalar() || kv.second.IsNull()))
+      throw ConfigError(file_, line_of(kv.first),
+                        "'" + qualified(key) + "' values must be strings, numbers or booleans");
+    std::string name = kv.first.Scalar();
+    for (const auto& [k, v] : out)
+      if (k.value == name)
+        throw ConfigError(file_, line_of(kv.first), "'" + qualified(key) + "." + name + "' is given twice");
+    out.push_back({{name, line_of(kv.first)}, {kv.second.IsNull() ? "" : kv.second.Scalar(), line_of(kv.first)}});
+  }
+  return out;
+}
+
 const YAML::Node* MapReader::find(const std::string& key) const {
   auto it = keys_nodes_.find(key);
   return it == keys_nodes_.end() ? nullptr : &it->second;
@@ -138,6 +167,13 @@ std::optional<std::vector<Located>> MapReader::string_list(const std::string& ke
     out.push_back({item.Scalar(), line_of(item)});
   }
   return out;
+}
+
+std::optional<std::vector<Located>> MapReader::string_or_list(const std::string& key) {
+  const YAML::Node* node = find(key);
+  if (node && node->IsScalar())
+    return std::vector<Located>{{node->Scalar(), line_of(*node)}};
+  return string_list(key);
 }
 
 std::optional<std::vector<std::string>> MapReader::command(const std::string& key) {

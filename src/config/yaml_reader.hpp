@@ -23,9 +23,13 @@ public:
   bool has(const std::string& key) const;
   std::optional<Located> string(const std::string& key);
   std::optional<std::vector<Located>> string_list(const std::string& key);
+  // One string, or a list of strings.
+  std::optional<std::vector<Located>> string_or_list(const std::string& key);
   // A command: a string, or a list of strings.
   std::optional<std::vector<std::string>> command(const std::string& key);
   std::optional<std::map<std::string, std::string>> scalar_map(const std::string& key);
+  // A mapping of names to scalars, each with the line of its name.
+  std::optional<std::vector<std::pair<Located, Located>>> located_map(const std::string& key);
   std::optional<MapReader> map(const std::string& key, std::vector<std::string> known_keys);
   std::optional<bool> boolean(const std::string& key);
   std::optional<int> integer(const std::string& key, int min, int max);
@@ -33,6 +37,9 @@ public:
   std::optional<std::map<std::string, std::vector<std::string>>> list_map(const std::string& key);
 
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
+  [[noreturn]] void fail(const std::string& key, const std::string& message, const std::string& hint) const;
+  int line(const std::string& key) const;
+  std::string qualified_key(const std::string& key) const { return qualified(key); }
   const std::string& file() const { return file_; }
 
 private:

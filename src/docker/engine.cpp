@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <regex>
+#include <sstream>
 
 namespace mlrepo::docker {
 namespace {
@@ -55,6 +56,33 @@ std::string Engine::require_reachable() {
                            "DOCKER_CONTEXT at a running engine");
   client_version_ = out.find(' ') == std::string::npos ? "" : out.substr(out.find(' ') + 1);
   return server;
+}
+
+bool EngineInfo::has_gpu_runtime() const {
+  // The NVIDIA Container Toolkit registers a runtime named "nvidia" (and
+  // "nvidia-cdi", "nvidia-legacy"); `--gpus` needs it.
+  return std::any_of(runtimes.begin(), runtimes.end(),
+                     [](const std::string& r) { return r.rfind("nvidia", 0) == 0; });
+}
+
+std::optional<EngineInfo> Engine::info() {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "info", "--format", "{{.NCPU}} {{.MemTotal}}{{range $k, $v := .Runtimes}} {{$k}}{{end}}"};
+  util::ProcessResult r;
+  try {
+    r = runner_.run(spec);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!r.ok())
+    return std::nullopt;
+  std::istringstream in(r.out);
+  EngineInfo info;
+  if (!(in >> info.cpus >> info.memory_bytes))
+    return std::nullopt;
+  for (std::string rt; in >> rt;)
+    info.runtimes.push_back(rt);
+  return info;
 }
 
 bool cli_has_builtin_buildkit(std::string_view version) {

@@ -4,6 +4,7 @@
 #include "mlrepo/ci/sync.hpp"
 #include "mlrepo/project/dockerignore.hpp"
 #include "mlrepo/docker/engine.hpp"
+#include "mlrepo/job/job.hpp"
 #include "mlrepo/project/discovery.hpp"
 #include "mlrepo/registry/client.hpp"
 #include "mlrepo/report/output.hpp"
@@ -196,6 +197,28 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
           "project '" + p.name + "' sends " + mib(size.bytes) + " of build context from '" +
               (p.context.empty() ? std::string(".") : p.context) + "' on every build; largest: " + what,
           "list what the image does not need in " + ignore_file + " (e.g. .git, data/)");
+    }
+    // Jobs the local engine cannot run as specified (a GPU, more memory).
+    bool any_job = false;
+    for (const auto& p : view->graph.projects())
+      any_job |= p.config && p.config->job.has_value();
+    if (any_job) {
+      docker::Engine engine(runner, ws.docker);
+      auto info = engine.info();
+      for (const auto& p : view->graph.projects()) {
+        if (!p.config || !p.config->job)
+          continue;
+        if (!info) {
+          add("jobs", Level::Skip, "job of '" + p.name + "': skipped: the engine did not say what it can give");
+          continue;
+        }
+        auto problems = job::resource_problems(*p.config->job, *info);
+        if (problems.empty())
+          add("jobs", Level::Ok, "job of '" + p.name + "' can run in the local engine");
+        for (const auto& problem : problems)
+          add("jobs", Level::Warn, "job of '" + p.name + "' cannot run here: " + problem,
+              "'mlrepo job run " + p.name + "' refuses until it can; CI or the cluster may still run it");
+      }
     }
     try {
       ci::GenerateOptions go;

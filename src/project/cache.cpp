@@ -13,7 +13,7 @@ namespace {
 
 // Bump when the layout or discovery's meaning changes: old entries are then
 // simply never looked up again.
-constexpr const char* kMagic = "mlrepo-discovery-10\n";
+constexpr const char* kMagic = "mlrepo-discovery-11\n";
 constexpr size_t kMaxEntries = 32;
 
 // Config values keep their line for later messages.
@@ -71,6 +71,25 @@ void write_config(Writer& w, const config::ProjectConfig& c) {
   w.u(static_cast<uint64_t>(c.ci_timeout_minutes));
   w.map(c.secrets);
   w.map(c.ci_secrets);
+  w.u(c.job ? 1 : 0);
+  if (c.job) {
+    const auto& j = *c.job;
+    w.u(static_cast<uint64_t>(j.line));
+    w.strings(j.command);
+    w.strings(j.args);
+    w.map(j.env);
+    w.map(j.secrets);
+    w.opt(j.cpu);
+    w.opt(j.memory);
+    w.u(static_cast<uint64_t>(j.gpu));
+    w.u(static_cast<uint64_t>(j.timeout_seconds));
+    w.u(static_cast<uint64_t>(j.retries));
+    w.u(j.schedule.size());
+    for (const auto& s : j.schedule)
+      put_located(w, s);
+    w.s(j.timezone);
+    w.u(static_cast<uint64_t>(j.concurrency));
+  }
 }
 
 config::ProjectConfig read_config(Reader& r) {
@@ -99,6 +118,27 @@ config::ProjectConfig read_config(Reader& r) {
   c.ci_timeout_minutes = static_cast<int>(r.u());
   c.secrets = r.map();
   c.ci_secrets = r.map();
+  if (r.u()) {
+    config::JobSpec j;
+    j.line = static_cast<int>(r.u());
+    j.command = r.strings();
+    j.args = r.strings();
+    j.env = r.map();
+    j.secrets = r.map();
+    j.cpu = r.opt();
+    j.memory = r.opt();
+    j.gpu = static_cast<int>(r.u());
+    j.timeout_seconds = static_cast<std::int64_t>(r.u());
+    j.retries = static_cast<int>(r.u());
+    for (size_t n = r.bounded(r.u()); n > 0 && r.ok(); --n)
+      j.schedule.push_back(get_located(r));
+    j.timezone = r.s();
+    auto concurrency = r.u();
+    if (concurrency > static_cast<uint64_t>(config::Concurrency::Allow))
+      r.fail();
+    j.concurrency = static_cast<config::Concurrency>(concurrency);
+    c.job = std::move(j);
+  }
   return c;
 }
 

@@ -38,12 +38,6 @@ TestSteps test_steps(const config::ProjectConfig& config, Only only) {
   return steps;
 }
 
-struct Images {
-  std::unique_ptr<View> view;                // the work tree they were built from
-  std::map<std::string, std::string> built;  // chosen project -> its image reference
-  std::vector<std::string> not_built;
-};
-
 // Builds the chosen projects (and what they depend on).
 Images build_images(const git::Repository& repo, const build::BuildOptions& opt,
                     build::BuildStatus& status, const changes::EnvLookup& env) {
@@ -66,7 +60,8 @@ Images build_images(const git::Repository& repo, const build::BuildOptions& opt,
 // The chosen projects' images as the registry holds them under their content
 // tags, pulled by digest: nothing is built, so a test cannot pass on an image
 // that differs from the one pushed.
-Images pulled_images(const git::Repository& repo, build::BuildOptions opt, Only only,
+Images pulled_images(const git::Repository& repo, build::BuildOptions opt,
+                     const std::function<bool(const project::Project&)>& needs_image,
                      build::BuildStatus& status, const changes::EnvLookup& env) {
   opt.plan_only = true;
   auto outcome = build::run_build(repo, opt, status, env);
@@ -88,8 +83,8 @@ Images pulled_images(const git::Repository& repo, build::BuildOptions opt, Only 
   for (const auto& item : outcome.plan) {
     if (!item.requested)
       continue;
-    // Nothing to run in it: no reason to pull it (run_tests says so).
-    if (test_steps(*out.view->graph.projects()[item.project].config, only).empty()) {
+    // Nothing to run in it: no reason to pull it (the caller says so).
+    if (needs_image && !needs_image(out.view->graph.projects()[item.project])) {
       out.built.emplace(item.name, item.content_ref);
       continue;
     }
@@ -112,6 +107,16 @@ Images pulled_images(const git::Repository& repo, build::BuildOptions opt, Only 
   }
   return out;
 }
+
+} // namespace
+
+Images prepare_images(const git::Repository& repo, const build::BuildOptions& opt, bool pull,
+                      build::BuildStatus& status, const changes::EnvLookup& env,
+                      const std::function<bool(const project::Project&)>& needs_image) {
+  return pull ? pulled_images(repo, opt, needs_image, status, env) : build_images(repo, opt, status, env);
+}
+
+namespace {
 
 std::string host_path(const std::string& spec_host, const std::string& base) {
   fs::path p(spec_host);
@@ -148,51 +153,43 @@ void check_volumes(const config::RunSettings& settings, const RunOptions& opt, c
     volume_arg(v, opt.cwd, "--volume", opt.create_missing);
 }
 
-// A container mlrepo started and must not leave running: its name, and on
-// interrupt `docker stop` (SIGTERM, then SIGKILL after a grace period) so the
-// contract's "130 means every child has stopped" holds for containers too
-// (the docker CLI alone leaves a detached container running when killed).
-class ContainerGuard {
-public:
-  ContainerGuard(std::string docker, const std::string& project)
-      : docker_(std::move(docker)), name_(make_name(project)) {}
-  ~ContainerGuard() {
-    if (util::interrupted())
-      remove();
-  }
-  const std::string& name() const { return name_; }
-  void stop() {
-    util::ProcessSpec spec;
-    spec.argv = {docker_, "stop", "--time", "3", name_};
-    spec.ignore_interrupt = true;
-    try {
-      runner_.run(spec);
-    } catch (const Error&) {
-    }
-  }
-  void remove() {
-    util::ProcessSpec spec;
-    spec.argv = {docker_, "rm", "--force", name_};
-    spec.ignore_interrupt = true;
-    try {
-      runner_.run(spec);
-    } catch (const Error&) {
-    }
-  }
-
-private:
-  static std::string make_name(const std::string& project) {
-    static int counter = 0;
-    std::string safe;
-    for (char c : project)
-      safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ? c : '-';
-    return "mlrepo-" + safe + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-  }
-  std::string docker_, name_;
-  util::SpawnRunner runner_;
-};
-
 } // namespace
+
+ContainerGuard::ContainerGuard(std::string docker, const std::string& project)
+    : docker_(std::move(docker)), name_(make_name(project)) {}
+
+ContainerGuard::~ContainerGuard() {
+  if (util::interrupted())
+    remove();
+}
+
+void ContainerGuard::stop() {
+  util::ProcessSpec spec;
+  spec.argv = {docker_, "stop", "--time", "3", name_};
+  spec.ignore_interrupt = true;
+  try {
+    runner_.run(spec);
+  } catch (const Error&) {
+  }
+}
+
+void ContainerGuard::remove() {
+  util::ProcessSpec spec;
+  spec.argv = {docker_, "rm", "--force", name_};
+  spec.ignore_interrupt = true;
+  try {
+    runner_.run(spec);
+  } catch (const Error&) {
+  }
+}
+
+std::string ContainerGuard::make_name(const std::string& project) {
+  static int counter = 0;
+  std::string safe;
+  for (char c : project)
+    safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ? c : '-';
+  return "mlrepo-" + safe + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
 
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
                                   const config::RunSettings& settings, const RunOptions& opt,
@@ -245,7 +242,8 @@ std::vector<std::string> run_argv(const std::string& docker, const std::string& 
 TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::BuildStatus& status,
                       const changes::EnvLookup& env) {
   TestOutcome outcome;
-  auto images = opt.pull ? pulled_images(repo, opt.build, opt.only, status, env) : build_images(repo, opt.build, status, env);
+  auto has_steps = [&](const project::Project& p) { return !test_steps(*p.config, opt.only).empty(); };
+  auto images = prepare_images(repo, opt.build, opt.pull, status, env, has_steps);
   outcome.not_built = images.not_built;
   const View& view = *images.view;
   util::SpawnRunner runner;

@@ -186,6 +186,14 @@ ProcessResult SpawnRunner::run(const ProcessSpec& spec) {
   auto stop_deadline = std::chrono::steady_clock::time_point::max();
   pid_t target = spec.inherit_stdin ? pid : -pid;
   auto stop_if_interrupted = [&] {
+    if (!stopped && spec.deadline && std::chrono::steady_clock::now() >= *spec.deadline) {
+      stopped = true;
+      result.timed_out = true;
+      if (spec.on_deadline)
+        spec.on_deadline();
+      ::kill(target, SIGTERM);
+      stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    }
     if (spec.ignore_interrupt)
       return;
     if (interrupted() && !stopped) {

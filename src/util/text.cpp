@@ -1,5 +1,7 @@
 #include "mlrepo/util/text.hpp"
 
+#include <stdexcept>
+
 #include <algorithm>
 
 namespace mlrepo::util {
@@ -42,6 +44,47 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
     }
   }
   return best;
+}
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word)
+        words.push_back(word);
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\\' && i + 1 < text.size()) {
+      word += text[++i];
+    } else if (c == '\'') {
+      auto end = text.find('\'', i + 1);
+      if (end == std::string_view::npos)
+        throw std::invalid_argument("unclosed ' in: " + std::string(text));
+      word.append(text.substr(i + 1, end - i - 1));
+      i = end;
+    } else if (c == '"') {
+      for (++i;; ++i) {
+        if (i >= text.size())
+          throw std::invalid_argument("unclosed \" in: " + std::string(text));
+        if (text[i] == '"')
+          break;
+        if (text[i] == '\\' && i + 1 < text.size() && std::string_view("\"\\$`").find(text[i + 1]) != std::string_view::npos)
+          ++i;
+        word += text[i];
+      }
+    } else {
+      word += c;
+    }
+  }
+  if (in_word)
+    words.push_back(word);
+  return words;
 }
 
 } // namespace mlrepo::util

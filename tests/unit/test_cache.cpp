@@ -70,8 +70,35 @@ ci:
   enabled: false
   timeout_minutes: 30
   secrets: {HF_TOKEN: HUGGINGFACE_TOKEN}
+job:
+  command: [python, -m, app.train]
+  args: ["--epochs", "20"]
+  env: {MODEL_DIR: /models}
+  secrets: {DB_PASSWORD: APP_DB_PASSWORD}
+  resources: {cpu: 500m, memory: 8Gi, gpu: 1}
+  timeout: 2h
+  retries: 2
+  schedule: ["0 3 * * 1-5", "@weekly"]
+  timezone: Europe/Berlin
+  concurrency: replace
 )", "app/mlrepo.yaml");
   CHECK(parsed != mlrepo::config::ProjectConfig{});
+  // Every job field differs from its default too.
+  REQUIRE(parsed.job);
+  auto job_defaults = mlrepo::config::JobSpec{};
+  CHECK(parsed.job->command != job_defaults.command);
+  CHECK(parsed.job->args != job_defaults.args);
+  CHECK(parsed.job->env != job_defaults.env);
+  CHECK(parsed.job->secrets != job_defaults.secrets);
+  CHECK(parsed.job->cpu != job_defaults.cpu);
+  CHECK(parsed.job->memory != job_defaults.memory);
+  CHECK(parsed.job->gpu != job_defaults.gpu);
+  CHECK(parsed.job->timeout_seconds != job_defaults.timeout_seconds);
+  CHECK(parsed.job->retries != job_defaults.retries);
+  CHECK(parsed.job->schedule != job_defaults.schedule);
+  CHECK(parsed.job->timezone != job_defaults.timezone);
+  CHECK(parsed.job->concurrency != job_defaults.concurrency);
+  CHECK(parsed.job->line != job_defaults.line);
   std::vector<Project> projects(1);
   projects[0].name = "app";
   projects[0].path = "app";

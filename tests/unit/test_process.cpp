@@ -2,6 +2,7 @@
 #include "mlrepo/util/process.hpp"
 
 #include <catch2/catch.hpp>
+#include <csignal>
 
 using namespace mlrepo;
 using namespace mlrepo::util;
@@ -53,4 +54,27 @@ TEST_CASE("a missing program is an environment error", "[process]") {
 TEST_CASE("shell quoting for dry runs", "[process]") {
   CHECK(shell_quote({"docker", "build", "-t", "a:b"}) == "docker build -t a:b");
   CHECK(shell_quote({"x", "a b", "it's", ""}) == "x 'a b' 'it'\\''s' ''");
+}
+
+TEST_CASE("a child past its deadline is stopped and reported as timed out", "[process]") {
+  SpawnRunner runner;
+  ProcessSpec spec;
+  spec.argv = {"sleep", "30"};
+  bool told = false;
+  spec.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  spec.on_deadline = [&] { told = true; };
+  auto started = std::chrono::steady_clock::now();
+  auto r = runner.run(spec);
+  CHECK(r.timed_out);
+  CHECK(told);
+  CHECK_FALSE(r.interrupted);
+  CHECK(r.signal == SIGTERM);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+
+  ProcessSpec quick;
+  quick.argv = {"true"};
+  quick.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto q = runner.run(quick);
+  CHECK_FALSE(q.timed_out);
+  CHECK(q.ok());
 }

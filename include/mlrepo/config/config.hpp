@@ -1,6 +1,7 @@
 #pragma once
 // The two kinds of mlrepo.yaml. Parsing is strict: an unknown key, a wrong type
 // or malformed YAML is a ConfigError naming the file, the line and the key.
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -63,6 +64,32 @@ struct RunSettings {
   bool operator==(const RunSettings&) const = default;
 };
 
+enum class Concurrency { Forbid, Replace, Allow };
+
+// `job:` in a project's mlrepo.yaml: how its image runs as a batch job. One
+// spec for every runner (the local engine, scheduled GitHub Actions,
+// Kubernetes), so each field means what it means in all three.
+struct JobSpec {
+  int line = 0; // of 'job:', for messages
+  // Replaces the image's ENTRYPOINT (as Kubernetes' command does); one
+  // string runs by /bin/sh -c. Empty: the image's own.
+  std::vector<std::string> command;
+  std::vector<std::string> args;          // replaces the image's CMD
+  std::map<std::string, std::string> env; // plain values, fine to show
+  // Variable in the container -> the name of the secret holding its value
+  // (a local environment variable, a GitHub secret, a Kubernetes Secret key).
+  std::map<std::string, std::string> secrets;
+  std::optional<std::string> cpu;    // Kubernetes quantity: "2", "500m"
+  std::optional<std::string> memory; // Kubernetes quantity: "8Gi"
+  int gpu = 0;
+  std::int64_t timeout_seconds = 0; // 0: none; the whole job, all attempts
+  int retries = 0;                  // attempts after the first failure
+  std::vector<Located> schedule;    // cron expressions; empty: on demand only
+  std::string timezone = "UTC";     // IANA name the schedule is read in
+  Concurrency concurrency = Concurrency::Forbid;
+  bool operator==(const JobSpec&) const = default;
+};
+
 struct ProjectConfig {
   std::string file; // repo-relative, for messages; empty when the project has none
   std::optional<Located> name;
@@ -85,6 +112,7 @@ struct ProjectConfig {
   // ci.secrets: a build secret's environment variable -> the GitHub Actions
   // secret generated workflows read it from (default: the same name).
   std::map<std::string, std::string> ci_secrets;
+  std::optional<JobSpec> job;
   // Whole-object comparison: the discovery cache's test compares what it
   // read back with what was parsed, so a new key cannot be silently dropped.
   bool operator==(const ProjectConfig&) const = default;

@@ -3,6 +3,7 @@
 // Every method builds an argv vector; nothing goes through a shell.
 #include "mlrepo/util/process.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -26,6 +27,14 @@ struct BuildRequest {
 };
 
 enum class Presence { Present, Absent };
+
+// What the engine can give a container.
+struct EngineInfo {
+  int cpus = 0;
+  std::int64_t memory_bytes = 0;
+  std::vector<std::string> runtimes; // runc, nvidia, ...
+  bool has_gpu_runtime() const;
+};
 
 // Which builder `docker build` uses here, and why.
 struct Builder {
@@ -74,6 +83,8 @@ public:
   // by image).
   std::optional<std::map<std::string, std::string>> local_images();
   Presence remote_image(const std::string& ref);
+  // `docker info`: nullopt when the engine does not say.
+  std::optional<EngineInfo> info();
 
   // Runs a command, streaming its lines; returns the result.
   util::ProcessResult run(const std::vector<std::string>& argv,

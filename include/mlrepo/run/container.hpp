@@ -2,13 +2,29 @@
 // Running a project's container locally the way CI does: `mlrepo test`
 // (its test and lint commands in a fresh container) and `mlrepo run`.
 #include "mlrepo/build/build.hpp"
+#include "mlrepo/util/process.hpp"
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace mlrepo::run {
+
+// The chosen projects' images: built if needed (with what they depend on),
+// or with `pull` the registry's under their content tags, pulled by digest
+// (nothing is built: CI runs exactly what it pushed). `needs_image` leaves
+// out projects with nothing to run.
+struct Images {
+  std::unique_ptr<View> view;                // the work tree they come from
+  std::map<std::string, std::string> built;  // chosen project -> its image reference
+  std::vector<std::string> not_built;
+};
+Images prepare_images(const git::Repository& repo, const build::BuildOptions& options, bool pull,
+                      build::BuildStatus& status, const changes::EnvLookup& env,
+                      const std::function<bool(const project::Project&)>& needs_image = {});
 
 enum class Only { Both, Lint, Test };
 
@@ -40,6 +56,26 @@ struct RunOptions {
   bool create_missing = false;      // create missing host directories instead of refusing
   bool build = true;
   std::map<std::string, std::string> build_args;
+};
+
+// A container mlrepo started and must not leave running: its name, and on
+// interrupt `docker stop` (SIGTERM, then SIGKILL after a grace period) so the
+// contract's "130 means every child has stopped" holds for containers too
+// (the docker CLI alone leaves a detached container running when killed).
+class ContainerGuard {
+public:
+  ContainerGuard(std::string docker, const std::string& project);
+  ~ContainerGuard();
+  ContainerGuard(const ContainerGuard&) = delete;
+  ContainerGuard& operator=(const ContainerGuard&) = delete;
+  const std::string& name() const { return name_; }
+  void stop();
+  void remove();
+
+private:
+  static std::string make_name(const std::string& project);
+  std::string docker_, name_;
+  util::SpawnRunner runner_;
 };
 
 // The `docker run` argv (without running it), for tests and --dry-run.

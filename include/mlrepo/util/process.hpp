@@ -31,6 +31,10 @@ struct ProcessSpec {
   // Called once when mlrepo is interrupted while the child runs, before the
   // child is signalled: to stop what the child started elsewhere (a container).
   std::function<void()> on_interrupt;
+  // When this passes, the child is stopped as on an interrupt (on_deadline
+  // first, to stop what it started elsewhere) and the result is timed_out.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::function<void()> on_deadline;
   // Run even after an interrupt (cleanup commands); never signalled by us.
   bool ignore_interrupt = false;
 };
@@ -39,6 +43,7 @@ struct ProcessResult {
   int exit_code = -1;   // valid when signal == 0
   int signal = 0;       // the signal that ended the child, if any
   bool interrupted = false; // we stopped it because mlrepo was interrupted
+  bool timed_out = false;   // we stopped it because its deadline passed
   std::string out;
   std::string err;
   bool ok() const { return signal == 0 && exit_code == 0; }

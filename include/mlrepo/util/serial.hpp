@@ -36,9 +36,10 @@ public:
   std::optional<std::string> opt();
   // A count of elements, each taking at least a byte: larger means damage.
   size_t bounded(uint64_t n);
+  // Marks the input damaged (a value out of range); returns 0.
+  uint64_t fail();
 
 private:
-  uint64_t fail();
   std::string_view d_;
   size_t pos_ = 0;
   bool ok_ = true;

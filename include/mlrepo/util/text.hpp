@@ -7,15 +7,20 @@
 
 namespace mlrepo::util {
 
-// Levenshtein distance: insertions, deletions and substitutions.
 // The last non-blank line of a program's output, for one-line error messages.
 std::string last_line(std::string_view text);
 
+// Levenshtein distance: insertions, deletions and substitutions.
 size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidate closest to `word` within `max_distance` edits (ties: the
 // first), or nullopt.
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates,
                                    size_t max_distance);
+
+// Words as a POSIX shell splits them, with its quoting ('...', "...", \)
+// and nothing else: no variables, globs or commands. Throws
+// std::invalid_argument on an unclosed quote.
+std::vector<std::string> split_words(std::string_view text);
 
 } // namespace mlrepo::util

@@ -1,0 +1,23 @@
+#pragma once
+// How `mlrepo job` shows jobs: the `job list` text and JSON, the line that
+// ends `job run`, and its GitHub job summary.
+#include "mlrepo/job/job.hpp"
+
+#include <string>
+#include <vector>
+
+namespace mlrepo::report {
+
+std::string job_list_text(const std::vector<job::JobEntry>& jobs);
+// {"jobs":[{"name","path","schedule":[...],"timezone","next_runs":[{"local","utc"}],"resources":{...},
+//   "timeout_seconds","retries","concurrency","command","args","env","secrets":{VARIABLE:SECRET}}]}
+std::string job_list_json(const std::vector<job::JobEntry>& jobs);
+
+const char* concurrency_name(config::Concurrency c);
+
+// "churn-model: succeeded on attempt 2/3 in 4.1s (exit code 0); image ... (sha256:...)"
+std::string job_run_line(const job::RunReport& report);
+// Markdown for $GITHUB_STEP_SUMMARY.
+std::string job_run_markdown(const job::RunReport& report);
+
+} // namespace mlrepo::report

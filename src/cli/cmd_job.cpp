@@ -1,0 +1,143 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/job/job.hpp"
+#include "mlrepo/project/select.hpp"
+#include "mlrepo/report/build_status.hpp"
+#include "mlrepo/report/jobs.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/log.hpp"
+#include "mlrepo/util/text.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <ctime>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::cli {
+
+struct JobListOptions {
+  bool json = false;
+  std::optional<std::string> after;
+  int count = 3;
+};
+
+struct JobRunCliOptions {
+  job::RunOptions core;
+  std::vector<std::string> args;
+  std::optional<std::string> args_string;
+};
+
+void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto* job = app.add_subcommand("job", "Run a project's image as a batch job: list jobs, run one locally");
+  job->require_subcommand(1);
+  job->footer("A project's job is the `job:` section of its mlrepo.yaml: command, args, env, secrets,\n"
+              "resources, timeout, retries, schedule, timezone, concurrency (docs/jobs.md).\n"
+              "`mlrepo ci generate` writes a scheduled workflow for each job.");
+
+  auto list_opts = std::make_shared<JobListOptions>();
+  auto* list = job->add_subcommand("list", "Every project with a job: schedule, next runs, resources, timeout");
+  list->footer("Next runs are computed in each job's time zone and shown in UTC beside it. A wall-clock\n"
+               "time that daylight saving skips runs when the gap ends (02:30 -> 03:00, as GitHub's\n"
+               "scheduler does); one it repeats runs once, the first time.\n"
+               "Examples:\n  mlrepo job list\n  mlrepo job list --json\n"
+               "  mlrepo job list --after 2027-03-27T00:00Z   # what happens across the DST change");
+  list->add_flag("--json", list_opts->json, "Print JSON: {\"jobs\":[...]}");
+  list->add_option("--after", list_opts->after, "List runs after this time instead of now (ISO 8601; UTC unless "
+                                                "it has an offset)")
+      ->type_name("TIME");
+  list->add_option("-n,--count", list_opts->count, "How many next runs to show per job")->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  list->callback([&global, list_opts, &action] {
+    action = [&global, list_opts] {
+      auto repo = open_repository(global);
+      auto view = open_view(repo, std::nullopt);
+      util::UnixSeconds now = static_cast<util::UnixSeconds>(std::time(nullptr));
+      if (list_opts->after) {
+        auto t = util::parse_iso8601(*list_opts->after);
+        if (!t)
+          throw UsageError("--after '" + *list_opts->after + "' is not a time",
+                           "write e.g. 2027-03-27, 2027-03-27T01:30 (UTC) or 2027-03-27T01:30+01:00");
+        now = *t;
+      }
+      auto jobs = job::list_jobs(view, now, list_opts->count);
+      if (list_opts->json) {
+        std::cout << report::job_list_json(jobs);
+        return 0;
+      }
+      if (jobs.empty())
+        spdlog::info("no project has a job; add a 'job:' section to a project's mlrepo.yaml (docs/jobs.md)");
+      std::cout << report::job_list_text(jobs);
+      return 0;
+    };
+  });
+
+  auto run_opts = std::make_shared<JobRunCliOptions>();
+  auto* run = job->add_subcommand("run", "Run a project's job in the local engine exactly as it is specified");
+  run->footer(
+      "Builds the image of the current content if needed (as `mlrepo run`), or with --pull runs the\n"
+      "registry's image for it by digest (as scheduled CI does). Each secret in job.secrets is read\n"
+      "from the local environment variable named like the secret; a missing one stops the run before\n"
+      "anything starts. Resources become --cpus/--memory/--gpus; the timeout covers all attempts;\n"
+      "each retry is a fresh container. Exit 0 when an attempt succeeds, 1 when the last one fails or\n"
+      "the job times out (its exit code is reported), 130 on Ctrl-C (the container is stopped).\n"
+      "Examples:\n  CHURN_DB_PASSWORD=... mlrepo job run churn-model\n"
+      "  mlrepo job run churn-model -- --epochs 1      # ARGS replace job.args\n"
+      "  mlrepo job run churn-model --pull             # the pushed image, as CI runs it");
+  run->add_option("PROJECT", run_opts->core.project, "Project name or path (default: the project you are in)");
+  run->add_option("ARGS", run_opts->args, "Arguments replacing job.args")->expected(0, -1);
+  run->add_flag("--pull", run_opts->core.pull, "Run the registry's image for this content, by digest; build nothing");
+  run->add_option("--args", run_opts->args_string,
+                  "Arguments replacing job.args, as one string split like a shell would (quotes, no expansion); "
+                  "empty: job.args")
+      ->type_name("STRING");
+  run->positionals_at_end(false);
+  run->callback([&global, run_opts, &action] {
+    action = [&global, run_opts] {
+      auto env = changes::process_env();
+      auto repo = open_repository(global);
+      auto& c = run_opts->core;
+      c.cwd = command_cwd(global);
+      std::vector<std::string> args = run_opts->args;
+      if (global.saw_double_dash)
+        args.insert(args.end(), global.passthrough.begin(), global.passthrough.end());
+      if (run_opts->args_string && !args.empty())
+        throw UsageError("give job arguments either after '--' or with --args, not both");
+      if (run_opts->args_string && !run_opts->args_string->empty()) {
+        try {
+          args = util::split_words(*run_opts->args_string);
+        } catch (const std::invalid_argument& e) {
+          throw UsageError(std::string("--args: ") + e.what(), "close the quote");
+        }
+      }
+      if (!args.empty() || global.saw_double_dash)
+        c.args = args;
+      if (c.project.empty()) {
+        View view = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
+        auto here = project::project_at(view.graph, c.cwd, repo.workdir());
+        if (!here)
+          throw UsageError("which project? 'mlrepo job run PROJECT [-- ARGS...]'",
+                           "name one, or run it inside a project directory ('mlrepo job list' shows the jobs)");
+        c.project = util::join_path(repo.workdir(), view.graph.projects()[*here].path);
+      }
+      report::BuildStatusOptions so;
+      so.quiet = !global.verbose;
+      so.color = util::color_enabled();
+      auto status = report::text_build_status(so);
+      auto result = job::run_job(repo, c, *status, env);
+      std::string line = report::job_run_line(result);
+      if (result.ok())
+        spdlog::info("==> {}", line);
+      else
+        spdlog::error("{}", line);
+      if (auto summary = env("GITHUB_STEP_SUMMARY"); summary && !summary->empty())
+        util::append_file(*summary, report::job_run_markdown(result));
+      if (result.interrupted)
+        return static_cast<int>(ExitCode::Interrupted);
+      return result.ok() ? 0 : 1;
+    };
+  });
+}
+
+} // namespace mlrepo::cli

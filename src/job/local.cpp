@@ -1,0 +1,151 @@
+// `mlrepo job run`: a project's job in the local engine, the way a
+// scheduler runs it: every attempt a fresh container, one deadline for them
+// all, and the last attempt's exit code as the answer.
+#include "mlrepo/job/job.hpp"
+
+#include "mlrepo/project/select.hpp"
+#include "mlrepo/run/container.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/process.hpp"
+#include "mlrepo/util/text.hpp"
+#include "mlrepo/util/units.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <chrono>
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::job {
+namespace {
+
+std::string retries_left(int n) { return std::to_string(n) + (n == 1 ? " retry" : " retries"); }
+
+} // namespace
+
+RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status,
+                  const changes::EnvLookup& env) {
+  // Everything that can be refused is refused before anything builds or runs.
+  config::JobSpec spec;
+  std::string name, config_file;
+  std::string docker;
+  {
+    View view = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
+    refuse_invalid_named(view, {opt.project}, opt.cwd, repo.workdir());
+    auto chosen = project::resolve_projects(view.graph, {opt.project}, opt.cwd, repo.workdir());
+    const auto& p = view.graph.projects()[chosen.at(0)];
+    name = p.name;
+    config_file = util::join_path(p.path, "mlrepo.yaml");
+    if (!p.config->job)
+      throw UsageError(name + " has no job: nothing in " + config_file + " says how to run it",
+                       "add e.g.\n  job:\n    command: [\"python\", \"-m\", \"train\"]\n    timeout: 1h\n"
+                       "to " + config_file + " (docs/jobs.md), or run the container as it is: mlrepo run " + name);
+    spec = *p.config->job;
+    docker = view.config.docker;
+  }
+  auto missing = missing_secrets(spec, env);
+  if (!missing.empty()) {
+    std::string list, exports;
+    for (const auto& m : missing) {
+      list += (list.empty() ? "" : ", ") + m;
+      exports += "\n  export " + m + "=...";
+    }
+    throw UsageError(name + ": the job's " + (missing.size() == 1 ? "secret " : "secrets ") + list +
+                         (missing.size() == 1 ? " is" : " are") + " not set in this environment (job.secrets in " +
+                         config_file + ")",
+                     "set " + std::string(missing.size() == 1 ? "it" : "them") +
+                         " before running; mlrepo passes each value to the container without showing it:" +
+                         exports);
+  }
+  util::SpawnRunner runner;
+  docker::Engine engine(runner, docker);
+  engine.require_reachable();
+  if (auto info = engine.info()) {
+    auto problems = resource_problems(spec, *info);
+    if (!problems.empty()) {
+      std::string text;
+      for (const auto& p : problems)
+        text += "\n  " + p;
+      throw EnvironmentError(name + ": the local engine cannot run this job as " + config_file +
+                                 " specifies it (job.resources):" + text,
+                             "mlrepo doctor lists this for every job");
+    }
+  }
+
+  build::BuildOptions bo;
+  bo.command = "job run";
+  bo.projects = {opt.project};
+  bo.cwd = opt.cwd;
+  auto images = run::prepare_images(repo, bo, opt.pull, status, env);
+  auto built = images.built.find(name);
+  if (built == images.built.end())
+    throw Error(ExitCode::WorkFailed, "cannot run " + name + "'s job: " +
+                                          (opt.pull ? "its image is not in the registry" : "its image did not build"),
+                opt.pull ? "build and push it (mlrepo build --push " + name +
+                               "), or let CI on the default branch do it"
+                         : "");
+  RunReport report;
+  report.project = name;
+  report.image = built->second;
+  report.max_attempts = spec.retries + 1;
+  report.timeout_seconds = spec.timeout_seconds;
+  if (auto at = report.image.find("@sha256:"); at != std::string::npos) {
+    report.digest = report.image.substr(at + 1);
+  } else {
+    auto r = engine.run({docker, "image", "inspect", "--format", "{{.Id}}", report.image}, {});
+    report.digest = r.ok() ? util::last_line(r.out) : "";
+  }
+
+  // Secret values go to docker's environment only; argv names them.
+  std::map<std::string, std::optional<std::string>> secret_env;
+  for (const auto& [variable, secret] : spec.secrets)
+    secret_env[variable] = env(secret).value_or("");
+
+  auto started = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (spec.timeout_seconds > 0)
+    deadline = started + std::chrono::seconds(spec.timeout_seconds);
+  std::string timeout_text = util::format_duration(spec.timeout_seconds);
+  for (int attempt = 1; attempt <= report.max_attempts; ++attempt) {
+    report.attempts = attempt;
+    run::ContainerGuard container(docker, name);
+    util::ProcessSpec ps;
+    ps.argv = run_argv(docker, report.image, spec, opt.args, container.name());
+    ps.env = secret_env;
+    ps.capture_stdout = false;
+    ps.capture_stderr = false;
+    ps.deadline = deadline;
+    ps.on_interrupt = [&container] { container.stop(); };
+    ps.on_deadline = [&container] { container.stop(); };
+    spdlog::info("==> {}: attempt {}/{}: {}", name, attempt, report.max_attempts, util::shell_quote(ps.argv));
+    auto r = runner.run(ps);
+    report.exit_code = r.signal ? 128 + r.signal : r.exit_code;
+    if (r.interrupted || util::interrupted()) {
+      report.interrupted = true;
+      container.remove();
+      break;
+    }
+    if (r.timed_out) {
+      report.timed_out = true;
+      container.remove();
+      spdlog::error("{}: timed out after {} (job.timeout in {}), on attempt {}/{}; the container was stopped", name,
+                    timeout_text, config_file, attempt, report.max_attempts);
+      break;
+    }
+    if (report.exit_code == 0)
+      break;
+    std::string why = report.exit_code == 125   ? " (docker could not start the container)"
+                      : report.exit_code == 127 ? " (the command is not in the image)"
+                      : report.exit_code == 137 ? " (killed: out of memory, or stopped)"
+                                                : "";
+    if (attempt < report.max_attempts)
+      spdlog::warn("{}: attempt {}/{} failed with exit code {}{}; retrying ({} left)", name, attempt,
+                   report.max_attempts, report.exit_code, why, retries_left(report.max_attempts - attempt));
+    else
+      spdlog::error("{}: attempt {}/{} failed with exit code {}{}", name, attempt, report.max_attempts,
+                    report.exit_code, why);
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+} // namespace mlrepo::job

@@ -1,0 +1,147 @@
+// What a job spec means, without running anything: its next runs, and the
+// docker flags its resources, env and secrets become.
+#include "mlrepo/job/job.hpp"
+
+#include "mlrepo/run/container.hpp"
+#include "mlrepo/util/cron.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/units.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace mlrepo::job {
+
+std::vector<ScheduledRun> next_runs(const config::JobSpec& spec, util::UnixSeconds now, int count) {
+  std::vector<ScheduledRun> out;
+  if (spec.schedule.empty())
+    return out;
+  auto zone = util::TimeZone::load(spec.timezone);
+  if (!zone) // config checked it; the zoneinfo went away since
+    throw EnvironmentError("time zone '" + spec.timezone + "' is not in the system's zoneinfo",
+                           "install tzdata (Debian: apt-get install tzdata)");
+  std::vector<util::UnixSeconds> all;
+  for (const auto& cron : spec.schedule)
+    for (auto t : util::next_runs(util::parse_cron(cron.value), *zone, now, count))
+      all.push_back(t);
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  if (static_cast<int>(all.size()) > count)
+    all.resize(static_cast<size_t>(count));
+  for (auto t : all) {
+    auto offset = zone->at(t);
+    out.push_back({t, offset.utc_offset, offset.abbreviation});
+  }
+  return out;
+}
+
+std::vector<JobEntry> list_jobs(const View& view, util::UnixSeconds now, int count) {
+  std::vector<JobEntry> out;
+  for (const auto& p : view.graph.projects()) {
+    if (!p.config || !p.config->job)
+      continue;
+    out.push_back({p.name, p.path, *p.config->job, next_runs(*p.config->job, now, count)});
+  }
+  return out;
+}
+
+std::string docker_cpus(const std::string& quantity) {
+  auto milli = util::parse_quantity(quantity).milli;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(milli / 1000),
+                static_cast<long long>(milli % 1000));
+  std::string s = buf;
+  while (s.back() == '0')
+    s.pop_back();
+  if (s.back() == '.')
+    s.pop_back();
+  return s;
+}
+
+std::string docker_memory(const std::string& quantity) {
+  return std::to_string(util::parse_quantity(quantity).milli / 1000);
+}
+
+std::vector<std::string> resource_problems(const config::JobSpec& spec, const docker::EngineInfo& engine) {
+  std::vector<std::string> out;
+  if (spec.gpu > 0 && !engine.has_gpu_runtime()) {
+    std::string runtimes;
+    for (const auto& r : engine.runtimes)
+      runtimes += (runtimes.empty() ? "" : ", ") + r;
+    out.push_back("it asks for " + std::to_string(spec.gpu) + (spec.gpu == 1 ? " GPU" : " GPUs") +
+                  " and the engine has no GPU runtime (its runtimes: " + (runtimes.empty() ? "none" : runtimes) +
+                  "); install the NVIDIA Container Toolkit on a machine with a GPU, or run the job where it has one");
+  }
+  if (spec.memory) {
+    auto want = util::parse_quantity(*spec.memory).milli / 1000;
+    if (engine.memory_bytes > 0 && want > engine.memory_bytes)
+      out.push_back("it asks for memory " + *spec.memory + " (" + std::to_string(want / (1024 * 1024)) +
+                    " MiB) and the engine has " + std::to_string(engine.memory_bytes / (1024 * 1024)) +
+                    " MiB in all; give the engine more memory, or run the job where it has enough");
+  }
+  if (spec.cpu) {
+    auto want = util::parse_quantity(*spec.cpu).milli;
+    if (engine.cpus > 0 && want > engine.cpus * 1000LL)
+      out.push_back("it asks for cpu " + *spec.cpu + " and the engine has " + std::to_string(engine.cpus) +
+                    (engine.cpus == 1 ? " CPU" : " CPUs") + "; docker cannot give a container more");
+  }
+  return out;
+}
+
+std::vector<std::string> missing_secrets(const config::JobSpec& spec, const changes::EnvLookup& env) {
+  std::vector<std::string> out;
+  for (const auto& [variable, secret] : spec.secrets) {
+    auto value = env(secret);
+    // GitHub gives an undefined secret as an empty string: empty is missing.
+    if (!value || value->empty())
+      out.push_back(secret);
+  }
+  return out;
+}
+
+std::vector<std::string> run_argv(const std::string& docker, const std::string& image, const config::JobSpec& spec,
+                                  const std::optional<std::vector<std::string>>& args, const std::string& name) {
+  // --init: the command is not PID 1, so SIGTERM from a timeout or Ctrl-C
+  // ends it as it would outside a container. No -t: a job is a batch run.
+  std::vector<std::string> argv{docker, "run", "--rm", "--init"};
+  if (!name.empty()) {
+    argv.push_back("--name");
+    argv.push_back(name);
+  }
+  for (const auto& [k, v] : spec.env) {
+    argv.push_back("-e");
+    argv.push_back(k + "=" + v);
+  }
+  for (const auto& [variable, secret] : spec.secrets) {
+    argv.push_back("-e");
+    argv.push_back(variable);
+  }
+  if (spec.cpu) {
+    argv.push_back("--cpus");
+    argv.push_back(docker_cpus(*spec.cpu));
+  }
+  if (spec.memory) {
+    argv.push_back("--memory");
+    argv.push_back(docker_memory(*spec.memory));
+  }
+  if (spec.gpu > 0) {
+    argv.push_back("--gpus");
+    argv.push_back(std::to_string(spec.gpu));
+  }
+  // command replaces the image's ENTRYPOINT and args its CMD, as in
+  // Kubernetes, so the job runs alike everywhere.
+  std::vector<std::string> rest;
+  if (!spec.command.empty()) {
+    auto cmd = run::command_argv(spec.command);
+    argv.push_back("--entrypoint");
+    argv.push_back(cmd[0]);
+    rest.assign(cmd.begin() + 1, cmd.end());
+  }
+  argv.push_back(image);
+  const auto& a = args ? *args : spec.args;
+  rest.insert(rest.end(), a.begin(), a.end());
+  argv.insert(argv.end(), rest.begin(), rest.end());
+  return argv;
+}
+
+} // namespace mlrepo::job
