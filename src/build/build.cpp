@@ -4,11 +4,13 @@
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/registry/client.hpp"
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
 #include <atomic>
 #include <cstdlib>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -192,6 +194,12 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
                  : std::make_unique<View>(open_view(repo, std::nullopt, view_options));
   const View& view = *out.view;
   const auto& graph = view.graph;
+  // Without a registry the image names are bare, and docker would push them
+  // to Docker Hub (retrying for seconds before it is refused): say so first.
+  if (opt.exec.push && view.config.registry.empty())
+    throw UsageError("--push needs a registry to push to, and " + std::string(config::kConfigFile) +
+                         " at the repository's root sets no 'registry:'",
+                     "add e.g. 'registry: ghcr.io/<owner>' to it, or build without --push");
 
   std::vector<size_t> chosen;
   if (opt.all) {
@@ -230,6 +238,12 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
   if (opt.content_tag_only)
     for (auto& item : out.plan)
       item.tags = {item.content_ref};
+  for (const auto& item : out.plan)
+    if (!item.withheld_tags.empty() && item.requested && !opt.content_tag_only)
+      spdlog::log(opt.exec.push ? spdlog::level::warn : spdlog::level::debug, "{}: uncommitted changes reach its image, so it gets only its content tag and {}, never {} "
+                   "(they name commits and branches, which do not hold these changes)",
+                   item.name, item.tags.back().substr(util::strip_tag(item.tags.back()).size() + 1),
+                   fmt::format("{}", fmt::join(item.withheld_tags, ", ")));
   if (opt.plan_only)
     return out;
 

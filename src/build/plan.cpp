@@ -162,7 +162,14 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     for (const auto& tmpl : extra) {
       if (tmpl.find("{branch}") != std::string::npos && branch.empty())
         continue; // detached HEAD: no branch to name
-      std::string tag = p.image + ":" + expand_tag(tmpl, branch, sha.substr(0, 12));
+      std::string tag = expand_tag(tmpl, branch, sha.substr(0, 12));
+      if (item.dirty) {
+        // A branch or `latest` tag on uncommitted work would hand everyone
+        // who pulls it a local hack: the content and -dirty tags only.
+        item.withheld_tags.push_back(tag);
+        continue;
+      }
+      tag = p.image + ":" + tag;
       if (std::find(item.tags.begin(), item.tags.end(), tag) == item.tags.end())
         item.tags.push_back(tag);
     }

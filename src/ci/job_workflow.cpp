@@ -97,7 +97,7 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
   if (pull)
     login_step(y, ws, false);
   y.line(3, pull ? "- name: Run the job with the default branch's image, by digest (nothing is built)"
-                 : "- name: Run the job (no registry: the image is built on the runner)");
+                 : "- name: Run the job, building its image on the runner (no registry)");
   y.line(4, "env:");
   // The input reaches the command only through the environment, never the script.
   y.line(5, "JOB_ARGS: ${{ inputs.args }}");

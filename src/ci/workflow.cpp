@@ -114,6 +114,13 @@ std::vector<size_t> with_dependencies(const project::Graph& graph, size_t i) {
   return out;
 }
 
+// On a release tag: the tagged commit's image gets its version tags.
+void release_step(Yaml& y, const std::string& condition) {
+  y.line(3, "- name: Release the tagged commit's image (VERSION, and the moving tags it outranks)");
+  y.line(4, "if: " + condition + "startsWith(github.ref, 'refs/tags/')");
+  y.line(4, "run: mlrepo promote --release");
+}
+
 GeneratedFile project_workflow(const project::Graph& graph, size_t i,
                                const config::WorkspaceConfig& ws, const git::Snapshot& snapshot,
                                const GenerateOptions& opt) {
@@ -130,6 +137,11 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   y.line(1, "push:");
   y.line(2, "branches:");
   y.line(3, "- " + yaml_quote(opt.default_branch));
+  if (push) {
+    // Its own release tags only (GitHub does not apply `paths` to tags).
+    y.line(2, "tags:");
+    y.line(3, "- " + yaml_quote(filter_escape(p.name) + "/v*"));
+  }
   // The same list twice: YAML anchors are not understood by every tool.
   for (const char* event : {"push", "pull_request"}) {
     if (std::string(event) == "pull_request")
@@ -165,6 +177,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     y.line(3, "- name: Promote the tested image (commit, branch and default-branch tags)");
     y.line(4, "if: env.PUSH == 'true' && " + on_default_branch(opt.default_branch));
     y.line(4, "run: mlrepo promote");
+    release_step(y, "env.PUSH == 'true' && ");
   }
   check_step(y);
   notify_step(y, ws, p.name, "failed=build", {});
@@ -175,6 +188,7 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   if (!matrix.empty()) {
     y.blank();
     y.line(1, "variants:");
+    y.line(2, "if: ${{ !startsWith(github.ref, 'refs/tags/') }} # a release promotes, it tests no variants");
     std::string label;
     for (const auto& [key, values] : matrix)
       label += (label.empty() ? "" : ", ") + std::string("${{ matrix.") + key + " }}";
@@ -270,6 +284,10 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
   y.line(1, "push:");
   y.line(2, "branches:");
   y.line(3, "- " + yaml_quote(opt.default_branch));
+  if (push) {
+    y.line(2, "tags:");
+    y.line(3, "- '**/v*' # releases: <name>/v<VERSION>");
+  }
   y.line(1, "pull_request:");
   // Merge queues: checked like a pull request (mlrepo changed reads the
   // merge_group payload); the gate is the check the queue waits for.
@@ -280,6 +298,8 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
   y.line(0, "jobs:");
   y.line(1, "changes:");
   y.line(2, "name: changed projects");
+  if (push)
+    y.line(2, "if: ${{ !startsWith(github.ref, 'refs/tags/') }} # a release tag runs the release job");
   y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
   y.line(2, "outputs:");
   y.line(3, "any_changed: ${{ steps.changed.outputs.any_changed }}");
@@ -330,6 +350,38 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     y.line(3, "- name: Tag the tested images (commit, branch and default-branch tags), registry-side");
     y.line(4, "run: mlrepo promote --changed --ci-only");
     gate_needs.push_back("promote");
+
+    // A release tag names one project: its image at the tagged commit is
+    // built and tested if CI never did (a tag on an unbuilt commit), then
+    // promoted. The project comes from the tag through GITHUB_REF_NAME, an
+    // environment variable, never spliced into the script.
+    std::vector<size_t> every(graph.projects().size());
+    int timeout = 0; // the longest project's: which one is released is known only at run time
+    for (size_t k = 0; k < every.size(); ++k) {
+      every[k] = k;
+      timeout = std::max(timeout, graph.projects()[k].config->ci_timeout_minutes);
+    }
+    y.blank();
+    y.line(1, "release:");
+    y.line(2, "name: release ${{ github.ref_name }}");
+    y.line(2, "if: startsWith(github.ref, 'refs/tags/')");
+    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+    y.line(2, "timeout-minutes: " + std::to_string(timeout));
+    y.line(2, "permissions:");
+    y.line(3, "contents: read");
+    packages_permission(y, ws);
+    y.line(2, "steps:");
+    checkout_step(y, ws, false);
+    install_step(y, ws);
+    login_step(y, ws, false);
+    y.line(3, "- name: Build and test the tagged commit's image, if CI never did");
+    secrets_env(y, build_secrets(graph, every));
+    y.line(4, "run: |");
+    y.line(5, "project=\"${GITHUB_REF_NAME%/v*}\"");
+    y.line(5, "mlrepo build \"$project\" --push --content-tag-only");
+    y.line(5, "mlrepo test \"$project\" --pull");
+    release_step(y, "");
+    gate_needs.push_back("release");
   }
 
   y.blank();

@@ -4,6 +4,7 @@
 #include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/release/promote.hpp"
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/process.hpp"
 
 #include <iostream>
@@ -38,6 +39,25 @@ void say(const release::PromoteResult& r, bool dry_run) {
       spdlog::error("  tags written for {}: {}", r.name, r.written.empty() ? "none" : tags_of(r.written));
     break;
   }
+}
+
+// The release as the run's page shows it: version, digest, every tag written.
+std::string release_summary(const release::PromoteOutcome& out) {
+  std::string md;
+  for (const auto& r : out.results) {
+    md += "### " + std::string(r.status == release::PromoteStatus::Promoted ? "Released " : "Release failed: ") +
+          r.name + " " + out.release + "\n\n";
+    md += "- commit `" + out.commit + "`\n";
+    md += "- image `" + r.image + "`" + (r.digest.empty() ? "" : " (`" + r.digest + "`)") + "\n";
+    std::string written;
+    for (const auto& t : r.written)
+      written += (written.empty() ? "" : ", ") + ("`" + t.substr(t.rfind(':') + 1) + "`");
+    md += "- tags written: " + (written.empty() ? std::string("none") : written) + "\n";
+    if (!r.error.empty())
+      md += "- error: " + r.error + "\n";
+    md += "\n";
+  }
+  return md;
 }
 
 } // namespace
@@ -114,6 +134,8 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
                       missing.size(), out.results.size(),
                       missing.size() == out.results.size() && opts->core.all ? " --all" : names);
       }
+      if (auto summary = env("GITHUB_STEP_SUMMARY"); summary && !summary->empty() && !out.release.empty())
+        util::append_file(*summary, release_summary(out));
       if (opts->json) {
         nlohmann::json doc;
         doc["commit"] = out.commit;

@@ -3,6 +3,7 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace mlrepo::git {
@@ -249,6 +250,41 @@ bool Repository::has_reference(const std::string& name) const {
     return false;
   git_reference_free(raw);
   return true;
+}
+
+std::vector<std::string> Repository::reference_names(const std::string& glob) const {
+  std::vector<std::string> out;
+  git_reference_iterator* raw = nullptr;
+  if (git_reference_iterator_glob_new(&raw, repo_.get(), glob.c_str()) < 0)
+    return out;
+  ReferenceIteratorPtr it(raw);
+  const char* name = nullptr;
+  while (git_reference_next_name(&name, it.get()) == 0)
+    out.emplace_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void Repository::create_annotated_tag(const std::string& name, const git_oid& commit, const std::string& message,
+                                      const std::pair<std::string, std::string>& tagger) const {
+  git_signature* raw_sig = nullptr;
+  int rc = !tagger.first.empty() && !tagger.second.empty()
+               ? git_signature_now(&raw_sig, tagger.first.c_str(), tagger.second.c_str())
+               : git_signature_default(&raw_sig, repo_.get());
+  if (rc < 0)
+    throw EnvironmentError("git does not know who you are, and an annotated tag needs a tagger",
+                           "git config --global user.name 'Your Name' && git config --global user.email you@example.com");
+  SignaturePtr sig(raw_sig);
+  git_object* raw_target = nullptr;
+  check(git_object_lookup(&raw_target, repo_.get(), &commit, GIT_OBJECT_COMMIT), "cannot read commit " + oid_hex(commit));
+  ObjectPtr target(raw_target);
+  git_oid tag_oid;
+  check(git_tag_create(&tag_oid, repo_.get(), name.c_str(), target.get(), sig.get(), message.c_str(), 0),
+        "cannot create the tag " + name);
+}
+
+bool Repository::delete_tag(const std::string& name) const {
+  return git_tag_delete(repo_.get(), name.c_str()) == 0;
 }
 
 std::optional<std::string> Repository::symbolic_target(const std::string& name) const {

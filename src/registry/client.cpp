@@ -257,12 +257,19 @@ HttpResponse Client::send_once(const std::string& registry, HttpRequest req, con
 
 HttpResponse Client::request(const ImageName& image, const std::string& method, std::vector<std::string> headers,
                              const std::string& body, bool push) {
-  std::string scope = "repository:" + image.repository + (push ? ":pull,push" : ":pull");
+  return request_path(image, method, "/v2/" + image.repository + "/manifests/" + image.reference, std::move(headers),
+                      body, push ? "pull,push" : "pull");
+}
+
+HttpResponse Client::request_path(const ImageName& image, const std::string& method, const std::string& path,
+                                  std::vector<std::string> headers, const std::string& body,
+                                  const std::string& actions) {
+  std::string scope = "repository:" + image.repository + ":" + actions;
   for (int attempt = 0;; ++attempt) {
     HttpRequest req;
     req.connect_timeout_s = options_.connect_timeout_s;
     req.method = method;
-    req.url = base_url(image.registry) + "/v2/" + image.repository + "/manifests/" + image.reference;
+    req.url = base_url(image.registry) + path;
     req.headers = headers;
     req.body = body;
     std::chrono::milliseconds wait = std::min(options_.delay * (1 << std::min(attempt, 10)), options_.max_delay);
@@ -357,6 +364,79 @@ std::string Client::put_manifest(const ImageName& image, const Manifest& manifes
     fail(image, "store", r, options_.retries + 1);
   std::string digest = r.header("docker-content-digest");
   return digest.empty() ? manifest.info.digest : digest;
+}
+
+
+namespace {
+
+// The next page of a paged list: `Link: </v2/x/tags/list?last=a&n=100>; rel="next"`.
+std::string next_page(const HttpResponse& r) {
+  std::string link = r.header("link");
+  auto open = link.find('<'), close = link.find('>');
+  if (open == std::string::npos || close == std::string::npos || close < open ||
+      link.find("rel=\"next\"", close) == std::string::npos)
+    return {};
+  std::string target = link.substr(open + 1, close - open - 1);
+  // Registries send a path; a full URL is cut to its path, so the next page
+  // goes to the same host with the same credentials.
+  if (auto scheme = target.find("://"); scheme != std::string::npos) {
+    auto slash = target.find('/', scheme + 3);
+    target = slash == std::string::npos ? "" : target.substr(slash);
+  }
+  return target.rfind("/v2/", 0) == 0 ? target : "";
+}
+
+} // namespace
+
+std::vector<std::string> Client::list_tags(const ImageName& repository) {
+  std::vector<std::string> tags;
+  std::string path = "/v2/" + repository.repository + "/tags/list?n=1000";
+  for (int page = 0; !path.empty(); ++page) {
+    if (page >= 10000)
+      throw RegistryError("registry " + repository.registry + " sent more than 10000 pages of tags for " +
+                              repository.repository,
+                          "check the registry: it keeps sending a next page", 0);
+    auto r = request_path(repository, "GET", path, {"Accept: application/json"}, {}, "pull");
+    if (r.status == 404)
+      return tags; // no such repository yet: no tags
+    if (r.status != 200)
+      fail(repository, "list the tags of", r, options_.retries + 1);
+    try {
+      auto doc = nlohmann::json::parse(r.body);
+      if (doc.contains("tags") && doc["tags"].is_array())
+        for (const auto& t : doc["tags"])
+          tags.push_back(t.get<std::string>());
+    } catch (const std::exception& e) {
+      throw RegistryError("registry " + repository.registry + " answered the tag list of " +
+                              repository.repository + " with something that is not its JSON: " + e.what(),
+                          "check the registry: setting in mlrepo.yaml", r.status);
+    }
+    path = next_page(r);
+  }
+  return tags;
+}
+
+std::string Client::get_blob(const ImageName& image, const std::string& digest) {
+  auto r = request_path(image, "GET", "/v2/" + image.repository + "/blobs/" + digest, {}, {}, "pull");
+  if (r.status != 200)
+    fail(image, "read the blob " + digest + " of", r, options_.retries + 1);
+  return std::move(r.body);
+}
+
+void Client::delete_manifest(const ImageName& image) {
+  auto r = request_path(image, "DELETE", "/v2/" + image.repository + "/manifests/" + image.reference, {}, {},
+                        "pull,push,delete");
+  if (r.status == 202 || r.status == 200 || r.status == 404)
+    return; // 404: gone already, which is what was asked
+  if (r.status == 405 || registry_errors(r).find("UNSUPPORTED") != std::string::npos)
+    throw DeleteUnsupported("registry " + image.registry + " does not allow deleting manifests (" +
+                                std::to_string(r.status) +
+                                (registry_errors(r).empty() ? "" : ", " + registry_errors(r)) + ")",
+                            "use the registry's own retention instead (GitHub: the package's settings or "
+                            "actions/delete-package-versions; ECR and Artifact Registry: lifecycle or cleanup "
+                            "policies; Harbor: tag retention rules; docker registry: storage.delete.enabled: true)",
+                            r.status);
+  fail(image, "delete", r, options_.retries + 1);
 }
 
 } // namespace mlrepo::registry

@@ -176,6 +176,8 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
 
   PromoteOutcome out;
   out.commit = git::oid_hex(commit);
+  if (release)
+    out.release = release->version.str();
   if (chosen.empty())
     return out;
 
@@ -187,7 +189,6 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
     if (!release->version.build.empty())
       throw UsageError("the release tag's version " + release->version.str() +
                        " has build metadata ('+'), which a Docker tag cannot hold");
-    tags = release_tags(release->version);
   }
   for (const auto& tmpl : opt.tags) {
     if (tmpl.find("{branch}") != std::string::npos && branch.empty())
@@ -203,6 +204,22 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   // 4. Copy the manifests, several projects at a time.
   auto plan = build::plan_commit(repo, view, commit, chosen, env);
   registry::Client client(credentials, opt.client);
+  if (release) {
+    // Which moving tags this release may take: every release git knows of,
+    // and every version the registry already holds (a CI checkout may lack
+    // some tags), so that latest, MAJOR and MAJOR.MINOR never move back.
+    auto released = released_versions(repo)[release->project];
+    for (const auto& tag : client.list_tags(registry::parse_image_name(plan.at(0).content_ref)))
+      if (auto v = parse_version(tag); v && v->build.empty())
+        released.push_back(*v);
+    released.push_back(release->version);
+    tags = release_tags(release->version, released);
+    auto all = release_tags(release->version, {});
+    for (const auto& t : all)
+      if (std::find(tags.begin(), tags.end(), t) == tags.end())
+        spdlog::info("{}: {} does not get '{}': a higher release holds it", release->project, release->version.str(),
+                     t);
+  }
   out.results.resize(plan.size());
   std::atomic<size_t> next{0};
   std::mutex report;
@@ -250,29 +267,27 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   return out;
 }
 
-std::map<std::string, std::string> latest_releases(const git::Repository& repo) {
-  std::map<std::string, Version> best;
-  git_reference_iterator* raw = nullptr;
-  if (git_reference_iterator_glob_new(&raw, repo.raw(), "refs/tags/*/v*") < 0)
-    return {};
-  git::ReferenceIteratorPtr it(raw);
-  const char* name = nullptr;
-  while (git_reference_next_name(&name, it.get()) == 0) {
-    std::string ref = name;
+std::map<std::string, std::vector<Version>> released_versions(const git::Repository& repo) {
+  std::map<std::string, std::vector<Version>> out;
+  for (const auto& ref : repo.reference_names("refs/tags/*/v*")) {
     auto slash = ref.rfind("/v");
     if (slash == std::string::npos || slash <= 10)
       continue;
-    auto version = parse_version(std::string_view(ref).substr(slash + 2));
-    if (!version)
-      continue;
-    std::string project = ref.substr(10, slash - 10);
-    auto found = best.find(project);
-    if (found == best.end() || compare(found->second, *version) < 0)
-      best[project] = *version;
+    if (auto version = parse_version(std::string_view(ref).substr(slash + 2)))
+      out[ref.substr(10, slash - 10)].push_back(*version);
   }
+  return out;
+}
+
+std::map<std::string, std::string> latest_releases(const git::Repository& repo) {
   std::map<std::string, std::string> out;
-  for (const auto& [project, v] : best)
-    out[project] = v.str();
+  for (const auto& [project, versions] : released_versions(repo)) {
+    const Version* best = nullptr;
+    for (const auto& v : versions)
+      if (!best || compare(*best, v) < 0)
+        best = &v;
+    out[project] = best->str();
+  }
   return out;
 }
 

@@ -1,12 +1,53 @@
 #include "mlrepo/build/build.hpp"
 #include "mlrepo/build/plan.hpp"
-#include "mlrepo/git/handles.hpp"
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/release/promote.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace mlrepo::release {
+namespace {
+
+// A release must be newer than every release before it, or a patch of an
+// older line above that line's latest (1.3.5 after 1.3.4 and 1.4.0): tags
+// then only move forward, and a typo cannot publish 1.1.0 after 2.0.0.
+void check_order(const std::string& project, const Version& v, const std::vector<Version>& released) {
+  const Version* highest = nullptr;
+  const Version* line_latest = nullptr;
+  for (const auto& r : released) {
+    if (!highest || compare(r, *highest) > 0)
+      highest = &r;
+    if (r.major == v.major && r.minor == v.minor && (!line_latest || compare(r, *line_latest) > 0))
+      line_latest = &r;
+  }
+  if (!highest || compare(v, *highest) > 0)
+    return;
+  if (line_latest && compare(v, *line_latest) > 0) {
+    std::vector<Version> with = released;
+    with.push_back(v);
+    auto tags = release_tags(v, with);
+    std::string list;
+    for (const auto& t : tags)
+      list += (list.empty() ? "" : ", ") + t;
+    spdlog::info("{} {} is a patch of the older line {}.{} (the latest release is {}): its image gets {}, and "
+                 "latest stays on {}",
+                 project, v.str(), v.major, v.minor, highest->str(), list, highest->str());
+    return;
+  }
+  std::string next = std::to_string(highest->major) + "." + std::to_string(highest->minor) + "." +
+                     std::to_string(highest->patch + (highest->is_prerelease() ? 0 : 1));
+  throw UsageError(project + " " + v.str() + " is not higher than its latest release, " + highest->str() +
+                       (line_latest ? " (and " + line_latest->str() + " is the latest of " + std::to_string(v.major) +
+                                          "." + std::to_string(v.minor) + ")"
+                                    : ""),
+                   "release a higher version (e.g. " + next +
+                       "), or a patch of an older line above that line's latest ('git tag -l \"" + project +
+                       "/v*\"' lists the releases)");
+}
+
+} // namespace
 
 // The steps, in order: a valid new version; the project at HEAD; nothing
 // uncommitted reaching its image; that image in the registry; the tag; the push.
@@ -21,6 +62,8 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
   if (!version->build.empty())
     throw UsageError("'" + opt.version + "' has build metadata ('+'), which a Docker tag cannot hold",
                      "drop the '+…' part, or use a pre-release such as 1.2.0-rc.1");
+  if (text != opt.version)
+    spdlog::info("'{}' read as the version {} (the tag adds the 'v' itself)", opt.version, version->str());
 
   git_oid head = repo.require_commit("HEAD", "HEAD");
   ReleaseOutcome out;
@@ -40,6 +83,10 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
                      "choose a new version (the latest release of " + project.name + " is " +
                          (latest.count(project.name) ? latest[project.name] : "unknown") + ")");
   }
+  auto released = released_versions(repo)[project.name];
+  check_order(project.name, *version, released);
+  released.push_back(*version);
+  out.image_tags = release_tags(*version, released);
 
   // The work tree must hold exactly what the tag will point at.
   View worktree = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
@@ -68,23 +115,10 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
   out.digest = found->digest;
 
   // As git: GIT_COMMITTER_NAME/EMAIL first, then user.name/user.email.
-  git_signature* raw_sig = nullptr;
-  auto name = env("GIT_COMMITTER_NAME"), email = env("GIT_COMMITTER_EMAIL");
-  int rc = name && email && !name->empty() && !email->empty()
-               ? git_signature_now(&raw_sig, name->c_str(), email->c_str())
-               : git_signature_default(&raw_sig, repo.raw());
-  if (rc < 0)
-    throw EnvironmentError("git does not know who you are, and an annotated tag needs a tagger",
-                           "git config --global user.name 'Your Name' && git config --global user.email you@example.com");
-  git::SignaturePtr tagger(raw_sig);
-  git_object* raw_target = nullptr;
-  git::check(git_object_lookup(&raw_target, repo.raw(), &head, GIT_OBJECT_COMMIT), "cannot read HEAD");
-  git::ObjectPtr target(raw_target);
-  git_oid tag_oid;
   std::string message = "Release " + project.name + " " + version->str() + "\n\nImage: " + item.content_ref +
                         (out.digest.empty() ? "" : "@" + out.digest) + "\n";
-  git::check(git_tag_create(&tag_oid, repo.raw(), out.tag.c_str(), target.get(), tagger.get(), message.c_str(), 0),
-             "cannot create the tag " + out.tag);
+  repo.create_annotated_tag(out.tag, head, message,
+                            {env("GIT_COMMITTER_NAME").value_or(""), env("GIT_COMMITTER_EMAIL").value_or("")});
 
   if (opt.push) {
     // git itself, for the user's own remotes and credential helpers. One tag
@@ -97,8 +131,15 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
       std::string err = r.err.empty() ? r.out : r.err;
       while (!err.empty() && (err.back() == '\n' || err.back() == ' '))
         err.pop_back();
-      throw Error(ExitCode::WorkFailed, "created the tag " + out.tag + ", but pushing it to origin failed: " + err,
-                  "push it yourself: 'git push origin " + out.tag + "'");
+      // No half-made release: a local tag that CI never saw would make the
+      // next 'mlrepo release' of the same version say it exists already.
+      bool deleted = repo.delete_tag(out.tag);
+      throw Error(ExitCode::WorkFailed,
+                  "pushing the tag " + out.tag + " to origin failed: " + err +
+                      (deleted ? "; the tag was deleted again, so nothing was released"
+                               : "; the tag could not be deleted: 'git tag -d " + out.tag + "' removes it"),
+                  "fix the push ('git remote -v' shows where origin is), then run 'mlrepo release " + project.name +
+                      " " + version->str() + " --push' again");
     }
     out.pushed = true;
   }

@@ -118,12 +118,29 @@ int compare(const Version& a, const Version& b) {
   return cmp(xa.size(), xb.size());
 }
 
-std::vector<std::string> release_tags(const Version& v) {
+std::string version_tag(const Version& v) {
   std::string version = v.str();
-  std::replace(version.begin(), version.end(), '+', '-'); // '+' is not allowed in a Docker tag
+  std::replace(version.begin(), version.end(), '+', '-');
+  return version;
+}
+
+std::vector<std::string> release_tags(const Version& v, const std::vector<Version>& released) {
+  std::vector<std::string> tags{version_tag(v)};
   if (v.is_prerelease())
-    return {version};
-  return {version, std::to_string(v.major) + "." + std::to_string(v.minor), std::to_string(v.major), "latest"};
+    return tags;
+  // Is anything released that outranks v in the line `same` picks?
+  auto outranked = [&](auto same) {
+    return std::any_of(released.begin(), released.end(), [&](const Version& r) {
+      return !r.is_prerelease() && same(r) && compare(r, v) > 0;
+    });
+  };
+  if (!outranked([&](const Version& r) { return r.major == v.major && r.minor == v.minor; }))
+    tags.push_back(std::to_string(v.major) + "." + std::to_string(v.minor));
+  if (!outranked([&](const Version& r) { return r.major == v.major; }))
+    tags.push_back(std::to_string(v.major));
+  if (!outranked([](const Version&) { return true; }))
+    tags.push_back("latest");
+  return tags;
 }
 
 } // namespace mlrepo::release

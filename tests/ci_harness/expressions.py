@@ -206,7 +206,9 @@ class Evaluator:
         raise ExpressionError(f"unknown function {name}()")
 
 
-_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+# One ${{ ... }}: its inside never holds "}}", so a whole-value match cannot
+# span two templates ("${{ a }}/${{ b }}").
+_TEMPLATE = re.compile(r"\$\{\{((?:(?!\}\}).)*)\}\}", re.S)
 
 
 def substitute(text, evaluator):

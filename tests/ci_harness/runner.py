@@ -182,12 +182,33 @@ class Runner:
         if event_name not in on:
             return False
         spec = on[event_name] or {}
+        if event_name == "push" and ref.startswith("refs/tags/"):
+            # GitHub: a tag push runs a workflow whose push filter names
+            # tags it matches, or that filters neither branches nor tags;
+            # `paths` is not evaluated for tags.
+            if "tags" in spec:
+                return paths_match(spec["tags"], [ref[len("refs/tags/"):]])
+            return "branches" not in spec
         branch = ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else None
-        if event_name == "push" and "branches" in spec and branch not in spec["branches"]:
+        if event_name == "push" and "branches" not in spec and "tags" in spec:
+            return False
+        if event_name == "push" and "branches" in spec and not paths_match(spec["branches"], [branch or ""]):
             return False
         if "paths" in spec:
             return paths_match(spec["paths"], self.changed_files(event_name, payload, sha))
         return True
+
+    @staticmethod
+    def inputs(workflow, event_name, payload):
+        """workflow_dispatch's inputs: the payload's, else each input's default."""
+        if event_name != "workflow_dispatch":
+            return {}
+        declared = ((workflow["on"].get("workflow_dispatch") or {}).get("inputs") or {})
+        given = payload.get("inputs") or {}
+        unknown = set(given) - set(declared)
+        if unknown:
+            raise HarnessError(f"workflow_dispatch inputs the workflow does not declare: {sorted(unknown)}")
+        return {k: given.get(k, (spec or {}).get("default", "")) for k, spec in declared.items()}
 
     # -- running -----------------------------------------------------------
     def run(self, workflow_file, event_name, payload, sha, ref, actor="alice"):
@@ -249,7 +270,8 @@ class Runner:
             "success": lambda: all(r in ("success",) for r in ancestor_results),
         }
         github = self.github_context(event_name, payload, sha, ref, actor, "", "")
-        base_ctx = {"github": github, "needs": needs, "secrets": self.secrets, "vars": {}, "inputs": {},
+        base_ctx = {"github": github, "needs": needs, "secrets": self.secrets, "vars": {},
+                    "inputs": self.inputs(workflow, event_name, payload),
                     "env": dict(workflow.get("env") or {}), "runner": {"os": "Linux", "temp": self.tmp},
                     "matrix": {}, "strategy": {}, "steps": {}}
         record = {"result": "skipped", "outputs": {}, "instances": []}
@@ -413,6 +435,10 @@ class Runner:
         if full:
             cmds.append(["git", "-C", workspace, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*",
                          "+refs/tags/*:refs/tags/*", "+" + g["ref"] + ":refs/remotes/event"])
+        elif g["ref"].startswith("refs/tags/"):
+            # A tag run has that one tag locally, nothing else.
+            cmds.append(["git", "-C", workspace, "fetch", "-q", "--depth", "1", "origin",
+                         "+" + g["ref"] + ":" + g["ref"]])
         else:
             cmds.append(["git", "-C", workspace, "fetch", "-q", "--depth", "1", "origin",
                          "+" + g["ref"] + ":refs/remotes/event"])

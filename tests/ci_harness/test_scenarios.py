@@ -8,7 +8,9 @@ History: the first push to main; a pull request touching the shared library
 libs/mlcommon; the merge queue checking it; its merge; a push touching one
 leaf project; a push changing nothing buildable; a pull request from a fork and
 one from Dependabot; a pull request that breaks a test; a build secret on main
-and on a fork. Then per-project mode: its first push, a leaf
+and on a fork; churn-model's job on its schedule, dispatched by hand with
+arguments, failing (Slack is told), dispatched on another branch, and with
+its image missing. Then per-project mode: its first push, a leaf
 push, and which workflows a push and a pull request trigger. Scenarios run in
 file order, each on the state the previous one left.
 """
@@ -36,6 +38,10 @@ WORKFLOW = ".github/workflows/mlrepo.yml"
 PROJECTS = ["python-base", "notebook", "churn-model", "demand-forecast"]
 TESTED = ["churn-model", "demand-forecast"]  # the projects with a test: command
 STANDIN = "mlrepo-harness/python-standin:3.11-slim"
+JOB_WORKFLOW = ".github/workflows/mlrepo-job-churn-model.yml"
+HARNESS_JOB_COMMAND = ("['sh', '-c', 'echo \"job args ($#): $*\"; echo \"model dir: $MODEL_DIR\"; "
+                       "printf %s \"$DB_PASSWORD\" | md5sum; case \" $* \" in *\" --fail \"*) exit 3;; esac', "
+                       "'train']")
 
 
 def sh(args, cwd=None, env=None, check=True):
@@ -124,6 +130,9 @@ class World:
                 # them, with the shell it has.
                 text = text.replace("test: python -m pytest -q tests", "test: grep -q 'def test' /app/tests/test_*.py")
                 text = text.replace("mode: matrix", "mode: " + self.mode)
+                # The job's command, with the stand-in's shell: it shows its
+                # arguments, its env and the secret's hash, and fails on --fail.
+                text = text.replace('command: ["python", "-m", "churn.train"]', "command: " + HARNESS_JOB_COMMAND)
                 text = text.replace("FROM python:${PYTHON_VERSION}-slim",
                                     "FROM mlrepo-harness/python-standin:${PYTHON_VERSION}-slim")
                 with open(path, "w") as f:
@@ -179,6 +188,18 @@ class World:
             "head_commit": {"id": self.head(), "message": self.git("log", "-1", "--format=%B")},
         }, self.head(), "refs/heads/main")
 
+    def push_tag(self, tag, sha=None):
+        """Tags `sha` (HEAD) as `mlrepo release` does, pushes that one tag
+        and runs what GitHub runs on its push."""
+        sha = sha or self.head()
+        self.git("tag", "-a", tag, "-m", "Release " + tag, sha)
+        self.git("push", "-q", self.origin, f"refs/tags/{tag}")
+        return self.run("push", {
+            "ref": f"refs/tags/{tag}", "before": "0" * 40, "after": sha, "created": True,
+            "repository": {"full_name": self.repository, "default_branch": "main"},
+            "head_commit": {"id": sha, "message": self.git("log", "-1", "--format=%B", sha)},
+        }, sha, f"refs/tags/{tag}")
+
     def pull_request(self, number, branch, fork=False, actor=None):
         """Opens a pull request of `branch` (the work tree's HEAD) into main,
         with GitHub's merge commit at refs/pull/N/merge."""
@@ -212,7 +233,8 @@ class World:
             self.runner.secrets = {}  # GitHub gives these pull requests no secrets
         files = [WORKFLOW] if self.mode == "matrix" else sorted(
             f for f in sh(["git", "--git-dir", self.origin, "ls-tree", "--name-only", sha,
-                           ".github/workflows/"]).split() if f.startswith(".github/workflows/mlrepo-"))
+                           ".github/workflows/"]).split()
+            if f.startswith(".github/workflows/mlrepo-") and not f.startswith(".github/workflows/mlrepo-job-"))
         try:
             who = actor or ("someone" if fork else "alice")
             results = {f: self.runner.run(f, event_name, payload, sha, ref, actor=who) for f in files}
@@ -503,6 +525,161 @@ def test_build_secret_reaches_the_build_and_a_fork_is_told_which_it_lacks(world)
     world.git("checkout", "-q", "main")
 
 
+# The job workflow: churn-model's job (job: in its mlrepo.yaml) with the image
+# CI promoted for main, pulled by digest.
+
+def run_job_workflow(world, event_name, payload, ref="refs/heads/main", secrets=None):
+    sha = sh(["git", "--git-dir", world.origin, "rev-parse", ref]).strip()
+    open(world.docker_log, "w").close()
+    saved = world.runner.secrets
+    world.runner.secrets = {**saved, "CHURN_DB_PASSWORD": "db-secret-value", **(secrets or {})}
+    try:
+        result = world.runner.run(JOB_WORKFLOW, event_name, {
+            "repository": {"full_name": world.repository, "default_branch": "main"}, **payload}, sha, ref)
+    finally:
+        world.runner.secrets = saved
+    assert result.triggered, f"{JOB_WORKFLOW} does not run on {event_name}"
+    return Run(world, result)
+
+
+def job_log(run):
+    return "".join(s["log"] for i in run.result.instances("run") for s in i.steps)
+
+
+def test_job_on_its_schedule_runs_the_promoted_digest(world):
+    world.git("checkout", "-q", "main")
+    sha = world.head("main")
+    digest = world.tag_digest("churn-model", world.content_tag("churn-model", sha))
+    assert digest.startswith("sha256:") and digest == world.tag_digest("churn-model", "latest")
+    run = run_job_workflow(world, "schedule", {"schedule": "0 3 * * 1-5"})
+    assert run.job("run") == "success", run.explain()
+    assert run.builds() == {}, "a scheduled job builds nothing\n" + run.explain()
+    pinned = f"{world.image('churn-model')}@{digest}"
+    assert ["pull", pinned] in [args[:2] for _, args in run.calls], run.explain()
+    assert run.tested_images().get("churn-model") == [pinned], run.explain()
+    log = job_log(run)
+    assert "job args (2): --logins-last-month 3" in log and "model dir: /tmp/models" in log, run.explain()
+    assert hashlib.md5(b"db-secret-value").hexdigest() in log, "the container got the secret"
+    assert "db-secret-value" not in log and "db-secret-value" not in open(world.docker_log).read()
+    summary = summaries(run, "run")
+    assert "churn-model: succeeded" in summary and digest in summary and "| 1/2 |" in summary, summary
+
+
+def test_job_dispatched_by_hand_with_arguments(world):
+    run = run_job_workflow(world, "workflow_dispatch", {"inputs": {"args": "--logins-last-month '7 8'"}})
+    assert run.job("run") == "success", run.explain()
+    assert run.builds() == {}, run.explain()
+    assert "job args (2): --logins-last-month 7 8" in job_log(run), run.explain()
+    # No input: the job's own args.
+    run = run_job_workflow(world, "workflow_dispatch", {})
+    assert "job args (2): --logins-last-month 3" in job_log(run), run.explain()
+
+
+def test_job_that_fails_fails_the_run_and_tells_slack(world):
+    received = os.path.join(world.dir, "slack.txt")
+    port = free_port()
+    slack = subprocess.Popen(["python3", os.path.join(SOURCE, "tests", "fixtures", "capture_http.py"), str(port),
+                              received])
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        run = run_job_workflow(world, "workflow_dispatch", {"inputs": {"args": "--fail"}},
+                               secrets={"SLACK_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook"})
+    finally:
+        slack.terminate()
+        slack.wait()
+    assert run.job("run") == "failure", run.explain()
+    log = job_log(run)
+    assert "attempt 1/2 failed with exit code 3; retrying" in log and "failed on attempt 2/2" in log, run.explain()
+    posts = [json.loads(line)["text"] for line in open(received)]
+    assert len(posts) == 1, posts
+    assert "job churn-model failed (workflow_dispatch run; schedule 0 3 * * 1-5 (Europe/Berlin))" in posts[0]
+    assert "https://github.com/acme/monorepo/actions/runs/1" in posts[0], posts
+
+
+def test_job_dispatched_on_another_branch_is_refused(world):
+    world.git("push", "-q", "-f", world.origin, "main:refs/heads/try-job")
+    run = run_job_workflow(world, "workflow_dispatch", {}, ref="refs/heads/try-job")
+    assert run.job("run") == "failure", run.explain()
+    assert "run the workflow on main, not on try-job" in job_log(run), run.explain()
+    assert run.calls == [], run.explain()
+
+
+def test_job_whose_image_is_missing_names_the_build(world):
+    # A commit on main that CI never built: nothing to run, and nothing built.
+    before = world.head("main")
+    world.commit("churn: unbuilt", {"projects/churn-model/src/churn/unbuilt.py": "x = 1\n"})
+    world.git("push", "-q", world.origin, "HEAD:refs/heads/main")
+    try:
+        run = run_job_workflow(world, "schedule", {"schedule": "0 3 * * 1-5"})
+        assert run.job("run") == "failure", run.explain()
+        assert run.builds() == {}, run.explain()
+        assert "mlrepo build --push churn-model" in job_log(run), run.explain()
+    finally:
+        world.git("reset", "-q", "--hard", before)
+        world.git("push", "-q", "-f", world.origin, "HEAD:refs/heads/main")
+
+
+# Releases: a `<name>/v<VERSION>` tag pushed as `mlrepo release --push` does.
+
+def release_summary(run):
+    return "".join(i.summary for i in run.result.instances("release"))
+
+
+def test_release_tag_promotes_the_tested_image_without_rebuilding(world):
+    world.git("checkout", "-q", "main")
+    sha = world.head("main")
+    content = world.tag_digest("churn-model", world.content_tag("churn-model", sha))
+    assert content, "main's image was pushed by an earlier scenario"
+    run = world.push_tag("churn-model/v1.0.0", sha)
+    assert run.job("release") == "success", run.explain()
+    assert run.job("changes") == "skipped" and run.job("promote") == "skipped", run.explain()
+    assert run.job("gate") == "success", run.explain()
+    assert run.builds() == {}, "the tagged commit's image exists: nothing is rebuilt\n" + run.explain()
+    for tag in ("1.0.0", "1.0", "1", "latest"):
+        assert world.tag_digest("churn-model", tag) == content, tag + "\n" + run.explain()
+    summary = release_summary(run)
+    assert "Released churn-model 1.0.0" in summary and content in summary, summary
+    assert "`1.0.0`, `1.0`, `1`, `latest`" in summary, summary
+    # Only churn-model is released.
+    assert "1.0.0" not in world.tags("demand-forecast")
+
+
+def test_prerelease_tag_gets_its_own_tag_only(world):
+    before = {t: world.tag_digest("churn-model", t) for t in ("1", "1.0", "latest")}
+    run = world.push_tag("churn-model/v1.1.0-rc.1", world.head("main"))
+    assert run.job("release") == "success", run.explain()
+    assert "1.1.0-rc.1" in world.tags("churn-model")
+    assert "1.1" not in world.tags("churn-model")
+    assert {t: world.tag_digest("churn-model", t) for t in before} == before, run.explain()
+
+
+def test_release_tag_on_an_unbuilt_commit_builds_and_tests_it_first(world):
+    # A commit CI never saw (it is on no branch): the release job builds and
+    # tests its image, then promotes it; latest moves to it (1.1.0 > 1.0.0).
+    world.git("checkout", "-q", "-b", "hotfix", "main")
+    sha = world.commit("churn: hotfix", {"projects/churn-model/src/churn/hotfix.py": "FIX = True\n"})
+    run = world.push_tag("churn-model/v1.1.0", sha)
+    world.git("checkout", "-q", "main")
+    assert run.job("release") == "success", run.explain()
+    assert run.builds() == {"churn-model": 1}, run.explain()
+    content = world.tag_digest("churn-model", world.content_tag("churn-model", sha))
+    assert content and "churn-model" in run.tested_images(), run.explain()
+    assert any(content in ref for ref in run.tested_images()["churn-model"]), run.explain()
+    for tag in ("1.1.0", "1.1", "1", "latest"):
+        assert world.tag_digest("churn-model", tag) == content, tag + "\n" + run.explain()
+
+    # An older patch afterwards: 1.0 moves, latest and 1 stay on 1.1.0.
+    run = world.push_tag("churn-model/v1.0.1", world.head("main"))
+    assert run.job("release") == "success", run.explain()
+    assert world.tag_digest("churn-model", "latest") == content, run.explain()
+    assert world.tag_digest("churn-model", "1") == content, run.explain()
+    assert world.tag_digest("churn-model", "1.0.1") == world.tag_digest("churn-model", "1.0")
+
+
 # Per-project mode: one workflow per project, triggered by its `paths:`.
 
 def test_per_project_first_push_runs_every_workflow(per_project):
@@ -539,3 +716,16 @@ def test_per_project_paths_match_what_mlrepo_changed_counts(per_project):
     assert run.triggered() == ["churn-model"], run.explain()
     assert run.builds() == {"churn-model": 1}, run.explain()
     assert run.per_project["churn-model"].result("build") == "success", run.explain()
+
+
+def test_per_project_release_tag_runs_that_project_only(per_project):
+    per_project.git("checkout", "-q", "main")
+    sha = per_project.head("main")
+    run = per_project.push_tag("demand-forecast/v2.0.0", sha)
+    assert run.triggered() == ["demand-forecast"], run.explain()
+    result = run.per_project["demand-forecast"]
+    assert result.result("build") == "success", run.explain()
+    assert run.builds() == {}, run.explain()
+    content = per_project.tag_digest("demand-forecast", per_project.content_tag("demand-forecast", sha))
+    for tag in ("2.0.0", "2.0", "2", "latest"):
+        assert per_project.tag_digest("demand-forecast", tag) == content, tag + "\n" + run.explain()

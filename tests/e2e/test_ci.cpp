@@ -37,7 +37,10 @@ YAML::Node step_named(const YAML::Node& steps, const std::string& name) {
   for (const auto& s : steps)
     if (s["name"] && s["name"].as<std::string>() == name)
       return s;
-  return {};
+  // An undefined node, so CHECK_FALSE(step_named(...)) means "no such step"
+  // (a default-constructed Node is a defined null and would always be true).
+  static const YAML::Node none;
+  return none["no such step"];
 }
 
 Run generate(const GitRepo& r, std::vector<std::string> extra = {}) {
@@ -107,7 +110,7 @@ TEST_CASE("ci generate: one workflow per project, with the right triggers and jo
   SECTION("deterministic, and --check agrees") {
     auto before = mlrepo::util::read_file(r.file(".github/workflows/mlrepo-notebook.yml"));
     auto again = generate(r);
-    CHECK_THAT(again.err, Contains("0 created, 0 updated, 0 deleted, 4 unchanged"));
+    CHECK_THAT(again.err, Contains("0 created, 0 updated, 0 deleted, 5 unchanged"));
     CHECK(mlrepo::util::read_file(r.file(".github/workflows/mlrepo-notebook.yml")) == before);
     CHECK(generate(r, {"--check"}).code == 0);
   }
@@ -192,7 +195,7 @@ TEST_CASE("ci generate: a version matrix from the project config", "[ci]") {
   CHECK(step_named(build["steps"], "Build")["run"].as<std::string>() == "mlrepo build");
   CHECK(step_named(build["steps"], "Lint and test the image")["run"].as<std::string>() == "mlrepo test");
   CHECK_FALSE(build["permissions"]);
-  CHECK(step_named(build["steps"], "Log in to the registry").IsNull());
+  CHECK_FALSE(step_named(build["steps"], "Log in to the registry"));
   // The workflow checks itself, as its header says.
   auto steps = build["steps"];
   CHECK(steps[steps.size() - 1]["run"].as<std::string>() == "mlrepo ci generate --check");
@@ -239,7 +242,7 @@ TEST_CASE("ci generate --mode matrix: one workflow with a gate", "[ci]") {
   CHECK(step_named(jobs["build-0"]["steps"], "Build once and push the content tag")["run"].as<std::string>() ==
         "mlrepo build \"$PROJECT\" --push --content-tag-only");
   CHECK(jobs["gate"]["if"].as<std::string>() == "always()");
-  CHECK(strings(jobs["gate"]["needs"]) == std::vector<std::string>{"changes", "build-0", "promote"});
+  CHECK(strings(jobs["gate"]["needs"]) == std::vector<std::string>{"changes", "build-0", "promote", "release"});
   CHECK_THAT(jobs["promote"]["if"].as<std::string>(), Contains("!failure()") && Contains("refs/heads/main"));
   expect_workflows_lint_clean(r);
 
@@ -346,6 +349,7 @@ TEST_CASE("ci generate: the Slack notification posts what failed, and pushed tex
   env["RESULT_CHANGES"] = "success";
   env["RESULT_BUILD_0"] = "failure";
   env["RESULT_PROMOTE"] = "skipped";
+  env["RESULT_RELEASE"] = "skipped"; // no release tag: the release job does not run
   REQUIRE(run_program({"bash", "-e", "-c", gate["run"].as<std::string>()}, tmp.path(), env).code == 0);
   auto all = mlrepo::util::read_file(received).value_or("");
   CHECK_THAT(all.substr(body.size()), Contains("failed jobs: build-0\\n") && !Contains("changes"));
@@ -374,7 +378,7 @@ TEST_CASE("ci generate: 300 projects shard the build matrix under GitHub's 256-j
   CHECK_FALSE(jobs["build-1-2"]);
   CHECK(strings(jobs["build-1-1"]["needs"]) == std::vector<std::string>{"changes", "build-0"});
   CHECK(strings(jobs["gate"]["needs"]) ==
-        std::vector<std::string>{"changes", "build-0", "build-1-0", "build-1-1", "promote"});
+        std::vector<std::string>{"changes", "build-0", "build-1-0", "build-1-1", "promote", "release"});
   expect_workflows_lint_clean(r);
 
   // `changed` cuts the changed projects into those shards: 256, then 44.
@@ -495,7 +499,9 @@ TEST_CASE("ci generate: build secrets reach the build steps from their CI secret
         std::string text = step["run"] ? step["run"].as<std::string>() : "";
         bool builds = text.find("mlrepo build") != std::string::npos;
         bool has_env = step["env"] && step["env"]["HF_TOKEN"];
-        if (builds && (std::string(mode) == "per-project" || job.first.as<std::string>() == "build-1")) {
+        // The release job may build any project: it carries every build secret.
+        if (builds && (std::string(mode) == "per-project" || job.first.as<std::string>() == "build-1" ||
+                       job.first.as<std::string>() == "release")) {
           ++build_steps;
           REQUIRE(has_env);
           CHECK(step["env"]["HF_TOKEN"].as<std::string>() == "${{ secrets.HUGGINGFACE_TOKEN }}");
@@ -504,7 +510,7 @@ TEST_CASE("ci generate: build secrets reach the build steps from their CI secret
         }
       }
     }
-    CHECK(build_steps == 2); // the pushing build and the fork's
+    CHECK(build_steps == (std::string(mode) == "matrix" ? 3 : 2)); // the pushing build, the fork's, a release's
     // The per-project workflow may build its missing base too: its secret as well.
     if (std::string(mode) == "per-project") {
       CHECK_THAT(*mlrepo::util::read_file(r.file(file)), Contains("PIP_TOKEN: ${{ secrets.PIP_TOKEN }}"));
@@ -593,4 +599,163 @@ TEST_CASE("ci generate: build jobs get packages: write only for ghcr.io, in both
       CHECK((text.find("packages: write") != std::string::npos) == (std::string(registry) == "ghcr.io/acme"));
       expect_workflows_lint_clean(r);
     }
+}
+
+TEST_CASE("ci generate: a workflow per job, on its schedule in its time zone and by hand", "[ci][job]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", std::string(kPinned) + "  notify:\n    slack_webhook_secret: SLACK_WEBHOOK_URL\n"
+                                                "registry: ghcr.io/acme\n");
+  r.write("train/Dockerfile", "FROM scratch\n");
+  r.write("train/mlrepo.yaml", "job:\n  command: [python, train.py]\n  secrets: {DB_PASSWORD: TRAIN_DB}\n"
+                               "  timeout: 2h\n  schedule: ['30 2 * * mon-fri', '@monthly']\n"
+                               "  timezone: Europe/Berlin\n  concurrency: replace\n");
+  r.write("score/Dockerfile", "FROM scratch\n");
+  r.write("score/mlrepo.yaml", "job:\n  schedule: '@daily'\n  concurrency: allow\n");
+  r.write("adhoc/Dockerfile", "FROM scratch\n");
+  r.write("adhoc/mlrepo.yaml", "job:\n  command: [sh, -c, 'echo hi']\n");
+  r.write("off/Dockerfile", "FROM scratch\n");
+  r.write("off/mlrepo.yaml", "ci: {enabled: false}\njob:\n  schedule: '@daily'\n");
+  r.commit();
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK_FALSE(fs::exists(r.file(".github/workflows/mlrepo-job-off.yml"))); // ci.enabled: false
+
+  auto wf = load(r, ".github/workflows/mlrepo-job-train.yml");
+  // GitHub's own time-zone support: the cron as written (macros
+  // expanded; names, which GitHub reads, kept), with the zone beside it.
+  auto schedule = wf["on"]["schedule"];
+  REQUIRE(schedule.size() == 2);
+  CHECK(schedule[0]["cron"].as<std::string>() == "30 2 * * mon-fri");
+  CHECK(schedule[0]["timezone"].as<std::string>() == "Europe/Berlin");
+  CHECK(schedule[1]["cron"].as<std::string>() == "0 0 1 * *");
+  CHECK(schedule[1]["timezone"].as<std::string>() == "Europe/Berlin");
+  CHECK_THAT(mlrepo::util::read_file(r.file(".github/workflows/mlrepo-job-train.yml")).value_or(""),
+             Contains("GitHub's per-cron `timezone`"));
+  auto input = wf["on"]["workflow_dispatch"]["inputs"]["args"];
+  CHECK(input["type"].as<std::string>() == "string");
+  CHECK_FALSE(input["required"].as<bool>());
+  CHECK(wf["permissions"]["contents"].as<std::string>() == "read");
+  CHECK(wf["concurrency"]["group"].as<std::string>() == "mlrepo-job-train");
+  CHECK(wf["concurrency"]["cancel-in-progress"].as<bool>()); // replace
+  auto job = wf["jobs"]["run"];
+  CHECK(job["timeout-minutes"].as<int>() == 120 + 15);
+  CHECK(job["permissions"]["packages"].as<std::string>() == "read"); // ghcr.io: pull only
+  auto steps = job["steps"];
+  auto main_only = step_named(steps, "Run on the default branch only");
+  CHECK(main_only["if"].as<std::string>() == "github.ref != 'refs/heads/main'");
+  auto go = step_named(steps, "Run the job with the default branch's image, by digest (nothing is built)");
+  REQUIRE(go);
+  CHECK(go["run"].as<std::string>() == "mlrepo job run 'train' --pull --args \"$JOB_ARGS\"");
+  CHECK(go["env"]["JOB_ARGS"].as<std::string>() == "${{ inputs.args }}");
+  CHECK(go["env"]["TRAIN_DB"].as<std::string>() == "${{ secrets.TRAIN_DB }}");
+  CHECK(go["env"].size() == 2); // only the secrets it names
+  auto slack = step_named(steps, "Tell Slack that the job failed");
+  REQUIRE(slack);
+  CHECK(slack["if"].as<std::string>() == "failure()");
+  CHECK(slack["env"]["SCHEDULE"].as<std::string>() == "30 2 * * mon-fri, @monthly (Europe/Berlin)");
+  for (const auto& step : steps)
+    if (step["run"])
+      CHECK_THAT(step["run"].as<std::string>(), !Contains("${{"));
+
+  auto score = load(r, ".github/workflows/mlrepo-job-score.yml");
+  CHECK(score["on"]["schedule"][0]["cron"].as<std::string>() == "0 0 * * *");
+  CHECK_FALSE(score["on"]["schedule"][0]["timezone"]); // UTC: GitHub's default
+  CHECK_FALSE(score["concurrency"]);                   // allow
+  CHECK_FALSE(score["jobs"]["run"]["timeout-minutes"]);
+  auto adhoc = load(r, ".github/workflows/mlrepo-job-adhoc.yml");
+  CHECK_FALSE(adhoc["on"]["schedule"]);
+  CHECK(adhoc["on"]["workflow_dispatch"]);
+  CHECK_FALSE(adhoc["concurrency"]["cancel-in-progress"].as<bool>()); // forbid: wait, never cancel
+  expect_workflows_lint_clean(r);
+  CHECK(generate(r, {"--check"}).code == 0);
+
+  SECTION("a removed job's workflow goes; a changed one is drift") {
+    r.write("adhoc/mlrepo.yaml", "test: 'true'\n");
+    r.write("score/mlrepo.yaml", "job:\n  schedule: '@hourly'\n");
+    auto check = generate(r, {"--check"});
+    CHECK(check.code == 1);
+    CHECK_THAT(check.err, Contains("mlrepo-job-adhoc.yml") && Contains("mlrepo-job-score.yml"));
+    REQUIRE(generate(r).code == 0);
+    CHECK_FALSE(fs::exists(r.file(".github/workflows/mlrepo-job-adhoc.yml")));
+  }
+  SECTION("matrix mode has the same job workflows") {
+    r.write("mlrepo.yaml", std::string(kPinned) + "  mode: matrix\nregistry: ghcr.io/acme\n");
+    REQUIRE(generate(r).code == 0);
+    CHECK(fs::exists(r.file(".github/workflows/mlrepo.yml")));
+    CHECK(fs::exists(r.file(".github/workflows/mlrepo-job-train.yml")));
+    CHECK_FALSE(fs::exists(r.file(".github/workflows/mlrepo-train.yml")));
+    expect_workflows_lint_clean(r);
+  }
+  SECTION("without a registry the job builds its image on the runner") {
+    r.write("mlrepo.yaml", std::string(kPinned));
+    REQUIRE(generate(r).code == 0);
+    auto local = load(r, ".github/workflows/mlrepo-job-adhoc.yml");
+    auto step = step_named(local["jobs"]["run"]["steps"], "Run the job, building its image on the runner (no registry)");
+    REQUIRE(step);
+    CHECK(step["run"].as<std::string>() == "mlrepo job run 'adhoc' --args \"$JOB_ARGS\"");
+    CHECK_FALSE(step_named(local["jobs"]["run"]["steps"], "Log in to the registry"));
+  }
+  SECTION("a project job-<name> beside a job of <name> is refused, naming the file") {
+    r.write("job-adhoc/Dockerfile", "FROM scratch\n");
+    auto clash = generate(r);
+    CHECK(clash.code == 2);
+    CHECK_THAT(clash.err, Contains("mlrepo-job-adhoc.yml") && Contains("rename"));
+  }
+}
+
+TEST_CASE("ci generate: release tags run promote --release, each project's workflow on its own tags",
+          "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", std::string(kPinned) + "registry: ghcr.io/acme\n");
+  r.write("train/Dockerfile", "FROM scratch\nARG PY=3.11\n");
+  r.write("train/mlrepo.yaml", "ci:\n  matrix: {PY: ['3.10', '3.11']}\n  timeout_minutes: 90\n");
+  r.write("score/Dockerfile", "FROM scratch\n");
+  r.commit();
+  REQUIRE(generate(r).code == 0);
+  auto train = load(r, ".github/workflows/mlrepo-train.yml");
+  CHECK(strings(train["on"]["push"]["tags"]) == std::vector<std::string>{"train/v*"});
+  CHECK(strings(load(r, ".github/workflows/mlrepo-score.yml")["on"]["push"]["tags"]) ==
+        std::vector<std::string>{"score/v*"});
+  auto steps = train["jobs"]["build"]["steps"];
+  auto release = step_named(steps, "Release the tagged commit's image (VERSION, and the moving tags it outranks)");
+  REQUIRE(release);
+  CHECK(release["run"].as<std::string>() == "mlrepo promote --release");
+  CHECK(release["if"].as<std::string>() == "env.PUSH == 'true' && startsWith(github.ref, 'refs/tags/')");
+  // The default-branch promotion stays off a tag run.
+  CHECK_THAT(step_named(steps, "Promote the tested image (commit, branch and default-branch tags)")["if"]
+                 .as<std::string>(),
+             Contains("github.ref == 'refs/heads/main'"));
+  CHECK_THAT(train["jobs"]["variants"]["if"].as<std::string>(), Contains("!startsWith(github.ref, 'refs/tags/')"));
+  expect_workflows_lint_clean(r);
+
+  SECTION("matrix mode: one release job, the project read from the tag as data") {
+    r.write("mlrepo.yaml", std::string(kPinned) + "  mode: matrix\nregistry: ghcr.io/acme\n");
+    r.write("train/mlrepo.yaml", "ci:\n  timeout_minutes: 90\n");
+    REQUIRE(generate(r).code == 0);
+    auto wf = load(r, ".github/workflows/mlrepo.yml");
+    CHECK(strings(wf["on"]["push"]["tags"]) == std::vector<std::string>{"**/v*"});
+    auto jobs = wf["jobs"];
+    CHECK(jobs["changes"]["if"].as<std::string>() == "${{ !startsWith(github.ref, 'refs/tags/') }}");
+    auto job = jobs["release"];
+    CHECK(job["if"].as<std::string>() == "startsWith(github.ref, 'refs/tags/')");
+    CHECK(job["timeout-minutes"].as<int>() == 90); // the longest project's
+    CHECK(job["permissions"]["packages"].as<std::string>() == "write");
+    auto build = step_named(job["steps"], "Build and test the tagged commit's image, if CI never did");
+    REQUIRE(build);
+    CHECK(build["run"].as<std::string>() == "project=\"${GITHUB_REF_NAME%/v*}\"\n"
+                                              "mlrepo build \"$project\" --push --content-tag-only\n"
+                                              "mlrepo test \"$project\" --pull\n");
+    CHECK(step_named(job["steps"], "Log in to the registry"));
+    CHECK(step_named(job["steps"], "Release the tagged commit's image (VERSION, and the moving tags it outranks)")
+              ["run"].as<std::string>() == "mlrepo promote --release");
+    expect_workflows_lint_clean(r);
+  }
+  SECTION("without a registry there is nothing to release") {
+    r.write("mlrepo.yaml", std::string(kPinned));
+    REQUIRE(generate(r).code == 0);
+    CHECK_FALSE(load(r, ".github/workflows/mlrepo-train.yml")["on"]["push"]["tags"]);
+    CHECK_THAT(mlrepo::util::read_file(r.file(".github/workflows/mlrepo-train.yml")).value_or(""),
+               !Contains("--release"));
+  }
 }

@@ -212,7 +212,9 @@ TEST_CASE("job run: a job that fails twice succeeds within its retries, each att
 TEST_CASE("job run: Ctrl-C stops the container and exits 130", "[job][docker]") {
   JobRepo r;
   // sleep ignores SIGTERM as PID 1 would: the job's --init makes it stop.
-  r.project("long", "job:\n  command: [sh, -c, 'echo started; exec sleep 300']\n  retries: 3\n");
+  // The marker is spelt so that only the container's output has it, not the
+  // command line mlrepo logs before the container exists.
+  r.project("long", "job:\n  command: [sh, -c, 'echo st\"\"arted; exec sleep 300']\n  retries: 3\n");
   r.repo.commit();
   TempDir tmp;
   auto out = tmp.path() / "out.txt";

@@ -3,10 +3,13 @@
 #include "support/docker.hpp"
 
 #include "mlrepo/registry/client.hpp"
+#include "mlrepo/release/semver.hpp"
 #include "mlrepo/util/base64.hpp"
 #include "mlrepo/util/fs.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <random>
 
 using namespace mlrepo::test;
 using Catch::Contains;
@@ -487,4 +490,153 @@ TEST_CASE("test --pull tests the pushed image by digest and names it in the job 
   auto no_registry = p.repo.mlrepo({"test", "app", "--pull"});
   CHECK(no_registry.code == 2);
   CHECK_THAT(no_registry.err, Contains("mlrepo.yaml sets no 'registry:'"));
+}
+
+namespace {
+
+// A commit whose app image differs from every other, built and pushed;
+// returns the commit.
+std::string app_commit(const Promo& p, const std::string& model) {
+  p.repo.write("app/model.txt", model + "\n");
+  std::string sha = p.repo.commit();
+  p.push({"app"});
+  return sha;
+}
+
+std::string app_digest_at(const Promo& p, const std::string& sha) {
+  return p.registry.tag_digest(p.repository("app"), sha);
+}
+
+} // namespace
+
+TEST_CASE("release: versions only go forward, and a patch of an older line moves that line's tags only",
+          "[promote][release][docker]") {
+  Promo p;
+  std::map<std::string, std::string> at; // version -> commit
+  for (const char* v : {"1.3.4", "1.4.0", "2.0.0"}) {
+    at[v] = app_commit(p, v);
+    auto run = p.repo.mlrepo({"release", "app", v});
+    INFO(run.err);
+    REQUIRE(run.code == 0);
+    REQUIRE(p.repo.mlrepo({"promote", "--release", "--ref", std::string("refs/tags/app/v") + v}).code == 0);
+  }
+  std::string latest = app_digest_at(p, at["2.0.0"]);
+  REQUIRE(p.registry.tag_digest(p.repository("app"), "latest") == latest);
+
+  // Lower than the latest, in no existing line: refused, naming the latest.
+  app_commit(p, "new work");
+  auto old = p.repo.mlrepo({"release", "app", "1.1.0"});
+  CHECK(old.code == 2);
+  CHECK_THAT(old.err, Contains("app 1.1.0 is not higher than its latest release, 2.0.0") && Contains("2.0.1"));
+  // In an existing line but not above that line's latest.
+  auto below = p.repo.mlrepo({"release", "app", "1.3.2"});
+  CHECK(below.code == 2);
+  CHECK_THAT(below.err, Contains("1.3.4 is the latest of 1.3"));
+  CHECK(p.repo.git({"tag", "-l", "app/v1.*"}) == "app/v1.3.4\napp/v1.4.0\n"); // nothing tagged
+
+  // A patch of the older 1.3 line: allowed, and it says which tags move.
+  auto patch = p.repo.mlrepo({"release", "app", "1.3.5"});
+  INFO(patch.err);
+  REQUIRE(patch.code == 0);
+  CHECK_THAT(patch.err, Contains("patch of the older line 1.3") && Contains("gets 1.3.5, 1.3,") &&
+                            Contains("latest stays on 2.0.0"));
+  auto promote = p.repo.mlrepo({"promote", "--release", "--ref", "refs/tags/app/v1.3.5"});
+  INFO(promote.err);
+  REQUIRE(promote.code == 0);
+  std::string patched = app_digest_at(p, p.repo.head());
+  CHECK(p.registry.tag_digest(p.repository("app"), "1.3.5") == patched);
+  CHECK(p.registry.tag_digest(p.repository("app"), "1.3") == patched);
+  CHECK(p.registry.tag_digest(p.repository("app"), "1") == app_digest_at(p, at["1.4.0"]));
+  CHECK(p.registry.tag_digest(p.repository("app"), "latest") == latest);
+  CHECK_THAT(promote.err, Contains("does not get 'latest': a higher release holds it"));
+
+  // A leading v is read as the version, and says so.
+  app_commit(p, "2.1");
+  auto v = p.repo.mlrepo({"release", "app", "v2.1.0"});
+  CHECK(v.code == 0);
+  CHECK(v.out == "app/v2.1.0\n");
+  CHECK_THAT(v.err, Contains("'v2.1.0' read as the version 2.1.0") &&
+                        Contains("will tag the image 2.1.0, 2.1, 2, latest"));
+}
+
+TEST_CASE("promote --release: latest, MAJOR and MAJOR.MINOR name the highest release of their line, over a random "
+          "order of release tags",
+          "[promote][release][docker]") {
+  Promo p;
+  std::vector<std::string> versions{"1.0.0", "1.0.1", "1.1.0", "2.0.0", "2.1.0-rc.1", "2.0.1", "0.9.0"};
+  std::map<std::string, std::string> digest, commit;
+  for (const auto& v : versions) {
+    commit[v] = app_commit(p, v);
+    digest[v] = app_digest_at(p, commit[v]);
+  }
+  auto seed = Catch::rngSeed();
+  std::mt19937 rng(seed);
+  std::shuffle(versions.begin(), versions.end(), rng);
+  std::vector<mlrepo::release::Version> promoted;
+  for (const auto& v : versions) {
+    // Tagged with git directly, in any order (as hotfixes and back-ports
+    // come), and promoted as CI does on each tag push.
+    p.repo.git({"tag", "-a", "app/v" + v, "-m", "release " + v, commit[v]});
+    auto run = p.repo.mlrepo({"promote", "--release", "--ref", "refs/tags/app/v" + v});
+    INFO("seed " << seed << ", promoting " << v << ": " << run.err);
+    REQUIRE(run.code == 0);
+    promoted.push_back(*mlrepo::release::parse_version(v));
+    // Every tag the registry now has, against the highest release that was
+    // promoted in each line (the registry's storage is the oracle).
+    std::map<std::string, std::string> best;
+    for (const auto& r : promoted) {
+      if (r.is_prerelease())
+        continue;
+      for (const auto& key : {std::to_string(r.major) + "." + std::to_string(r.minor), std::to_string(r.major),
+                              std::string("latest")})
+        if (!best.count(key) || mlrepo::release::compare(*mlrepo::release::parse_version(best[key]), r) < 0)
+          best[key] = r.str();
+    }
+    for (const auto& [tag, version] : best) {
+      INFO(tag << " should be " << version);
+      CHECK(p.registry.tag_digest(p.repository("app"), tag) == digest[version]);
+    }
+  }
+  // Re-running a promote (CI retried) changes nothing.
+  REQUIRE(p.repo.mlrepo({"promote", "--release", "--ref", "refs/tags/app/v1.0.0"}).code == 0);
+  CHECK(p.registry.tag_digest(p.repository("app"), "latest") == digest["2.0.1"]);
+
+  // A checkout without the other tags (CI's shallow clone): the registry's
+  // version tags still keep latest where it is.
+  for (const auto& v : versions)
+    if (v != "1.1.0")
+      p.repo.git({"tag", "-d", "app/v" + v});
+  REQUIRE(p.repo.mlrepo({"promote", "--release", "--ref", "refs/tags/app/v1.1.0"}).code == 0);
+  CHECK(p.registry.tag_digest(p.repository("app"), "latest") == digest["2.0.1"]);
+  CHECK(p.registry.tag_digest(p.repository("app"), "1") == digest["1.1.0"]);
+}
+
+TEST_CASE("release --push: a push that fails deletes the tag it made", "[promote][release][docker]") {
+  Promo p;
+  p.push({"app"});
+  // No origin at all.
+  auto none = p.repo.mlrepo({"release", "app", "1.0.0", "--push"});
+  CHECK(none.code == 1);
+  CHECK_THAT(none.err, Contains("pushing the tag app/v1.0.0 to origin failed") &&
+                           Contains("the tag was deleted again, so nothing was released") && Contains("git remote -v"));
+  CHECK(p.repo.git({"tag", "-l"}).empty());
+
+  // An origin that rejects the tag.
+  GitRepo origin;
+  mlrepo::util::write_file_atomic(origin.path() / ".git" / "hooks" / "pre-receive",
+                                  "#!/bin/sh\necho 'tags are frozen' >&2\nexit 1\n");
+  fs::permissions(origin.path() / ".git" / "hooks" / "pre-receive", fs::perms::owner_all);
+  p.repo.git({"remote", "add", "origin", origin.path().string()});
+  auto rejected = p.repo.mlrepo({"release", "app", "1.0.0", "--push"});
+  CHECK(rejected.code == 1);
+  CHECK_THAT(rejected.err, Contains("tags are frozen") && Contains("the tag was deleted again"));
+  CHECK(p.repo.git({"tag", "-l"}).empty());
+  CHECK(origin.git({"tag", "-l"}).empty());
+
+  // Fixed, the same command releases.
+  fs::remove(origin.path() / ".git" / "hooks" / "pre-receive");
+  auto ok = p.repo.mlrepo({"release", "app", "1.0.0", "--push"});
+  INFO(ok.err);
+  CHECK(ok.code == 0);
+  CHECK(origin.git({"tag", "-l"}) == "app/v1.0.0\n");
 }

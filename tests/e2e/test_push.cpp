@@ -133,3 +133,48 @@ TEST_CASE("push: a push that fails transiently is retried with backoff", "[push]
   CHECK_THAT(log, Contains("retry 1/3"));
   CHECK(remote_exists(p.image("base") + ":" + p.repo.head()));
 }
+
+TEST_CASE("push: uncommitted changes push only the content and -dirty tags, never branch or latest",
+          "[push][docker]") {
+  PushRepo p;
+  std::string sha = p.repo.head();
+  p.repo.write("base/hack.txt", "local experiment\n"); // reaches base, and app through FROM
+  std::string err;
+  auto rep = p.build({"--all", "--push"}, 0, &err);
+  REQUIRE(rep["results"].size() == 2);
+  for (const auto& r : rep["results"]) {
+    auto tags = r["images"];
+    REQUIRE(tags.size() == 2); // content, <sha>-dirty
+    CHECK_THAT(tags[0].get<std::string>(), Contains(":content-"));
+    CHECK_THAT(tags[1].get<std::string>(), Contains(":" + sha + "-dirty"));
+    CHECK(r["pushed"] == tags);
+  }
+  for (const auto& name : {"base", "app"}) {
+    CHECK(remote_exists(p.image(name) + ":" + sha + "-dirty"));
+    CHECK_FALSE(remote_exists(p.image(name) + ":latest"));
+    CHECK_FALSE(remote_exists(p.image(name) + ":main"));
+    CHECK_FALSE(remote_exists(p.image(name) + ":" + sha));
+  }
+  CHECK_THAT(err, Contains("base: uncommitted changes reach its image, so it gets only its content tag and " + sha +
+                           "-dirty, never main, latest"));
+  CHECK_THAT(err, Contains("app: uncommitted changes reach its image"));
+
+  // Committed, the same bytes get every tag.
+  p.repo.commit();
+  rep = p.build({"--all", "--push"});
+  CHECK(remote_exists(p.image("app") + ":latest"));
+  CHECK(remote_exists(p.image("app") + ":main"));
+}
+
+TEST_CASE("push: no registry is exit 2 before anything builds", "[push][docker]") {
+  ImageScope images;
+  GitRepo repo;
+  repo.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\n");
+  repo.write("base/Dockerfile", "FROM " + busybox_image() + "\n");
+  repo.commit();
+  auto run = repo.mlrepo({"build", "--all", "--push"});
+  CHECK(run.code == 2);
+  CHECK_THAT(run.err, Contains("--push needs a registry") && Contains("mlrepo.yaml") && Contains("registry:"));
+  CHECK_FALSE(image_exists(images.prefix() + "base:" + repo.head())); // nothing built
+  CHECK_THAT(run.err, !Contains("retry")); // no attempt against Docker Hub
+}

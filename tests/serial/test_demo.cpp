@@ -17,6 +17,11 @@ TEST_CASE("demo: runs end to end and leaves no stand-in under a public image's n
   REQUIRE(run.code == 0);
   CHECK_THAT(run.out, Contains("mlrepo build --changed") && Contains("\"name\": \"demand-forecast\"") &&
                           Contains("mlrepo promote --release"));
+  // It ends by running churn-model's job locally, its secret never shown.
+  CHECK_THAT(run.out, Contains("mlrepo job list") && Contains("0 3 * * 1-5 (Europe/Berlin)") &&
+                          Contains("mlrepo job run churn-model"));
+  CHECK_THAT(run.err, Contains("churn-model: succeeded on attempt 1/2") && Contains("-e DB_PASSWORD "));
+  CHECK_THAT(run.out + run.err, !Contains("demo-only-password"));
   if (!had_python)
     CHECK_FALSE(image_exists("python:3.11-slim"));
 }

@@ -6,6 +6,9 @@
 #include "mlrepo/util/base64.hpp"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <map>
+#include <random>
 
 using namespace mlrepo;
 using namespace mlrepo::registry;
@@ -95,11 +98,60 @@ TEST_CASE("SemVer precedence, as semver.org orders its example", "[release]") {
   CHECK(compare(*parse_version("1.0.0+a"), *parse_version("1.0.0+b")) == 0);
 }
 
-TEST_CASE("release tags: as docker/metadata-action's semver patterns", "[release]") {
-  CHECK(release_tags(*parse_version("1.2.3")) == std::vector<std::string>{"1.2.3", "1.2", "1", "latest"});
-  CHECK(release_tags(*parse_version("0.4.0")) == std::vector<std::string>{"0.4.0", "0.4", "0", "latest"});
+TEST_CASE("release tags: the first release of each line gets every moving tag", "[release]") {
+  CHECK(release_tags(*parse_version("1.2.3"), {}) == std::vector<std::string>{"1.2.3", "1.2", "1", "latest"});
+  CHECK(release_tags(*parse_version("0.4.0"), {*parse_version("0.4.0")}) ==
+        std::vector<std::string>{"0.4.0", "0.4", "0", "latest"});
   // A release candidate never moves 1, 1.3 or latest.
-  CHECK(release_tags(*parse_version("1.3.0-rc.1")) == std::vector<std::string>{"1.3.0-rc.1"});
+  CHECK(release_tags(*parse_version("1.3.0-rc.1"), {}) == std::vector<std::string>{"1.3.0-rc.1"});
+}
+
+TEST_CASE("release tags: moving tags never go back to an older release", "[release]") {
+  std::vector<Version> released;
+  for (const char* v : {"1.1.0", "1.3.4", "1.4.0", "2.0.0", "2.1.0-rc.1"})
+    released.push_back(*parse_version(v));
+  auto tags = [&](const char* v) { return release_tags(*parse_version(v), released); };
+  // The case users met: 1.1.0 promoted after 2.0.0 moved latest back.
+  CHECK(tags("1.1.0") == std::vector<std::string>{"1.1.0", "1.1"});
+  // A patch of an older line moves that line's tags only.
+  CHECK(tags("1.3.5") == std::vector<std::string>{"1.3.5", "1.3"});
+  CHECK(tags("1.4.1") == std::vector<std::string>{"1.4.1", "1.4", "1"});
+  // A pre-release outranks nothing: 2.0.1 still gets latest over 2.1.0-rc.1.
+  CHECK(tags("2.0.1") == std::vector<std::string>{"2.0.1", "2.0", "2", "latest"});
+  // Promoting the same release again gives the same tags (CI re-runs).
+  CHECK(tags("2.0.0") == std::vector<std::string>{"2.0.0", "2.0", "2", "latest"});
+}
+
+TEST_CASE("release tags: over any release order, each moving tag names the highest release of its line",
+          "[release]") {
+  std::vector<std::string> all{"0.1.0", "0.1.1", "0.2.0", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0",
+                               "1.1.1", "1.2.0-beta", "1.2.0", "2.0.0", "2.0.1", "2.1.0", "3.0.0-rc.2"};
+  std::mt19937 rng(20261204);
+  for (int round = 0; round < 200; ++round) {
+    std::shuffle(all.begin(), all.end(), rng);
+    std::map<std::string, std::string> moving; // tag -> version it names
+    std::vector<Version> released;
+    for (const auto& text : all) {
+      auto v = *parse_version(text);
+      released.push_back(v);
+      for (const auto& t : release_tags(v, released))
+        moving[t] = text;
+      // The oracle: the highest non-pre-release so far in each line.
+      std::map<std::string, Version> best;
+      for (const auto& r : released) {
+        if (r.is_prerelease())
+          continue;
+        for (auto key : {std::to_string(r.major) + "." + std::to_string(r.minor), std::to_string(r.major),
+                         std::string("latest")})
+          if (!best.count(key) || compare(best[key], r) < 0)
+            best[key] = r;
+      }
+      for (const auto& [tag, v_best] : best) {
+        INFO("round " << round << ", after " << text << ": " << tag);
+        CHECK(moving[tag] == v_best.str());
+      }
+    }
+  }
 }
 
 TEST_CASE("release refs: <project>/v<VERSION>, with or without refs/tags/", "[release]") {

@@ -21,6 +21,7 @@ struct PlanItem {
   std::string cache_ref;            // image:buildcache, the registry layer cache
   std::vector<std::string> tags;    // full references, content_ref first
   bool dirty = false;               // uncommitted changes reach this image
+  std::vector<std::string> withheld_tags; // tags: / default_branch_tags: a dirty image does not get
   bool requested = true;            // chosen by the user, not only a dependency
   std::vector<size_t> deps;         // plan indexes this item waits for
   std::map<std::string, std::string> labels;

@@ -44,6 +44,14 @@ public:
 
   // Whether a reference (full name) exists.
   bool has_reference(const std::string& name) const;
+  // Names of the references matching a glob ("refs/tags/*/v*"), sorted.
+  std::vector<std::string> reference_names(const std::string& glob) const;
+  // An annotated tag on `commit`, tagged by `tagger` ({name, email}) or, when
+  // that is empty, by git's own user.name/user.email. Fails if it exists.
+  void create_annotated_tag(const std::string& name, const git_oid& commit, const std::string& message,
+                            const std::pair<std::string, std::string>& tagger) const;
+  // Removes refs/tags/<name>; false when there was none.
+  bool delete_tag(const std::string& name) const;
   // The target of a symbolic reference, e.g. refs/remotes/origin/HEAD.
   std::optional<std::string> symbolic_target(const std::string& name) const;
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlrepo::registry {
 
@@ -46,6 +47,12 @@ private:
   long status_;
 };
 
+// The registry refuses deletes (405, or UNSUPPORTED): nothing can be pruned there.
+class DeleteUnsupported : public RegistryError {
+public:
+  using RegistryError::RegistryError;
+};
+
 struct ClientOptions {
   int retries = 4;                             // after the first attempt, for 429, 5xx and transport errors
   std::chrono::milliseconds delay{500};        // first backoff, doubled each time
@@ -66,10 +73,20 @@ public:
   // Stores `manifest` under image.reference (a tag); returns the digest the
   // registry gives it, which equals manifest.info.digest for the same bytes.
   std::string put_manifest(const ImageName& image, const Manifest& manifest);
+  // Every tag of image.repository (image.reference is ignored), all pages of
+  // the paged list; none when the repository does not exist.
+  std::vector<std::string> list_tags(const ImageName& repository);
+  // A blob's bytes (an image config, to read its labels).
+  std::string get_blob(const ImageName& image, const std::string& digest);
+  // Deletes the manifest image.reference names, which must be a digest: that
+  // removes every tag on it. Throws DeleteUnsupported when the registry refuses deletes.
+  void delete_manifest(const ImageName& image);
 
 private:
   HttpResponse request(const ImageName& image, const std::string& method, std::vector<std::string> headers,
                        const std::string& body, bool push);
+  HttpResponse request_path(const ImageName& image, const std::string& method, const std::string& path,
+                            std::vector<std::string> headers, const std::string& body, const std::string& actions);
   HttpResponse send_once(const std::string& registry, HttpRequest req, const std::string& scope);
   std::string authorize(const std::string& registry, const std::string& challenge, const std::string& scope);
   std::string base_url(const std::string& registry);

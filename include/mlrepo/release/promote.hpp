@@ -46,6 +46,7 @@ struct PromoteOptions {
 
 struct PromoteOutcome {
   std::string commit; // whose images were promoted
+  std::string release; // --release: the version ("1.2.0")
   std::vector<PromoteResult> results;
   bool any_failed() const;
 };
@@ -66,6 +67,7 @@ struct ReleaseOutcome {
   std::string commit;
   std::string image;  // the content-tagged image the release will promote
   std::string digest;
+  std::vector<std::string> image_tags; // what CI's 'promote --release' will give the image
   bool pushed = false;
 };
 
@@ -84,5 +86,7 @@ ReleaseRef parse_release_ref(const std::string& ref);
 // Each project's highest released version by SemVer precedence, from its
 // `<name>/v*` tags: name -> version.
 std::map<std::string, std::string> latest_releases(const git::Repository& repo);
+// Every release of each project, from its `<name>/v*` tags: name -> versions.
+std::map<std::string, std::vector<Version>> released_versions(const git::Repository& repo);
 
 } // namespace mlrepo::release

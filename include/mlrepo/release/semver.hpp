@@ -21,9 +21,14 @@ std::optional<Version> parse_version(std::string_view text, std::string* why = n
 // SemVer precedence: -1, 0 or 1 (build metadata ignored).
 int compare(const Version& a, const Version& b);
 
-// The image tags a release gets, as docker/metadata-action's semver patterns
-// give them: VERSION, MAJOR.MINOR, MAJOR and latest; a pre-release gets only
-// VERSION, so that `1`, `1.3` and `latest` never move to a release candidate.
-std::vector<std::string> release_tags(const Version& v);
+// The image tags release `v` gets, given every release of its project
+// (`v` may be among them): VERSION always; MAJOR.MINOR, MAJOR and latest only
+// when `v` is the highest release of that line (of the project, for latest),
+// pre-releases excluded, so that no moving tag ever goes back, and none
+// moves to a release candidate.
+std::vector<std::string> release_tags(const Version& v, const std::vector<Version>& released);
+
+// A version's image tag: '+' is not allowed in a Docker tag.
+std::string version_tag(const Version& v);
 
 } // namespace mlrepo::release

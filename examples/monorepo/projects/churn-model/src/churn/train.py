@@ -1,3 +1,6 @@
+import argparse
+import os
+
 from mlcommon import clip, ratio
 
 
@@ -7,4 +10,12 @@ def churn_score(logins_last_month: int, logins_before: int) -> float:
 
 
 if __name__ == "__main__":
-    print(f"churn score for 3 vs 12 logins: {churn_score(3, 12):.2f}")
+    parser = argparse.ArgumentParser(description="Train the churn model (here: score one customer).")
+    parser.add_argument("--logins-last-month", type=int, default=3)
+    parser.add_argument("--logins-before", type=int, default=12)
+    args = parser.parse_args()
+    score = churn_score(args.logins_last_month, args.logins_before)
+    print(f"churn score for {args.logins_last_month} vs {args.logins_before} logins: {score:.2f}")
+    # The database password comes from a secret: say that it arrived, never what it is.
+    print(f"model directory: {os.environ.get('MODEL_DIR', '(unset)')}; "
+          f"database password: {'set' if os.environ.get('DB_PASSWORD') else 'missing'}")
