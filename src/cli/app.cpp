@@ -101,6 +101,7 @@ int run(int argc, char** argv) {
   register_promote(app, global, action);
   register_release(app, global, action);
   register_job(app, global, action);
+  register_prune(app, global, action);
   register_help(app, action);
 
   // `mlrepo run PROJECT -- ARGS...` (and `job run`): ARGS are the container's, never options.

@@ -36,6 +36,7 @@ void register_doctor(CLI::App& app, const GlobalOptions& global, Action& action)
 void register_promote(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_release(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_job(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_prune(CLI::App& app, const GlobalOptions& global, Action& action);
 // `mlrepo help [COMMAND]`.
 void register_help(CLI::App& app, Action& action);
 

@@ -171,7 +171,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
               {"registry", "image_prefix", "default_branch", "name_from", "exclude",
-               "global_triggers", "docker", "tags", "default_branch_tags", "ci", "build_cache"});
+               "global_triggers", "docker", "tags", "default_branch_tags", "ci", "build_cache", "prune"});
   WorkspaceConfig cfg;
   cfg.file = file;
   if (auto reg = r.string("registry")) {
@@ -291,6 +291,17 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
     secret_name(*ci, "registry_password_secret", cfg.ci.registry_password_secret);
     if (auto notify = ci->map("notify", {"slack_webhook_secret"}))
       secret_name(*notify, "slack_webhook_secret", cfg.ci.slack_webhook_secret);
+  }
+  if (auto prune = r.map("prune", {"keep_last", "older_than"})) {
+    if (prune->has("keep_last"))
+      cfg.prune.keep_last = prune->integer("keep_last", 0, 100000).value_or(10);
+    if (auto age = prune->string("older_than")) {
+      try {
+        cfg.prune.older_than_seconds = util::parse_duration(age->value);
+      } catch (const std::invalid_argument& e) {
+        throw ConfigError(file, age->line, std::string("'prune.older_than': ") + e.what());
+      }
+    }
   }
   return cfg;
 }

@@ -258,13 +258,12 @@ HttpResponse Client::send_once(const std::string& registry, HttpRequest req, con
 HttpResponse Client::request(const ImageName& image, const std::string& method, std::vector<std::string> headers,
                              const std::string& body, bool push) {
   return request_path(image, method, "/v2/" + image.repository + "/manifests/" + image.reference, std::move(headers),
-                      body, push ? "pull,push" : "pull");
+                      body, "repository:" + image.repository + (push ? ":pull,push" : ":pull"));
 }
 
 HttpResponse Client::request_path(const ImageName& image, const std::string& method, const std::string& path,
                                   std::vector<std::string> headers, const std::string& body,
-                                  const std::string& actions) {
-  std::string scope = "repository:" + image.repository + ":" + actions;
+                                  const std::string& scope) {
   for (int attempt = 0;; ++attempt) {
     HttpRequest req;
     req.connect_timeout_s = options_.connect_timeout_s;
@@ -390,13 +389,14 @@ std::string next_page(const HttpResponse& r) {
 
 std::vector<std::string> Client::list_tags(const ImageName& repository) {
   std::vector<std::string> tags;
-  std::string path = "/v2/" + repository.repository + "/tags/list?n=1000";
+  std::string path = "/v2/" + repository.repository + "/tags/list?n=" + std::to_string(options_.page_size);
   for (int page = 0; !path.empty(); ++page) {
     if (page >= 10000)
       throw RegistryError("registry " + repository.registry + " sent more than 10000 pages of tags for " +
                               repository.repository,
                           "check the registry: it keeps sending a next page", 0);
-    auto r = request_path(repository, "GET", path, {"Accept: application/json"}, {}, "pull");
+    auto r = request_path(repository, "GET", path, {"Accept: application/json"}, {},
+                          "repository:" + repository.repository + ":pull");
     if (r.status == 404)
       return tags; // no such repository yet: no tags
     if (r.status != 200)
@@ -416,8 +416,40 @@ std::vector<std::string> Client::list_tags(const ImageName& repository) {
   return tags;
 }
 
+std::vector<std::string> Client::list_repositories(const std::string& registry) {
+  std::vector<std::string> out;
+  ImageName catalog{.registry = registry, .repository = "", .reference = ""};
+  std::string path = "/v2/_catalog?n=" + std::to_string(options_.page_size);
+  for (int page = 0; !path.empty(); ++page) {
+    if (page >= 10000)
+      throw RegistryError("registry " + registry + " sent more than 10000 pages of repositories",
+                          "check the registry: it keeps sending a next page", 0);
+    auto r = request_path(catalog, "GET", path, {"Accept: application/json"}, {}, "registry:catalog:*");
+    if (r.status != 200)
+      throw RegistryError("registry " + registry + " does not list its repositories (" + std::to_string(r.status) +
+                              " to /v2/_catalog" + (registry_errors(r).empty() ? "" : ", " + registry_errors(r)) +
+                              ")",
+                          "--removed needs the catalog API; without it, delete a removed project's images with "
+                          "the registry's own tools or retention rules",
+                          r.status);
+    try {
+      auto doc = nlohmann::json::parse(r.body);
+      if (doc.contains("repositories") && doc["repositories"].is_array())
+        for (const auto& name : doc["repositories"])
+          out.push_back(name.get<std::string>());
+    } catch (const std::exception& e) {
+      throw RegistryError("registry " + registry + " answered its catalog with something that is not its JSON: " +
+                              e.what(),
+                          "check the registry: setting in mlrepo.yaml", r.status);
+    }
+    path = next_page(r);
+  }
+  return out;
+}
+
 std::string Client::get_blob(const ImageName& image, const std::string& digest) {
-  auto r = request_path(image, "GET", "/v2/" + image.repository + "/blobs/" + digest, {}, {}, "pull");
+  auto r = request_path(image, "GET", "/v2/" + image.repository + "/blobs/" + digest, {}, {},
+                        "repository:" + image.repository + ":pull");
   if (r.status != 200)
     fail(image, "read the blob " + digest + " of", r, options_.retries + 1);
   return std::move(r.body);
@@ -425,7 +457,7 @@ std::string Client::get_blob(const ImageName& image, const std::string& digest) 
 
 void Client::delete_manifest(const ImageName& image) {
   auto r = request_path(image, "DELETE", "/v2/" + image.repository + "/manifests/" + image.reference, {}, {},
-                        "pull,push,delete");
+                        "repository:" + image.repository + ":delete");
   if (r.status == 202 || r.status == 200 || r.status == 404)
     return; // 404: gone already, which is what was asked
   if (r.status == 405 || registry_errors(r).find("UNSUPPORTED") != std::string::npos)

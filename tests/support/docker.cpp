@@ -198,7 +198,7 @@ Registry::Registry(const RegistryAuth& a) : port_(free_port()) {
   util::write_file_atomic(dir_.path() / "config.yml",
                           "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                           "    rootdirectory: " + (dir_.path() / "data").string() +
-                              "\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" +
+                              "\n  delete:\n    enabled: " + (a.deletes ? "true" : "false") + "\nhttp:\n  addr: 127.0.0.1:" +
                               std::to_string(port_) + "\n" + auth);
   start();
 }
@@ -234,6 +234,12 @@ std::vector<std::string> Registry::tags(const std::string& repository) const {
     out.push_back(e.path().filename().string());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+bool Registry::has_manifest(const std::string& repository, const std::string& digest) const {
+  auto hex = digest.substr(digest.find(':') + 1);
+  return fs::exists(dir_.path() / "data/docker/registry/v2/repositories" / repository /
+                    "_manifests/revisions/sha256" / hex / "link");
 }
 
 std::string Registry::manifest_bytes(const std::string& digest) const {

@@ -53,6 +53,7 @@ struct RegistryAuth {
   enum class Kind { None, Basic, Token } kind = Kind::None;
   std::string user, password;
   std::string refresh_token; // Token: an identity token the token service accepts for `user`
+  bool deletes = true;       // storage.delete.enabled: false makes DELETE answer 405 UNSUPPORTED
 };
 
 // Debian's docker-registry on 127.0.0.1, on a free port, with its own storage.
@@ -72,6 +73,8 @@ public:
   std::vector<std::string> tags(const std::string& repository) const;
   // The stored bytes of a manifest, by digest.
   std::string manifest_bytes(const std::string& digest) const;
+  // Whether `repository` still links the manifest `digest` (a deleted one is unlinked).
+  bool has_manifest(const std::string& repository, const std::string& digest) const;
 
   // Token auth: one line per token issued ("alice repository:x:pull,push [...]").
   std::string grants() const;

@@ -114,3 +114,19 @@ TEST_CASE("YAML syntax errors get a hint about that line, not every rule", "[con
   CHECK(hint_for("ci:\n\tmode: matrix\n") == "indent with spaces on line 2: YAML does not allow tabs for indentation");
   CHECK_THAT(hint_for("a:\n  b: 1\n c: 2\n"), !Catch::Contains("tabs"));
 }
+
+TEST_CASE("workspace config: prune settings, strict", "[config]") {
+  auto ws = parse_workspace_config("prune: {keep_last: 25, older_than: 30d}\n", "mlrepo.yaml");
+  CHECK(ws.prune.keep_last == 25);
+  CHECK(ws.prune.older_than_seconds == 30 * 86400);
+  auto defaults = parse_workspace_config("", "mlrepo.yaml");
+  CHECK(defaults.prune.keep_last == 10);
+  CHECK(defaults.prune.older_than_seconds == 0);
+  auto age = error_of([] { parse_workspace_config("registry: r.io/a\nprune:\n  older_than: soon\n", "mlrepo.yaml"); });
+  CHECK(age.line() == 3);
+  CHECK_THAT(age.what(), Catch::Contains("prune.older_than") && Catch::Contains("90s"));
+  auto count = error_of([] { parse_workspace_config("prune: {keep_last: -1}\n", "mlrepo.yaml"); });
+  CHECK_THAT(count.what(), Catch::Contains("keep_last"));
+  auto key = error_of([] { parse_workspace_config("prune: {keep: 3}\n", "mlrepo.yaml"); });
+  CHECK_THAT(key.what(), Catch::Contains("keep"));
+}

@@ -40,6 +40,12 @@ struct WorkspaceCi {
   std::string registry_password_secret = "REGISTRY_PASSWORD";
 };
 
+// `prune:` in the workspace config: what `mlrepo prune` keeps by default.
+struct WorkspacePrune {
+  int keep_last = 10;                // the newest images of each project
+  std::int64_t older_than_seconds = 0; // 0: age alone keeps nothing
+};
+
 struct WorkspaceConfig {
   std::string file;                     // repo-relative, for messages
   std::string registry;                 // e.g. ghcr.io/acme (host and namespace)
@@ -53,6 +59,7 @@ struct WorkspaceConfig {
   std::vector<std::string> default_branch_tags; // extra tags on the default branch only
   bool build_cache = true; // with --push, layer cache through the registry (<image>:buildcache)
   WorkspaceCi ci;
+  WorkspacePrune prune;
 };
 
 struct RunSettings {

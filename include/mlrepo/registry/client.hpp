@@ -58,6 +58,7 @@ struct ClientOptions {
   std::chrono::milliseconds delay{500};        // first backoff, doubled each time
   std::chrono::milliseconds max_delay{8000};   // a Retry-After above this is capped
   long connect_timeout_s = 15;                 // per connection attempt
+  int page_size = 1000;                        // entries asked per page of a tag or repository list
   // Told before each retry: what failed, e.g. "127.0.0.1:5000/x:1 (connection refused); retry 1/4 in 500 ms".
   std::function<void(const std::string&)> on_retry;
 };
@@ -76,6 +77,9 @@ public:
   // Every tag of image.repository (image.reference is ignored), all pages of
   // the paged list; none when the repository does not exist.
   std::vector<std::string> list_tags(const ImageName& repository);
+  // Every repository of a registry (/v2/_catalog, all pages); throws
+  // RegistryError when the registry does not offer the catalog.
+  std::vector<std::string> list_repositories(const std::string& registry);
   // A blob's bytes (an image config, to read its labels).
   std::string get_blob(const ImageName& image, const std::string& digest);
   // Deletes the manifest image.reference names, which must be a digest: that
@@ -86,7 +90,7 @@ private:
   HttpResponse request(const ImageName& image, const std::string& method, std::vector<std::string> headers,
                        const std::string& body, bool push);
   HttpResponse request_path(const ImageName& image, const std::string& method, const std::string& path,
-                            std::vector<std::string> headers, const std::string& body, const std::string& actions);
+                            std::vector<std::string> headers, const std::string& body, const std::string& scope);
   HttpResponse send_once(const std::string& registry, HttpRequest req, const std::string& scope);
   std::string authorize(const std::string& registry, const std::string& challenge, const std::string& scope);
   std::string base_url(const std::string& registry);

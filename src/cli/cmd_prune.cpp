@@ -1,0 +1,92 @@
+#include "app.hpp"
+#include "common.hpp"
+
+#include "mlrepo/registry/credentials.hpp"
+#include "mlrepo/release/prune.hpp"
+#include "mlrepo/report/prune.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/process.hpp"
+#include "mlrepo/util/units.hpp"
+
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::cli {
+
+void register_prune(CLI::App& app, const GlobalOptions& global, Action& action) {
+  struct Options {
+    release::PruneOptions core;
+    std::optional<std::string> older_than;
+    bool json = false;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("prune", "Delete old images from the registry, keeping what anything still needs");
+  cmd->footer(
+      "Deletes, through the registry API, the images of each project that only content and\n"
+      "commit tags name (content-<hash>, <sha>, <sha>-dirty), except:\n"
+      "  - the newest N of each project (--keep-last; default prune.keep_last, else 10);\n"
+      "  - images younger than --older-than (default prune.older_than; none);\n"
+      "  - every image that any other tag names: a release (1.2.0, 1.2, 1), latest and the\n"
+      "    other default_branch_tags, branch tags, the layer cache (buildcache);\n"
+      "  - every image a kept image of a dependent project was built FROM.\n"
+      "A registry deletes by digest, which removes every tag on it: an image any kept tag\n"
+      "names is never deleted. Projects and settings are the default branch's. Age is the\n"
+      "image's org.opencontainers.image.created label (the commit's time).\n"
+      "--removed also deletes the images of projects gone from the default branch (found\n"
+      "through the registry's catalog, only repositories whose images carry mlrepo's labels),\n"
+      "keeping their releases.\n"
+      "Examples:\n"
+      "  mlrepo prune --all --dry-run            # what would go, what stays and why\n"
+      "  mlrepo prune --all --keep-last 20 --older-than 30d\n"
+      "  mlrepo prune --all --removed --json");
+  cmd->add_option("PROJECT", opts->core.projects, "Project names or paths (default: the project you are in)");
+  cmd->add_flag("--all", opts->core.all, "Prune every project");
+  cmd->add_flag("--removed", opts->core.removed, "Also delete the images of projects gone from the default branch");
+  cmd->add_option("--keep-last", opts->core.keep_last, "Keep the newest N images of each project")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--older-than", opts->older_than, "Keep images younger than this (90m, 12h, 30d)")
+      ->type_name("DURATION");
+  cmd->add_flag("--dry-run", opts->core.dry_run, "Say what would be deleted and what stays and why; delete nothing");
+  cmd->add_flag("--json", opts->json, "Print what was (or would be) deleted and what was kept, as JSON");
+  cmd->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      if (opts->older_than) {
+        try {
+          opts->core.older_than_seconds = util::parse_duration(*opts->older_than);
+        } catch (const std::invalid_argument& e) {
+          throw UsageError(std::string("--older-than: ") + e.what());
+        }
+      }
+      auto env = changes::process_env();
+      auto repo = open_repository(global);
+      opts->core.cwd = command_cwd(global);
+      opts->core.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
+      bool json = opts->json;
+      opts->core.on_deleted = [json](const release::PruneProject& p, const release::PruneImage& image) {
+        // With --json, stdout holds the one document; each deletion goes to stderr.
+        std::string line = report::prune_deleted_line(p, image);
+        if (json)
+          std::cerr << line;
+        else
+          std::cout << line << std::flush;
+      };
+      util::SpawnRunner runner;
+      registry::DockerConfigCredentials credentials(runner);
+      auto out = release::run_prune(repo, opts->core, env, credentials);
+      size_t deleted = 0, kept = 0;
+      for (const auto& p : out.projects)
+        for (const auto& image : p.images)
+          (image.keep.empty() ? deleted : kept)++;
+      if (opts->json)
+        std::cout << report::prune_json(out);
+      else if (opts->core.dry_run)
+        std::cout << report::prune_plan_text(out);
+      else
+        spdlog::info("==> deleted {} image{}, kept {}", deleted, deleted == 1 ? "" : "s", kept);
+      return 0;
+    };
+  });
+}
+
+} // namespace mlrepo::cli

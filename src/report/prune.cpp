@@ -1,0 +1,74 @@
+#include "mlrepo/report/prune.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mlrepo::report {
+namespace {
+
+std::string tag_list(const release::PruneImage& image) {
+  std::string out;
+  for (const auto& t : image.tags)
+    out += (out.empty() ? "" : ", ") + t;
+  return out.empty() ? "untagged" : out;
+}
+
+std::string describe(const release::PruneImage& image) {
+  return image.digest + " (" + tag_list(image) + (image.created.empty() ? "" : "; created " + image.created) + ")";
+}
+
+} // namespace
+
+std::string prune_deleted_line(const release::PruneProject& project, const release::PruneImage& image) {
+  return "deleted " + project.repository + "@" + describe(image) + "\n";
+}
+
+std::string prune_plan_text(const release::PruneOutcome& outcome) {
+  std::string out;
+  size_t going = 0, staying = 0;
+  for (const auto& p : outcome.projects) {
+    out += p.name + " (" + p.repository + (p.removed ? ", project removed from " + outcome.default_branch : "") +
+           ")\n";
+    if (p.images.empty())
+      out += "  no images\n";
+    for (const auto& image : p.images) {
+      if (image.keep.empty()) {
+        ++going;
+        out += "  delete " + describe(image) + "\n";
+      } else {
+        ++staying;
+        out += "  keep   " + describe(image) + ": " + image.keep + "\n";
+      }
+    }
+  }
+  out += std::to_string(going) + (going == 1 ? " image" : " images") + " would be deleted, " +
+         std::to_string(staying) + " kept\n";
+  return out;
+}
+
+std::string prune_json(const release::PruneOutcome& outcome) {
+  nlohmann::ordered_json doc;
+  doc["default_branch"] = outcome.default_branch;
+  doc["commit"] = outcome.commit;
+  doc["keep_last"] = outcome.keep_last;
+  doc["older_than_seconds"] = outcome.older_than_seconds;
+  doc["dry_run"] = outcome.dry_run;
+  doc["projects"] = nlohmann::ordered_json::array();
+  for (const auto& p : outcome.projects) {
+    nlohmann::ordered_json project{{"name", p.name}, {"repository", p.repository}, {"removed", p.removed}};
+    project["deleted"] = nlohmann::ordered_json::array();
+    project["kept"] = nlohmann::ordered_json::array();
+    for (const auto& image : p.images) {
+      nlohmann::ordered_json entry{{"digest", image.digest}, {"tags", image.tags}, {"created", image.created}};
+      if (image.keep.empty()) {
+        project["deleted"].push_back(std::move(entry)); // in a dry run: would be
+      } else {
+        entry["reason"] = image.keep;
+        project["kept"].push_back(std::move(entry));
+      }
+    }
+    doc["projects"].push_back(std::move(project));
+  }
+  return doc.dump() + "\n";
+}
+
+} // namespace mlrepo::report
