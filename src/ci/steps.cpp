@@ -9,29 +9,6 @@
 
 namespace mlrepo::ci {
 
-Yaml& Yaml::line(int indent, std::string_view text) {
-  out_.append(static_cast<size_t>(indent) * 2, ' ');
-  out_.append(text);
-  out_ += '\n';
-  return *this;
-}
-
-Yaml& Yaml::lines(int indent, std::string_view text) {
-  for (size_t start = 0; start < text.size();) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos)
-      end = text.size();
-    line(indent, text.substr(start, end - start));
-    start = end + 1;
-  }
-  return *this;
-}
-
-Yaml& Yaml::blank() {
-  out_ += '\n';
-  return *this;
-}
-
 void refuse_unsafe(const std::string& path) {
   if (path.find("${{") != std::string::npos)
     throw UsageError("project path '" + path + "' contains '${{', which GitHub Actions would "

@@ -1,7 +1,8 @@
 #pragma once
-// Pieces every generated workflow shares: a line-by-line YAML writer and the
+// Pieces every generated workflow shares (the YAML writer is generated/'s): the
 // steps (checkout, install, login, build, test, notify) in their one spelling.
 #include "mlrepo/config/config.hpp"
+#include "mlrepo/generated/yaml.hpp"
 
 #include <map>
 #include <string>
@@ -11,18 +12,7 @@
 
 namespace mlrepo::ci {
 
-// Builds YAML text line by line; every scalar from the outside is quoted.
-class Yaml {
-public:
-  Yaml& line(int indent, std::string_view text);
-  // Each line of `text` (a shell snippet) at one indent.
-  Yaml& lines(int indent, std::string_view text);
-  Yaml& blank();
-  std::string str() const { return out_; }
-
-private:
-  std::string out_;
-};
+using generated::Yaml;
 
 // Throws UsageError for a path that cannot be written safely into a workflow.
 void refuse_unsafe(const std::string& path);

@@ -417,17 +417,6 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
 
 } // namespace
 
-std::string yaml_quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 // A literal path as a GitHub `paths:` pattern. GitHub's glob characters are
 // escaped. A path component cannot start or end with a space in a GitHub
 // pattern (actionlint refuses it), and GitHub's `?` means "the previous

@@ -1,13 +1,16 @@
 #include "app.hpp"
 #include "common.hpp"
 
+#include "mlrepo/deploy/kubernetes.hpp"
 #include "mlrepo/job/job.hpp"
+#include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/report/build_status.hpp"
 #include "mlrepo/report/jobs.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/log.hpp"
+#include "mlrepo/util/process.hpp"
 #include "mlrepo/util/text.hpp"
 #include "mlrepo/workspace.hpp"
 
@@ -136,6 +139,80 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
       if (result.interrupted)
         return static_cast<int>(ExitCode::Interrupted);
       return result.ok() ? 0 : 1;
+    };
+  });
+
+  auto render_opts = std::make_shared<deploy::RenderOptions>();
+  auto* render = job->add_subcommand("render", "Write each job as a Kubernetes CronJob or Job, its image pinned by digest");
+  render->footer(
+      "Per project with a job: a CronJob per cron of its schedule (else a Job template with\n"
+      "generateName, so each 'kubectl create' is a new run) and a kustomization.yaml, under\n"
+      "DIR/<name>/ (default: kubernetes.dir in mlrepo.yaml, else deploy/k8s). The image is\n"
+      "repository@sha256:..., read from the registry for the project's content tag at HEAD\n"
+      "(or at the release tag with --release). Secrets become secretKeyRef into the Secret\n"
+      "kubernetes.secret names (never a value); timeout, retries, resources (GPU as\n"
+      "kubernetes.gpu_resource), concurrency and time zone come from the job. Files mlrepo did\n"
+      "not write are never touched; --check exits 1 when the files on disk differ.\n"
+      "Examples:\n"
+      "  mlrepo job render --all                       # deploy/k8s/<name>/...\n"
+      "  mlrepo job render --all --env prod -o deploy/prod\n"
+      "  mlrepo job render churn-model -o - | kubectl create -f -\n"
+      "  mlrepo job render --all --check                # in CI: are the manifests current?");
+  render->add_option("PROJECT", render_opts->projects, "Project names or paths (default: the project you are in)");
+  auto* render_changed = render->add_flag("--changed", render_opts->changed, "Render the projects `mlrepo changed` lists");
+  add_selection_options(*render, render_opts->selection);
+  for (const char* name : {"--uncommitted", "--no-uncommitted"})
+    render->get_option(name)->group("");
+  render->add_flag("--all", render_opts->all, "Render every project with a job (and remove obsolete manifests)")
+      ->excludes(render_changed);
+  render->add_option("--env", render_opts->env, "Merge in one of kubernetes.environments (namespace, env, resources, schedule, suspend)")
+      ->type_name("ENV");
+  render->add_option("-o,--output", render_opts->out_dir, "Directory to write to, or - for one YAML stream on stdout")
+      ->type_name("DIR");
+  render->add_flag("--check", render_opts->check, "Write nothing; exit 1 when the files on disk differ");
+  render->add_option("--release", render_opts->release, "Pin the image of the release tag <name>/v<VERSION>")
+      ->type_name("VERSION");
+  render->callback([&global, render_opts, &action] {
+    action = [&global, render_opts] {
+      auto env = changes::process_env();
+      auto repo = open_repository(global);
+      render_opts->cwd = command_cwd(global);
+      render_opts->client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
+      util::SpawnRunner runner;
+      registry::DockerConfigCredentials credentials(runner);
+      auto out = deploy::run_render(repo, *render_opts, env, credentials);
+      for (const auto& [name, ref] : out.pinned)
+        spdlog::info("{}: {}", name, ref);
+      if (out.pinned.empty())
+        spdlog::info("no project with a job to render");
+      if (render_opts->out_dir && *render_opts->out_dir == "-") {
+        std::cout << out.stream;
+        return 0;
+      }
+      const auto& r = out.sync;
+      if (render_opts->check) {
+        for (const auto& f : r.created)
+          spdlog::error("missing: {}", f);
+        for (const auto& f : r.updated)
+          spdlog::error("stale: {}", f);
+        for (const auto& f : r.deleted)
+          spdlog::error("obsolete: {}", f);
+        if (!r.in_sync()) {
+          spdlog::info("hint: run 'mlrepo job render' and commit the result");
+          return 1;
+        }
+        spdlog::info("{} manifest file{} in sync", out.files.size(), out.files.size() == 1 ? "" : "s");
+        return 0;
+      }
+      for (const auto& f : r.created)
+        spdlog::info("created {}", f);
+      for (const auto& f : r.updated)
+        spdlog::info("updated {}", f);
+      for (const auto& f : r.deleted)
+        spdlog::info("deleted {}", f);
+      spdlog::info("{} created, {} updated, {} deleted, {} unchanged", r.created.size(), r.updated.size(),
+                   r.deleted.size(), r.unchanged.size());
+      return 0;
     };
   });
 }

@@ -165,13 +165,108 @@ JobSpec parse_job(MapReader& parent) {
   return spec;
 }
 
+// A name Kubernetes would accept, or an error at its line saying the rule.
+std::string k8s_name(MapReader& m, const std::string& key, bool subdomain) {
+  auto v = m.string(key);
+  if (!v)
+    return {};
+  if (!(subdomain ? util::is_dns_subdomain(v->value) : util::is_dns_label(v->value)))
+    m.fail(key, "'" + v->value + "' is not a name Kubernetes accepts",
+           subdomain ? "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253"
+                     : "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63");
+  return v->value;
+}
+
+std::optional<std::string> k8s_quantity(MapReader& m, const std::string& key) {
+  auto v = m.string(key);
+  if (!v)
+    return std::nullopt;
+  try {
+    if (util::parse_quantity(v->value).milli <= 0)
+      m.fail(key, "must be above zero");
+  } catch (const std::invalid_argument& e) {
+    m.fail(key, e.what());
+  }
+  return v->value;
+}
+
+WorkspaceKubernetes parse_kubernetes(MapReader& k) {
+  WorkspaceKubernetes out;
+  out.namespace_name = k8s_name(k, "namespace", false);
+  if (auto dir = k.string("dir")) {
+    if (dir->value.empty() || dir->value.front() == '/' || dir->value.find("..") != std::string::npos)
+      k.fail("dir", "must be a directory inside the repository, such as deploy/k8s");
+    out.dir = dir->value;
+    while (out.dir.size() > 1 && out.dir.back() == '/')
+      out.dir.pop_back();
+  }
+  out.service_account = k8s_name(k, "service_account", true);
+  out.image_pull_secret = k8s_name(k, "image_pull_secret", true);
+  if (auto s = k8s_name(k, "secret", true); !s.empty())
+    out.secret = s;
+  if (auto gpu = k.string("gpu_resource")) {
+    // An extended resource: <domain>/<name>, as device plugins register them.
+    auto slash = gpu->value.find('/');
+    if (slash == std::string::npos || !util::is_dns_subdomain(gpu->value.substr(0, slash)) ||
+        gpu->value.substr(slash + 1).empty() || gpu->value.find('/', slash + 1) != std::string::npos)
+      k.fail("gpu_resource", "'" + gpu->value + "' is not an extended resource name",
+             "write the device plugin's resource, e.g. nvidia.com/gpu or amd.com/gpu");
+    out.gpu_resource = gpu->value;
+  }
+  if (auto sel = k.scalar_map("gpu_node_selector"))
+    out.gpu_node_selector = *sel;
+  if (auto ttl = k.string("ttl_after_finished")) {
+    try {
+      out.ttl_seconds_after_finished = util::parse_duration(ttl->value);
+    } catch (const std::invalid_argument& e) {
+      k.fail("ttl_after_finished", e.what());
+    }
+  }
+  out.deploy = k.boolean("deploy").value_or(false);
+  auto names = k.map_keys("environments");
+  if (auto envs = k.map("environments", names)) {
+    for (const auto& name : names) {
+      if (!util::is_dns_label(name))
+        envs->fail(name, "'" + name + "' is not an environment name Kubernetes labels accept",
+                   "lower-case letters, digits and '-', e.g. staging or prod");
+      KubernetesEnvironment e;
+      e.name = name;
+      e.line = envs->line(name);
+      auto m = envs->map(name, {"namespace", "env", "resources", "schedule", "suspend"});
+      if (m) {
+        e.namespace_name = k8s_name(*m, "namespace", false);
+        if (auto env = m->scalar_map("env"))
+          e.env = *env;
+        if (auto res = m->map("resources", {"cpu", "memory", "gpu"})) {
+          e.cpu = k8s_quantity(*res, "cpu");
+          e.memory = k8s_quantity(*res, "memory");
+          if (res->has("gpu"))
+            e.gpu = res->integer("gpu", 0, 64);
+        }
+        e.schedule = m->string_or_list("schedule").value_or(std::vector<Located>{});
+        for (const auto& s : e.schedule) {
+          try {
+            util::parse_cron(s.value);
+          } catch (const std::invalid_argument& err) {
+            throw ConfigError(m->file(), s.line, "'" + m->qualified_key("schedule") + "': " + err.what());
+          }
+        }
+        e.suspend = m->boolean("suspend");
+      }
+      out.environments.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 WorkspaceConfig parse_workspace_config(const std::string& content, const std::string& file) {
   YAML::Node root = load_yaml(content, file);
   MapReader r(root, file, "",
               {"registry", "image_prefix", "default_branch", "name_from", "exclude",
-               "global_triggers", "docker", "tags", "default_branch_tags", "ci", "build_cache", "prune"});
+               "global_triggers", "docker", "tags", "default_branch_tags", "ci", "build_cache", "prune",
+               "kubernetes"});
   WorkspaceConfig cfg;
   cfg.file = file;
   if (auto reg = r.string("registry")) {
@@ -292,6 +387,9 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
     if (auto notify = ci->map("notify", {"slack_webhook_secret"}))
       secret_name(*notify, "slack_webhook_secret", cfg.ci.slack_webhook_secret);
   }
+  if (auto k8s = r.map("kubernetes", {"namespace", "dir", "service_account", "image_pull_secret", "gpu_resource",
+                                      "gpu_node_selector", "secret", "ttl_after_finished", "deploy", "environments"}))
+    cfg.kubernetes = parse_kubernetes(*k8s);
   if (auto prune = r.map("prune", {"keep_last", "older_than"})) {
     if (prune->has("keep_last"))
       cfg.prune.keep_last = prune->integer("keep_last", 0, 100000).value_or(10);

@@ -220,6 +220,16 @@ std::optional<MapReader> MapReader::map(const std::string& key, std::vector<std:
   return MapReader(*node, file_, qualified(key), std::move(known));
 }
 
+std::vector<std::string> MapReader::map_keys(const std::string& key) const {
+  std::vector<std::string> out;
+  const YAML::Node* node = find(key);
+  if (node && node->IsMap())
+    for (const auto& kv : *node)
+      if (kv.first.IsScalar())
+        out.push_back(kv.first.Scalar());
+  return out;
+}
+
 std::optional<bool> MapReader::boolean(const std::string& key) {
   auto v = string(key);
   if (!v)

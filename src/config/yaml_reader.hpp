@@ -31,6 +31,9 @@ public:
   // A mapping of names to scalars, each with the line of its name.
   std::optional<std::vector<std::pair<Located, Located>>> located_map(const std::string& key);
   std::optional<MapReader> map(const std::string& key, std::vector<std::string> known_keys);
+  // The keys of the mapping at `key`, in document order (names the user
+  // chooses, such as environments); none when it is absent or not a mapping.
+  std::vector<std::string> map_keys(const std::string& key) const;
   std::optional<bool> boolean(const std::string& key);
   std::optional<int> integer(const std::string& key, int min, int max);
   // A mapping of names to lists of strings (e.g. a version matrix).

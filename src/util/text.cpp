@@ -87,4 +87,27 @@ std::vector<std::string> split_words(std::string_view text) {
   return words;
 }
 
+bool is_dns_label(std::string_view s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-')
+    return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return false;
+  return true;
+}
+
+bool is_dns_subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253)
+    return false;
+  for (size_t start = 0;;) {
+    size_t dot = s.find('.', start);
+    auto label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (!is_dns_label(label))
+      return false;
+    if (dot == std::string_view::npos)
+      return true;
+    start = dot + 1;
+  }
+}
+
 } // namespace mlrepo::util

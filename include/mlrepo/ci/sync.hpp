@@ -1,20 +1,16 @@
 #pragma once
 // Writing generated workflows into .github/workflows without ever touching a
-// hand-written one, or checking that they are in sync.
+// hand-written one, or checking that they are in sync (generated/sync does
+// the work; this names the directory, the marker and the advice).
 #include "mlrepo/ci/workflow.hpp"
+#include "mlrepo/generated/sync.hpp"
 
 #include <string>
 #include <vector>
 
 namespace mlrepo::ci {
 
-struct SyncReport {
-  std::vector<std::string> created;   // missing before
-  std::vector<std::string> updated;   // stale before
-  std::vector<std::string> deleted;   // obsolete: generated, for no current project
-  std::vector<std::string> unchanged;
-  bool in_sync() const { return created.empty() && updated.empty() && deleted.empty(); }
-};
+using generated::SyncReport;
 
 bool is_generated(const std::string& content);
 

@@ -2,6 +2,8 @@
 // GitHub Actions workflows for the projects: one per project, or one matrix
 // workflow for the whole repository. Output is deterministic.
 #include "mlrepo/config/config.hpp"
+#include "mlrepo/generated/sync.hpp"
+#include "mlrepo/generated/yaml.hpp"
 #include "mlrepo/git/snapshot.hpp"
 #include "mlrepo/project/graph.hpp"
 
@@ -17,10 +19,7 @@ inline constexpr const char* kWorkflowDir = ".github/workflows";
 inline constexpr const char* kCheckoutSha = "11bd71901bbe5b1630ceea73d27597364c9af683";
 inline constexpr const char* kCheckoutTag = "v4.2.2";
 
-struct GeneratedFile {
-  std::string path; // repo-relative
-  std::string content;
-};
+using GeneratedFile = generated::File;
 
 struct GenerateOptions {
   config::CiMode mode = config::CiMode::PerProject;
@@ -45,8 +44,7 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
                                        const git::Snapshot& snapshot,
                                        const std::string& workflow_file);
 
-// A YAML single-quoted scalar.
-std::string yaml_quote(std::string_view s);
+using generated::yaml_quote;
 // A literal path as a GitHub filter pattern (glob characters escaped).
 std::string filter_escape(std::string_view path);
 

@@ -46,6 +46,33 @@ struct WorkspacePrune {
   std::int64_t older_than_seconds = 0; // 0: age alone keeps nothing
 };
 
+// `kubernetes.environments.<name>`: what one environment changes.
+struct KubernetesEnvironment {
+  std::string name;
+  int line = 0;
+  std::string namespace_name;             // empty: the workspace's
+  std::map<std::string, std::string> env; // added to every job's env
+  std::optional<std::string> cpu, memory; // override every job's
+  std::optional<int> gpu;
+  std::vector<Located> schedule;          // replaces every scheduled job's crons
+  std::optional<bool> suspend;            // CronJobs stay, but do not run
+};
+
+// `kubernetes:` in the workspace config: how `mlrepo job render` writes
+// each project's job as Kubernetes objects.
+struct WorkspaceKubernetes {
+  std::string namespace_name;
+  std::string dir = "deploy/k8s";
+  std::string service_account;
+  std::string image_pull_secret;
+  std::string gpu_resource = "nvidia.com/gpu";
+  std::map<std::string, std::string> gpu_node_selector; // for jobs that ask for a GPU
+  std::string secret = "mlrepo-job-secrets";             // the Secret whose keys are the job's secret names
+  std::int64_t ttl_seconds_after_finished = 86400;
+  bool deploy = false;
+  std::vector<KubernetesEnvironment> environments;
+};
+
 struct WorkspaceConfig {
   std::string file;                     // repo-relative, for messages
   std::string registry;                 // e.g. ghcr.io/acme (host and namespace)
@@ -60,6 +87,7 @@ struct WorkspaceConfig {
   bool build_cache = true; // with --push, layer cache through the registry (<image>:buildcache)
   WorkspaceCi ci;
   WorkspacePrune prune;
+  WorkspaceKubernetes kubernetes;
 };
 
 struct RunSettings {

@@ -23,4 +23,10 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
 // std::invalid_argument on an unclosed quote.
 std::vector<std::string> split_words(std::string_view text);
 
+// RFC 1123 names as Kubernetes checks them: a label (lower-case letters,
+// digits and '-', alphanumeric at both ends, at most 63) and a subdomain
+// (labels joined by '.', at most 253).
+bool is_dns_label(std::string_view s);
+bool is_dns_subdomain(std::string_view s);
+
 } // namespace mlrepo::util

@@ -1,0 +1,263 @@
+#include "mlrepo/deploy/kubernetes.hpp"
+
+#include "mlrepo/generated/yaml.hpp"
+#include "mlrepo/run/container.hpp"
+#include "mlrepo/util/cron.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/text.hpp"
+
+#include <algorithm>
+
+namespace mlrepo::deploy {
+namespace {
+
+using generated::Yaml;
+using generated::yaml_quote;
+
+// Label values: at most 63, alphanumeric at both ends, '-', '_', '.' inside.
+bool label_value_ok(const std::string& v) {
+  if (v.size() > 63)
+    return false;
+  if (v.empty())
+    return true;
+  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (!alnum(v.front()) || !alnum(v.back()))
+    return false;
+  return std::all_of(v.begin(), v.end(), [&](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+// The application the jobs are part of: the workspace's image prefix, else
+// its registry namespace; from config, so the same on every clone.
+std::string part_of(const config::WorkspaceConfig& ws) {
+  std::string s = ws.image_prefix;
+  while (!s.empty() && !std::isalnum(static_cast<unsigned char>(s.back())))
+    s.pop_back();
+  if (s.empty())
+    s = ws.registry.substr(ws.registry.rfind('/') + 1);
+  if (auto slash = s.rfind('/'); slash != std::string::npos)
+    s = s.substr(slash + 1);
+  return label_value_ok(s) && !s.empty() ? s : "mlrepo";
+}
+
+const char* concurrency(config::Concurrency c) {
+  switch (c) {
+  case config::Concurrency::Forbid:
+    return "Forbid";
+  case config::Concurrency::Replace:
+    return "Replace";
+  case config::Concurrency::Allow:
+    return "Allow";
+  }
+  return "Forbid";
+}
+
+struct Rendered {
+  std::string file; // cronjob.yaml, cronjob-2.yaml, job.yaml
+  std::string text;
+  bool apply = true; // in kustomization.yaml (a Job template is created, not applied)
+};
+
+void labels(Yaml& y, int indent, const project::Project& p, const config::WorkspaceConfig& ws,
+            const config::KubernetesEnvironment* env) {
+  y.line(indent, "labels:");
+  y.line(indent + 1, "app.kubernetes.io/name: " + yaml_quote(p.name));
+  y.line(indent + 1, "app.kubernetes.io/part-of: " + yaml_quote(part_of(ws)));
+  y.line(indent + 1, "app.kubernetes.io/managed-by: mlrepo");
+  if (env)
+    y.line(indent + 1, "app.kubernetes.io/instance: " + yaml_quote(env->name));
+}
+
+// The pod template's spec, at `indent`.
+void pod_spec(Yaml& y, int indent, const project::Project& p, const config::WorkspaceConfig& ws,
+              const PinnedImage& image, const config::KubernetesEnvironment* env) {
+  const auto& job = *p.config->job;
+  const auto& k = ws.kubernetes;
+  y.line(indent, "restartPolicy: Never");
+  if (!k.service_account.empty())
+    y.line(indent, "serviceAccountName: " + yaml_quote(k.service_account));
+  if (!k.image_pull_secret.empty()) {
+    y.line(indent, "imagePullSecrets:");
+    y.line(indent + 1, "- name: " + yaml_quote(k.image_pull_secret));
+  }
+  int gpu = env && env->gpu ? *env->gpu : job.gpu;
+  if (gpu > 0 && !k.gpu_node_selector.empty()) {
+    y.line(indent, "nodeSelector:");
+    for (const auto& [key, value] : k.gpu_node_selector)
+      y.line(indent + 1, yaml_quote(key) + ": " + yaml_quote(value));
+  }
+  y.line(indent, "containers:");
+  y.line(indent + 1, "- name: " + yaml_quote(p.name));
+  int c = indent + 2;
+  y.line(c, "image: " + yaml_quote(image.reference));
+  auto list = [&](const char* key, const std::vector<std::string>& items) {
+    if (items.empty())
+      return;
+    y.line(c, std::string(key) + ":");
+    for (const auto& i : items)
+      y.line(c + 1, "- " + yaml_quote(i));
+  };
+  // One string is a shell command, as `job run` reads it.
+  list("command", job.command.empty() ? job.command : run::command_argv(job.command));
+  list("args", job.args);
+  std::map<std::string, std::string> values = job.env;
+  if (env)
+    for (const auto& [name, value] : env->env)
+      values[name] = value;
+  if (!values.empty() || !job.secrets.empty()) {
+    y.line(c, "env:");
+    // Sorted by name, plain values and secrets together: the order never changes.
+    std::map<std::string, std::pair<bool, std::string>> all;
+    for (const auto& [name, value] : values)
+      all[name] = {false, value};
+    for (const auto& [name, secret] : job.secrets)
+      all[name] = {true, secret};
+    for (const auto& [name, v] : all) {
+      y.line(c + 1, "- name: " + yaml_quote(name));
+      if (!v.first) {
+        y.line(c + 2, "value: " + yaml_quote(v.second));
+        continue;
+      }
+      // The value stays in the cluster's Secret; the manifest names its key.
+      y.line(c + 2, "valueFrom:");
+      y.line(c + 3, "secretKeyRef:");
+      y.line(c + 4, "name: " + yaml_quote(k.secret));
+      y.line(c + 4, "key: " + yaml_quote(v.second));
+    }
+  }
+  auto cpu = env && env->cpu ? env->cpu : job.cpu;
+  auto memory = env && env->memory ? env->memory : job.memory;
+  if (cpu || memory || gpu > 0) {
+    // Requests equal limits, as the local engine enforces them: what runs on
+    // a laptop is what the scheduler reserves.
+    y.line(c, "resources:");
+    for (const char* side : {"requests", "limits"}) {
+      y.line(c + 1, std::string(side) + ":");
+      if (cpu)
+        y.line(c + 2, "cpu: " + yaml_quote(*cpu));
+      if (memory)
+        y.line(c + 2, "memory: " + yaml_quote(*memory));
+      if (gpu > 0)
+        y.line(c + 2, yaml_quote(k.gpu_resource) + ": " + yaml_quote(std::to_string(gpu)));
+    }
+  }
+}
+
+// The Job's own spec (for a Job, or a CronJob's jobTemplate), at `indent`.
+void job_spec(Yaml& y, int indent, const project::Project& p, const config::WorkspaceConfig& ws,
+              const PinnedImage& image, const config::KubernetesEnvironment* env) {
+  const auto& job = *p.config->job;
+  y.line(indent, "backoffLimit: " + std::to_string(job.retries));
+  if (job.timeout_seconds > 0)
+    y.line(indent, "activeDeadlineSeconds: " + std::to_string(job.timeout_seconds));
+  y.line(indent, "ttlSecondsAfterFinished: " + std::to_string(ws.kubernetes.ttl_seconds_after_finished));
+  y.line(indent, "template:");
+  y.line(indent + 1, "metadata:");
+  labels(y, indent + 2, p, ws, env);
+  y.line(indent + 1, "spec:");
+  pod_spec(y, indent + 2, p, ws, image, env);
+}
+
+void metadata(Yaml& y, const project::Project& p, const config::WorkspaceConfig& ws, const PinnedImage& image,
+              const config::KubernetesEnvironment* env, const std::string& name_line) {
+  y.line(0, "metadata:");
+  y.line(1, name_line);
+  std::string ns = env && !env->namespace_name.empty() ? env->namespace_name : ws.kubernetes.namespace_name;
+  if (!ns.empty())
+    y.line(1, "namespace: " + yaml_quote(ns));
+  labels(y, 1, p, ws, env);
+  y.line(1, "annotations:");
+  y.line(2, "mlrepo.dev/commit: " + yaml_quote(image.commit));
+  y.line(2, "mlrepo.dev/content-tag: " + yaml_quote(image.content_tag));
+  y.line(2, "mlrepo.dev/project-path: " + yaml_quote(p.path));
+  if (!image.release.empty())
+    y.line(2, "mlrepo.dev/release: " + yaml_quote(image.release));
+}
+
+std::string header(const project::Project& p, const std::string& how) {
+  return std::string(kManifestMarker) + " Do not edit: your changes would be overwritten.\n"
+         "# Regenerate with `mlrepo job render`; from " + p.config->file + " (job:).\n" + how;
+}
+
+} // namespace
+
+std::vector<generated::File> render_project(const project::Project& p, const config::WorkspaceConfig& ws,
+                                            const PinnedImage& image, const config::KubernetesEnvironment* env,
+                                            const std::string& dir) {
+  const auto& job = *p.config->job;
+  const std::string& file = p.config->file;
+  int line = job.line;
+  // Refused before anything is written: what the API server would refuse.
+  if (!util::is_dns_label(p.name))
+    throw ConfigError(file, line,
+                      "the project name '" + p.name + "' is not a Kubernetes name (lower-case letters, digits "
+                      "and '-', starting and ending with a letter or digit, at most 63)",
+                      "rename the project ('name:' in " + file + ") to render its job for Kubernetes");
+  std::vector<config::Located> crons = env && !env->schedule.empty() ? env->schedule : job.schedule;
+  std::vector<Rendered> objects;
+  for (size_t i = 0; i < crons.size(); ++i) {
+    std::string name = i == 0 ? p.name : p.name + "-" + std::to_string(i + 1);
+    // The controller appends 11 characters to a CronJob's name for each Job.
+    if (name.size() > 52)
+      throw ConfigError(file, line,
+                        "the CronJob name '" + name + "' has " + std::to_string(name.size()) +
+                            " characters; Kubernetes allows 52 (it adds 11 for each run's Job)",
+                        "rename the project ('name:' in " + file + ") to at most " +
+                            std::to_string(52 - (name.size() - p.name.size())) + " characters");
+    Yaml y;
+    y.line(0, "apiVersion: batch/v1");
+    y.line(0, "kind: CronJob");
+    metadata(y, p, ws, image, env, "name: " + yaml_quote(name));
+    y.line(0, "spec:");
+    y.line(1, "schedule: " + yaml_quote(util::parse_cron(crons[i].value).portable()));
+    if (job.timezone != "UTC")
+      y.line(1, "timeZone: " + yaml_quote(job.timezone));
+    y.line(1, std::string("concurrencyPolicy: ") + concurrency(job.concurrency));
+    if (env && env->suspend)
+      y.line(1, std::string("suspend: ") + (*env->suspend ? "true" : "false"));
+    y.line(1, "successfulJobsHistoryLimit: 3");
+    y.line(1, "failedJobsHistoryLimit: 3");
+    y.line(1, "jobTemplate:");
+    y.line(2, "metadata:");
+    labels(y, 3, p, ws, env);
+    y.line(2, "spec:");
+    job_spec(y, 3, p, ws, image, env);
+    objects.push_back({i == 0 ? "cronjob.yaml" : "cronjob-" + std::to_string(i + 1) + ".yaml",
+                       header(p, "# Schedule " + crons[i].value + " (" + job.timezone + ").\n") + y.str(), true});
+  }
+  if (crons.empty()) {
+    // generateName: each `kubectl create -f` is a new run; a fixed name
+    // would fail on the Job's immutable template the second time.
+    Yaml y;
+    y.line(0, "apiVersion: batch/v1");
+    y.line(0, "kind: Job");
+    metadata(y, p, ws, image, env, "generateName: " + yaml_quote(p.name + "-"));
+    y.line(0, "spec:");
+    job_spec(y, 1, p, ws, image, env);
+    objects.push_back({"job.yaml",
+                       header(p, "# A run on demand: kubectl create -f job.yaml (apply cannot create it).\n") +
+                           y.str(),
+                       false});
+  }
+  std::string base = dir.empty() ? "" : dir + "/" + p.name + "/";
+  std::vector<generated::File> out;
+  Yaml k;
+  k.line(0, "apiVersion: kustomize.config.k8s.io/v1beta1");
+  k.line(0, "kind: Kustomization");
+  bool any = false;
+  for (const auto& o : objects)
+    any |= o.apply;
+  if (any) {
+    k.line(0, "resources:");
+    for (const auto& o : objects)
+      if (o.apply)
+        k.line(1, "- " + o.file);
+  } else {
+    k.line(0, "resources: [] # job.yaml is created on demand, never applied");
+  }
+  for (auto& o : objects)
+    out.push_back({base + o.file, std::move(o.text)});
+  out.push_back({base + "kustomization.yaml", header(p, "") + k.str()});
+  return out;
+}
+
+} // namespace mlrepo::deploy

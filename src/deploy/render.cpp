@@ -1,0 +1,145 @@
+#include "mlrepo/deploy/kubernetes.hpp"
+
+#include "mlrepo/build/build.hpp"
+#include "mlrepo/project/select.hpp"
+#include "mlrepo/release/promote.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/image_ref.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::deploy {
+
+// The steps, in order: the commit; its projects with a job; each image's
+// digest from the registry; the manifests; written, checked or streamed.
+RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, const changes::EnvLookup& env,
+                         registry::CredentialSource& credentials) {
+  int ways = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0);
+  if (ways > 1)
+    throw UsageError("choose projects one way: PROJECT..., --changed or --all");
+  bool stream = opt.out_dir && *opt.out_dir == "-";
+  if (stream && opt.check)
+    throw UsageError("--check compares files on disk; it does not go with -o -");
+
+  git_oid commit = repo.require_commit("HEAD", "HEAD");
+  std::optional<ChangesResult> changes;
+  if (opt.changed) {
+    auto selection = opt.selection;
+    selection.uncommitted = false; // manifests pin images of commits
+    changes = find_changes(repo, selection, env);
+    commit = changes->selection.head;
+  }
+  View view = open_view(repo, commit, ViewOptions{.skip_invalid = !opt.all && !opt.changed});
+  const auto& ws = view.config;
+  if (ws.registry.empty())
+    throw UsageError("a rendered manifest names its image by registry digest, and mlrepo.yaml sets no 'registry:'",
+                     "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml");
+  const config::KubernetesEnvironment* environment = nullptr;
+  if (opt.env) {
+    std::string known;
+    for (const auto& e : ws.kubernetes.environments) {
+      known += (known.empty() ? "" : ", ") + e.name;
+      if (e.name == *opt.env)
+        environment = &e;
+    }
+    if (!environment)
+      throw UsageError("no environment '" + *opt.env + "' in mlrepo.yaml's kubernetes.environments",
+                       known.empty() ? "add one, e.g. 'kubernetes: {environments: {" + *opt.env + ": {namespace: " +
+                                           *opt.env + "}}}'"
+                                     : "known: " + known);
+  }
+
+  const auto& graph = view.graph;
+  std::vector<size_t> chosen;
+  if (opt.all) {
+    for (size_t i = 0; i < graph.projects().size(); ++i)
+      chosen.push_back(i);
+  } else if (changes) {
+    for (const auto& c : changes->set.changed)
+      if (auto i = graph.find(changes->view.graph.projects()[c.project].path))
+        chosen.push_back(*i);
+  } else if (!opt.projects.empty()) {
+    refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
+    chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
+    for (size_t i : chosen)
+      if (!graph.projects()[i].config->job)
+        throw UsageError(graph.projects()[i].name + " has no job: nothing in " + graph.projects()[i].config->file +
+                             " says how to run it",
+                         "add a 'job:' (docs/jobs.md)");
+  } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
+    chosen.push_back(*here);
+  } else {
+    throw UsageError("which projects? Name them, or use --changed or --all",
+                     "e.g. 'mlrepo job render --all', or 'mlrepo job render churn-model -o -'");
+  }
+  std::erase_if(chosen, [&](size_t i) { return !graph.projects()[i].config->job; });
+
+  RenderOutcome out;
+  out.commit = git::oid_hex(commit);
+  registry::Client client(credentials, opt.client);
+  std::string dir = stream ? "" : opt.out_dir.value_or(ws.kubernetes.dir);
+  while (dir.size() > 1 && dir.back() == '/')
+    dir.pop_back();
+  // What Kubernetes would refuse is refused before the registry is asked.
+  for (size_t i : chosen)
+    render_project(graph.projects()[i], ws, PinnedImage{}, environment, dir);
+  for (size_t i : chosen) {
+    const auto& p = graph.projects()[i];
+    // The image of the commit, or of the release tag's commit.
+    git_oid at = commit;
+    const View* from = &view;
+    std::optional<View> tagged;
+    if (opt.release) {
+      std::string tag = "refs/tags/" + p.name + "/v" + *opt.release;
+      if (!repo.has_reference(tag))
+        throw UsageError("there is no release " + p.name + " " + *opt.release + " (no tag " + tag.substr(10) + ")",
+                         "'git tag -l \"" + p.name + "/v*\"' lists its releases");
+      at = repo.require_commit(tag, "release tag");
+      tagged.emplace(open_view(repo, at, ViewOptions{.skip_invalid = true}));
+      from = &*tagged;
+    }
+    auto found_at = from->graph.find(p.path);
+    if (!found_at)
+      throw UsageError(p.name + " is not a project at its release tag's commit");
+    auto plan = build::plan_commit(repo, *from, at, {*found_at}, env);
+    const auto& item = plan.at(0);
+    auto digest = client.head_manifest(registry::parse_image_name(item.content_ref));
+    if (!digest)
+      throw Error(ExitCode::WorkFailed,
+                  "the image of " + p.name + " at commit " + git::oid_hex(at).substr(0, 12) + " (" + item.content_ref +
+                      ") is not in the registry, so no manifest can pin it",
+                  "push the commit and let CI build it, or run 'mlrepo build --push " + p.name + "'");
+    PinnedImage image;
+    image.reference = util::strip_tag(item.content_ref) + "@" + digest->digest;
+    image.commit = git::oid_hex(at);
+    image.content_tag = item.content_ref.substr(util::strip_tag(item.content_ref).size() + 1);
+    image.release = opt.release.value_or("");
+    out.pinned.emplace_back(p.name, image.reference);
+    auto files = render_project(p, ws, image, environment, dir);
+    for (auto& f : files)
+      out.files.push_back(std::move(f));
+  }
+  if (stream) {
+    for (const auto& f : out.files) {
+      if (f.path == "kustomization.yaml")
+        continue; // a stream is the objects themselves
+      if (!out.stream.empty())
+        out.stream += "---\n";
+      out.stream += f.content;
+    }
+    return out;
+  }
+  generated::SyncOptions sync;
+  sync.workdir = repo.workdir();
+  sync.marker = kManifestMarker;
+  sync.check = opt.check;
+  // Only a render of every project knows what is obsolete.
+  sync.prune_dir = opt.all ? dir : "";
+  sync.recursive = true;
+  sync.foreign_hint = "move it, or render to another directory with -o DIR (kubernetes.dir in mlrepo.yaml)";
+  out.sync = generated::sync(out.files, sync);
+  return out;
+}
+
+} // namespace mlrepo::deploy

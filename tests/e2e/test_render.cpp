@@ -1,0 +1,196 @@
+// `mlrepo job render`: Kubernetes manifests from each project's job, images
+// pinned by the digest the real registry (Debian's docker-registry) holds.
+// No cluster runs here: every manifest is checked offline against
+// Kubernetes' own schemas (kubernetes-validate --strict, 1.27 to 1.33) and
+// every kustomization built by `kubectl kustomize`. What no API server
+// checked: admission (quotas, policies), whether the GPU resource and node
+// labels exist on a cluster, and that the image can be pulled from it.
+#include "support/docker.hpp"
+
+#include "mlrepo/util/fs.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <regex>
+
+using namespace mlrepo::test;
+using Catch::Contains;
+
+namespace {
+
+const std::string kValidate = std::string(MLREPO_TOOLS_DIR) + "/kubernetes-validate";
+
+// Every Kubernetes version the manifests must be valid for. kubernetes-validate
+// names each object by metadata.name and fails on a Job that has only
+// generateName (valid Kubernetes): the copy it checks says name instead.
+void expect_valid(const fs::path& file) {
+  TempDir tmp;
+  auto copy = tmp.path() / file.filename();
+  auto text = mlrepo::util::read_file(file).value_or("");
+  mlrepo::util::write_file_atomic(copy, std::regex_replace(text, std::regex("\n  generateName: "), "\n  name: "));
+  for (const char* version : {"1.27.0", "1.28.0", "1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0"}) {
+    auto r = run_program({kValidate, "--strict", "-k", version, copy.string()}, tmp.path());
+    INFO(file << " against Kubernetes " << version << ":\n" << r.out << r.err);
+    CHECK(r.code == 0);
+  }
+}
+
+fs::path kustomize(const fs::path& dir, const fs::path& out) {
+  auto r = run_program({"kubectl", "kustomize", dir.string()}, dir);
+  INFO("kubectl kustomize " << dir << ":\n" << r.err);
+  REQUIRE(r.code == 0);
+  mlrepo::util::write_file_atomic(out, r.out);
+  return out;
+}
+
+struct Deploy {
+  Registry registry;
+  ImageScope images;
+  GitRepo repo;
+  Deploy() {
+    repo.write("mlrepo.yaml", "registry: " + registry.host() + "/acme\nimage_prefix: " + images.prefix() +
+                                  "\nkubernetes:\n  namespace: ml\n  service_account: ml-runner\n"
+                                  "  image_pull_secret: regcred\n  gpu_node_selector: {accelerator: nvidia-a100}\n"
+                                  "  environments:\n    prod:\n      namespace: ml-prod\n      env: {STAGE: prod}\n"
+                                  "      resources: {memory: 16Gi}\n    staging:\n      schedule: '0 5 * * *'\n"
+                                  "      suspend: true\n");
+    repo.write("train/Dockerfile", "FROM " + busybox_image() + "\nCOPY train.sh /train.sh\n");
+    repo.write("train/train.sh", "echo training\n");
+    repo.write("train/mlrepo.yaml", "job:\n  command: [sh, /train.sh]\n  args: ['--epochs', '20']\n"
+                                    "  env: {MODEL_DIR: /models, QUOTE: \"it's: #1\"}\n"
+                                    "  secrets: {DB_PASSWORD: TRAIN_DB_PASSWORD}\n"
+                                    "  resources: {cpu: 500m, memory: 8Gi, gpu: 1}\n  timeout: 2h\n  retries: 2\n"
+                                    "  schedule: ['0 3 * * mon-fri', '@monthly']\n  timezone: Europe/Berlin\n"
+                                    "  concurrency: replace\n");
+    repo.write("score/Dockerfile", "FROM " + busybox_image() + "\nCOPY score.sh /score.sh\n");
+    repo.write("score/score.sh", "echo scoring\n");
+    repo.write("score/mlrepo.yaml", "job:\n  command: sh /score.sh\n");
+    repo.write("lib/Dockerfile", "FROM " + busybox_image() + "\n"); // no job: nothing rendered
+    repo.commit();
+    auto push = repo.mlrepo({"build", "--all", "--push"});
+    INFO(push.err);
+    REQUIRE(push.code == 0);
+  }
+  std::string repository(const std::string& name) const { return "acme/" + images.prefix() + name; }
+  // The digest the registry's storage holds for the project's content tag at HEAD.
+  std::string digest(const std::string& name) const {
+    auto tag = registry.tags(repository(name));
+    for (const auto& t : tag)
+      if (t == repo.head())
+        return registry.tag_digest(repository(name), t);
+    return "";
+  }
+};
+
+} // namespace
+
+TEST_CASE("job render: CronJobs and a Job template, pinned by the registry's digest, valid for Kubernetes 1.27-1.33",
+          "[render][docker]") {
+  Deploy d;
+  auto run = d.repo.mlrepo({"job", "render", "--all"});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  auto dir = d.repo.path() / "deploy/k8s";
+  CHECK(fs::exists(dir / "train/cronjob.yaml"));
+  CHECK(fs::exists(dir / "train/cronjob-2.yaml")); // one CronJob per cron
+  CHECK(fs::exists(dir / "score/job.yaml"));
+  CHECK_FALSE(fs::exists(dir / "lib"));
+  auto train = mlrepo::util::read_file(dir / "train/cronjob.yaml").value_or("");
+  std::string image = d.registry.host() + "/" + d.repository("train") + "@" + d.digest("train");
+  REQUIRE_FALSE(d.digest("train").empty());
+  CHECK_THAT(train, Contains("image: '" + image + "'"));
+  CHECK_THAT(train, !Contains(":latest") && !Contains("image: '" + d.registry.host() + "/" + d.repository("train") + ":"));
+  CHECK_THAT(run.err, Contains("train: " + image));
+  for (const auto& f : {"train/cronjob.yaml", "train/cronjob-2.yaml", "score/job.yaml"})
+    expect_valid(dir / f);
+
+  // The exact YAML, with what changes from run to run replaced.
+  std::string shown = std::regex_replace(train, std::regex("sha256:[0-9a-f]{64}"), "sha256:DIGEST");
+  shown = std::regex_replace(shown, std::regex("[0-9a-f]{40}"), "COMMIT");
+  shown = std::regex_replace(shown, std::regex("content-[0-9a-f]+"), "content-HASH");
+  shown = std::regex_replace(shown, std::regex(d.registry.host() + "/acme/" + d.images.prefix()), "REGISTRY/acme/");
+  auto prefix = d.images.prefix();
+  shown = std::regex_replace(shown, std::regex(prefix.substr(0, prefix.size() - 1)), "PREFIX");
+  auto golden_file = fs::path(MLREPO_SOURCE_DIR) / "tests/golden/k8s/train-cronjob.yaml";
+  if (std::getenv("MLREPO_UPDATE_GOLDEN")) // review the diff before committing it
+    mlrepo::util::write_file_atomic(golden_file, shown);
+  auto golden = mlrepo::util::read_file(golden_file);
+  REQUIRE(golden);
+  CHECK(shown == *golden);
+
+  // Each kustomization builds, and what it builds is valid.
+  TempDir tmp;
+  expect_valid(kustomize(dir / "train", tmp.path() / "train.yaml"));
+  auto score_built = mlrepo::util::read_file(kustomize(dir / "score", tmp.path() / "score.yaml")).value_or("");
+  CHECK_THAT(score_built, !Contains("kind: Job")); // created on demand, never applied
+
+  // The Job template: generateName, so each create is a new run.
+  auto score = mlrepo::util::read_file(dir / "score/job.yaml").value_or("");
+  CHECK_THAT(score, Contains("generateName: 'score-'") && Contains("- '/bin/sh'") && Contains("restartPolicy: Never") &&
+                        Contains("ttlSecondsAfterFinished: 86400") && Contains("backoffLimit: 0"));
+
+  // In sync, then drift, then a hand-written file that is never touched.
+  CHECK(d.repo.mlrepo({"job", "render", "--all", "--check"}).code == 0);
+  mlrepo::util::write_file_atomic(dir / "train/cronjob.yaml", train + "# edited\n");
+  auto drift = d.repo.mlrepo({"job", "render", "--all", "--check"});
+  CHECK(drift.code == 1);
+  CHECK_THAT(drift.err, Contains("stale: deploy/k8s/train/cronjob.yaml"));
+  mlrepo::util::write_file_atomic(dir / "train/cronjob.yaml", "# mine\n");
+  auto foreign = d.repo.mlrepo({"job", "render", "--all"});
+  CHECK(foreign.code == 2);
+  CHECK_THAT(foreign.err, Contains("deploy/k8s/train/cronjob.yaml exists and was not generated by mlrepo"));
+  CHECK(mlrepo::util::read_file(dir / "train/cronjob.yaml").value_or("") == "# mine\n");
+  CHECK(mlrepo::util::read_file(dir / "score/job.yaml").value_or("") == score); // nothing half-written
+}
+
+TEST_CASE("job render: an environment's namespace, env, resources, schedule and suspend, and -o -",
+          "[render][docker]") {
+  Deploy d;
+  auto prod = d.repo.mlrepo({"job", "render", "--all", "--env", "prod", "-o", "deploy/prod"});
+  INFO(prod.err);
+  REQUIRE(prod.code == 0);
+  auto train = mlrepo::util::read_file(d.repo.path() / "deploy/prod/train/cronjob.yaml").value_or("");
+  CHECK_THAT(train, Contains("namespace: 'ml-prod'") && Contains("name: 'STAGE'") && Contains("value: 'prod'") &&
+                        Contains("memory: '16Gi'") && Contains("app.kubernetes.io/instance: 'prod'"));
+  expect_valid(d.repo.path() / "deploy/prod/train/cronjob.yaml");
+  auto staging = d.repo.mlrepo({"job", "render", "train", "--env", "staging", "-o", "-"});
+  REQUIRE(staging.code == 0);
+  CHECK_THAT(staging.out, Contains("schedule: '0 5 * * *'") && Contains("suspend: true") &&
+                              !Contains("cronjob-2") && !Contains("kind: Kustomization"));
+  TempDir tmp;
+  mlrepo::util::write_file_atomic(tmp.path() / "stream.yaml", staging.out);
+  expect_valid(tmp.path() / "stream.yaml");
+  // The secret is a reference into the cluster's Secret, never a value.
+  CHECK_THAT(staging.out, Contains("secretKeyRef:") && Contains("name: 'mlrepo-job-secrets'") &&
+                              Contains("key: 'TRAIN_DB_PASSWORD'"));
+  auto unknown = d.repo.mlrepo({"job", "render", "--all", "--env", "qa"});
+  CHECK(unknown.code == 2);
+  CHECK_THAT(unknown.err, Contains("no environment 'qa'") && Contains("prod, staging"));
+}
+
+TEST_CASE("job render: what Kubernetes would refuse, or an image not in the registry, writes nothing",
+          "[render][docker]") {
+  Deploy d;
+  std::string long_name(51, 'a'); // its second CronJob, <name>-2, would have 53 characters
+  d.repo.write(long_name + "/Dockerfile", "FROM " + busybox_image() + "\n");
+  d.repo.write(long_name + "/mlrepo.yaml", "job:\n  schedule: ['@daily', '@hourly']\n");
+  d.repo.commit();
+  auto too_long = d.repo.mlrepo({"job", "render", "--all"});
+  CHECK(too_long.code == 2);
+  CHECK_THAT(too_long.err, Contains(long_name + "/mlrepo.yaml:") && Contains("52") && Contains("at most 50 characters"));
+  CHECK_FALSE(fs::exists(d.repo.path() / "deploy/k8s"));
+
+  // Fixed by a shorter schedule list; but that commit's image was never pushed.
+  d.repo.write(long_name + "/mlrepo.yaml", "job:\n  schedule: '@daily'\n");
+  d.repo.commit();
+  auto missing = d.repo.mlrepo({"job", "render", "--all"});
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Contains("is not in the registry") && Contains("mlrepo build --push " + long_name));
+  CHECK_FALSE(fs::exists(d.repo.path() / "deploy/k8s"));
+
+  d.repo.write("mlrepo.yaml", "registry: " + d.registry.host() + "/acme\nkubernetes:\n  namespace: ML_Team\n");
+  d.repo.commit();
+  auto ns = d.repo.mlrepo({"job", "render", "train", "-o", "-"});
+  CHECK(ns.code == 2);
+  CHECK_THAT(ns.err, Contains("mlrepo.yaml:3") && Contains("namespace") && Contains("at most 63"));
+}
