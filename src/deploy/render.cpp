@@ -119,6 +119,17 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     auto files = render_project(p, ws, image, environment, dir);
     for (auto& f : files)
       out.files.push_back(std::move(f));
+    // Without --env, each environment gets an overlay beside the base:
+    // <name>/overlays/<env>/, exactly what --env <env> renders, so that
+    // 'kubectl apply -k <dir>/<name>/overlays/prod' needs nothing else.
+    if (!environment && !stream)
+      for (const auto& e : ws.kubernetes.environments) {
+        std::string from = dir + "/" + p.name + "/";
+        for (auto& f : render_project(p, ws, image, &e, dir)) {
+          f.path = from + "overlays/" + e.name + "/" + f.path.substr(from.size());
+          out.files.push_back(std::move(f));
+        }
+      }
   }
   if (stream) {
     for (const auto& f : out.files) {

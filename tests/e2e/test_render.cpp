@@ -118,9 +118,20 @@ TEST_CASE("job render: CronJobs and a Job template, pinned by the registry's dig
   REQUIRE(golden);
   CHECK(shown == *golden);
 
-  // Each kustomization builds, and what it builds is valid.
+  // Each kustomization builds, and what it builds is valid: the base and
+  // one overlay per environment, each what --env renders.
   TempDir tmp;
   expect_valid(kustomize(dir / "train", tmp.path() / "train.yaml"));
+  auto prod = kustomize(dir / "train/overlays/prod", tmp.path() / "prod.yaml");
+  expect_valid(prod);
+  CHECK_THAT(mlrepo::util::read_file(prod).value_or(""), Contains("namespace: ml-prod") && Contains("16Gi"));
+  auto staging = kustomize(dir / "train/overlays/staging", tmp.path() / "staging.yaml");
+  expect_valid(staging);
+  CHECK_THAT(mlrepo::util::read_file(staging).value_or(""), Contains("suspend: true") && Contains("0 5 * * *"));
+  REQUIRE(d.repo.mlrepo({"job", "render", "train", "--env", "prod", "-o", "rendered-prod"}).code == 0);
+  CHECK(mlrepo::util::read_file(dir / "train/overlays/prod/cronjob.yaml") ==
+        mlrepo::util::read_file(d.repo.path() / "rendered-prod/train/cronjob.yaml"));
+  fs::remove_all(d.repo.path() / "rendered-prod");
   auto score_built = mlrepo::util::read_file(kustomize(dir / "score", tmp.path() / "score.yaml")).value_or("");
   CHECK_THAT(score_built, !Contains("kind: Job")); // created on demand, never applied
 
