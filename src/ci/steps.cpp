@@ -194,4 +194,47 @@ void check_step(Yaml& y) {
   y.line(4, "run: mlrepo ci generate --check");
 }
 
+void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& needs, const std::string& condition,
+                const std::string& selection) {
+  const auto& k = ws.kubernetes;
+  std::string env = k.deploy_environment.empty() ? "" : " --env " + yaml_quote(k.deploy_environment);
+  y.blank();
+  y.line(1, "deploy:");
+  y.line(2, "name: deploy the jobs" + (k.deploy_environment.empty() ? std::string() : " to " + k.deploy_environment));
+  y.line(2, "needs: " + needs);
+  y.line(2, "if: " + condition);
+  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  y.line(2, "permissions:");
+  y.line(3, "contents: read");
+  if (ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
+    y.line(3, "packages: read # the digest of each image, read from the registry");
+  y.line(2, "steps:");
+  checkout_step(y, ws, true);
+  install_step(y, ws);
+  login_step(y, ws, false);
+  y.line(3, "- name: Write the kubeconfig (mode 0600, never echoed)");
+  y.line(4, "env:");
+  y.line(5, "KUBECONFIG_DATA: ${{ secrets." + k.kubeconfig_secret + " }}");
+  y.line(4, "run: |");
+  y.line(5, "if [ -z \"$KUBECONFIG_DATA\" ]; then");
+  y.line(6, "echo \"::error title=mlrepo deploy::the secret " + k.kubeconfig_secret + " holds no kubeconfig\"");
+  y.line(6, "exit 1");
+  y.line(5, "fi");
+  y.line(5, "umask 077");
+  y.line(5, "printf '%s' \"$KUBECONFIG_DATA\" > \"$RUNNER_TEMP/kubeconfig\"");
+  y.line(5, "echo \"KUBECONFIG=$RUNNER_TEMP/kubeconfig\" >> \"$GITHUB_ENV\"");
+  y.line(3, "- name: Apply the promoted images' CronJobs (server-side, pinned by digest)");
+  y.line(4, "run: |");
+  // The tag is pusher-controlled text: it reaches the script only as an
+  // environment variable, split by the shell.
+  y.line(5, "if [[ \"$GITHUB_REF\" == refs/tags/* ]]; then");
+  y.line(6, "mlrepo job deploy \"${GITHUB_REF_NAME%/v*}\" --release \"${GITHUB_REF_NAME##*/v}\"" + env);
+  y.line(5, "else");
+  y.line(6, "mlrepo job deploy " + selection + env);
+  y.line(5, "fi");
+  y.line(3, "- name: Remove the kubeconfig");
+  y.line(4, "if: always()");
+  y.line(4, "run: rm -f \"$RUNNER_TEMP/kubeconfig\"");
+}
+
 } // namespace mlrepo::ci

@@ -66,4 +66,11 @@ void slack_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
 // A stale workflow fails the run, naming the command that fixes it.
 void check_step(Yaml& y);
 
+// With kubernetes.deploy: the job that applies what was promoted, running
+// `mlrepo job deploy` (which knows Kubernetes; this knows only the command).
+// `selection` is how a default-branch run names its projects ("--changed",
+// or a quoted project name); a release tag always names its own project.
+void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& needs, const std::string& condition,
+                const std::string& selection);
+
 } // namespace mlrepo::ci

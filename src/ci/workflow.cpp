@@ -217,6 +217,11 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     y.line(4, std::string(tests ? "run: mlrepo test" : "run: mlrepo build") + build_args);
     notify_step(y, ws, p.name, "failed=variants", {});
   }
+  if (push && ws.kubernetes.deploy && p.config->job)
+    deploy_job(y, ws, "build",
+               "${{ !cancelled() && !failure() && ((" + on_default_branch(opt.default_branch) +
+                   ") || startsWith(github.ref, 'refs/tags/')) }}",
+               yaml_quote(p.name));
   return {file, header(triggers_comment(p, push)) + "\n" + y.str()};
 }
 
@@ -382,6 +387,13 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     y.line(5, "mlrepo test \"$project\" --pull");
     release_step(y, "");
     gate_needs.push_back("release");
+    if (ws.kubernetes.deploy) {
+      deploy_job(y, ws, "[changes, promote, release]",
+                 "${{ !cancelled() && !failure() && ((" + on_default_branch(opt.default_branch) +
+                     " && needs.changes.outputs.any_changed == 'true') || startsWith(github.ref, 'refs/tags/')) }}",
+                 "--changed");
+      gate_needs.push_back("deploy");
+    }
   }
 
   y.blank();

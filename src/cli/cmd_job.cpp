@@ -215,6 +215,55 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
       return 0;
     };
   });
+
+  auto deploy_opts = std::make_shared<deploy::DeployOptions>();
+  auto* dep = job->add_subcommand("deploy", "Render and kubectl apply each job's CronJobs (what CI's deploy job runs)");
+  dep->footer(
+      "Renders as 'mlrepo job render -o -' does, then per project pipes its CronJobs to\n"
+      "'kubectl apply --server-side --field-manager=mlrepo -f -'. kubectl finds the cluster as\n"
+      "it always does (KUBECONFIG); mlrepo never reads credentials. A project without a schedule\n"
+      "has nothing to apply: its Job runs on demand. The job summary lists each object and digest.\n"
+      "Examples:\n"
+      "  mlrepo job deploy --changed --env prod        # CI on the default branch\n"
+      "  mlrepo job deploy churn-model --release 1.2.0 --env prod\n"
+      "  mlrepo job deploy --all --dry-run");
+  dep->add_option("PROJECT", deploy_opts->render.projects, "Project names or paths (default: the project you are in)");
+  auto* dep_changed = dep->add_flag("--changed", deploy_opts->render.changed, "Deploy the projects `mlrepo changed` lists");
+  add_selection_options(*dep, deploy_opts->render.selection);
+  for (const char* name : {"--uncommitted", "--no-uncommitted"})
+    dep->get_option(name)->group("");
+  dep->add_flag("--all", deploy_opts->render.all, "Deploy every project with a job")->excludes(dep_changed);
+  dep->add_option("--env", deploy_opts->render.env, "One of kubernetes.environments")->type_name("ENV");
+  dep->add_option("--release", deploy_opts->render.release, "Pin the image of the release tag <name>/v<VERSION>")
+      ->type_name("VERSION");
+  dep->add_option("--kubectl", deploy_opts->kubectl, "The kubectl to run (default: kubectl on PATH)")->type_name("PATH");
+  dep->add_flag("--dry-run", deploy_opts->dry_run, "Render and say what would be applied; run nothing");
+  dep->callback([&global, deploy_opts, &action] {
+    action = [&global, deploy_opts] {
+      auto env = changes::process_env();
+      auto repo = open_repository(global);
+      deploy_opts->render.cwd = command_cwd(global);
+      deploy_opts->render.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
+      util::SpawnRunner runner;
+      registry::DockerConfigCredentials credentials(runner);
+      auto out = deploy::run_deploy(repo, *deploy_opts, env, credentials, runner);
+      std::string md = "### mlrepo job deploy\n\n| project | objects | image |\n|---|---|---|\n";
+      for (const auto& p : out.projects) {
+        std::string objects;
+        for (const auto& o : p.objects)
+          objects += (objects.empty() ? "" : ", ") + ("`" + o + "`");
+        md += "| " + p.project + " | " +
+              (objects.empty() ? std::string("none (runs on demand)") : objects + (p.applied ? "" : " (not applied)")) +
+              " | `" + p.image + "` |\n";
+        std::cout << p.project << "\t" << (p.applied ? "applied" : "not applied") << "\t" << p.image << "\n";
+      }
+      if (out.projects.empty())
+        spdlog::info("no project with a job to deploy");
+      if (auto summary = env("GITHUB_STEP_SUMMARY"); summary && !summary->empty())
+        util::append_file(*summary, md + "\n");
+      return 0;
+    };
+  });
 }
 
 } // namespace mlrepo::cli

@@ -11,6 +11,7 @@
 #include "mlrepo/util/image_ref.hpp"
 #include "yaml_reader.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mlrepo::config {
@@ -222,7 +223,15 @@ WorkspaceKubernetes parse_kubernetes(MapReader& k) {
       k.fail("ttl_after_finished", e.what());
     }
   }
-  out.deploy = k.boolean("deploy").value_or(false);
+  std::optional<Located> deploy = k.string("deploy");
+  if (auto secret = k.string("kubeconfig_secret")) {
+    bool ok = !secret->value.empty();
+    for (char c : secret->value)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok)
+      k.fail("kubeconfig_secret", "must be a secret name (letters, digits, '_')");
+    out.kubeconfig_secret = secret->value;
+  }
   auto names = k.map_keys("environments");
   if (auto envs = k.map("environments", names)) {
     for (const auto& name : names) {
@@ -254,6 +263,19 @@ WorkspaceKubernetes parse_kubernetes(MapReader& k) {
         e.suspend = m->boolean("suspend");
       }
       out.environments.push_back(std::move(e));
+    }
+  }
+  if (deploy && deploy->value != "false") {
+    out.deploy = true;
+    if (deploy->value != "true") {
+      bool known = std::any_of(out.environments.begin(), out.environments.end(),
+                               [&](const KubernetesEnvironment& e) { return e.name == deploy->value; });
+      if (!known)
+        throw ConfigError(k.file(), deploy->line,
+                          "'kubernetes.deploy' names the environment '" + deploy->value +
+                              "', which kubernetes.environments does not have",
+                          "write true (the base), false, or one of kubernetes.environments");
+      out.deploy_environment = deploy->value;
     }
   }
   return out;
@@ -388,7 +410,8 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
       secret_name(*notify, "slack_webhook_secret", cfg.ci.slack_webhook_secret);
   }
   if (auto k8s = r.map("kubernetes", {"namespace", "dir", "service_account", "image_pull_secret", "gpu_resource",
-                                      "gpu_node_selector", "secret", "ttl_after_finished", "deploy", "environments"}))
+                                      "gpu_node_selector", "secret", "ttl_after_finished", "deploy",
+                                      "kubeconfig_secret", "environments"}))
     cfg.kubernetes = parse_kubernetes(*k8s);
   if (auto prune = r.map("prune", {"keep_last", "older_than"})) {
     if (prune->has("keep_last"))

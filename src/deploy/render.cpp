@@ -63,7 +63,7 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
     chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
     for (size_t i : chosen)
-      if (!graph.projects()[i].config->job)
+      if (!graph.projects()[i].config->job && !opt.skip_without_job)
         throw UsageError(graph.projects()[i].name + " has no job: nothing in " + graph.projects()[i].config->file +
                              " says how to run it",
                          "add a 'job:' (docs/jobs.md)");
@@ -78,7 +78,8 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   RenderOutcome out;
   out.commit = git::oid_hex(commit);
   registry::Client client(credentials, opt.client);
-  std::string dir = stream ? "" : opt.out_dir.value_or(ws.kubernetes.dir);
+  // A stream's files are never written: "-" keeps each project's apart.
+  std::string dir = stream ? "-" : opt.out_dir.value_or(ws.kubernetes.dir);
   while (dir.size() > 1 && dir.back() == '/')
     dir.pop_back();
   // What Kubernetes would refuse is refused before the registry is asked.
@@ -124,16 +125,16 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     // 'kubectl apply -k <dir>/<name>/overlays/prod' needs nothing else.
     if (!environment && !stream)
       for (const auto& e : ws.kubernetes.environments) {
-        std::string from = dir + "/" + p.name + "/";
+        std::string base = dir + "/" + p.name + "/";
         for (auto& f : render_project(p, ws, image, &e, dir)) {
-          f.path = from + "overlays/" + e.name + "/" + f.path.substr(from.size());
+          f.path = base + "overlays/" + e.name + "/" + f.path.substr(base.size());
           out.files.push_back(std::move(f));
         }
       }
   }
   if (stream) {
     for (const auto& f : out.files) {
-      if (f.path == "kustomization.yaml")
+      if (f.path.ends_with("/kustomization.yaml"))
         continue; // a stream is the objects themselves
       if (!out.stream.empty())
         out.stream += "---\n";

@@ -36,6 +36,9 @@ MLREPO = os.environ.get("MLREPO_BIN", os.path.join(SOURCE, "build", "src", "mlre
 REAL_DOCKER = os.environ.get("MLREPO_HARNESS_DOCKER", "/usr/bin/docker")
 WORKFLOW = ".github/workflows/mlrepo.yml"
 PROJECTS = ["python-base", "notebook", "churn-model", "demand-forecast"]
+K8S_VALIDATE = os.environ.get("MLREPO_K8S_VALIDATE",
+                              os.path.join(SOURCE, "build", "tools", "bin", "kubernetes-validate"))
+KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# kubeconfig-secret-marker\n"
 TESTED = ["churn-model", "demand-forecast"]  # the projects with a test: command
 STANDIN = "mlrepo-harness/python-standin:3.11-slim"
 JOB_WORKFLOW = ".github/workflows/mlrepo-job-churn-model.yml"
@@ -74,10 +77,13 @@ class World:
         self.origin = os.path.join(self.dir, "origin.git")
         self.docker_log = os.path.join(self.dir, "docker.log")
         self.make_repository()
+        self.kubectl_log = os.path.join(self.dir, "kubectl")
         self.runner = Runner(self.origin, os.path.dirname(self.mlrepo), os.path.join(HERE, "bin"),
-                             secrets={"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "ci-password"},
+                             secrets={"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "ci-password",
+                                      "KUBECONFIG": KUBECONFIG},
                              before_job=self.fresh_runner,
-                             extra_env={"MLREPO_DOCKER_LOG": self.docker_log, "MLREPO_REAL_DOCKER": REAL_DOCKER})
+                             extra_env={"MLREPO_DOCKER_LOG": self.docker_log, "MLREPO_REAL_DOCKER": REAL_DOCKER,
+                                        "MLREPO_KUBECTL_LOG": self.kubectl_log, "MLREPO_K8S_VALIDATE": K8S_VALIDATE})
 
     # -- set-up ------------------------------------------------------------
     def start_registry(self):
@@ -139,6 +145,9 @@ class World:
                     f.write(text)
         with open(os.path.join(self.work, "mlrepo.yaml"), "a") as f:
             f.write(f"image_prefix: {self.prefix}\n")
+            # CI deploys the promoted jobs to a "prod" environment (a
+            # recording kubectl stands in for the cluster).
+            f.write("kubernetes:\n  deploy: prod\n  environments:\n    prod: {namespace: ml-prod}\n")
         self.git("init", "-q", "-b", "main")
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "Example monorepo")
@@ -678,6 +687,37 @@ def test_release_tag_on_an_unbuilt_commit_builds_and_tests_it_first(world):
     assert world.tag_digest("churn-model", "latest") == content, run.explain()
     assert world.tag_digest("churn-model", "1") == content, run.explain()
     assert world.tag_digest("churn-model", "1.0.1") == world.tag_digest("churn-model", "1.0")
+
+
+# Deploy: kubernetes.deploy: prod applies the promoted jobs' CronJobs.
+
+def kubectl_calls(world):
+    d = world.kubectl_log
+    calls = sorted(f for f in os.listdir(d) if f.endswith(".args")) if os.path.isdir(d) else []
+    return [{"args": open(os.path.join(d, c)).read().strip(),
+             "mode": open(os.path.join(d, c[:-5] + ".kubeconfig-mode")).read().strip(),
+             "yaml": open(os.path.join(d, c[:-5] + ".yaml")).read()} for c in calls]
+
+
+def test_push_deploys_the_changed_job_pinned_by_digest(world):
+    world.git("checkout", "-q", "main")
+    shutil.rmtree(world.kubectl_log, ignore_errors=True)
+    world.commit("churn: retrain", {"projects/churn-model/src/churn/retrain.py": "EPOCHS = 3\n"})
+    run = world.push_main()
+    assert run.job("deploy") == "success", run.explain()
+    assert run.job("gate") == "success", run.explain()
+    calls = kubectl_calls(world)
+    assert len(calls) == 1, run.explain()  # churn-model: the one changed project with a job
+    call = calls[0]
+    assert call["args"] == "apply --server-side --field-manager=mlrepo --force-conflicts -f -"
+    assert call["mode"] == "600", "the kubeconfig is written with mode 0600"
+    content = world.tag_digest("churn-model", world.content_tag("churn-model", world.head()))
+    assert f"image: '{world.image('churn-model')}@{content}'" in call["yaml"], call["yaml"]
+    assert "kind: CronJob" in call["yaml"] and "namespace: 'ml-prod'" in call["yaml"], call["yaml"]
+    logs = "".join(s["log"] for i in run.result.instances("deploy") for s in i.steps)
+    assert "kubeconfig-secret-marker" not in logs, "the kubeconfig is never echoed"
+    summary = "".join(i.summary for i in run.result.instances("deploy"))
+    assert "CronJob/churn-model" in summary and content in summary, summary
 
 
 # Per-project mode: one workflow per project, triggered by its `paths:`.

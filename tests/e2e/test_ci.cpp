@@ -759,3 +759,53 @@ TEST_CASE("ci generate: release tags run promote --release, each project's workf
                !Contains("--release"));
   }
 }
+
+TEST_CASE("ci generate: with kubernetes.deploy, a deploy job applies the promoted jobs, kubeconfig from a secret",
+          "[ci]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", std::string(kPinned) + "  mode: matrix\nregistry: ghcr.io/acme\n"
+                         "kubernetes:\n  deploy: prod\n  kubeconfig_secret: PROD_KUBECONFIG\n"
+                         "  environments:\n    prod: {namespace: ml-prod}\n");
+  r.write("train/Dockerfile", "FROM scratch\n");
+  r.write("train/mlrepo.yaml", "job:\n  schedule: '@daily'\n");
+  r.commit();
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  auto wf = load(r, ".github/workflows/mlrepo.yml");
+  auto job = wf["jobs"]["deploy"];
+  REQUIRE(job);
+  CHECK(strings(job["needs"]) == std::vector<std::string>{"changes", "promote", "release"});
+  CHECK_THAT(job["if"].as<std::string>(), Contains("refs/heads/main") && Contains("startsWith(github.ref, 'refs/tags/')"));
+  CHECK(job["permissions"]["contents"].as<std::string>() == "read");
+  CHECK(job["permissions"]["packages"].as<std::string>() == "read");
+  auto write = step_named(job["steps"], "Write the kubeconfig (mode 0600, never echoed)");
+  REQUIRE(write);
+  CHECK(write["env"]["KUBECONFIG_DATA"].as<std::string>() == "${{ secrets.PROD_KUBECONFIG }}");
+  CHECK_THAT(write["run"].as<std::string>(), Contains("umask 077") && !Contains("echo \"$KUBECONFIG_DATA"));
+  auto apply = step_named(job["steps"], "Apply the promoted images' CronJobs (server-side, pinned by digest)");
+  REQUIRE(apply);
+  CHECK_THAT(apply["run"].as<std::string>(), Contains("mlrepo job deploy --changed --env 'prod'") &&
+                                                 Contains("--release \"${GITHUB_REF_NAME##*/v}\" --env 'prod'"));
+  CHECK(step_named(job["steps"], "Remove the kubeconfig")["if"].as<std::string>() == "always()");
+  CHECK(strings(wf["jobs"]["gate"]["needs"]).back() == "deploy");
+  expect_workflows_lint_clean(r);
+
+  SECTION("per-project mode: the project's own workflow deploys it") {
+    r.write("mlrepo.yaml", std::string(kPinned) + "registry: ghcr.io/acme\nkubernetes:\n  deploy: true\n");
+    REQUIRE(generate(r).code == 0);
+    auto own = load(r, ".github/workflows/mlrepo-train.yml")["jobs"]["deploy"];
+    REQUIRE(own);
+    CHECK(own["needs"].as<std::string>() == "build");
+    CHECK_THAT(step_named(own["steps"], "Apply the promoted images' CronJobs (server-side, pinned by digest)")["run"]
+                   .as<std::string>(),
+               Contains("mlrepo job deploy 'train'\n"));
+    expect_workflows_lint_clean(r);
+  }
+  SECTION("an unknown environment is refused with its line") {
+    r.write("mlrepo.yaml", std::string(kPinned) + "registry: ghcr.io/acme\nkubernetes:\n  deploy: qa\n");
+    auto bad = generate(r);
+    CHECK(bad.code == 2);
+    CHECK_THAT(bad.err, Contains("mlrepo.yaml:5") && Contains("'qa'"));
+  }
+}

@@ -205,3 +205,36 @@ TEST_CASE("job render: what Kubernetes would refuse, or an image not in the regi
   CHECK(ns.code == 2);
   CHECK_THAT(ns.err, Contains("mlrepo.yaml:3") && Contains("namespace") && Contains("at most 63"));
 }
+
+TEST_CASE("job deploy: each project's CronJobs reach kubectl apply --server-side as one stream, a Job template never",
+          "[render][docker]") {
+  Deploy d;
+  // kubectl replaced by a recorder: no cluster runs here. It keeps argv,
+  // stdin and the KUBECONFIG it was given; the test validates what it got.
+  TempDir tmp;
+  auto recorder = tmp.path() / "kubectl";
+  mlrepo::util::write_file_atomic(recorder, "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$0.args\"\n"
+                                            "cat > \"$0.$(wc -l < \"$0.args\").yaml\"\n"
+                                            "[ -z \"$FAIL\" ] || { echo \"$FAIL\" >&2; exit 1; }\n"
+                                            "echo 'cronjob.batch/train serverside-applied'\n");
+  fs::permissions(recorder, fs::perms::owner_all);
+  auto run = d.repo.mlrepo({"job", "deploy", "--all", "--env", "prod", "--kubectl", recorder.string()});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  std::string image = d.registry.host() + "/" + d.repository("train") + "@" + d.digest("train");
+  CHECK_THAT(run.out, Contains("train\tapplied\t" + image) && Contains("score\tnot applied"));
+  CHECK_THAT(run.err, Contains("score: no schedule, so nothing to apply"));
+  auto args = mlrepo::util::read_file(tmp.path() / "kubectl.args").value_or("");
+  CHECK(args == "apply --server-side --field-manager=mlrepo --force-conflicts -f -\n"); // once: train only
+  auto stream = tmp.path() / "kubectl.1.yaml";
+  auto text = mlrepo::util::read_file(stream).value_or("");
+  CHECK_THAT(text, Contains("name: 'train'") && Contains("name: 'train-2'") && Contains("namespace: 'ml-prod'") &&
+                       Contains("image: '" + image + "'") && !Contains("generateName"));
+  expect_valid(stream);
+
+  auto failed = d.repo.mlrepo({"job", "deploy", "train", "--kubectl", recorder.string()},
+                              {{"FAIL", "error: the server has asked for the client to provide credentials"}});
+  CHECK(failed.code == 1);
+  CHECK_THAT(failed.err, Contains("kubectl could not apply the job of train") && Contains("credentials") &&
+                             Contains("KUBECONFIG"));
+}

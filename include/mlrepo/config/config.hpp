@@ -69,7 +69,11 @@ struct WorkspaceKubernetes {
   std::map<std::string, std::string> gpu_node_selector; // for jobs that ask for a GPU
   std::string secret = "mlrepo-job-secrets";             // the Secret whose keys are the job's secret names
   std::int64_t ttl_seconds_after_finished = 86400;
+  // `deploy: true` (the base) or `deploy: <environment>`: generated CI
+  // applies the changed projects' CronJobs after promotion and on releases.
   bool deploy = false;
+  std::string deploy_environment;
+  std::string kubeconfig_secret = "KUBECONFIG"; // the CI secret holding the kubeconfig
   std::vector<KubernetesEnvironment> environments;
 };
 

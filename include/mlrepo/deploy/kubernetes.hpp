@@ -43,6 +43,7 @@ struct RenderOptions {
   std::optional<std::string> out_dir; // "-": one YAML stream; else kubernetes.dir
   bool check = false;
   std::optional<std::string> release; // pin the image of <name>/v<VERSION> instead of HEAD's
+  bool skip_without_job = false;      // a named project without a job is left out, not refused
   std::string cwd;
   registry::ClientOptions client;
 };
@@ -57,5 +58,38 @@ struct RenderOutcome {
 
 RenderOutcome run_render(const git::Repository& repo, const RenderOptions& options, const changes::EnvLookup& env,
                          registry::CredentialSource& credentials);
+
+} // namespace mlrepo::deploy
+
+namespace mlrepo::util {
+class ProcessRunner;
+}
+
+namespace mlrepo::deploy {
+
+// `mlrepo job deploy`: render, then `kubectl apply --server-side` each
+// project's CronJobs (a Job template is created on demand, never applied).
+// kubectl finds the cluster as it always does (KUBECONFIG); mlrepo never
+// reads or passes credentials.
+struct DeployOptions {
+  RenderOptions render; // out_dir and check are ignored
+  std::string kubectl = "kubectl";
+  bool dry_run = false; // render and say what would be applied; run nothing
+};
+
+struct Applied {
+  std::string project;
+  std::string image;                // repository@sha256:…
+  std::vector<std::string> objects; // "CronJob/churn-model"
+  bool applied = false;             // false: only a Job template, or a dry run
+};
+
+struct DeployOutcome {
+  std::string commit;
+  std::vector<Applied> projects;
+};
+
+DeployOutcome run_deploy(const git::Repository& repo, const DeployOptions& options, const changes::EnvLookup& env,
+                         registry::CredentialSource& credentials, util::ProcessRunner& runner);
 
 } // namespace mlrepo::deploy

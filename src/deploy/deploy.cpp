@@ -1,0 +1,72 @@
+#include "mlrepo/deploy/kubernetes.hpp"
+
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/process.hpp"
+#include "mlrepo/util/text.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::deploy {
+
+// The steps, in order: render as `job render -o -` would; per project, the
+// CronJobs as one stream on kubectl's stdin; each object and digest said.
+DeployOutcome run_deploy(const git::Repository& repo, const DeployOptions& opt, const changes::EnvLookup& env,
+                         registry::CredentialSource& credentials, util::ProcessRunner& runner) {
+  RenderOptions render = opt.render;
+  render.out_dir = "-";
+  render.check = false;
+  render.skip_without_job = true; // a release of a project without a job deploys nothing
+  auto rendered = run_render(repo, render, env, credentials);
+  DeployOutcome out;
+  out.commit = rendered.commit;
+  for (const auto& [project, image] : rendered.pinned) {
+    Applied a;
+    a.project = project;
+    a.image = image;
+    std::string stream;
+    std::string prefix = "-/" + project + "/";
+    for (const auto& f : rendered.files) {
+      if (f.path.rfind(prefix, 0) != 0 || f.path.rfind(prefix + "cronjob", 0) != 0)
+        continue;
+      // The object's name is on the line after `metadata:`.
+      auto at = f.content.find("\nmetadata:\n  name: '");
+      if (at != std::string::npos) {
+        auto start = at + std::string("\nmetadata:\n  name: '").size();
+        a.objects.push_back("CronJob/" + f.content.substr(start, f.content.find('\'', start) - start));
+      }
+      stream += (stream.empty() ? "" : "---\n") + f.content;
+    }
+    if (stream.empty()) {
+      spdlog::info("{}: no schedule, so nothing to apply: its Job runs on demand "
+                   "('mlrepo job render {} -o - | kubectl create -f -')",
+                   project, project);
+      out.projects.push_back(std::move(a));
+      continue;
+    }
+    util::ProcessSpec spec;
+    spec.argv = {opt.kubectl, "apply", "--server-side", "--field-manager=mlrepo", "--force-conflicts", "-f", "-"};
+    spec.cwd = repo.workdir();
+    spec.stdin_data = stream;
+    spdlog::info("==> {}: {} {}", project, util::shell_quote(spec.argv), image);
+    if (opt.dry_run) {
+      out.projects.push_back(std::move(a));
+      continue;
+    }
+    auto r = runner.run(spec);
+    if (!r.ok()) {
+      std::string err = r.err.empty() ? r.out : r.err;
+      while (!err.empty() && (err.back() == '\n' || err.back() == ' '))
+        err.pop_back();
+      throw Error(ExitCode::WorkFailed, "kubectl could not apply the job of " + project + ": " + err,
+                  "check the cluster access (KUBECONFIG) and 'mlrepo job render " + project +
+                      " -o -'; projects before it were applied");
+    }
+    if (!r.out.empty())
+      spdlog::info("{}", util::last_line(r.out));
+    a.applied = !opt.dry_run;
+    out.projects.push_back(std::move(a));
+  }
+  return out;
+}
+
+} // namespace mlrepo::deploy
