@@ -33,11 +33,12 @@ struct JobRunCliOptions {
 };
 
 void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
-  auto* job = app.add_subcommand("job", "Run a project's image as a batch job: list jobs, run one locally");
+  auto* job = app.add_subcommand("job", "Run a project's image as a batch job: list, run locally, render for Kubernetes, deploy");
   job->require_subcommand(1);
   job->footer("A project's job is the `job:` section of its mlrepo.yaml: command, args, env, secrets,\n"
               "resources, timeout, retries, schedule, timezone, concurrency (docs/jobs.md).\n"
-              "`mlrepo ci generate` writes a scheduled workflow for each job.");
+              "`mlrepo ci generate` writes a scheduled workflow for each job; `mlrepo job render` writes it\n"
+              "as a Kubernetes CronJob or Job (docs/kubernetes.md).");
 
   auto list_opts = std::make_shared<JobListOptions>();
   auto* list = job->add_subcommand("list", "Every project with a job: schedule, next runs, resources, timeout");
