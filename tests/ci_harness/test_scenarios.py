@@ -145,9 +145,14 @@ class World:
                     f.write(text)
         with open(os.path.join(self.work, "mlrepo.yaml"), "a") as f:
             f.write(f"image_prefix: {self.prefix}\n")
-            # CI deploys the promoted jobs to a "prod" environment (a
-            # recording kubectl stands in for the cluster).
-            f.write("kubernetes:\n  deploy: prod\n  environments:\n    prod: {namespace: ml-prod}\n")
+        # CI deploys the promoted jobs to the example's "prod" environment (a
+        # recording kubectl stands in for the cluster).
+        config = os.path.join(self.work, "mlrepo.yaml")
+        with open(config) as f:
+            text = f.read()
+        assert "\nkubernetes:\n" in text, "the example has a kubernetes: section"
+        with open(config, "w") as f:
+            f.write(text.replace("\nkubernetes:\n", "\nkubernetes:\n  deploy: prod\n", 1))
         self.git("init", "-q", "-b", "main")
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "Example monorepo")
