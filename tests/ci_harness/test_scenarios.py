@@ -732,6 +732,9 @@ def test_per_project_first_push_runs_every_workflow(per_project):
     assert run.triggered() == sorted(PROJECTS), run.explain()
     for project, result in run.per_project.items():
         assert result.result("build") == "success", run.explain()
+    # churn-model has a job: its own workflow deploys it after the build.
+    assert run.per_project["churn-model"].result("deploy") == "success", run.explain()
+    assert "deploy" not in run.per_project["demand-forecast"].jobs, "no job, no deploy job"
     # Run one after the other here, the workflows find what an earlier one
     # pushed (on GitHub they run at once: see docs/ci.md).
     assert all(n == 1 for n in run.builds().values()) and set(run.builds()) == set(PROJECTS), run.explain()
