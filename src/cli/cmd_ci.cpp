@@ -55,29 +55,7 @@ void register_ci(CLI::App& app, const GlobalOptions& global, Action& action) {
                      view.config.ci.mlrepo_action);
       auto files = ci::generate_workflows(view.graph, view.config, *view.snapshot, go);
       auto report = ci::sync_workflows(repo.workdir(), files, opts->check);
-      if (opts->check) {
-        for (const auto& f : report.created)
-          spdlog::error("missing: {}", f);
-        for (const auto& f : report.updated)
-          spdlog::error("stale: {}", f);
-        for (const auto& f : report.deleted)
-          spdlog::error("obsolete: {}", f);
-        if (!report.in_sync()) {
-          spdlog::info("hint: run 'mlrepo ci generate' and commit the result");
-          return 1;
-        }
-        spdlog::info("{} workflow{} in sync", files.size(), files.size() == 1 ? "" : "s");
-        return 0;
-      }
-      for (const auto& f : report.created)
-        spdlog::info("created {}", f);
-      for (const auto& f : report.updated)
-        spdlog::info("updated {}", f);
-      for (const auto& f : report.deleted)
-        spdlog::info("deleted {}", f);
-      spdlog::info("{} created, {} updated, {} deleted, {} unchanged", report.created.size(),
-                   report.updated.size(), report.deleted.size(), report.unchanged.size());
-      return 0;
+      return report_sync(report, opts->check, files.size(), "workflow", "mlrepo ci generate");
     };
   });
 }

@@ -32,6 +32,27 @@ struct JobRunCliOptions {
   std::optional<std::string> args_string;
 };
 
+namespace {
+
+// What `job render` and `job deploy` both choose: the projects (as build
+// chooses them; committed work only), an environment and a release.
+void add_render_choice(CLI::App& cmd, deploy::RenderOptions& opts, const std::string& verb,
+                       const std::string& all_help) {
+  cmd.add_option("PROJECT", opts.projects, "Project names or paths (default: the project you are in)");
+  auto* changed = cmd.add_flag("--changed", opts.changed, verb + " the projects `mlrepo changed` lists");
+  add_selection_options(cmd, opts.selection);
+  for (const char* name : {"--uncommitted", "--no-uncommitted"})
+    cmd.get_option(name)->group(""); // manifests pin images of commits
+  cmd.add_flag("--all", opts.all, all_help)->excludes(changed);
+  cmd.add_option("--env", opts.env,
+                 "Merge in one of kubernetes.environments (namespace, env, resources, schedule, suspend)")
+      ->type_name("ENV");
+  cmd.add_option("--release", opts.release, "Pin the image of the release tag <name>/v<VERSION>")
+      ->type_name("VERSION");
+}
+
+} // namespace
+
 void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* job = app.add_subcommand("job", "Run a project's image as a batch job: list, run locally, render for Kubernetes, deploy");
   job->require_subcommand(1);
@@ -159,20 +180,10 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
       "  mlrepo job render --all --env prod -o deploy/prod\n"
       "  mlrepo job render churn-model -o - | kubectl create -f -\n"
       "  mlrepo job render --all --check                # in CI: are the manifests current?");
-  render->add_option("PROJECT", render_opts->projects, "Project names or paths (default: the project you are in)");
-  auto* render_changed = render->add_flag("--changed", render_opts->changed, "Render the projects `mlrepo changed` lists");
-  add_selection_options(*render, render_opts->selection);
-  for (const char* name : {"--uncommitted", "--no-uncommitted"})
-    render->get_option(name)->group("");
-  render->add_flag("--all", render_opts->all, "Render every project with a job (and remove obsolete manifests)")
-      ->excludes(render_changed);
-  render->add_option("--env", render_opts->env, "Merge in one of kubernetes.environments (namespace, env, resources, schedule, suspend)")
-      ->type_name("ENV");
+  add_render_choice(*render, *render_opts, "Render", "Render every project with a job (and remove obsolete manifests)");
   render->add_option("-o,--output", render_opts->out_dir, "Directory to write to, or - for one YAML stream on stdout")
       ->type_name("DIR");
   render->add_flag("--check", render_opts->check, "Write nothing; exit 1 when the files on disk differ");
-  render->add_option("--release", render_opts->release, "Pin the image of the release tag <name>/v<VERSION>")
-      ->type_name("VERSION");
   render->callback([&global, render_opts, &action] {
     action = [&global, render_opts] {
       auto env = changes::process_env();
@@ -190,30 +201,7 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
         std::cout << out.stream;
         return 0;
       }
-      const auto& r = out.sync;
-      if (render_opts->check) {
-        for (const auto& f : r.created)
-          spdlog::error("missing: {}", f);
-        for (const auto& f : r.updated)
-          spdlog::error("stale: {}", f);
-        for (const auto& f : r.deleted)
-          spdlog::error("obsolete: {}", f);
-        if (!r.in_sync()) {
-          spdlog::info("hint: run 'mlrepo job render' and commit the result");
-          return 1;
-        }
-        spdlog::info("{} manifest file{} in sync", out.files.size(), out.files.size() == 1 ? "" : "s");
-        return 0;
-      }
-      for (const auto& f : r.created)
-        spdlog::info("created {}", f);
-      for (const auto& f : r.updated)
-        spdlog::info("updated {}", f);
-      for (const auto& f : r.deleted)
-        spdlog::info("deleted {}", f);
-      spdlog::info("{} created, {} updated, {} deleted, {} unchanged", r.created.size(), r.updated.size(),
-                   r.deleted.size(), r.unchanged.size());
-      return 0;
+      return report_sync(out.sync, render_opts->check, out.files.size(), "manifest file", "mlrepo job render");
     };
   });
 
@@ -228,15 +216,7 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
       "  mlrepo job deploy --changed --env prod        # CI on the default branch\n"
       "  mlrepo job deploy churn-model --release 1.2.0 --env prod\n"
       "  mlrepo job deploy --all --dry-run");
-  dep->add_option("PROJECT", deploy_opts->render.projects, "Project names or paths (default: the project you are in)");
-  auto* dep_changed = dep->add_flag("--changed", deploy_opts->render.changed, "Deploy the projects `mlrepo changed` lists");
-  add_selection_options(*dep, deploy_opts->render.selection);
-  for (const char* name : {"--uncommitted", "--no-uncommitted"})
-    dep->get_option(name)->group("");
-  dep->add_flag("--all", deploy_opts->render.all, "Deploy every project with a job")->excludes(dep_changed);
-  dep->add_option("--env", deploy_opts->render.env, "One of kubernetes.environments")->type_name("ENV");
-  dep->add_option("--release", deploy_opts->render.release, "Pin the image of the release tag <name>/v<VERSION>")
-      ->type_name("VERSION");
+  add_render_choice(*dep, deploy_opts->render, "Deploy", "Deploy every project with a job");
   dep->add_option("--kubectl", deploy_opts->kubectl, "The kubectl to run (default: kubectl on PATH)")->type_name("PATH");
   dep->add_flag("--dry-run", deploy_opts->dry_run, "Render and say what would be applied; run nothing");
   dep->callback([&global, deploy_opts, &action] {

@@ -54,9 +54,7 @@ DeployOutcome run_deploy(const git::Repository& repo, const DeployOptions& opt, 
     }
     auto r = runner.run(spec);
     if (!r.ok()) {
-      std::string err = r.err.empty() ? r.out : r.err;
-      while (!err.empty() && (err.back() == '\n' || err.back() == ' '))
-        err.pop_back();
+      std::string err = r.said();
       throw Error(ExitCode::WorkFailed, "kubectl could not apply the job of " + project + ": " + err,
                   "check the cluster access (KUBECONFIG) and 'mlrepo job render " + project +
                       " -o -'; projects before it were applied");

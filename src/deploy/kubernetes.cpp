@@ -178,24 +178,28 @@ std::string header(const project::Project& p, const std::string& how) {
          "# Regenerate with `mlrepo job render`; from " + p.config->file + " (job:).\n" + how;
 }
 
+// The crons a project's CronJobs run on: the environment's, else the job's.
+std::vector<config::Located> crons_of(const config::JobSpec& job, const config::KubernetesEnvironment* env) {
+  return env && !env->schedule.empty() ? env->schedule : job.schedule;
+}
+
+std::string cronjob_name(const project::Project& p, size_t i) {
+  return i == 0 ? p.name : p.name + "-" + std::to_string(i + 1);
+}
+
 } // namespace
 
-std::vector<generated::File> render_project(const project::Project& p, const config::WorkspaceConfig& ws,
-                                            const PinnedImage& image, const config::KubernetesEnvironment* env,
-                                            const std::string& dir) {
-  const auto& job = *p.config->job;
+void refuse_unrenderable(const project::Project& p, const config::KubernetesEnvironment* env) {
   const std::string& file = p.config->file;
-  int line = job.line;
-  // Refused before anything is written: what the API server would refuse.
+  int line = p.config->job->line;
   if (!util::is_dns_label(p.name))
     throw ConfigError(file, line,
                       "the project name '" + p.name + "' is not a Kubernetes name (lower-case letters, digits "
                       "and '-', starting and ending with a letter or digit, at most 63)",
                       "rename the project ('name:' in " + file + ") to render its job for Kubernetes");
-  std::vector<config::Located> crons = env && !env->schedule.empty() ? env->schedule : job.schedule;
-  std::vector<Rendered> objects;
+  auto crons = crons_of(*p.config->job, env);
   for (size_t i = 0; i < crons.size(); ++i) {
-    std::string name = i == 0 ? p.name : p.name + "-" + std::to_string(i + 1);
+    std::string name = cronjob_name(p, i);
     // The controller appends 11 characters to a CronJob's name for each Job.
     if (name.size() > 52)
       throw ConfigError(file, line,
@@ -203,6 +207,18 @@ std::vector<generated::File> render_project(const project::Project& p, const con
                             " characters; Kubernetes allows 52 (it adds 11 for each run's Job)",
                         "rename the project ('name:' in " + file + ") to at most " +
                             std::to_string(52 - (name.size() - p.name.size())) + " characters");
+  }
+}
+
+std::vector<generated::File> render_project(const project::Project& p, const config::WorkspaceConfig& ws,
+                                            const PinnedImage& image, const config::KubernetesEnvironment* env,
+                                            const std::string& dir) {
+  refuse_unrenderable(p, env);
+  const auto& job = *p.config->job;
+  auto crons = crons_of(job, env);
+  std::vector<Rendered> objects;
+  for (size_t i = 0; i < crons.size(); ++i) {
+    std::string name = cronjob_name(p, i);
     Yaml y;
     y.line(0, "apiVersion: batch/v1");
     y.line(0, "kind: CronJob");

@@ -84,7 +84,7 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     dir.pop_back();
   // What Kubernetes would refuse is refused before the registry is asked.
   for (size_t i : chosen)
-    render_project(graph.projects()[i], ws, PinnedImage{}, environment, dir);
+    refuse_unrenderable(graph.projects()[i], environment);
   for (size_t i : chosen) {
     const auto& p = graph.projects()[i];
     // The image of the commit, or of the release tag's commit.

@@ -387,64 +387,53 @@ std::string next_page(const HttpResponse& r) {
 
 } // namespace
 
-std::vector<std::string> Client::list_tags(const ImageName& repository) {
-  std::vector<std::string> tags;
-  std::string path = "/v2/" + repository.repository + "/tags/list?n=" + std::to_string(options_.page_size);
-  for (int page = 0; !path.empty(); ++page) {
-    if (page >= 10000)
-      throw RegistryError("registry " + repository.registry + " sent more than 10000 pages of tags for " +
-                              repository.repository,
-                          "check the registry: it keeps sending a next page", 0);
-    auto r = request_path(repository, "GET", path, {"Accept: application/json"}, {},
-                          "repository:" + repository.repository + ":pull");
-    if (r.status == 404)
-      return tags; // no such repository yet: no tags
-    if (r.status != 200)
-      fail(repository, "list the tags of", r, options_.retries + 1);
-    try {
-      auto doc = nlohmann::json::parse(r.body);
-      if (doc.contains("tags") && doc["tags"].is_array())
-        for (const auto& t : doc["tags"])
-          tags.push_back(t.get<std::string>());
-    } catch (const std::exception& e) {
-      throw RegistryError("registry " + repository.registry + " answered the tag list of " +
-                              repository.repository + " with something that is not its JSON: " + e.what(),
-                          "check the registry: setting in mlrepo.yaml", r.status);
-    }
-    path = next_page(r);
-  }
-  return tags;
-}
-
-std::vector<std::string> Client::list_repositories(const std::string& registry) {
+std::vector<std::string> Client::paged_list(const ImageName& at, std::string path, const std::string& scope,
+                                            const std::string& field, const std::string& what,
+                                            const std::function<bool(const HttpResponse&)>& not_ok) {
   std::vector<std::string> out;
-  ImageName catalog{.registry = registry, .repository = "", .reference = ""};
-  std::string path = "/v2/_catalog?n=" + std::to_string(options_.page_size);
   for (int page = 0; !path.empty(); ++page) {
     if (page >= 10000)
-      throw RegistryError("registry " + registry + " sent more than 10000 pages of repositories",
+      throw RegistryError("registry " + at.registry + " sent more than 10000 pages of " + what,
                           "check the registry: it keeps sending a next page", 0);
-    auto r = request_path(catalog, "GET", path, {"Accept: application/json"}, {}, "registry:catalog:*");
-    if (r.status != 200)
-      throw RegistryError("registry " + registry + " does not list its repositories (" + std::to_string(r.status) +
-                              " to /v2/_catalog" + (registry_errors(r).empty() ? "" : ", " + registry_errors(r)) +
-                              ")",
-                          "--removed needs the catalog API; without it, delete a removed project's images with "
-                          "the registry's own tools or retention rules",
-                          r.status);
+    auto r = request_path(at, "GET", path, {"Accept: application/json"}, {}, scope);
+    if (r.status != 200 && not_ok(r))
+      return out;
     try {
       auto doc = nlohmann::json::parse(r.body);
-      if (doc.contains("repositories") && doc["repositories"].is_array())
-        for (const auto& name : doc["repositories"])
+      if (doc.contains(field) && doc[field].is_array())
+        for (const auto& name : doc[field])
           out.push_back(name.get<std::string>());
     } catch (const std::exception& e) {
-      throw RegistryError("registry " + registry + " answered its catalog with something that is not its JSON: " +
-                              e.what(),
+      throw RegistryError("registry " + at.registry + " answered the list of " + what +
+                              " with something that is not its JSON: " + e.what(),
                           "check the registry: setting in mlrepo.yaml", r.status);
     }
     path = next_page(r);
   }
   return out;
+}
+
+std::vector<std::string> Client::list_tags(const ImageName& repository) {
+  return paged_list(repository, "/v2/" + repository.repository + "/tags/list?n=" + std::to_string(options_.page_size),
+                    "repository:" + repository.repository + ":pull", "tags", "tags of " + repository.repository,
+                    [&](const HttpResponse& r) -> bool {
+                      if (r.status == 404)
+                        return true; // no such repository yet: no tags
+                      fail(repository, "list the tags of", r, options_.retries + 1);
+                    });
+}
+
+std::vector<std::string> Client::list_repositories(const std::string& registry) {
+  ImageName catalog{.registry = registry, .repository = "", .reference = ""};
+  return paged_list(catalog, "/v2/_catalog?n=" + std::to_string(options_.page_size), "registry:catalog:*",
+                    "repositories", "repositories", [&](const HttpResponse& r) -> bool {
+                      throw RegistryError("registry " + registry + " does not list its repositories (" +
+                                              std::to_string(r.status) + " to /v2/_catalog" +
+                                              (registry_errors(r).empty() ? "" : ", " + registry_errors(r)) + ")",
+                                          "--removed needs the catalog API; without it, delete a removed "
+                                          "project's images with the registry's own tools or retention rules",
+                                          r.status);
+                    });
 }
 
 std::string Client::get_blob(const ImageName& image, const std::string& digest) {

@@ -179,6 +179,16 @@ bool is_prefix(const std::vector<std::string>& base, const std::vector<std::stri
   return !base.empty() && base.size() <= of.size() && std::equal(base.begin(), base.end(), of.begin());
 }
 
+// Whether `image` was built FROM `base`: some platform's layers of the image
+// begin with some platform's layers of the base.
+bool built_on(const Details& base, const Details& image) {
+  for (const auto& b : base.layers)
+    for (const auto& l : image.layers)
+      if (is_prefix(b, l))
+        return true;
+  return false;
+}
+
 } // namespace
 
 bool prunable_tag(const std::string& tag) {
@@ -265,10 +275,8 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, con
     if (!inspect.count(i))
       continue;
     auto& inv = inventory[i];
-    int rank = 0;
     for (size_t k = 0; k < inv.images.size(); ++k) {
-      auto& image = inv.images[k];
-      ++rank;
+      auto& image = inv.images[k]; // newest first: k images are newer
       if (!is_chosen.count(i)) {
         image.keep = "not being pruned";
         continue;
@@ -285,7 +293,7 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, con
         }
       if (!image.keep.empty())
         continue;
-      if (rank <= out.keep_last) {
+      if (k < static_cast<size_t>(out.keep_last)) {
         image.keep = "one of the newest " + std::to_string(out.keep_last);
         continue;
       }
@@ -297,17 +305,14 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, con
         image.keep = "younger than " + util::format_duration(out.older_than_seconds);
         continue;
       }
-      // Built FROM by a kept image of a dependent: its layers start with ours.
+      // Built FROM by a kept image of a dependent (every image of one not
+      // being pruned is kept): its layers start with ours.
       for (size_t d : graph.dependents(i)) {
         const auto& dep = inventory[d];
-        for (size_t j = 0; j < dep.images.size() && image.keep.empty(); ++j) {
-          if (!dep.images[j].keep.empty() || !is_chosen.count(d))
-            for (const auto& base_layers : inv.details[k].layers)
-              for (const auto& dep_layers : dep.details[j].layers)
-                if (image.keep.empty() && is_prefix(base_layers, dep_layers))
-                  image.keep = "the base of a kept image of " + graph.projects()[d].name + " (" +
-                               dep.images[j].digest.substr(0, 19) + ")";
-        }
+        for (size_t j = 0; j < dep.images.size() && image.keep.empty(); ++j)
+          if (!dep.images[j].keep.empty() && built_on(inv.details[k], dep.details[j]))
+            image.keep = "the base of a kept image of " + graph.projects()[d].name + " (" +
+                         dep.images[j].digest.substr(0, 19) + ")";
       }
     }
   }

@@ -128,9 +128,7 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
     spec.cwd = repo.workdir();
     auto r = runner.run(spec);
     if (!r.ok()) {
-      std::string err = r.err.empty() ? r.out : r.err;
-      while (!err.empty() && (err.back() == '\n' || err.back() == ' '))
-        err.pop_back();
+      std::string err = r.said();
       // No half-made release: a local tag that CI never saw would make the
       // next 'mlrepo release' of the same version say it exists already.
       bool deleted = repo.delete_tag(out.tag);

@@ -17,6 +17,13 @@
 extern char** environ;
 
 namespace mlrepo::util {
+
+std::string ProcessResult::said() const {
+  std::string text = err.empty() ? out : err;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  return text;
+}
 namespace {
 
 std::atomic<int> g_signal{0};

@@ -30,6 +30,10 @@ struct PinnedImage {
 // <dir>/<name>/cronjob*.yaml or job.yaml, and kustomization.yaml. Throws
 // ConfigError (exit 2) naming the project's config for names and values
 // Kubernetes would refuse.
+// Throws ConfigError naming the project's config when Kubernetes would refuse
+// the names its objects get (render_project checks this first too).
+void refuse_unrenderable(const project::Project& project, const config::KubernetesEnvironment* env);
+
 std::vector<generated::File> render_project(const project::Project& project, const config::WorkspaceConfig& ws,
                                             const PinnedImage& image, const config::KubernetesEnvironment* env,
                                             const std::string& dir);

@@ -91,6 +91,12 @@ private:
                        const std::string& body, bool push);
   HttpResponse request_path(const ImageName& image, const std::string& method, const std::string& path,
                             std::vector<std::string> headers, const std::string& body, const std::string& scope);
+  // The names in the array `field` over every page of a paged list (the
+  // `Link` header's next page). `not_ok` is told of an answer other than 200:
+  // it throws, or returns true for "nothing there".
+  std::vector<std::string> paged_list(const ImageName& at, std::string path, const std::string& scope,
+                                      const std::string& field, const std::string& what,
+                                      const std::function<bool(const HttpResponse&)>& not_ok);
   HttpResponse send_once(const std::string& registry, HttpRequest req, const std::string& scope);
   std::string authorize(const std::string& registry, const std::string& challenge, const std::string& scope);
   std::string base_url(const std::string& registry);

@@ -47,6 +47,9 @@ struct ProcessResult {
   std::string out;
   std::string err;
   bool ok() const { return signal == 0 && exit_code == 0; }
+  // What a failed child said, for one error message: its stderr (else its
+  // stdout) without trailing blanks.
+  std::string said() const;
 };
 
 class ProcessRunner {
