@@ -9,7 +9,8 @@ output, with its own small Dockerfile reader, what the contract says:
 - the FROM edges (a reference names a project only by its image repository or
   its bare local name, Docker Hub spellings normalised, digests never),
 - the changed projects between the commit and its parent (`git diff
-  --name-only --no-renames`, each path to its deepest project, every project
+  --name-only --no-renames`, each path to every project holding it whose
+  build sees it by its ignore file, nested projects' parents too, every project
   when the workspace's registry, image_prefix, name_from or docker differ,
   then every dependent), and the removed ones,
 
@@ -157,6 +158,7 @@ def image_refs(text):
 class Snapshot:
     def __init__(self, repo, rev):
         self.repo, self.rev = repo, rev
+        self.ignores = {}  # project dir -> its ignore rules, read on first use
         ws = simple_yaml(read_blob(repo, rev, "mlrepo.yaml"))
         self.build_keys = tuple(ws.get(k, d) for k, d in
                                 (("registry", ""), ("image_prefix", ""), ("name_from", "leaf"), ("docker", "docker")))
@@ -209,15 +211,74 @@ class Snapshot:
                 best = d
         return best
 
+    def enclosing(self, path):
+        """Every project directory holding the path, deepest first."""
+        return sorted((d for d in self.projects if path.startswith(d + "/")), key=len, reverse=True)
+
+    def sees(self, d, path):
+        """Whether project d's build sees `path`, by the ignore file BuildKit
+        reads (`Dockerfile.dockerignore` beside the Dockerfile, else the
+        context's `.dockerignore`; the context is taken to be d)."""
+        rel = path[len(d) + 1:]
+        always = {"Dockerfile", "mlrepo.yaml", ".dockerignore", "Dockerfile.dockerignore"}
+        if rel in always:
+            return True
+        if d not in self.ignores:
+            text = read_blob(self.repo, self.rev, d + "/Dockerfile.dockerignore")
+            if text is None:
+                text = read_blob(self.repo, self.rev, d + "/.dockerignore")
+            self.ignores[d] = ignore_rules(text or "")
+        ignored = False
+        parts = rel.split("/")
+        for exception, rx in self.ignores[d]:
+            if any(rx.fullmatch("/".join(parts[:n])) for n in range(1, len(parts) + 1)):
+                ignored = not exception
+        return not ignored
+
+
+def ignore_rules(text):
+    """Docker's .dockerignore: one pattern a line, '#' comments, '!' exceptions,
+    '*' and '?' within a path component, '**' across them; the last match decides."""
+    rules = []
+    for line in text.lstrip("\ufeff").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        exception = line.startswith("!")
+        if exception:
+            line = line[1:].strip()
+        line = "/".join(p for p in line.split("/") if p not in ("", "."))
+        if not line:
+            continue
+        rx, i = "", 0
+        while i < len(line):
+            if line.startswith("**/", i):
+                rx, i = rx + "(?:.*/)?", i + 3
+            elif line.startswith("**", i):
+                rx, i = rx + ".*", i + 2
+            elif line[i] == "*":
+                rx, i = rx + "[^/]*", i + 1
+            elif line[i] == "?":
+                rx, i = rx + "[^/]", i + 1
+            elif line[i] == "[" and "]" in line[i + 1:]:
+                j = line.index("]", i + 1)
+                rx, i = rx + "[" + line[i + 1:j].replace("!", "^", 1) + "]", j + 1
+            else:
+                rx, i = rx + re.escape(line[i]), i + 1
+        rules.append((exception, re.compile(rx)))
+    return rules
+
 
 def expected_changed(head, base, changed_paths):
     marked = set()
     if head.build_keys != base.build_keys:  # names or builds of every image
         marked = set(head.projects.values())
     for p in changed_paths:
-        o = head.owner(p)
-        if o:
-            marked.add(head.projects[o])
+        # The contract: every project holding the file whose build sees it
+        # (the deepest owns it; an enclosing project's context holds it too).
+        for d in head.enclosing(p):
+            if head.sees(d, p):
+                marked.add(head.projects[d])
     dependents = {}
     for a, b in head.edges:
         dependents.setdefault(b, set()).add(a)

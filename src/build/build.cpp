@@ -25,6 +25,10 @@ void refuse_buildkit_only(const std::vector<PlanItem>& plan, const std::string& 
   for (const auto& item : plan) {
     if (!item.secrets.empty())
       problems.push_back("project '" + item.name + "' passes build secrets");
+    if (item.dockerfile_ignore)
+      problems.push_back("project '" + item.name + "' has " + item.ignore_file +
+                         ", a Dockerfile's own ignore file, which only BuildKit reads (the classic builder would "
+                         "send what it leaves out, and the image would not be what its content tag names)");
     if (item.platforms.size() > 1)
       problems.push_back("project '" + item.name + "' builds for " + std::to_string(item.platforms.size()) +
                          " platforms (that needs the docker-buildx plugin itself)");
@@ -213,7 +217,11 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
         chosen.push_back(*i);
     }
     if (chosen.empty())
-      spdlog::info("no project changed: nothing to build");
+      spdlog::info("no project changed: nothing to build{}",
+                   changes->set.base == changes->set.head && opt.exec.push
+                       ? " (on the default branch --changed compares HEAD with itself; 'mlrepo build --all --push' "
+                         "builds and pushes whatever the registry lacks)"
+                       : "");
   } else if (!opt.projects.empty()) {
     refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
     chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
@@ -280,6 +288,12 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
         unreachable = true;
         throw;
       }
+    };
+  if (opt.exec.push)
+    opt.exec.copy_tag = [&client](const std::string& from, const std::string& to) {
+      auto manifest = client.get_manifest(registry::parse_image_name(from));
+      std::string digest = client.put_manifest(registry::parse_image_name(to), manifest);
+      return digest.empty() ? manifest.info.digest : digest;
     };
   opt.exec.workdir = repo.workdir();
   opt.exec.log_dir = opt.log_dir.value_or(std::string(git_repository_path(repo.raw())) + "mlrepo/logs");

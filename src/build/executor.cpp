@@ -173,6 +173,12 @@ private:
       write_log("every tag is already in the registry");
       return;
     }
+    if (opt_.copy_tag) {
+      // The image is in the registry: each tag is a manifest copy there.
+      for (const auto& t : missing)
+        copy(t);
+      return;
+    }
     ensure_local(item_.content_ref);
     for (const auto& t : missing) {
       command(engine_.tag_argv(item_.content_ref, t), "tag " + t);
@@ -180,8 +186,33 @@ private:
     }
   }
 
+  // Another tag for the pushed image, registry-side: no second upload and
+  // no "Layer already exists" for every layer.
+  void copy(const std::string& ref) {
+    write_log("tag " + ref + " in the registry (manifest of " + item_.content_ref + ")");
+    std::string digest = opt_.copy_tag(item_.content_ref, ref);
+    if (!result_.digest.empty() && !digest.empty() && digest != result_.digest)
+      throw Error(ExitCode::WorkFailed, "the registry stored " + ref + " as " + digest + ", not " + result_.digest +
+                                            " as " + item_.content_ref + " is",
+                  "the registry rewrote the manifest; check its settings");
+    result_.pushed.push_back(ref);
+  }
+
   // A registry that refuses the cache costs the next build time, not this one.
   void export_cache() {
+    if (opt_.copy_tag) {
+      // The inline cache travels in the image itself: the same manifest.
+      try {
+        opt_.copy_tag(item_.content_ref, item_.cache_ref);
+        write_log("layer cache exported to " + item_.cache_ref);
+      } catch (const Error& e) {
+        std::string msg = "warning: the layer cache could not be tagged " + item_.cache_ref + " (" + e.what() +
+                          "); the next build on a fresh machine starts cold";
+        write_log(msg);
+        status_.note(item_, msg);
+      }
+      return;
+    }
     auto tagged = command(engine_.tag_argv(item_.content_ref, item_.cache_ref), "tag " + item_.cache_ref);
     auto r = tagged.ok() ? command(engine_.push_argv(item_.cache_ref), "") : tagged;
     if (r.ok()) {
@@ -194,9 +225,13 @@ private:
     status_.note(item_, msg);
   }
 
+  // The content tag is pushed; the others follow registry-side when a
+  // registry client is at hand (one upload per image, however many tags).
   void push_all() {
+    push(item_.content_ref);
     for (const auto& t : item_.tags)
-      push(t);
+      if (t != item_.content_ref)
+        opt_.copy_tag ? copy(t) : push(t);
   }
 
   void push(const std::string& ref) {
@@ -536,6 +571,19 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
       break;
     }
   std::vector<std::vector<std::string>> out;
+  // Pushes as the real run makes them: the content tag uploaded, the other
+  // tags copied registry-side (said on stderr: they are no docker command).
+  auto pushes = [&](const PlanItem& item, const std::vector<std::string>& tags) {
+    std::string copies;
+    for (const auto& t : tags) {
+      if (opt.copy_tag && t != item.content_ref)
+        copies += (copies.empty() ? "" : ", ") + t;
+      else
+        out.push_back(engine.push_argv(t));
+    }
+    if (!copies.empty())
+      spdlog::info("{}: then tagged in the registry by manifest copy, no second upload: {}", item.name, copies);
+  };
   for (size_t i = 0; i < plan.size(); ++i) {
     const auto& item = plan[i];
     bool exists = !opt.force && (presence[i].local || presence[i].remote);
@@ -543,6 +591,10 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
       const auto& have = presence[i].local_tags;
       auto tagged = [&](const std::string& t) { return std::find(have.begin(), have.end(), t) != have.end(); };
       if (opt.push && presence[i].remote) {
+        if (opt.copy_tag) {
+          pushes(item, presence[i].stale_remote_tags);
+          continue;
+        }
         if (!presence[i].stale_remote_tags.empty() && !presence[i].local)
           out.push_back(engine.pull_argv(item.content_ref));
         for (const auto& t : presence[i].stale_remote_tags) {
@@ -555,8 +607,7 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
         if (t != item.content_ref && !tagged(t))
           out.push_back(engine.tag_argv(item.content_ref, t));
       if (opt.push)
-        for (const auto& t : item.tags)
-          out.push_back(engine.push_argv(t));
+        pushes(item, item.tags);
       continue;
     }
     for (const auto& [ref, dep] : item.from_refs)
@@ -572,9 +623,10 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
     build.insert(build.end(), argv.begin(), argv.end());
     out.push_back(std::move(build));
     if (opt.push)
-      for (const auto& t : item.tags)
-        out.push_back(engine.push_argv(t));
-    if (opt.push && opt.registry_cache) {
+      pushes(item, item.tags);
+    if (opt.push && opt.registry_cache && opt.copy_tag) {
+      spdlog::info("{}: its layer cache tagged {} in the registry by manifest copy", item.name, item.cache_ref);
+    } else if (opt.push && opt.registry_cache) {
       out.push_back(engine.tag_argv(item.content_ref, item.cache_ref));
       out.push_back(engine.push_argv(item.cache_ref));
     }

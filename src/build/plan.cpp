@@ -117,18 +117,25 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     for (const auto& d : graph.path_dependencies(i))
       inputs_paths.push_back(d.glob ? util::glob_base(d.path) : d.path);
     std::string manifest = "mlrepo-content-v3\n";
-    auto ignore_text = read(project::dockerignore_path(p.context));
-    const DockerIgnore ignore(ignore_text.value_or(""));
+    const auto ignore_file = project::read_dockerignore(p, read);
+    item.ignore_file = ignore_file.path;
+    item.dockerfile_ignore = ignore_file.dockerfile_specific;
     for (const auto& path : inputs_paths) {
-      manifest += "input " + path + " " + content.id(path, &ignore, p.context) + "\n";
+      manifest += "input " + path + " " + content.id(path, &ignore_file.rules, p.context) + "\n";
       item.dirty |= content.last_used_uncommitted();
     }
     // What defines the image whatever .dockerignore says (project::always_seen):
     // Docker reads the Dockerfile anyway, the config holds the build settings,
-    // and the ignore file decides what the build sees.
-    for (const auto& [kind, path] : {std::pair<const char*, std::string>{"dockerfile", p.dockerfile},
-                                     {"config", util::join_path(p.path, config::kConfigFile)},
-                                     {"dockerignore", project::dockerignore_path(p.context)}}) {
+    // and the ignore files decide what the build sees. The Dockerfile's own
+    // ignore file has a line only when it exists, so images without one keep
+    // the content tags they had.
+    std::vector<std::pair<const char*, std::string>> defining{
+        {"dockerfile", p.dockerfile},
+        {"config", util::join_path(p.path, config::kConfigFile)},
+        {"dockerignore", project::context_dockerignore_path(p)}};
+    if (ignore_file.dockerfile_specific)
+      defining.emplace_back("dockerignore", ignore_file.path);
+    for (const auto& [kind, path] : defining) {
       manifest += std::string(kind) + " " + path + " " + content.id(path, nullptr, p.context) + "\n";
       item.dirty |= content.last_used_uncommitted();
     }

@@ -92,8 +92,9 @@ private:
   std::vector<bool> marked_;
 };
 
-// Whether a project's build sees a path: its context's .dockerignore, read
-// once per context from the head side, decides (project/dockerignore.hpp).
+// Whether a project's build sees a path: the ignore file its build reads
+// (the Dockerfile's own, else the context's), read once per Dockerfile and
+// context from the head side, decides (project/dockerignore.hpp).
 class Visibility {
 public:
   Visibility(const project::Graph& graph, const git::Snapshot& snapshot) : graph_(graph), snapshot_(snapshot) {}
@@ -102,17 +103,22 @@ public:
     const auto& p = graph_.projects()[i];
     if (project::always_seen(p, path))
       return true;
-    auto [it, fresh] = ignores_.try_emplace(p.context);
+    return !project::ignored_in_context(file(p).rules, p.context, path);
+  }
+
+  // The ignore file p's build reads.
+  const project::IgnoreFile& file(const project::Project& p) {
+    auto [it, fresh] = ignores_.try_emplace(p.dockerfile + '\n' + p.context);
     if (fresh)
-      it->second = std::make_unique<project::DockerIgnore>(
-          snapshot_.read(project::dockerignore_path(p.context)).value_or(""));
-    return !project::ignored_in_context(*it->second, p.context, path);
+      it->second = std::make_unique<project::IgnoreFile>(
+          project::read_dockerignore(p, [this](const std::string& f) { return snapshot_.read(f); }));
+    return *it->second;
   }
 
 private:
   const project::Graph& graph_;
   const git::Snapshot& snapshot_;
-  std::unordered_map<std::string, std::unique_ptr<project::DockerIgnore>> ignores_;
+  std::unordered_map<std::string, std::unique_ptr<project::IgnoreFile>> ignores_;
 };
 
 } // namespace
@@ -177,24 +183,33 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   // directory) decides what its build sees: a change to it is the project's.
   std::unordered_map<std::string, std::vector<size_t>> ignore_files;
   for (size_t i = 0; i < projects.size(); ++i)
-    if (auto f = project::dockerignore_path(projects[i].context); !util::path_within(f, projects[i].path))
-      ignore_files[f].push_back(i);
+    for (const auto& f : {project::context_dockerignore_path(projects[i]),
+                          project::dockerfile_dockerignore_path(projects[i])})
+      if (!util::path_within(f, projects[i].path))
+        ignore_files[f].push_back(i);
   Visibility visibility(graph, snapshot);
 
   auto mark_path = [&](const std::string& path, const ChangedPath& c) {
-    // The deepest project containing the path, and every extra input above it.
-    bool owned = false;
+    // Every project containing the path whose build sees it: the deepest
+    // owns the file, and an enclosing project's build context holds it too
+    // (its content tag moves), so it changed as well. Then every extra
+    // input above it.
+    const project::Project* deepest = nullptr;
     std::string_view dir = path;
     for (;;) {
-      if (!owned) {
-        if (auto it = owner.find(dir); it != owner.end() && dir != path) {
-          if (visibility.sees(it->second, path))
-            marks.add(it->second, c.uncommitted ? "uncommitted" : "file", describe(c));
-          else
-            spdlog::debug("{}: {} is left out of its build by .dockerignore: no change", projects[it->second].name,
-                          path);
-          owned = true;
-        }
+      if (auto it = owner.find(dir); it != owner.end() && dir != path) {
+        const auto& p = projects[it->second];
+        if (!visibility.sees(it->second, path))
+          spdlog::debug("{}: {} is left out of its build by .dockerignore ({}): no change", p.name, path,
+                        visibility.file(p).path);
+        else if (!deepest)
+          marks.add(it->second, c.uncommitted ? "uncommitted" : "file", describe(c));
+        else
+          marks.add(it->second, c.uncommitted ? "uncommitted" : "file",
+                    describe(c) + " (in the nested project " + deepest->name + ", which " + p.name +
+                        "'s build sees)");
+        if (!deepest)
+          deepest = &p;
       }
       if (!inputs.empty())
         if (auto it = inputs.find(dir); it != inputs.end()) {

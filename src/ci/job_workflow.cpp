@@ -71,12 +71,30 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
   y.line(0, "jobs:");
   y.line(1, "run:");
   y.line(2, "name: " + yaml_quote("run the " + p.name + " job"));
-  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  // job.runs_on's labels (a self-hosted GPU runner, say), else the workspace's runner.
+  const auto& labels = job.runner_labels;
+  if (labels.empty()) {
+    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  } else if (labels.size() == 1) {
+    y.line(2, "runs-on: " + yaml_quote(labels[0]) + " # job.runs_on");
+  } else {
+    std::string list;
+    for (const auto& l : labels)
+      list += (list.empty() ? "" : ", ") + yaml_quote(l);
+    y.line(2, "runs-on: [" + list + "] # job.runs_on");
+  }
   if (job.timeout_seconds > 0) {
-    // job.timeout covers every attempt; the margin is for checkout, pull and set-up.
+    // job.timeout covers every attempt; the margin is for checkout, pull and
+    // set-up, within what a hosted runner allows (ci generate refuses a
+    // job.timeout above that).
     auto minutes = (job.timeout_seconds + 59) / 60 + 15;
+    bool capped = config::github_hosted(labels.empty() ? std::vector<std::string>{ws.ci.runs_on} : labels) &&
+                  minutes > kHostedJobMinutes;
+    if (capped)
+      minutes = kHostedJobMinutes;
     y.line(2, "timeout-minutes: " + std::to_string(minutes) + " # job.timeout " +
-                  util::format_duration(job.timeout_seconds) + ", and 15 minutes to set up");
+                  util::format_duration(job.timeout_seconds) +
+                  (capped ? ", within the hosted runner's 360" : ", and 15 minutes to set up"));
   }
   if (pull && ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io") {
     y.line(2, "permissions:");

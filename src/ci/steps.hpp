@@ -29,6 +29,9 @@ inline constexpr const char* kCanPush =
     "github.repository) && github.actor != 'dependabot[bot]' }}";
 std::string on_default_branch(const std::string& branch); // an `if:` expression
 
+// GitHub stops a job on its hosted runners after 6 hours (self-hosted: 5 days).
+inline constexpr int kHostedJobMinutes = 360;
+
 void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history);
 void install_step(Yaml& y, const config::WorkspaceConfig& ws);
 // `only_if_push`: skipped unless env.PUSH is 'true' (jobs that also run for forks).

@@ -9,6 +9,7 @@
 #include "mlrepo/project/dockerignore.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/units.hpp"
 #include "mlrepo/version.hpp"
 
 #include <algorithm>
@@ -217,12 +218,59 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     y.line(4, std::string(tests ? "run: mlrepo test" : "run: mlrepo build") + build_args);
     notify_step(y, ws, p.name, "failed=variants", {});
   }
-  if (push && ws.kubernetes.deploy && p.config->job)
+  if (push && ws.kubernetes.deploy && p.config->job &&
+      config::job_target(*p.config->job, ws) == config::JobTarget::Kubernetes)
     deploy_job(y, ws, "build",
                "${{ !cancelled() && !failure() && ((" + on_default_branch(opt.default_branch) +
                    ") || startsWith(github.ref, 'refs/tags/')) }}",
                yaml_quote(p.name));
   return {file, header(triggers_comment(p, push)) + "\n" + y.str()};
+}
+
+// Whether any project's job runs on the cluster: only then does CI deploy.
+bool any_cluster_job(const project::Graph& graph, const config::WorkspaceConfig& ws) {
+  for (const auto& p : graph.projects())
+    if (p.config->job && config::job_target(*p.config->job, ws) == config::JobTarget::Kubernetes)
+      return true;
+  return false;
+}
+
+// A job scheduled in GitHub Actions on a runner that cannot run it fails
+// every night: refused here, every such job at once, with the fix.
+void refuse_unrunnable_jobs(const project::Graph& graph, const config::WorkspaceConfig& ws) {
+  std::string problems;
+  size_t count = 0;
+  for (const auto& p : graph.projects()) {
+    if (!p.config->ci_enabled || !p.config->job)
+      continue;
+    const auto& job = *p.config->job;
+    if (config::job_target(job, ws) != config::JobTarget::GithubActions)
+      continue;
+    auto labels = job.runner_labels.empty() ? std::vector<std::string>{ws.ci.runs_on} : job.runner_labels;
+    if (!config::github_hosted(labels))
+      continue;
+    std::string runner;
+    for (const auto& l : labels)
+      runner += (runner.empty() ? "" : ", ") + l;
+    std::string at = p.config->file + ":" + std::to_string(job.runs_on_line ? job.runs_on_line : job.line);
+    if (job.gpu > 0) {
+      problems += "\n  " + at + ": the job of " + p.name + " asks for " + std::to_string(job.gpu) +
+                  " GPU, and it would run in GitHub Actions on the hosted runner " + runner +
+                  ", which has none (it would fail every run)";
+      ++count;
+    }
+    if (job.timeout_seconds > kHostedJobMinutes * 60) {
+      problems += "\n  " + at + ": the job of " + p.name + " has timeout " +
+                  util::format_duration(job.timeout_seconds) + ", above the " + std::to_string(kHostedJobMinutes) +
+                  " minutes GitHub's hosted runner " + runner + " allows a job";
+      ++count;
+    }
+  }
+  if (count)
+    throw UsageError(std::to_string(count) + " job" + (count == 1 ? "" : "s") +
+                         " cannot run where " + (count == 1 ? "it is" : "they are") + " scheduled:" + problems,
+                     "run it on your own runner ('runs_on: {github-actions: [self-hosted, gpu]}', its labels) or "
+                     "on the cluster ('runs_on: kubernetes', with a kubernetes: section); or shorten the timeout");
 }
 
 // The build jobs, one per dependency depth (and shard): a depth starts once
@@ -387,7 +435,7 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     y.line(5, "mlrepo test \"$project\" --pull");
     release_step(y, "");
     gate_needs.push_back("release");
-    if (ws.kubernetes.deploy) {
+    if (ws.kubernetes.deploy && any_cluster_job(graph, ws)) {
       deploy_job(y, ws, "[changes, promote, release]",
                  "${{ !cancelled() && !failure() && ((" + on_default_branch(opt.default_branch) +
                      " && needs.changes.outputs.any_changed == 'true') || startsWith(github.ref, 'refs/tags/')) }}",
@@ -529,8 +577,9 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
     // out here, so its workflow may start for a file its build does not see,
     // and then finds its image up to date.
     if (util::path_within(p.context, p.path))
-      if (auto text = snapshot.read(project::dockerignore_path(p.context))) {
-        const project::DockerIgnore ignore(*text);
+      if (auto file = project::read_dockerignore(p, [&](const std::string& f) { return snapshot.read(f); });
+          !file.rules.empty()) {
+        const project::DockerIgnore& ignore = file.rules;
         for (const auto& pattern : ignore.patterns())
           if (auto glob = github_ignore_pattern(p.context, pattern.glob, pattern.exception)) {
             add((pattern.exception ? "" : "!") + *glob);
@@ -538,24 +587,13 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
           }
         if (!ignore.empty())
           for (const auto& always : {p.dockerfile, util::join_path(p.path, config::kConfigFile),
-                                     project::dockerignore_path(p.context)})
+                                     project::context_dockerignore_path(p), project::dockerfile_dockerignore_path(p)})
             if (util::path_within(always, p.path))
               add(filter_escape(always));
       }
-    // The outermost projects nested in p: their files are theirs (after the
-    // ignore patterns, whose exceptions could otherwise bring them back).
-    std::vector<const std::string*> nested;
-    for (const auto& q : projects)
-      if (q.path != p.path && util::path_within(q.path, p.path))
-        nested.push_back(&q.path);
-    std::sort(nested.begin(), nested.end(), [](auto* a, auto* b) { return *a < *b; });
-    const std::string* outer = nullptr;
-    for (const std::string* n : nested) {
-      if (outer && util::path_within(*n, *outer))
-        continue;
-      outer = n;
-      add("!" + under(*n));
-    }
+    // Projects nested in p are not left out: p's build context holds their
+    // files, so a change there moves p's content tag and starts p too
+    // (unless p's ignore file leaves them out, said above).
   }
   auto add_path = [&](const std::string& path) {
     refuse_unsafe(path);
@@ -586,8 +624,9 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
     }
     if (!util::path_within(p.dockerfile, p.path))
       add_path(p.dockerfile);
-    if (auto ignore_file = project::dockerignore_path(p.context); !util::path_within(ignore_file, p.path))
-      add(filter_escape(ignore_file));
+    for (const auto& ignore_file : {project::context_dockerignore_path(p), project::dockerfile_dockerignore_path(p)})
+      if (!util::path_within(ignore_file, p.path))
+        add(filter_escape(ignore_file));
   }
   for (const auto& g : ws.global_triggers)
     add(g.value);
@@ -607,9 +646,13 @@ std::vector<GeneratedFile> generate_workflows(const project::Graph& graph,
     for (size_t i = 0; i < graph.projects().size(); ++i)
       if (graph.projects()[i].config->ci_enabled)
         out.push_back(project_workflow(graph, i, ws, snapshot, opt));
-  // Each job's workflow, in both modes: schedules are per job.
+  // Each job's workflow, in both modes: schedules are per job. Only for jobs
+  // that run in GitHub Actions (job.runs_on): one on the cluster is a
+  // CronJob there, and a workflow too would run it twice.
+  refuse_unrunnable_jobs(graph, ws);
   for (const auto& p : graph.projects())
-    if (p.config->ci_enabled && p.config->job)
+    if (p.config->ci_enabled && p.config->job &&
+        config::job_target(*p.config->job, ws) == config::JobTarget::GithubActions)
       out.push_back(job_workflow(p, ws, opt));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
   // "mlrepo-job-x.yml" is project x's job and project job-x's build.

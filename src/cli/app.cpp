@@ -43,25 +43,127 @@ std::optional<std::string> unknown_command(const CLI::App& app, int argc, char**
   return std::nullopt;
 }
 
+// The deepest command a parse reached (app itself when none).
+const CLI::App* deepest_command(const CLI::App& app) {
+  const CLI::App* at = &app;
+  for (;;) {
+    auto subs = at->get_subcommands();
+    if (subs.empty())
+      return at;
+    at = subs.front();
+  }
+}
+
+// Every long option `cmd` (and the global options it falls through to) knows.
+std::vector<std::string> long_options(const CLI::App& cmd, const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::App* a : {&cmd, &app})
+    for (const auto* opt : a->get_options())
+      for (const auto& name : opt->get_lnames())
+        out.push_back("--" + name);
+  return out;
+}
+
+// A mistyped option: "--chagned" gets the nearest option of the command it
+// was given to. nullopt when every --word is known.
+std::optional<std::string> option_hint(const CLI::App& app, int argc, char** argv, const CLI::ParseError& e) {
+  if (!dynamic_cast<const CLI::ExtrasError*>(&e))
+    return std::nullopt;
+  std::string extras = e.what();
+  const CLI::App* cmd = deepest_command(app);
+  auto known = long_options(*cmd, app);
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (!word.starts_with("--") || word.size() < 3)
+      continue;
+    word = word.substr(0, word.find('='));
+    if (std::find(known.begin(), known.end(), word) != known.end() || extras.find(word) == std::string::npos)
+      continue;
+    auto guess = util::closest(word, known, std::max<size_t>(2, word.size() / 3));
+    std::string command = cmd == &app ? "mlrepo" : "mlrepo " + (cmd->get_parent() && cmd->get_parent() != &app
+                                                                   ? cmd->get_parent()->get_name() + " "
+                                                                   : std::string()) +
+                                                       cmd->get_name();
+    return "'" + word + "' is not an option of '" + command + "'" +
+           (guess ? "; did you mean '" + *guess + "'?" : "; '" + command + " --help' lists them");
+  }
+  return std::nullopt;
+}
+
+// A mistyped subcommand below the top level: "mlrepo job ls". The first
+// word after a command that has subcommands must name one of them.
+std::optional<std::string> unknown_subcommand(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* at = &app;
+  std::string path = "mlrepo";
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word == "-C" || word == "--repo" || word == "--color") {
+      ++i;
+      continue;
+    }
+    if (word.starts_with("-"))
+      continue;
+    auto subs = at->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty())
+      return std::nullopt; // a positional argument of a leaf command
+    std::vector<std::string> names;
+    const CLI::App* next = nullptr;
+    for (const auto* sub : subs) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == word)
+        next = sub;
+    }
+    if (!next) {
+      if (at == &app)
+        return std::nullopt; // the top level says it itself (unknown_command)
+      auto guess = util::closest(word, names, std::max<size_t>(2, word.size() / 2));
+      std::string list;
+      for (const auto& n : names)
+        list += (list.empty() ? "" : ", ") + n;
+      return "'" + std::string(word) + "' is not a '" + path + "' command\nhint: " +
+             (guess ? "did you mean '" + path + " " + *guess + "'? " : std::string()) + "'" + path +
+             "' takes one of: " + list;
+    }
+    path += " " + std::string(word);
+    at = next;
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 void register_help(CLI::App& app, Action& action) {
-  auto topic = std::make_shared<std::string>();
+  auto topic = std::make_shared<std::vector<std::string>>();
   auto* cmd = app.add_subcommand("help", "Show help for mlrepo or for one command (the same as COMMAND --help)");
-  cmd->add_option("COMMAND", *topic, "The command to explain");
+  cmd->add_option("COMMAND", *topic, "The command to explain, with its subcommand: 'mlrepo help job run'");
   cmd->callback([&app, topic, &action] {
     action = [&app, topic] {
       if (topic->empty()) {
         std::cout << app.get_formatter()->make_help(&app, "mlrepo", CLI::AppFormatMode::Normal);
         return 0;
       }
-      auto names = command_names(app);
-      if (std::find(names.begin(), names.end(), *topic) == names.end()) {
-        auto guess = util::closest(*topic, names, std::max<size_t>(2, topic->size() / 3));
-        throw UsageError("'" + *topic + "' is not an mlrepo command",
-                         guess ? "did you mean 'mlrepo help " + *guess + "'?" : "run 'mlrepo help' for the list of commands");
+      // Down the words: 'help job run' is 'mlrepo job run --help'.
+      CLI::App* at = &app;
+      std::string path = "mlrepo";
+      for (const auto& word : *topic) {
+        std::vector<std::string> names;
+        CLI::App* next = nullptr;
+        for (auto* sub : at->get_subcommands([](const CLI::App*) { return true; })) {
+          names.push_back(sub->get_name());
+          if (sub->get_name() == word)
+            next = sub;
+        }
+        if (!next) {
+          auto guess = util::closest(word, names, std::max<size_t>(2, word.size() / 2));
+          throw UsageError("'" + word + "' is not " + (at == &app ? "an mlrepo command" : "a '" + path + "' command"),
+                           guess ? "did you mean 'mlrepo help " + (path == "mlrepo" ? "" : path.substr(7) + " ") +
+                                       *guess + "'?"
+                                 : "run 'mlrepo help' for the list of commands");
+        }
+        path += " " + word;
+        at = next;
       }
-      std::cout << app.get_subcommand(*topic)->help("mlrepo");
+      std::cout << at->help(path.substr(0, path.rfind(' ')));
       return 0;
     };
   });
@@ -122,6 +224,10 @@ int run(int argc, char** argv) {
       std::cerr << "hint: run 'mlrepo help' for the list of commands\n";
     return static_cast<int>(ExitCode::BadInput);
   }
+  if (auto unknown = unknown_subcommand(app, parsed_argc, argv)) {
+    std::cerr << "error: " << *unknown << "\n";
+    return static_cast<int>(ExitCode::BadInput);
+  }
   try {
     app.parse(parsed_argc, argv);
     auto* job = app.get_subcommand("job");
@@ -137,6 +243,20 @@ int run(int argc, char** argv) {
         list += (list.empty() ? "" : ", ") + name;
       std::cerr << "error: no command given\nhint: mlrepo COMMAND, where COMMAND is one of: " << list
                 << " ('mlrepo help COMMAND' explains one)\n";
+      return static_cast<int>(ExitCode::BadInput);
+    }
+    if (auto hint = option_hint(app, parsed_argc, argv, e)) {
+      std::cerr << "error: " << *hint << "\n";
+      return static_cast<int>(ExitCode::BadInput);
+    }
+    if (const CLI::App* cmd = deepest_command(app);
+        dynamic_cast<const CLI::RequiredError*>(&e) && cmd != &app &&
+        !cmd->get_subcommands([](const CLI::App*) { return true; }).empty() && cmd->get_subcommands().empty()) {
+      std::string list;
+      for (const auto* sub : cmd->get_subcommands([](const CLI::App*) { return true; }))
+        list += (list.empty() ? "" : ", ") + sub->get_name();
+      std::cerr << "error: 'mlrepo " << cmd->get_name() << "' needs a command: " << list << "\n"
+                << "hint: 'mlrepo help " << cmd->get_name() << "' explains each\n";
       return static_cast<int>(ExitCode::BadInput);
     }
     std::cerr << "error: " << e.what() << "\n"

@@ -22,10 +22,14 @@ void register_ci(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* gen = ci->add_subcommand("generate", "Write .github/workflows/mlrepo-<name>.yml for every project");
   gen->footer(
       "Per-project mode (default): one workflow per project, triggered by `paths:` filters\n"
-      "covering the project, what it depends on, global triggers and mlrepo.yaml; a test job\n"
-      "on every trigger and a build-and-push job on the default branch.\n"
+      "covering the project, what it depends on, global triggers and mlrepo.yaml; one build job\n"
+      "builds the image once, pushes its content tag, tests what it pushed, and on the default\n"
+      "branch (or a release tag) promotes it.\n"
       "Matrix mode (`ci: {mode: matrix}` in mlrepo.yaml): one workflow that runs\n"
-      "`mlrepo changed` and fans out a job per changed project, with a gate job to require.\n"
+      "`mlrepo changed` and builds the changed projects by dependency depth, tests them as\n"
+      "pushed and promotes them, with a gate job to require.\n"
+      "Both: a scheduled workflow per job that runs in GitHub Actions (job.runs_on), and with\n"
+      "kubernetes.deploy a deploy job for the jobs that run on the cluster.\n"
       "Only files starting with the generated header are ever rewritten or deleted.\n"
       "Examples:\n  mlrepo ci generate\n  mlrepo ci generate --check    # in CI: exit 1 when workflows are stale");
   gen->add_flag("--check", opts->check, "Write nothing; exit 1 naming every missing, stale or obsolete workflow");

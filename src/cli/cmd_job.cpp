@@ -58,8 +58,9 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
   job->require_subcommand(1);
   job->footer("A project's job is the `job:` section of its mlrepo.yaml: command, args, env, secrets,\n"
               "resources, timeout, retries, schedule, timezone, concurrency (docs/jobs.md).\n"
-              "`mlrepo ci generate` writes a scheduled workflow for each job; `mlrepo job render` writes it\n"
-              "as a Kubernetes CronJob or Job (docs/kubernetes.md).");
+              "A job runs on its schedule in one place, job.runs_on: a workflow `mlrepo ci generate`\n"
+              "writes (github-actions) or a CronJob `mlrepo job render` writes (kubernetes); by default the\n"
+              "cluster when kubernetes.deploy is set, else GitHub Actions (docs/jobs.md, docs/kubernetes.md).");
 
   auto list_opts = std::make_shared<JobListOptions>();
   auto* list = job->add_subcommand("list", "Every project with a job: schedule, next runs, resources, timeout");
@@ -109,10 +110,13 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
       "the job times out (its exit code is reported), 130 on Ctrl-C (the container is stopped).\n"
       "Examples:\n  CHURN_DB_PASSWORD=... mlrepo job run churn-model\n"
       "  mlrepo job run churn-model -- --epochs 1      # ARGS replace job.args\n"
-      "  mlrepo job run churn-model --pull             # the pushed image, as CI runs it");
+      "  mlrepo job run churn-model --pull             # the pushed image, as CI runs it\n"
+      "  mlrepo job run train --no-gpu -- --epochs 1   # a GPU job's smoke test on a laptop");
   run->add_option("PROJECT", run_opts->core.project, "Project name or path (default: the project you are in)");
   run->add_option("ARGS", run_opts->args, "Arguments replacing job.args")->expected(0, -1);
   run->add_flag("--pull", run_opts->core.pull, "Run the registry's image for this content, by digest; build nothing");
+  run->add_flag("--no-gpu", run_opts->core.no_gpu,
+                "Drop the job's GPU request (a smoke test on a machine without one); said on stderr");
   run->add_option("--args", run_opts->args_string,
                   "Arguments replacing job.args, as one string split like a shell would (quotes, no expansion); "
                   "empty: job.args")
@@ -147,7 +151,9 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
         c.project = util::join_path(repo.workdir(), view.graph.projects()[*here].path);
       }
       report::BuildStatusOptions so;
-      so.quiet = !global.verbose;
+      // A stale image rebuilds with the progress `build` shows; a current one says nothing.
+      so.quiet = global.quiet;
+      so.only_when_building = !global.verbose;
       so.color = util::color_enabled();
       auto status = report::text_build_status(so);
       auto result = job::run_job(repo, c, *status, env);

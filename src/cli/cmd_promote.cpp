@@ -33,10 +33,12 @@ void say(const release::PromoteResult& r, bool dry_run) {
   case PromoteStatus::Missing:
   case PromoteStatus::Failed:
     spdlog::error("{}: {}", r.name, r.error);
+    // The hint and what was written are no further errors: info lines, as
+    // the reporter prints a hint after its error.
     if (!r.hint.empty())
-      spdlog::error("  hint: {}", r.hint);
+      spdlog::info("hint: {}", r.hint);
     if (!dry_run)
-      spdlog::error("  tags written for {}: {}", r.name, r.written.empty() ? "none" : tags_of(r.written));
+      spdlog::info("  tags written for {}: {}", r.name, r.written.empty() ? "none" : tags_of(r.written));
     break;
   }
 }

@@ -56,7 +56,9 @@ void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
         c.project = util::join_path(repo.workdir(), view.graph.projects()[*here].path);
       }
       report::BuildStatusOptions so;
-      so.quiet = !global.verbose;
+      // A stale image rebuilds with the progress `build` shows; a current one says nothing.
+      so.quiet = global.quiet;
+      so.only_when_building = !global.verbose;
       so.color = util::color_enabled();
       auto status = report::text_build_status(so);
       return run::run_project(repo, c, *status, env);

@@ -69,7 +69,9 @@ void register_test(CLI::App& app, const GlobalOptions& global, Action& action) {
       opts->core.only = opts->only == "lint" ? run::Only::Lint : opts->only == "test" ? run::Only::Test
                                                                                      : run::Only::Both;
       report::BuildStatusOptions so;
-      so.quiet = !global.verbose; // build chatter only with -v; failures always show
+      // A stale image rebuilds with the progress `build` shows; a current one says nothing.
+      so.quiet = global.quiet;
+      so.only_when_building = !global.verbose;
       so.color = util::color_enabled();
       auto status = report::text_build_status(so);
       auto outcome = run::run_tests(repo, opts->core, *status, env);

@@ -9,6 +9,8 @@
 #include "mlrepo/util/timezone.hpp"
 #include "mlrepo/util/units.hpp"
 #include "mlrepo/util/image_ref.hpp"
+
+#include <regex>
 #include "yaml_reader.hpp"
 
 #include <algorithm>
@@ -46,10 +48,47 @@ bool identifier(const std::string& s) {
   return ok;
 }
 
+// runs_on: kubernetes | github-actions | {github-actions: [LABEL, ...]}
+void parse_runs_on(MapReader& job, JobSpec& spec) {
+  if (!job.has("runs_on"))
+    return;
+  spec.runs_on_line = job.line("runs_on");
+  const std::string hint = "write 'runs_on: kubernetes', 'runs_on: github-actions', or GitHub runner labels as "
+                           "'runs_on: {github-actions: [self-hosted, gpu]}'";
+  auto keys = job.map_keys("runs_on");
+  if (!keys.empty()) {
+    auto m = job.map("runs_on", {"github-actions"});
+    auto labels = m->string_or_list("github-actions");
+    if (!labels || labels->empty())
+      job.fail("runs_on", "names no GitHub Actions runner labels", hint);
+    for (const auto& l : *labels) {
+      if (l.value.empty() || l.value.find_first_of(" \t,\n") != std::string::npos)
+        throw ConfigError(job.file(), l.line, "runner label '" + l.value + "' is not a GitHub runner label", hint);
+      spec.runner_labels.push_back(l.value);
+    }
+    spec.runs_on = JobTarget::GithubActions;
+    return;
+  }
+  auto v = job.string("runs_on");
+  if (!v)
+    return;
+  if (v->value == "github-actions")
+    spec.runs_on = JobTarget::GithubActions;
+  else if (v->value == "kubernetes")
+    spec.runs_on = JobTarget::Kubernetes;
+  else
+  {
+    auto near = util::closest(v->value, {"kubernetes", "github-actions"}, 4);
+    job.fail("runs_on", "must be kubernetes or github-actions, not '" + v->value + "'" +
+                            (near ? " (did you mean '" + *near + "'?)" : std::string()),
+             hint);
+  }
+}
+
 // job: — every value checked here, so that each runner can trust it.
 JobSpec parse_job(MapReader& parent) {
   auto job = parent.map("job", {"command", "args", "env", "secrets", "resources", "timeout", "retries",
-                                "schedule", "timezone", "concurrency"});
+                                "schedule", "timezone", "concurrency", "runs_on", "schedule_from_environment"});
   JobSpec spec;
   spec.line = parent.line("job");
   if (!job)
@@ -142,6 +181,18 @@ JobSpec parse_job(MapReader& parent) {
   if (auto tz = job->string("timezone")) {
     std::string problem;
     if (!util::TimeZone::load(tz->value, &problem)) {
+      // A fixed offset (UTC+1, GMT-05:00) is not an IANA name, and the nearest
+      // name by spelling (UTC) would be hours off: the Etc/GMT zone of that
+      // offset is meant, whose sign POSIX inverts.
+      static const std::regex offset(R"((?:UTC|GMT)\s*([+-])(\d{1,2})(?::?00)?)", std::regex::icase);
+      std::smatch m;
+      if (std::regex_match(tz->value, m, offset) && std::stoi(m[2]) <= 14) {
+        std::string etc = "Etc/GMT" + std::string(m[1] == "+" ? "-" : "+") + std::to_string(std::stoi(m[2]));
+        throw ConfigError(file, tz->line, "'job.timezone' '" + tz->value + "' is a fixed offset, not an IANA name",
+                          "write the place (e.g. Europe/Berlin, which also follows daylight saving), or '" + etc +
+                              "' for " + tz->value + " all year: the Etc/GMT names invert the sign (POSIX), so "
+                              "Etc/GMT-1 is one hour ahead of UTC");
+      }
       auto best = util::closest(tz->value, util::known_time_zones(), 3);
       throw ConfigError(file, tz->line, "'job.timezone' '" + tz->value + "' " + problem,
                         best ? "did you mean '" + *best + "'?"
@@ -163,6 +214,9 @@ JobSpec parse_job(MapReader& parent) {
       job->fail("concurrency", "must be forbid, replace or allow, not '" + c->value + "'",
                 "forbid: a run waits for the one before; replace: it stops the one before; allow: both run");
   }
+  parse_runs_on(*job, spec);
+  if (auto b = job->boolean("schedule_from_environment"))
+    spec.schedule_from_environment = *b;
   return spec;
 }
 
@@ -191,6 +245,55 @@ std::optional<std::string> k8s_quantity(MapReader& m, const std::string& key) {
   return v->value;
 }
 
+// tolerations: [{key, operator, value, effect}], as Kubernetes reads them.
+std::vector<Toleration> parse_tolerations(MapReader& m, const std::string& key) {
+  std::vector<Toleration> out;
+  for (auto& t : m.map_list(key, {"key", "operator", "value", "effect"}).value_or(std::vector<MapReader>{})) {
+    Toleration tol;
+    if (auto k = t.string("key"))
+      tol.key = k->value;
+    if (auto op = t.string("operator")) {
+      if (op->value != "Exists" && op->value != "Equal")
+        t.fail("operator", "must be Exists or Equal, not '" + op->value + "'");
+      tol.op = op->value;
+    }
+    if (auto v = t.string("value")) {
+      if (tol.op == "Exists")
+        t.fail("value", "goes with operator: Equal (Exists matches any value)");
+      tol.value = v->value;
+    }
+    if (auto e = t.string("effect")) {
+      if (e->value != "NoSchedule" && e->value != "PreferNoSchedule" && e->value != "NoExecute")
+        t.fail("effect", "must be NoSchedule, PreferNoSchedule or NoExecute, not '" + e->value + "'");
+      tol.effect = e->value;
+    }
+    if (tol.key.empty() && tol.op != "Exists")
+      t.fail("operator", "an empty key needs operator: Exists (it tolerates every taint)");
+    out.push_back(std::move(tol));
+  }
+  return out;
+}
+
+// Pod annotations: keys are Kubernetes' qualified names ([prefix/]name).
+std::map<std::string, std::string> parse_annotations(MapReader& m, const std::string& key) {
+  auto values = m.scalar_map(key).value_or(std::map<std::string, std::string>{});
+  for (const auto& [name, value] : values) {
+    auto slash = name.find('/');
+    std::string prefix = slash == std::string::npos ? "" : name.substr(0, slash);
+    std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
+    bool ok = !base.empty() && base.size() <= 63 && (prefix.empty() || util::is_dns_subdomain(prefix)) &&
+              std::isalnum(static_cast<unsigned char>(base.front())) &&
+              std::isalnum(static_cast<unsigned char>(base.back()));
+    for (char c : base)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (!ok)
+      m.fail(key, "'" + name + "' is not an annotation name Kubernetes accepts ([prefix/]name, the name up to 63 "
+                  "letters, digits, '-', '_' or '.')",
+             "e.g. sidecar.istio.io/inject");
+  }
+  return values;
+}
+
 WorkspaceKubernetes parse_kubernetes(MapReader& k) {
   WorkspaceKubernetes out;
   out.namespace_name = k8s_name(k, "namespace", false);
@@ -216,6 +319,15 @@ WorkspaceKubernetes parse_kubernetes(MapReader& k) {
   }
   if (auto sel = k.scalar_map("gpu_node_selector"))
     out.gpu_node_selector = *sel;
+  if (k.has("gpu_tolerations"))
+    out.gpu_tolerations = parse_tolerations(k, "gpu_tolerations");
+  out.pod_annotations = parse_annotations(k, "pod_annotations");
+  if (auto policy = k.string("image_pull_policy")) {
+    if (policy->value != "Always" && policy->value != "IfNotPresent" && policy->value != "Never")
+      k.fail("image_pull_policy", "must be Always, IfNotPresent or Never, not '" + policy->value + "'",
+             "images are pinned by digest, so IfNotPresent (Kubernetes' default for them) pulls each digest once");
+    out.image_pull_policy = policy->value;
+  }
   if (auto ttl = k.string("ttl_after_finished")) {
     try {
       out.ttl_seconds_after_finished = util::parse_duration(ttl->value);
@@ -241,7 +353,8 @@ WorkspaceKubernetes parse_kubernetes(MapReader& k) {
       KubernetesEnvironment e;
       e.name = name;
       e.line = envs->line(name);
-      auto m = envs->map(name, {"namespace", "env", "resources", "schedule", "suspend"});
+      auto m = envs->map(name, {"namespace", "env", "resources", "schedule", "suspend", "gpu_tolerations",
+                                "pod_annotations"});
       if (m) {
         e.namespace_name = k8s_name(*m, "namespace", false);
         if (auto env = m->scalar_map("env"))
@@ -261,6 +374,9 @@ WorkspaceKubernetes parse_kubernetes(MapReader& k) {
           }
         }
         e.suspend = m->boolean("suspend");
+        if (m->has("gpu_tolerations"))
+          e.gpu_tolerations = parse_tolerations(*m, "gpu_tolerations");
+        e.pod_annotations = parse_annotations(*m, "pod_annotations");
       }
       out.environments.push_back(std::move(e));
     }
@@ -411,7 +527,8 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   }
   if (auto k8s = r.map("kubernetes", {"namespace", "dir", "service_account", "image_pull_secret", "gpu_resource",
                                       "gpu_node_selector", "secret", "ttl_after_finished", "deploy",
-                                      "kubeconfig_secret", "environments"}))
+                                      "kubeconfig_secret", "environments", "gpu_tolerations",
+                                      "pod_annotations", "image_pull_policy"}))
     cfg.kubernetes = parse_kubernetes(*k8s);
   if (auto prune = r.map("prune", {"keep_last", "older_than"})) {
     if (prune->has("keep_last"))
@@ -495,6 +612,23 @@ ProjectConfig parse_project_config(const std::string& content, const std::string
   if (r.has("job"))
     cfg.job = parse_job(r);
   return cfg;
+}
+
+JobTarget job_target(const JobSpec& job, const WorkspaceConfig& ws) {
+  if (job.runs_on != JobTarget::Default)
+    return job.runs_on;
+  return ws.kubernetes.deploy ? JobTarget::Kubernetes : JobTarget::GithubActions;
+}
+
+const char* job_target_name(JobTarget target) {
+  return target == JobTarget::Kubernetes ? "kubernetes" : "github-actions";
+}
+
+bool github_hosted(const std::vector<std::string>& labels) {
+  for (const auto& l : labels)
+    if (!(l.starts_with("ubuntu-") || l.starts_with("windows-") || l.starts_with("macos-")))
+      return false;
+  return true;
 }
 
 } // namespace mlrepo::config

@@ -220,6 +220,25 @@ std::optional<MapReader> MapReader::map(const std::string& key, std::vector<std:
   return MapReader(*node, file_, qualified(key), std::move(known));
 }
 
+std::optional<std::vector<MapReader>> MapReader::map_list(const std::string& key,
+                                                         const std::vector<std::string>& known_keys) {
+  const YAML::Node* node = find(key);
+  if (!node || node->IsNull())
+    return std::nullopt;
+  if (!node->IsSequence())
+    fail(key, "must be a list of mappings, not " + type_name(*node));
+  std::vector<MapReader> out;
+  size_t i = 0;
+  for (const auto& item : *node) {
+    if (!item.IsMap())
+      throw ConfigError(file_, line_of(item),
+                        "'" + qualified(key) + "[" + std::to_string(i) + "]' must be a mapping, not " + type_name(item));
+    out.emplace_back(item, file_, qualified(key) + "[" + std::to_string(i) + "]", known_keys);
+    ++i;
+  }
+  return out;
+}
+
 std::vector<std::string> MapReader::map_keys(const std::string& key) const {
   std::vector<std::string> out;
   const YAML::Node* node = find(key);

@@ -31,6 +31,9 @@ public:
   // A mapping of names to scalars, each with the line of its name.
   std::optional<std::vector<std::pair<Located, Located>>> located_map(const std::string& key);
   std::optional<MapReader> map(const std::string& key, std::vector<std::string> known_keys);
+  // A list of mappings, each read strictly with `known_keys` (as
+  // 'key[0]', 'key[1]', ... in messages); nullopt when absent.
+  std::optional<std::vector<MapReader>> map_list(const std::string& key, const std::vector<std::string>& known_keys);
   // The keys of the mapping at `key`, in document order (names the user
   // chooses, such as environments); none when it is absent or not a mapping.
   std::vector<std::string> map_keys(const std::string& key) const;

@@ -85,10 +85,37 @@ void pod_spec(Yaml& y, int indent, const project::Project& p, const config::Work
     for (const auto& [key, value] : k.gpu_node_selector)
       y.line(indent + 1, yaml_quote(key) + ": " + yaml_quote(value));
   }
+  // GPU node pools are usually tainted: without a toleration the pod waits
+  // forever. The environment's list replaces the workspace's; the default
+  // tolerates the GPU resource's own taint.
+  if (gpu > 0) {
+    auto tolerations = env && env->gpu_tolerations ? *env->gpu_tolerations
+                       : k.gpu_tolerations          ? *k.gpu_tolerations
+                                                    : std::vector<config::Toleration>{{k.gpu_resource, "Exists", "", "NoSchedule"}};
+    if (!tolerations.empty()) {
+      y.line(indent, "tolerations:");
+      for (const auto& t : tolerations) {
+        bool first = true;
+        auto field = [&](const std::string& key, const std::string& value) {
+          y.line(first ? indent + 1 : indent + 2, (first ? "- " : "") + key + ": " + value);
+          first = false;
+        };
+        if (!t.key.empty())
+          field("key", yaml_quote(t.key));
+        field("operator", t.op);
+        if (!t.value.empty())
+          field("value", yaml_quote(t.value));
+        if (!t.effect.empty())
+          field("effect", t.effect);
+      }
+    }
+  }
   y.line(indent, "containers:");
   y.line(indent + 1, "- name: " + yaml_quote(p.name));
   int c = indent + 2;
   y.line(c, "image: " + yaml_quote(image.reference));
+  if (!k.image_pull_policy.empty())
+    y.line(c, "imagePullPolicy: " + k.image_pull_policy);
   auto list = [&](const char* key, const std::vector<std::string>& items) {
     if (items.empty())
       return;
@@ -153,6 +180,17 @@ void job_spec(Yaml& y, int indent, const project::Project& p, const config::Work
   y.line(indent, "template:");
   y.line(indent + 1, "metadata:");
   labels(y, indent + 2, p, ws, env);
+  // The pod's annotations (sidecar injection, cost allocation): the
+  // workspace's, then the environment's over them.
+  std::map<std::string, std::string> annotations = ws.kubernetes.pod_annotations;
+  if (env)
+    for (const auto& [key, value] : env->pod_annotations)
+      annotations[key] = value;
+  if (!annotations.empty()) {
+    y.line(indent + 2, "annotations:");
+    for (const auto& [key, value] : annotations)
+      y.line(indent + 3, yaml_quote(key) + ": " + yaml_quote(value));
+  }
   y.line(indent + 1, "spec:");
   pod_spec(y, indent + 2, p, ws, image, env);
 }
@@ -165,8 +203,10 @@ void metadata(Yaml& y, const project::Project& p, const config::WorkspaceConfig&
   if (!ns.empty())
     y.line(1, "namespace: " + yaml_quote(ns));
   labels(y, 1, p, ws, env);
+  // Only what the objects describe: the commit that happens to be checked
+  // out is not, or committing the render (or any later commit) would make
+  // it stale and 'job render --check' could never pass.
   y.line(1, "annotations:");
-  y.line(2, "mlrepo.dev/commit: " + yaml_quote(image.commit));
   y.line(2, "mlrepo.dev/content-tag: " + yaml_quote(image.content_tag));
   y.line(2, "mlrepo.dev/project-path: " + yaml_quote(p.path));
   if (!image.release.empty())
@@ -178,9 +218,28 @@ std::string header(const project::Project& p, const std::string& how) {
          "# Regenerate with `mlrepo job render`; from " + p.config->file + " (job:).\n" + how;
 }
 
-// The crons a project's CronJobs run on: the environment's, else the job's.
-std::vector<config::Located> crons_of(const config::JobSpec& job, const config::KubernetesEnvironment* env) {
-  return env && !env->schedule.empty() ? env->schedule : job.schedule;
+// The crons a project's CronJobs run on: none when the job runs on its
+// schedule elsewhere (runs_on), so it never runs twice; the environment's
+// for a scheduled job (or one that opts in), else the job's. An
+// environment's schedule never turns an on-demand job into a CronJob by
+// itself.
+std::vector<config::Located> crons_of(const config::JobSpec& job, const config::WorkspaceConfig& ws,
+                                      const config::KubernetesEnvironment* env) {
+  if (config::job_target(job, ws) != config::JobTarget::Kubernetes)
+    return {};
+  bool takes_env = env && !env->schedule.empty() && (!job.schedule.empty() || job.schedule_from_environment);
+  return takes_env ? env->schedule : job.schedule;
+}
+
+// Why a project gets a Job template rather than CronJobs, for its header.
+std::string on_demand_reason(const config::JobSpec& job, const config::WorkspaceConfig& ws,
+                             const config::KubernetesEnvironment* env) {
+  if (config::job_target(job, ws) != config::JobTarget::Kubernetes && !job.schedule.empty())
+    return "# Its schedule runs in GitHub Actions (job.runs_on: github-actions), so no CronJob here.\n";
+  if (env && !env->schedule.empty() && job.schedule.empty())
+    return "# The environment " + env->name + "'s schedule applies only to scheduled jobs; set\n"
+           "# job.schedule_from_environment: true to run this one on it.\n";
+  return "";
 }
 
 std::string cronjob_name(const project::Project& p, size_t i) {
@@ -189,33 +248,49 @@ std::string cronjob_name(const project::Project& p, size_t i) {
 
 } // namespace
 
-void refuse_unrenderable(const project::Project& p, const config::KubernetesEnvironment* env) {
+void refuse_unrenderable(const project::Project& p, const config::WorkspaceConfig& ws,
+                         const config::KubernetesEnvironment* env) {
+  std::vector<std::shared_ptr<const Error>> problems;
+  unrenderable(p, ws, env, problems);
+  throw_all(problems, "names Kubernetes would refuse");
+}
+
+void unrenderable(const project::Project& p, const config::WorkspaceConfig& ws, const config::KubernetesEnvironment* env,
+                  std::vector<std::shared_ptr<const Error>>& problems) {
   const std::string& file = p.config->file;
-  int line = p.config->job->line;
-  if (!util::is_dns_label(p.name))
-    throw ConfigError(file, line,
-                      "the project name '" + p.name + "' is not a Kubernetes name (lower-case letters, digits "
-                      "and '-', starting and ending with a letter or digit, at most 63)",
-                      "rename the project ('name:' in " + file + ") to render its job for Kubernetes");
-  auto crons = crons_of(*p.config->job, env);
-  for (size_t i = 0; i < crons.size(); ++i) {
-    std::string name = cronjob_name(p, i);
-    // The controller appends 11 characters to a CronJob's name for each Job.
-    if (name.size() > 52)
-      throw ConfigError(file, line,
-                        "the CronJob name '" + name + "' has " + std::to_string(name.size()) +
-                            " characters; Kubernetes allows 52 (it adds 11 for each run's Job)",
-                        "rename the project ('name:' in " + file + ") to at most " +
-                            std::to_string(52 - (name.size() - p.name.size())) + " characters");
+  // The line that gives the name: 'name:' when the config sets one, else job:.
+  int line = p.config->name ? p.config->name->line : p.config->job->line;
+  std::string rename = p.config->name ? "shorten 'name:' in " + file
+                                      : "give it a shorter 'name:' in " + file + " (or rename its directory)";
+  if (!util::is_dns_label(p.name)) {
+    problems.push_back(std::make_shared<ConfigError>(
+        file, line,
+        "the project name '" + p.name + "' is not a Kubernetes name (lower-case letters, digits and '-', starting "
+        "and ending with a letter or digit, at most 63)",
+        (p.config->name ? "change 'name:' in " + file : "give it a 'name:' in " + file) +
+            " to render its job for Kubernetes"));
+    return;
   }
+  auto crons = crons_of(*p.config->job, ws, env);
+  if (crons.empty())
+    return;
+  // The last CronJob's name is the longest. The controller appends 11
+  // characters to a CronJob's name for each Job.
+  std::string name = cronjob_name(p, crons.size() - 1);
+  if (name.size() > 52)
+    problems.push_back(std::make_shared<ConfigError>(
+        file, line,
+        "the CronJob name '" + name + "' has " + std::to_string(name.size()) +
+            " characters; Kubernetes allows 52 (it adds 11 for each run's Job)",
+        rename + " to at most " + std::to_string(52 - (name.size() - p.name.size())) + " characters"));
 }
 
 std::vector<generated::File> render_project(const project::Project& p, const config::WorkspaceConfig& ws,
                                             const PinnedImage& image, const config::KubernetesEnvironment* env,
                                             const std::string& dir) {
-  refuse_unrenderable(p, env);
+  refuse_unrenderable(p, ws, env);
   const auto& job = *p.config->job;
-  auto crons = crons_of(job, env);
+  auto crons = crons_of(job, ws, env);
   std::vector<Rendered> objects;
   for (size_t i = 0; i < crons.size(); ++i) {
     std::string name = cronjob_name(p, i);
@@ -250,7 +325,8 @@ std::vector<generated::File> render_project(const project::Project& p, const con
     y.line(0, "spec:");
     job_spec(y, 1, p, ws, image, env);
     objects.push_back({"job.yaml",
-                       header(p, "# A run on demand: kubectl create -f job.yaml (apply cannot create it).\n") +
+                       header(p, "# A run on demand: kubectl create -f job.yaml (apply cannot create it).\n" +
+                                     on_demand_reason(job, ws, env)) +
                            y.str(),
                        false});
   }

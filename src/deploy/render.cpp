@@ -1,15 +1,85 @@
 #include "mlrepo/deploy/kubernetes.hpp"
 
 #include "mlrepo/build/build.hpp"
+#include "mlrepo/build/plan.hpp"
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/release/promote.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/workspace.hpp"
 
+#include <filesystem>
 #include <spdlog/spdlog.h>
 
 namespace mlrepo::deploy {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Where manifests go, spelt one way whatever way the user wrote it: -o is
+// read from the directory the command ran in (kubernetes.dir from the
+// repository root), symlinks and '..' resolved, then repo-relative when it
+// lies inside the repository and absolute otherwise. The sync compares the
+// files it wants with the files it finds by this spelling, so two spellings
+// of one directory must never differ (an absolute -o once deleted its own
+// output as "obsolete").
+std::string output_dir(const std::optional<std::string>& out_dir, const std::string& configured,
+                       const std::string& cwd, const std::string& workdir) {
+  fs::path given = out_dir ? fs::path(*out_dir) : fs::path(configured);
+  fs::path base = out_dir && !cwd.empty() ? fs::path(cwd) : fs::path(workdir);
+  std::error_code ec;
+  fs::path full = fs::weakly_canonical(given.is_absolute() ? given : base / given, ec);
+  if (ec)
+    full = (given.is_absolute() ? given : base / given).lexically_normal();
+  fs::path root = fs::weakly_canonical(workdir, ec);
+  fs::path rel = full.lexically_relative(root);
+  std::string spelt = rel.generic_string();
+  if (!rel.empty() && spelt != ".." && !spelt.starts_with("../"))
+    spelt = spelt == "." ? "" : spelt;
+  else
+    spelt = full.generic_string();
+  while (spelt.size() > 1 && spelt.back() == '/')
+    spelt.pop_back();
+  if (spelt.empty())
+    throw UsageError("manifests are not written to the repository's root directory",
+                     "name a directory for them with -o DIR (or kubernetes.dir in mlrepo.yaml)");
+  return spelt;
+}
+
+// Whether uncommitted changes in the work tree reach the image of the
+// project at `path` (asked only when its committed image is missing).
+bool dirty_in_worktree(const git::Repository& repo, const std::string& path, const changes::EnvLookup& env) {
+  try {
+    View worktree = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
+    auto i = worktree.graph.find(path);
+    if (!i)
+      return false;
+    auto inputs = build::plan_inputs(repo, worktree.config, env);
+    for (const auto& item : build::make_plan(repo, worktree.config, worktree.graph, {*i}, inputs))
+      if (item.dirty)
+        return true;
+  } catch (const Error&) {
+    // The work tree does not plan (a broken config there): say nothing of it.
+  }
+  return false;
+}
+
+// An environment rendered from a branch other than the default pins that
+// branch's images: allowed (a staging try-out), but said.
+void warn_env_off_default_branch(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                                 const RenderOptions& opt, const changes::EnvLookup& env) {
+  if (!opt.env || opt.release)
+    return;
+  auto inputs = build::plan_inputs(repo, ws, env);
+  if (inputs.branch && !inputs.on_default_branch)
+    spdlog::warn("rendering the environment {} from the branch {}: the manifests pin this branch's images, not "
+                 "{}'s (render on {}, or use --release VERSION)",
+                 *opt.env, *inputs.branch, changes::default_branch_name(repo, ws),
+                 changes::default_branch_name(repo, ws));
+}
+
+} // namespace
 
 // The steps, in order: the commit; its projects with a job; each image's
 // digest from the registry; the manifests; written, checked or streamed.
@@ -70,8 +140,17 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
     chosen.push_back(*here);
   } else {
+  {
+    // The example names a project of this repository that has a job.
+    std::string example;
+    for (const auto& p : graph.projects())
+      if (p.config->job && example.empty())
+        example = p.name;
     throw UsageError("which projects? Name them, or use --changed or --all",
-                     "e.g. 'mlrepo job render --all', or 'mlrepo job render churn-model -o -'");
+                     "e.g. 'mlrepo job render --all'" +
+                         (example.empty() ? std::string(" (no project has a job: add a 'job:', docs/jobs.md)")
+                                          : ", or 'mlrepo job render " + example + " -o -'"));
+  }
   }
   std::erase_if(chosen, [&](size_t i) { return !graph.projects()[i].config->job; });
 
@@ -79,12 +158,14 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   out.commit = git::oid_hex(commit);
   registry::Client client(credentials, opt.client);
   // A stream's files are never written: "-" keeps each project's apart.
-  std::string dir = stream ? "-" : opt.out_dir.value_or(ws.kubernetes.dir);
-  while (dir.size() > 1 && dir.back() == '/')
-    dir.pop_back();
-  // What Kubernetes would refuse is refused before the registry is asked.
+  std::string dir = stream ? "-" : output_dir(opt.out_dir, ws.kubernetes.dir, opt.cwd, repo.workdir());
+  // What Kubernetes would refuse is refused before the registry is asked,
+  // every project's at once.
+  std::vector<std::shared_ptr<const Error>> problems;
   for (size_t i : chosen)
-    refuse_unrenderable(graph.projects()[i], environment);
+    unrenderable(graph.projects()[i], ws, environment, problems);
+  throw_all(problems, "problems Kubernetes would refuse");
+  warn_env_off_default_branch(repo, ws, opt, env);
   for (size_t i : chosen) {
     const auto& p = graph.projects()[i];
     // The image of the commit, or of the release tag's commit.
@@ -106,17 +187,31 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     auto plan = build::plan_commit(repo, *from, at, {*found_at}, env);
     const auto& item = plan.at(0);
     auto digest = client.head_manifest(registry::parse_image_name(item.content_ref));
-    if (!digest)
-      throw Error(ExitCode::WorkFailed,
-                  "the image of " + p.name + " at commit " + git::oid_hex(at).substr(0, 12) + " (" + item.content_ref +
-                      ") is not in the registry, so no manifest can pin it",
-                  "push the commit and let CI build it, or run 'mlrepo build --push " + p.name + "'");
+    if (!digest) {
+      // Every missing image at once; the manifests need them all.
+      std::string what = "the image of " + p.name + " at commit " + git::oid_hex(at).substr(0, 12) + " (" +
+                         item.content_ref + ") is not in the registry, so no manifest can pin it";
+      if (!opt.release && dirty_in_worktree(repo, p.path, env))
+        problems.push_back(std::make_shared<Error>(
+            ExitCode::WorkFailed,
+            what + "; render pins the commit at HEAD, and uncommitted changes reach " + p.name + "'s image",
+            "commit first (then push and let CI build it, or 'mlrepo build --push " + p.name +
+                "'): 'build --push' now would push the uncommitted image under its own content tag"));
+      else
+        problems.push_back(std::make_shared<Error>(
+            ExitCode::WorkFailed, what,
+            "push the commit and let CI build it, or run 'mlrepo build --push " + p.name + "'"));
+      continue;
+    }
     PinnedImage image;
     image.reference = util::strip_tag(item.content_ref) + "@" + digest->digest;
     image.commit = git::oid_hex(at);
     image.content_tag = item.content_ref.substr(util::strip_tag(item.content_ref).size() + 1);
     image.release = opt.release.value_or("");
     out.pinned.emplace_back(p.name, image.reference);
+    const auto& job = *p.config->job;
+    if (!job.schedule.empty() && config::job_target(job, ws) != config::JobTarget::Kubernetes)
+      out.scheduled_elsewhere.push_back(p.name);
     auto files = render_project(p, ws, image, environment, dir);
     for (auto& f : files)
       out.files.push_back(std::move(f));
@@ -132,6 +227,7 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
         }
       }
   }
+  throw_all(problems, "images missing from the registry");
   if (stream) {
     for (const auto& f : out.files) {
       if (f.path.ends_with("/kustomization.yaml"))

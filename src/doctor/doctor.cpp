@@ -7,6 +7,7 @@
 #include "mlrepo/job/job.hpp"
 #include "mlrepo/project/discovery.hpp"
 #include "mlrepo/registry/client.hpp"
+#include "mlrepo/release/promote.hpp"
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
@@ -143,6 +144,15 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
     add("config", Level::Fail, e.what(), e.hint(), true);
   }
   config::WorkspaceConfig ws = view ? view->config : workspace.value_or(config::WorkspaceConfig{});
+  // 'latest' from default_branch_tags and from releases: two meanings, and
+  // the next push to the default branch moves it off the newest release.
+  if (auto released = release::released_versions(*repo); !released.empty() &&
+      std::find(ws.default_branch_tags.begin(), ws.default_branch_tags.end(), "latest") != ws.default_branch_tags.end())
+    add("config", Level::Warn,
+        "'latest' has two meanings: default_branch_tags gives it to every default-branch build, and releases (" +
+            released.begin()->first + "/v…) give it to the highest release",
+        "drop latest from default_branch_tags in mlrepo.yaml (releases keep it), or use another name there, "
+        "e.g. 'edge'");
   if (!repo->head_is_unborn()) {
     std::string branch = changes::default_branch_name(*repo, ws);
     if (auto ref = changes::default_branch_ref(*repo, branch))
@@ -182,17 +192,18 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
     // Wide contexts send what git never sees: data files, .git itself.
     std::set<std::string> seen;
     for (const auto& p : view->graph.projects()) {
-      if (util::path_within(p.context, p.path) || !seen.insert(p.context).second)
+      if (util::path_within(p.context, p.path) || !seen.insert(p.dockerfile + '\n' + p.context).second)
         continue;
       std::string dir = p.context.empty() ? repo->workdir() : repo->workdir() + "/" + p.context;
-      auto text = util::read_file(dir + "/.dockerignore");
-      auto size = context_size(dir, project::DockerIgnore(text.value_or("")));
+      auto file = project::read_dockerignore(
+          p, [&](const std::string& f) { return util::read_file(repo->workdir() + "/" + f); });
+      auto size = context_size(dir, file.rules);
       if (size.bytes < kLargeContext)
         continue;
       std::string what;
       for (const auto& [bytes, name] : size.largest)
         what += (what.empty() ? "" : ", ") + name + " (" + mib(bytes) + ")";
-      std::string ignore_file = util::join_path(p.context, ".dockerignore");
+      const std::string& ignore_file = file.path;
       add("docker", Level::Warn,
           "project '" + p.name + "' sends " + mib(size.bytes) + " of build context from '" +
               (p.context.empty() ? std::string(".") : p.context) + "' on every build; largest: " + what,
@@ -208,6 +219,10 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
       for (const auto& p : view->graph.projects()) {
         if (!p.config || !p.config->job)
           continue;
+        // Where it runs on its schedule: one place, never two.
+        if (!p.config->job->schedule.empty())
+          add("jobs", Level::Ok, "job of '" + p.name + "' runs on its schedule in " +
+                                     job::describe_runs_on(p.name, *p.config->job, view->config));
         if (!info) {
           add("jobs", Level::Skip, "job of '" + p.name + "': skipped: the engine did not say what it can give");
           continue;

@@ -28,8 +28,10 @@ std::vector<std::string> generated_under(const SyncOptions& opt) {
     if (entry.is_symlink() || !entry.is_regular_file() || (ext != ".yml" && ext != ".yaml"))
       return;
     auto content = util::read_file(entry.path());
+    // Spelt as the wanted files are (prune_dir, then the path below it), so
+    // an absolute prune_dir or one outside the repository matches too.
     if (content && has_marker(*content, opt.marker))
-      out.push_back(fs::relative(entry.path(), opt.workdir).generic_string());
+      out.push_back((fs::path(opt.prune_dir) / entry.path().lexically_relative(dir)).generic_string());
   };
   if (opt.recursive) {
     for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();

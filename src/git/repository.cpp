@@ -235,6 +235,15 @@ std::optional<git_oid> Repository::merge_base(const git_oid& a, const git_oid& b
   return out;
 }
 
+std::optional<bool> Repository::contains(const git_oid& commit, const git_oid& ancestor) const {
+  try {
+    auto base = merge_base(commit, ancestor);
+    return base && git_oid_equal(&*base, &ancestor) != 0;
+  } catch (const MissingHistoryError&) {
+    return std::nullopt;
+  }
+}
+
 TreePtr Repository::commit_tree(const git_oid& oid) const {
   git_commit* raw = nullptr;
   check(git_commit_lookup(&raw, repo_.get(), &oid), "cannot read commit " + oid_hex(oid));

@@ -6,6 +6,7 @@
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/process.hpp"
 #include "mlrepo/util/text.hpp"
@@ -14,6 +15,7 @@
 
 #include <chrono>
 #include <spdlog/spdlog.h>
+#include <sstream>
 
 namespace mlrepo::job {
 namespace {
@@ -41,6 +43,13 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
                        "to " + config_file + " (docs/jobs.md), or run the container as it is: mlrepo run " + name);
     spec = *p.config->job;
     docker = view.config.docker;
+  }
+  if (opt.no_gpu && spec.gpu > 0) {
+    spdlog::warn("{}: running without the {} GPU{} its job asks for (--no-gpu): a smoke test, not the real run",
+                 name, spec.gpu, spec.gpu == 1 ? "" : "s");
+    spec.gpu = 0;
+  } else if (opt.no_gpu) {
+    spdlog::info("{}: --no-gpu: its job asks for no GPU anyway", name);
   }
   auto missing = missing_secrets(spec, env);
   if (!missing.empty()) {
@@ -79,7 +88,9 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
   auto built = images.built.find(name);
   if (built == images.built.end())
     throw Error(ExitCode::WorkFailed, "cannot run " + name + "'s job: " +
-                                          (opt.pull ? "its image is not in the registry" : "its image did not build"),
+                                          (images.why_not.count(name) ? images.why_not.at(name)
+                                           : opt.pull                 ? "its image is not in the registry"
+                                                                      : "its image did not build"),
                 opt.pull ? "build and push it (mlrepo build --push " + name +
                                "), or let CI on the default branch do it"
                          : "");
@@ -91,8 +102,24 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
   if (auto at = report.image.find("@sha256:"); at != std::string::npos) {
     report.digest = report.image.substr(at + 1);
   } else {
-    auto r = engine.run({docker, "image", "inspect", "--format", "{{.Id}}", report.image}, {});
-    report.digest = r.ok() ? util::last_line(r.out) : "";
+    // The registry's digest when this image was pushed (what render and
+    // promote show); else the local image ID, labelled as such.
+    auto r = engine.run({docker, "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}{{.Id}}",
+                         report.image},
+                        {});
+    std::string repository = util::strip_tag(report.image);
+    std::vector<std::string> lines; // repo digests, then the image ID
+    std::istringstream in(r.ok() ? r.out : "");
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty())
+        lines.push_back(line);
+    for (size_t k = 0; k + 1 < lines.size() && report.digest.empty(); ++k)
+      if (lines[k].rfind(repository + "@sha256:", 0) == 0)
+        report.digest = lines[k].substr(repository.size() + 1);
+    if (report.digest.empty() && !lines.empty()) {
+      report.digest = lines.back();
+      report.digest_is_image_id = true;
+    }
   }
 
   // Secret values go to docker's environment only; argv names them.

@@ -40,9 +40,26 @@ std::vector<JobEntry> list_jobs(const View& view, util::UnixSeconds now, int cou
   for (const auto& p : view.graph.projects()) {
     if (!p.config || !p.config->job)
       continue;
-    out.push_back({p.name, p.path, *p.config->job, next_runs(*p.config->job, now, count)});
+    const auto& job = *p.config->job;
+    out.push_back({p.name, p.path, job, next_runs(job, now, count), config::job_target(job, view.config),
+                   describe_runs_on(p.name, job, view.config)});
   }
   return out;
+}
+
+std::string describe_runs_on(const std::string& name, const config::JobSpec& spec,
+                             const config::WorkspaceConfig& ws) {
+  bool chosen = spec.runs_on != config::JobTarget::Default;
+  if (config::job_target(spec, ws) == config::JobTarget::Kubernetes) {
+    std::string ns = ws.kubernetes.namespace_name.empty() ? "" : ", namespace " + ws.kubernetes.namespace_name;
+    return "Kubernetes as a CronJob" + ns +
+           (chosen ? " (job.runs_on)" : " (kubernetes.deploy is set; job.runs_on chooses otherwise)");
+  }
+  std::string labels;
+  for (const auto& l : spec.runner_labels.empty() ? std::vector<std::string>{ws.ci.runs_on} : spec.runner_labels)
+    labels += (labels.empty() ? "" : ", ") + l;
+  return "GitHub Actions on " + labels + " (" + (chosen ? "job.runs_on" : "no cluster is deployed") +
+         "; .github/workflows/mlrepo-job-" + name + ".yml)";
 }
 
 std::string docker_cpus(const std::string& quantity) {

@@ -13,7 +13,7 @@ namespace {
 
 // Bump when the layout or discovery's meaning changes: old entries are then
 // simply never looked up again.
-constexpr const char* kMagic = "mlrepo-discovery-11\n";
+constexpr const char* kMagic = "mlrepo-discovery-12\n";
 constexpr size_t kMaxEntries = 32;
 
 // Config values keep their line for later messages.
@@ -89,6 +89,10 @@ void write_config(Writer& w, const config::ProjectConfig& c) {
       put_located(w, s);
     w.s(j.timezone);
     w.u(static_cast<uint64_t>(j.concurrency));
+    w.u(static_cast<uint64_t>(j.runs_on));
+    w.u(static_cast<uint64_t>(j.runs_on_line));
+    w.strings(j.runner_labels);
+    w.u(j.schedule_from_environment ? 1 : 0);
   }
 }
 
@@ -137,6 +141,13 @@ config::ProjectConfig read_config(Reader& r) {
     if (concurrency > static_cast<uint64_t>(config::Concurrency::Allow))
       r.fail();
     j.concurrency = static_cast<config::Concurrency>(concurrency);
+    auto target = r.u();
+    if (target > static_cast<uint64_t>(config::JobTarget::Kubernetes))
+      r.fail();
+    j.runs_on = static_cast<config::JobTarget>(target);
+    j.runs_on_line = static_cast<int>(r.u());
+    j.runner_labels = r.strings();
+    j.schedule_from_environment = r.u() != 0;
     c.job = std::move(j);
   }
   return c;

@@ -143,10 +143,13 @@ std::vector<Instruction> parse_instructions(std::string_view text) {
 }
 
 // Expands $VAR, ${VAR}, ${VAR:-w}, ${VAR-w}, ${VAR:+w}, ${VAR+w} as Docker's
-// shell lexer does; undefined is empty.
+// shell lexer does; undefined is empty. Throws ExpansionTooLong past
+// kMaxExpansion: `ARG A=a` then `A=$A$A` repeated doubles it each time.
 std::string expand(std::string_view s, const Scope& scope) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
+    if (out.size() > kMaxExpansion)
+      throw ExpansionTooLong(0);
     char c = s[i];
     if (c == '\\' && i + 1 < s.size() && s[i + 1] == '$') {
       out += '$';
@@ -209,6 +212,8 @@ std::string expand(std::string_view s, const Scope& scope) {
     out += lookup(std::string(s.substr(i + 1, j - i - 1))).value_or("");
     i = j - 1;
   }
+  if (out.size() > kMaxExpansion)
+    throw ExpansionTooLong(0);
   return out;
 }
 
@@ -313,32 +318,36 @@ std::vector<CopySource> copy_sources(std::string_view dockerfile,
   Scope global, stage;
   bool in_stage = false;
   for (const auto& ins : parse_instructions(dockerfile)) {
-    if (ins.keyword == "ARG") {
-      declare_args(ins.args, in_stage ? stage : global, in_stage ? &global : nullptr, build_args);
-    } else if (ins.keyword == "FROM") {
-      in_stage = true;
-      stage.clear();
-    } else if (ins.keyword == "ENV") {
-      declare_env(ins.args, stage);
-    } else if (ins.keyword == "COPY" || ins.keyword == "ADD") {
-      bool from_image = false;
-      for (const auto& w : words(ins.args)) {
-        if (w.rfind("--", 0) != 0)
-          break;
-        from_image |= w.rfind("--from=", 0) == 0;
+    try {
+      if (ins.keyword == "ARG") {
+        declare_args(ins.args, in_stage ? stage : global, in_stage ? &global : nullptr, build_args);
+      } else if (ins.keyword == "FROM") {
+        in_stage = true;
+        stage.clear();
+      } else if (ins.keyword == "ENV") {
+        declare_env(ins.args, stage);
+      } else if (ins.keyword == "COPY" || ins.keyword == "ADD") {
+        bool from_image = false;
+        for (const auto& w : words(ins.args)) {
+          if (w.rfind("--", 0) != 0)
+            break;
+          from_image |= w.rfind("--from=", 0) == 0;
+        }
+        if (from_image)
+          continue; // copies from an image or stage, not from the context
+        auto args = copy_arguments(ins.args, stage);
+        if (args.size() < 2)
+          continue;
+        args.pop_back(); // the destination
+        for (auto& src : args) {
+          if (src.rfind("<<", 0) == 0 || src.find("://") != std::string::npos ||
+              src.rfind("git@", 0) == 0)
+            continue; // a heredoc or a URL: nothing from the context
+          out.push_back({std::move(src), ins.keyword, ins.line});
+        }
       }
-      if (from_image)
-        continue; // copies from an image or stage, not from the context
-      auto args = copy_arguments(ins.args, stage);
-      if (args.size() < 2)
-        continue;
-      args.pop_back(); // the destination
-      for (auto& src : args) {
-        if (src.rfind("<<", 0) == 0 || src.find("://") != std::string::npos ||
-            src.rfind("git@", 0) == 0)
-          continue; // a heredoc or a URL: nothing from the context
-        out.push_back({std::move(src), ins.keyword, ins.line});
-      }
+    } catch (const ExpansionTooLong& e) {
+      throw ExpansionTooLong(ins.line); // the instruction that grew it
     }
   }
   return out;
@@ -405,44 +414,48 @@ std::vector<ImageUse> image_uses(std::string_view dockerfile,
   };
 
   for (const auto& ins : parse_instructions(dockerfile)) {
-    if (ins.keyword == "ARG") {
-      if (in_stage)
-        declare_args(ins.args, stage, &global, build_args);
-      else
-        declare_args(ins.args, global, nullptr, build_args);
-    } else if (ins.keyword == "FROM") {
-      auto w = words(ins.args);
-      size_t k = 0;
-      while (k < w.size() && w[k].rfind("--", 0) == 0)
-        ++k;
-      if (k < w.size())
-        add(expand(w[k], global), "FROM", ins.line);
-      if (k + 2 < w.size() && upper(w[k + 1]) == "AS")
-        aliases.insert(lower(w[k + 2]));
-      in_stage = true;
-      stage.clear();
-      ++stage_count;
-    } else if (ins.keyword == "COPY" || ins.keyword == "ADD" || ins.keyword == "RUN") {
-      Scope scope = stage;
-      for (const auto& w : words(ins.args)) {
-        if (w.rfind("--", 0) != 0)
-          break;
-        if (ins.keyword != "RUN" && w.rfind("--from=", 0) == 0) {
-          add(expand(w.substr(7), scope), ins.keyword + " --from", ins.line);
-        } else if (ins.keyword == "RUN" && w.rfind("--mount=", 0) == 0) {
-          std::string_view opts = std::string_view(w).substr(8);
-          size_t pos = 0;
-          while (pos <= opts.size()) {
-            size_t comma = opts.find(',', pos);
-            if (comma == std::string_view::npos)
-              comma = opts.size();
-            auto opt = opts.substr(pos, comma - pos);
-            if (opt.rfind("from=", 0) == 0)
-              add(expand(opt.substr(5), scope), "RUN --mount", ins.line);
-            pos = comma + 1;
+    try {
+      if (ins.keyword == "ARG") {
+        if (in_stage)
+          declare_args(ins.args, stage, &global, build_args);
+        else
+          declare_args(ins.args, global, nullptr, build_args);
+      } else if (ins.keyword == "FROM") {
+        auto w = words(ins.args);
+        size_t k = 0;
+        while (k < w.size() && w[k].rfind("--", 0) == 0)
+          ++k;
+        if (k < w.size())
+          add(expand(w[k], global), "FROM", ins.line);
+        if (k + 2 < w.size() && upper(w[k + 1]) == "AS")
+          aliases.insert(lower(w[k + 2]));
+        in_stage = true;
+        stage.clear();
+        ++stage_count;
+      } else if (ins.keyword == "COPY" || ins.keyword == "ADD" || ins.keyword == "RUN") {
+        Scope scope = stage;
+        for (const auto& w : words(ins.args)) {
+          if (w.rfind("--", 0) != 0)
+            break;
+          if (ins.keyword != "RUN" && w.rfind("--from=", 0) == 0) {
+            add(expand(w.substr(7), scope), ins.keyword + " --from", ins.line);
+          } else if (ins.keyword == "RUN" && w.rfind("--mount=", 0) == 0) {
+            std::string_view opts = std::string_view(w).substr(8);
+            size_t pos = 0;
+            while (pos <= opts.size()) {
+              size_t comma = opts.find(',', pos);
+              if (comma == std::string_view::npos)
+                comma = opts.size();
+              auto opt = opts.substr(pos, comma - pos);
+              if (opt.rfind("from=", 0) == 0)
+                add(expand(opt.substr(5), scope), "RUN --mount", ins.line);
+              pos = comma + 1;
+            }
           }
         }
       }
+    } catch (const ExpansionTooLong& e) {
+      throw ExpansionTooLong(ins.line); // the instruction that grew it
     }
   }
   return out;

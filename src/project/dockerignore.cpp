@@ -41,7 +41,9 @@ std::string clean(std::string_view p) {
 
 DockerIgnore::DockerIgnore(const std::string& content) {
   size_t start = 0;
+  int number = 0;
   while (start < content.size()) {
+    ++number;
     size_t nl = content.find('\n', start);
     std::string_view line = std::string_view(content).substr(start, nl == std::string::npos ? nl : nl - start);
     start = nl == std::string::npos ? content.size() : nl + 1;
@@ -56,6 +58,8 @@ DockerIgnore::DockerIgnore(const std::string& content) {
     std::string glob = clean(line);
     if (glob.empty())
       continue;
+    if (glob.size() > util::kMaxGlobLength)
+      throw PatternTooLong(number, glob.size());
     has_exceptions_ |= exception;
     patterns_.push_back({std::move(glob), exception});
   }
@@ -72,7 +76,27 @@ bool DockerIgnore::ignores(std::string_view path) const {
   return ignored;
 }
 
-std::string dockerignore_path(const std::string& context) { return util::join_path(context, kDockerIgnoreFile); }
+std::string context_dockerignore_path(const Project& p) { return util::join_path(p.context, kDockerIgnoreFile); }
+
+std::string dockerfile_dockerignore_path(const Project& p) { return p.dockerfile + kDockerIgnoreFile; }
+
+IgnoreFile read_dockerignore(const Project& p,
+                             const std::function<std::optional<std::string>(const std::string&)>& read) {
+  IgnoreFile out;
+  out.path = dockerfile_dockerignore_path(p);
+  auto text = read(out.path);
+  out.dockerfile_specific = text.has_value();
+  if (!text) {
+    out.path = context_dockerignore_path(p);
+    text = read(out.path);
+  }
+  try {
+    out.rules = DockerIgnore(text.value_or(""));
+  } catch (const PatternTooLong& e) {
+    throw ConfigError(out.path, e.line(), e.what(), e.hint());
+  }
+  return out;
+}
 
 bool ignored_in_context(const DockerIgnore& ignore, const std::string& context, std::string_view path) {
   if (ignore.empty() || path == context || !util::path_within(path, context))
@@ -82,7 +106,7 @@ bool ignored_in_context(const DockerIgnore& ignore, const std::string& context, 
 
 bool always_seen(const Project& p, std::string_view path) {
   return path == p.dockerfile || path == util::join_path(p.path, config::kConfigFile) ||
-         path == dockerignore_path(p.context);
+         path == context_dockerignore_path(p) || path == dockerfile_dockerignore_path(p);
 }
 
 } // namespace mlrepo::project

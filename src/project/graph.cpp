@@ -5,6 +5,7 @@
 #include "mlrepo/project/naming.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/glob.hpp"
 #include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/util/text.hpp"
 
@@ -131,7 +132,18 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
                         bad->suggestion.empty() ? "Docker knows FROM, RUN, COPY, ADD, ARG, ENV, WORKDIR, CMD, "
                                                   "ENTRYPOINT, ... (docs.docker.com/reference/dockerfile)"
                                                 : "did you mean '" + bad->suggestion + "'?");
-    for (const auto& use : image_uses(*content, cfg.build_args)) {
+    std::vector<ImageUse> uses;
+    std::vector<CopySource> sources;
+    try {
+      uses = image_uses(*content, cfg.build_args);
+      if (!util::path_within(p.context, p.path))
+        sources = copy_sources(*content, cfg.build_args);
+    } catch (const ExpansionTooLong& e) {
+      throw ConfigError(p.dockerfile, e.line(),
+                        "an ARG or ENV value expands to more than " + std::to_string(kMaxExpansion / 1024) + " KiB",
+                        e.hint());
+    }
+    for (const auto& use : uses) {
       auto target = images.find(parse_reference(use.reference).repository);
       if (!target)
         continue;
@@ -154,7 +166,13 @@ Graph::Graph(std::vector<Project> projects, const git::Snapshot& snapshot,
     // project's own files are inputs, as if listed under depends_on.
     if (util::path_within(p.context, p.path))
       continue;
-    for (const auto& src : copy_sources(*content, cfg.build_args)) {
+    for (const auto& src : sources) {
+      if (src.source.size() > util::kMaxGlobLength)
+        throw ConfigError(p.dockerfile, src.line,
+                          src.instruction + " source of " + std::to_string(src.source.size()) +
+                              " characters; mlrepo reads paths and patterns of at most " +
+                              std::to_string(util::kMaxGlobLength),
+                          "shorten it");
       std::string_view rel = src.source;
       while (!rel.empty() && rel.front() == '/')
         rel.remove_prefix(1); // sources are relative to the context even when absolute

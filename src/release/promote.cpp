@@ -117,6 +117,8 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
     release = parse_release_ref(ref);
     std::string full = ref.rfind("refs/tags/", 0) == 0 ? ref : "refs/tags/" + ref;
     commit = repo.require_commit(full, "release tag");
+    // A tag pushed by hand was never checked by 'mlrepo release'.
+    refuse_release_over_newer(repo, release->project, release->version, commit);
   } else if (opt.changed) {
     auto selection = opt.selection;
     selection.uncommitted = false; // promotion is of what was committed and pushed
@@ -162,8 +164,9 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
     chosen.push_back(*here);
   } else {
+    std::string example = graph.projects().empty() ? "NAME" : graph.projects()[0].name;
     throw UsageError("which projects? Name them, or use --changed or --all",
-                     "e.g. 'mlrepo promote churn-model --tag stable'");
+                     "e.g. 'mlrepo promote " + example + " --tag stable'");
   }
 
   if (opt.ci_only)
@@ -265,6 +268,33 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   if (fatal)
     std::rethrow_exception(fatal);
   return out;
+}
+
+void refuse_release_over_newer(const git::Repository& repo, const std::string& project, const Version& version,
+                               const git_oid& commit) {
+  std::optional<Version> line_latest; // the line's own latest release, for the hint
+  auto released = released_versions(repo);
+  for (const auto& v : released[project])
+    if (v.major == version.major && v.minor == version.minor && compare(v, version) < 0 &&
+        (!line_latest || compare(v, *line_latest) > 0))
+      line_latest = v;
+  for (const auto& ref : repo.reference_names("refs/tags/" + project + "/v*")) {
+    auto v = parse_version(std::string_view(ref).substr(ref.rfind("/v") + 2));
+    if (!v || compare(*v, version) <= 0)
+      continue;
+    auto at = repo.resolve_commit(ref);
+    if (!at)
+      continue;
+    if (repo.contains(commit, *at) != true)
+      continue; // no, or beyond a shallow clone's history: cannot be told here
+    std::string line = std::to_string(version.major) + "." + std::to_string(version.minor);
+    std::string from = line_latest ? project + "/v" + line_latest->str() : ref.substr(10);
+    throw UsageError(project + " " + version.str() + " would be cut from commit " + git::oid_hex(commit).substr(0, 12) +
+                         ", which already contains the release " + ref.substr(10) + ": its image is the newer " +
+                         "line's, and the " + line + " tag would point at it",
+                     "cut " + line + ".x from a branch off " + from + ": 'git switch -c " + project + "-" + line +
+                         " " + from + "', commit the fix there, then release " + version.str() + " from that branch");
+  }
 }
 
 std::map<std::string, std::vector<Version>> released_versions(const git::Repository& repo) {

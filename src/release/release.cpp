@@ -5,6 +5,7 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 namespace mlrepo::release {
@@ -13,7 +14,9 @@ namespace {
 // A release must be newer than every release before it, or a patch of an
 // older line above that line's latest (1.3.5 after 1.3.4 and 1.4.0): tags
 // then only move forward, and a typo cannot publish 1.1.0 after 2.0.0.
-void check_order(const std::string& project, const Version& v, const std::vector<Version>& released) {
+// Returns what to say when v is an older line's patch (said once every
+// other check passed).
+std::string check_order(const std::string& project, const Version& v, const std::vector<Version>& released) {
   const Version* highest = nullptr;
   const Version* line_latest = nullptr;
   for (const auto& r : released) {
@@ -23,7 +26,7 @@ void check_order(const std::string& project, const Version& v, const std::vector
       line_latest = &r;
   }
   if (!highest || compare(v, *highest) > 0)
-    return;
+    return {};
   if (line_latest && compare(v, *line_latest) > 0) {
     std::vector<Version> with = released;
     with.push_back(v);
@@ -31,10 +34,9 @@ void check_order(const std::string& project, const Version& v, const std::vector
     std::string list;
     for (const auto& t : tags)
       list += (list.empty() ? "" : ", ") + t;
-    spdlog::info("{} {} is a patch of the older line {}.{} (the latest release is {}): its image gets {}, and "
-                 "latest stays on {}",
-                 project, v.str(), v.major, v.minor, highest->str(), list, highest->str());
-    return;
+    return fmt::format("{} {} is a patch of the older line {}.{} (the latest release is {}): its image gets {}, "
+                       "and latest stays on {}",
+                       project, v.str(), v.major, v.minor, highest->str(), list, highest->str());
   }
   std::string next = std::to_string(highest->major) + "." + std::to_string(highest->minor) + "." +
                      std::to_string(highest->patch + (highest->is_prerelease() ? 0 : 1));
@@ -84,9 +86,19 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
                          (latest.count(project.name) ? latest[project.name] : "unknown") + ")");
   }
   auto released = released_versions(repo)[project.name];
-  check_order(project.name, *version, released);
+  std::string older_line = check_order(project.name, *version, released);
+  refuse_release_over_newer(repo, project.name, *version, head);
+  if (!older_line.empty())
+    spdlog::info("{}", older_line);
   released.push_back(*version);
   out.image_tags = release_tags(*version, released);
+  const auto& branch_tags = committed.config.default_branch_tags;
+  if (std::find(out.image_tags.begin(), out.image_tags.end(), "latest") != out.image_tags.end() &&
+      std::find(branch_tags.begin(), branch_tags.end(), "latest") != branch_tags.end())
+    spdlog::warn("'latest' has two meanings here: this release takes it, and default_branch_tags gives it to every "
+                 "default-branch build, so the next push there moves it off {} (drop latest from "
+                 "default_branch_tags, or name that tag e.g. 'edge')",
+                 version->str());
 
   // The work tree must hold exactly what the tag will point at.
   View worktree = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});

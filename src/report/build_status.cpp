@@ -71,6 +71,8 @@ public:
     bool bad = r.status == Status::Failed;
     if (opt_.quiet && !bad)
       return;
+    if (opt_.only_when_building && r.status == Status::Skipped && r.pushed.empty())
+      return;
     std::string head = fmt::format("{}{}{}", opt_.color ? color_of(r.status) : "",
                                    r.status == Status::Skipped ? "up to date" : build::status_name(r.status),
                                    opt_.color ? "\033[0m" : "");
@@ -97,6 +99,8 @@ public:
     // Nothing built, pushed or failed: one line, not a table of "skipped".
     bool all_current = std::all_of(results.begin(), results.end(),
                                    [](const Result& r) { return r.status == Status::Skipped && r.pushed.empty(); });
+    if (all_current && opt_.only_when_building)
+      return;
     if (all_current) {
       std::fprintf(stderr, "%zu project%s up to date, nothing built\n", results.size(), results.size() == 1 ? "" : "s");
       return;

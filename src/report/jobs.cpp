@@ -11,7 +11,13 @@ namespace {
 std::string wall_clock(util::UnixSeconds t, int offset) {
   auto c = util::civil_from_seconds(t + offset);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d", c.year, c.month, c.day, c.hour, c.minute);
+  // Seconds only when there are some: a run at 03:00 local mean time
+  // (offset +00:19:32) is 02:40:28 UTC, not 02:40.
+  if (c.second)
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", c.year, c.month, c.day, c.hour, c.minute,
+                  c.second);
+  else
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d", c.year, c.month, c.day, c.hour, c.minute);
   return buf;
 }
 
@@ -70,6 +76,7 @@ std::string job_list_text(const std::vector<job::JobEntry>& jobs) {
         out += "\n";
       }
     }
+    out += "  runs on    " + j.runs_on_detail + "\n";
     out += "  resources  " + resources(j.spec) + "\n";
     out += "  timeout    " + (j.spec.timeout_seconds ? util::format_duration(j.spec.timeout_seconds) : "none") +
            ", retries " + std::to_string(j.spec.retries) + ", concurrency " + concurrency_name(j.spec.concurrency) +
@@ -89,6 +96,9 @@ std::string job_list_json(const std::vector<job::JobEntry>& jobs) {
       schedule.push_back(s.value);
     o["schedule"] = schedule;
     o["timezone"] = j.spec.timezone;
+    o["runs_on"] = config::job_target_name(j.runs_on);
+    if (!j.spec.runner_labels.empty())
+      o["runner_labels"] = j.spec.runner_labels;
     auto next = nlohmann::ordered_json::array();
     for (const auto& r : j.next)
       next.push_back({{"local", util::iso8601(r.at, r.utc_offset)}, {"utc", util::iso8601(r.at, 0)}});
@@ -127,7 +137,8 @@ std::string job_run_line(const job::RunReport& r) {
     what = "failed on attempt " + attempts;
   return r.project + ": " + what + " in " + seconds_text(r.seconds) + " (exit code " + std::to_string(r.exit_code) +
          "); image " + r.image + (r.image.find(r.digest) == std::string::npos && !r.digest.empty()
-                                      ? " (" + r.digest + ")"
+                                      ? (r.digest_is_image_id ? " (image ID " + r.digest + ", not pushed)"
+                                                              : " (" + r.digest + ")")
                                       : "");
 }
 
@@ -138,7 +149,8 @@ std::string job_run_markdown(const job::RunReport& r) {
                        : r.ok()      ? "succeeded"
                                      : "failed";
   std::string out = "### Job " + r.project + ": " + result + "\n\n";
-  out += "| image digest | attempts | duration | exit code |\n|---|---|---|---|\n";
+  out += std::string("| ") + (r.digest_is_image_id ? "image ID (not pushed)" : "image digest") +
+         " | attempts | duration | exit code |\n|---|---|---|---|\n";
   out += "| `" + r.digest + "` | " + std::to_string(r.attempts) + "/" + std::to_string(r.max_attempts) + " | " +
          seconds_text(r.seconds) + " | " + std::to_string(r.exit_code) + " |\n\n";
   out += "Image: `" + r.image + "`\n";

@@ -61,7 +61,8 @@ std::string list_json(const project::Graph& graph, const Releases* releases) {
     projects.push_back({{"name", p.name},
                         {"path", p.path},
                         {"dockerfile", p.dockerfile},
-                        {"context", p.context},
+                        // The repository root as "." (docker's spelling), never "".
+                        {"context", p.context.empty() ? std::string(".") : p.context},
                         {"image", p.image},
                         {"depends_on", deps},
                         {"inputs", inputs_json(graph, i)},

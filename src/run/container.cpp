@@ -88,10 +88,16 @@ Images pulled_images(const git::Repository& repo, build::BuildOptions opt,
       out.built.emplace(item.name, item.content_ref);
       continue;
     }
+    // One project's command (job run) turns the reason into its own error:
+    // said here too, it would print twice.
+    bool say = opt.command != "job run";
     auto found = client.head_manifest(registry::parse_image_name(item.content_ref));
     if (!found) {
-      spdlog::error("{}: its image {} is not in the registry", item.name, item.content_ref);
-      spdlog::error("  hint: build and push it first: mlrepo build --push {}", item.name);
+      out.why_not[item.name] = "its image " + item.content_ref + " is not in the registry";
+      if (say) {
+        spdlog::error("{}: {}", item.name, out.why_not[item.name]);
+        spdlog::info("hint: build and push it first: mlrepo build --push {}", item.name);
+      }
       out.not_built.push_back(item.name);
       continue;
     }
@@ -99,7 +105,9 @@ Images pulled_images(const git::Repository& repo, build::BuildOptions opt,
     spdlog::info("==> {}: pulling {}", item.name, ref);
     auto r = engine.run(engine.pull_argv(ref), [](std::string_view line) { spdlog::debug("{}", line); });
     if (!r.ok()) {
-      spdlog::error("{}: cannot pull {}: {}", item.name, ref, util::last_line(r.err + r.out));
+      out.why_not[item.name] = "cannot pull " + ref + ": " + util::last_line(r.err + r.out);
+      if (say)
+        spdlog::error("{}: {}", item.name, out.why_not[item.name]);
       out.not_built.push_back(item.name);
       continue;
     }
@@ -254,9 +262,13 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
       continue;
     auto steps = test_steps(*project.config, opt.only);
     if (steps.empty()) {
-      spdlog::warn("{}: no {} command in {}/mlrepo.yaml; nothing to run", project.name,
-                   opt.only == Only::Lint ? "lint:" : opt.only == Only::Test ? "test:" : "test: or lint:",
-                   project.path);
+      // Name the file only when there is one: otherwise say where to create it.
+      const char* what = opt.only == Only::Lint ? "lint:" : opt.only == Only::Test ? "test:" : "test: or lint:";
+      if (project.config->file.empty())
+        spdlog::warn("{}: nothing to run: it has no mlrepo.yaml; create {}/mlrepo.yaml with a {} command", project.name,
+                     project.path, what);
+      else
+        spdlog::warn("{}: no {} command in {}; nothing to run", project.name, what, project.config->file);
       outcome.no_command.push_back(project.name);
       continue;
     }

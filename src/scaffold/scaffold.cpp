@@ -9,6 +9,7 @@
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
+#include "mlrepo/util/text.hpp"
 #include "mlrepo/workspace.hpp"
 
 #include <filesystem>
@@ -171,9 +172,24 @@ NewResult create_project(const git::Repository& repo, const NewOptions& opt) {
                            [&](const Template& t) { return t.name == opt.template_name; });
   if (tmpl == templates.end()) {
     std::string names;
-    for (const auto& t : templates)
+    std::vector<std::string> all;
+    for (const auto& t : templates) {
       names += (names.empty() ? "" : ", ") + t.name;
-    throw UsageError("unknown template '" + opt.template_name + "'", "available templates: " + names);
+      all.push_back(t.name);
+    }
+    // By meaning first (what people call a notebook image), then by spelling.
+    static const std::map<std::string, std::string> kMeant{{"jupyter", "notebook"}, {"jupyterlab", "notebook"},
+                                                           {"ipython", "notebook"}, {"lab", "notebook"},
+                                                           {"py", "python"}, {"python3", "python"}};
+    std::optional<std::string> guess;
+    if (auto it = kMeant.find(opt.template_name);
+        it != kMeant.end() && std::find(all.begin(), all.end(), it->second) != all.end())
+      guess = it->second;
+    else
+      guess = util::closest(opt.template_name, all, std::max<size_t>(2, opt.template_name.size() / 3));
+    throw UsageError("unknown template '" + opt.template_name + "'",
+                     (guess ? "did you mean '--template " + *guess + "'? " : std::string()) +
+                         "available templates: " + names + " ('mlrepo new --list-templates' describes them)");
   }
   std::map<std::string, std::string> values{{"name", name},
                                             {"path", path},

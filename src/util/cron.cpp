@@ -156,6 +156,44 @@ std::string Cron::portable() const {
   return out;
 }
 
+namespace {
+
+// A day field written "*/N" (N > 1) beside a restricted other day field
+// means different days to different schedulers: Vixie cron reads a field
+// that starts with '*' as unrestricted and runs the days matching both
+// (0 0 */2 * 1: odd-dated Mondays), Kubernetes' controller (robfig/cron)
+// drops the star for a step above 1 and runs the days matching either (odd
+// days, or Mondays). Refused, with the spelling every scheduler reads alike.
+void refuse_ambiguous_days(const std::string& input, const std::vector<std::string>& fields) {
+  auto starred_step = [](const std::string& f) {
+    if (f.rfind("*/", 0) != 0)
+      return false;
+    try {
+      return std::stoi(f.substr(2)) > 1;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  auto restricted = [](const std::string& f) { return f != "*" && f != "?" && f.rfind("*/", 0) != 0; };
+  for (int k : {2, 4}) {
+    int other = k == 2 ? 4 : 2;
+    if (!starred_step(fields[k]) || !restricted(fields[other]))
+      continue;
+    std::vector<std::string> either = fields;
+    either[k] = (k == 2 ? "1-31" : "0-6") + fields[k].substr(1);
+    std::string spelt;
+    for (const auto& f : either)
+      spelt += (spelt.empty() ? "" : " ") + f;
+    bad(input, "means different days to different schedulers: with '" + fields[k] +
+                   "' beside a restricted day " + (k == 2 ? "of the week" : "of the month") +
+                   ", Vixie cron runs only the days matching both, Kubernetes' CronJob controller the days matching "
+                   "either. Write '" + spelt + "' for the days matching either, the same everywhere (both at once "
+                   "has no portable cron)");
+  }
+}
+
+} // namespace
+
 Cron parse_cron(const std::string& input) {
   Cron cron;
   cron.text = input;
@@ -189,6 +227,7 @@ Cron parse_cron(const std::string& input) {
   cron.dom_restricted = parse_field(input, fields[2], kFields[2], cron.day_of_month);
   parse_field(input, fields[3], kFields[3], cron.month);
   cron.dow_restricted = parse_field(input, fields[4], kFields[4], cron.day_of_week);
+  refuse_ambiguous_days(input, fields);
   // A schedule that can never fire ("0 0 30 2 *") is a mistake, not a job.
   if (cron.dom_restricted && !cron.dow_restricted) {
     bool any = false;

@@ -1,5 +1,7 @@
 #include "mlrepo/util/glob.hpp"
 
+#include "mlrepo/util/error.hpp"
+
 #include <vector>
 
 namespace mlrepo::util {
@@ -131,15 +133,26 @@ private:
   std::vector<char> memo_;
 };
 
+// Readers refuse longer patterns with a file and line; this is the
+// matcher's own guard, so no caller can reach it with one.
+void require_bounded(std::string_view pattern) {
+  if (pattern.size() > kMaxGlobLength)
+    throw UsageError("the pattern '" + std::string(pattern.substr(0, 40)) + "…' has " + std::to_string(pattern.size()) +
+                         " characters; mlrepo matches patterns of at most " + std::to_string(kMaxGlobLength),
+                     "shorten the pattern");
+}
+
 } // namespace
 
 bool glob_match(std::string_view pattern, std::string_view path) {
+  require_bounded(pattern);
   while (pattern.size() > 1 && pattern.back() == '/')
     pattern.remove_suffix(1);
   return Matcher(pattern, path).match(0, 0);
 }
 
 bool glob_match_self_or_parent(std::string_view pattern, std::string_view path) {
+  require_bounded(pattern);
   while (pattern.size() > 1 && pattern.back() == '/')
     pattern.remove_suffix(1);
   return Matcher(pattern, path, true).match(0, 0);

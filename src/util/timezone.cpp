@@ -52,7 +52,12 @@ std::string iso8601(UnixSeconds t, int utc_offset) {
   if (utc_offset == 0)
     return out + "Z";
   int a = std::abs(utc_offset);
-  std::snprintf(buf, sizeof buf, "%c%02d:%02d", utc_offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+  // Local mean time before 1900 has offsets with seconds (Amsterdam +00:19:32):
+  // printed whole, or the time shown would be off by them.
+  if (a % 60)
+    std::snprintf(buf, sizeof buf, "%c%02d:%02d:%02d", utc_offset < 0 ? '-' : '+', a / 3600, a / 60 % 60, a % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%c%02d:%02d", utc_offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
   return out + buf;
 }
 
@@ -81,11 +86,12 @@ std::optional<UnixSeconds> parse_iso8601(const std::string& text) {
       return std::nullopt;
     if (pos < text.size()) {
       char sign = text[pos++];
-      int oh = 0, om = 0;
+      int oh = 0, om = 0, os = 0;
       if (sign == 'Z' && pos == text.size())
         offset = 0;
-      else if ((sign == '+' || sign == '-') && number(2, oh) && expect(':') && number(2, om) && pos == text.size())
-        offset = (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+      else if ((sign == '+' || sign == '-') && number(2, oh) && expect(':') && number(2, om) &&
+               (pos == text.size() || (expect(':') && number(2, os) && pos == text.size())))
+        offset = (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60 + os); // seconds: as iso8601 prints them
       else
         return std::nullopt;
     }

@@ -81,6 +81,7 @@ class JobInstance:
     def __init__(self, job_id, matrix):
         self.job_id = job_id
         self.matrix = matrix
+        self.runs_on = []  # the runner labels `runs-on` named
         self.result = "success"
         self.steps = []  # dicts: name, outcome, log
         self.summary = ""
@@ -318,7 +319,12 @@ class Runner:
         ctx = dict(base_ctx)
         ctx["matrix"] = inst.matrix
         ctx["github"] = dict(base_ctx["github"], workspace=workspace)
-        ctx["runner"] = {"os": "Linux", "temp": runner_temp, "tool_cache": os.path.join(home, "tool_cache")}
+        # The labels the job asked for: the docker wrapper plays a GPU runner
+        # for a job that asked for one (tests/ci_harness/bin/docker).
+        runs_on = evaluate_value(job.get("runs-on", "ubuntu-latest"), Evaluator(base_ctx, {}))
+        inst.runs_on = [runs_on] if isinstance(runs_on, str) else list(runs_on)
+        ctx["runner"] = {"os": "Linux", "temp": runner_temp, "tool_cache": os.path.join(home, "tool_cache"),
+                         "labels": inst.runs_on}
         step_ctx = {}
         ctx["steps"] = step_ctx
         env = dict(base_ctx["env"])
@@ -406,6 +412,7 @@ class Runner:
             "RUNNER_OS": "Linux",
             "DOCKER_CONFIG": os.path.join(runner_temp, "..", "docker-config"),
             "MLREPO_HARNESS_JOB": label,
+            "MLREPO_HARNESS_RUNNER_LABELS": "," + ",".join(ctx["runner"].get("labels", [])) + ",",
             **self.extra_env,
             **step_env,
         }

@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from runner import Runner
+from runner import Runner, load_workflow
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -139,6 +139,10 @@ class World:
                 # The job's command, with the stand-in's shell: it shows its
                 # arguments, its env and the secret's hash, and fails on --fail.
                 text = text.replace('command: ["python", "-m", "churn.train"]', "command: " + HARNESS_JOB_COMMAND)
+                # Here churn-model trains on a GPU, on the team's self-hosted
+                # GPU runner (the docker wrapper stands in for its engine).
+                text = text.replace('resources: {cpu: "1", memory: 1Gi}', 'resources: {cpu: "1", memory: 1Gi, gpu: 1}')
+                text = text.replace("runs_on: github-actions", "runs_on: {github-actions: [self-hosted, linux, gpu]}")
                 text = text.replace("FROM python:${PYTHON_VERSION}-slim",
                                     "FROM mlrepo-harness/python-standin:${PYTHON_VERSION}-slim")
                 with open(path, "w") as f:
@@ -579,6 +583,20 @@ def test_job_on_its_schedule_runs_the_promoted_digest(world):
     assert "churn-model: succeeded" in summary and digest in summary and "| 1/2 |" in summary, summary
 
 
+def test_gpu_job_runs_on_its_labelled_runner_with_its_gpu(world):
+    # churn-model's job asks for a GPU and names the self-hosted GPU runner's
+    # labels: its workflow runs there (not on ubuntu-latest, where it would
+    # fail every night), and the container is started with --gpus.
+    with open(os.path.join(world.work, JOB_WORKFLOW)) as f:
+        workflow = load_workflow(f.read())
+    assert workflow["jobs"]["run"]["runs-on"] == ["self-hosted", "linux", "gpu"]
+    run = run_job_workflow(world, "schedule", {"schedule": "0 3 * * 1-5"})
+    assert run.job("run") == "success", run.explain()
+    assert [i.runs_on for i in run.result.instances("run")] == [["self-hosted", "linux", "gpu"]]
+    runs = [args for _, args in run.calls if args[:1] == ["run"]]
+    assert runs and all("--gpus" in args and args[args.index("--gpus") + 1] == "1" for args in runs), run.explain()
+
+
 def test_job_dispatched_by_hand_with_arguments(world):
     run = run_job_workflow(world, "workflow_dispatch", {"inputs": {"args": "--logins-last-month '7 8'"}})
     assert run.job("run") == "success", run.explain()
@@ -686,12 +704,27 @@ def test_release_tag_on_an_unbuilt_commit_builds_and_tests_it_first(world):
     for tag in ("1.1.0", "1.1", "1", "latest"):
         assert world.tag_digest("churn-model", tag) == content, tag + "\n" + run.explain()
 
-    # An older patch afterwards: 1.0 moves, latest and 1 stay on 1.1.0.
-    run = world.push_tag("churn-model/v1.0.1", world.head("main"))
+    # An older patch afterwards, cut from a branch off churn-model/v1.0.0
+    # (main holds 1.1.0-rc.1, so a 1.0.1 from main would carry 1.1's work):
+    # 1.0 moves to it, latest and 1 stay on 1.1.0.
+    world.git("checkout", "-q", "-b", "fix-1.0", "churn-model/v1.0.0")
+    fix = world.commit("churn: fix for 1.0", {"projects/churn-model/src/churn/fix10.py": "FIX = 1\n"})
+    run = world.push_tag("churn-model/v1.0.1", fix)
+    world.git("checkout", "-q", "main")
     assert run.job("release") == "success", run.explain()
     assert world.tag_digest("churn-model", "latest") == content, run.explain()
     assert world.tag_digest("churn-model", "1") == content, run.explain()
-    assert world.tag_digest("churn-model", "1.0.1") == world.tag_digest("churn-model", "1.0")
+    fixed = world.tag_digest("churn-model", world.content_tag("churn-model", fix))
+    assert fixed and world.tag_digest("churn-model", "1.0.1") == fixed, run.explain()
+    assert world.tag_digest("churn-model", "1.0") == fixed, run.explain()
+
+    # The same patch tagged on main by hand: the release job refuses it
+    # before any tag moves.
+    run = world.push_tag("churn-model/v1.0.2", world.head("main"))
+    assert run.job("release") == "failure", run.explain()
+    assert "already contains the release churn-model/v1.1.0-rc.1" in run.result.log(), run.explain()
+    assert "1.0.2" not in world.tags("churn-model")
+    assert world.tag_digest("churn-model", "1.0") == fixed, run.explain()
 
 
 # Deploy: kubernetes.deploy: prod applies the promoted jobs' CronJobs.
@@ -704,25 +737,46 @@ def kubectl_calls(world):
              "yaml": open(os.path.join(d, c[:-5] + ".yaml")).read()} for c in calls]
 
 
+def test_each_job_runs_on_its_schedule_in_one_place(world):
+    # churn-model's job runs in GitHub Actions (runs_on: github-actions), so
+    # it has a scheduled workflow; demand-forecast's runs on the cluster
+    # (runs_on: kubernetes, and kubernetes.deploy is on here), so it has none:
+    # a second schedule would run it twice.
+    workflows = os.path.join(world.work, ".github", "workflows")
+    assert os.path.exists(os.path.join(workflows, "mlrepo-job-churn-model.yml"))
+    assert not os.path.exists(os.path.join(workflows, "mlrepo-job-demand-forecast.yml"))
+
+
 def test_push_deploys_the_changed_job_pinned_by_digest(world):
+    world.git("checkout", "-q", "main")
+    shutil.rmtree(world.kubectl_log, ignore_errors=True)
+    world.commit("forecast: longer horizon", {"projects/demand-forecast/src/horizon.py": "WEEKS = 3\n"})
+    run = world.push_main()
+    assert run.job("deploy") == "success", run.explain()
+    assert run.job("gate") == "success", run.explain()
+    calls = kubectl_calls(world)
+    assert len(calls) == 1, run.explain()  # demand-forecast: the one changed project with a cluster job
+    call = calls[0]
+    assert call["args"] == "apply --server-side --field-manager=mlrepo --force-conflicts -f -"
+    assert call["mode"] == "600", "the kubeconfig is written with mode 0600"
+    content = world.tag_digest("demand-forecast", world.content_tag("demand-forecast", world.head()))
+    assert f"image: '{world.image('demand-forecast')}@{content}'" in call["yaml"], call["yaml"]
+    assert "kind: CronJob" in call["yaml"] and "namespace: 'ml-prod'" in call["yaml"], call["yaml"]
+    logs = "".join(s["log"] for i in run.result.instances("deploy") for s in i.steps)
+    assert "kubeconfig-secret-marker" not in logs, "the kubeconfig is never echoed"
+    summary = "".join(i.summary for i in run.result.instances("deploy"))
+    assert "CronJob/demand-forecast" in summary and content in summary, summary
+
+
+def test_push_of_a_job_that_runs_in_actions_applies_nothing_to_the_cluster(world):
     world.git("checkout", "-q", "main")
     shutil.rmtree(world.kubectl_log, ignore_errors=True)
     world.commit("churn: retrain", {"projects/churn-model/src/churn/retrain.py": "EPOCHS = 3\n"})
     run = world.push_main()
     assert run.job("deploy") == "success", run.explain()
-    assert run.job("gate") == "success", run.explain()
-    calls = kubectl_calls(world)
-    assert len(calls) == 1, run.explain()  # churn-model: the one changed project with a job
-    call = calls[0]
-    assert call["args"] == "apply --server-side --field-manager=mlrepo --force-conflicts -f -"
-    assert call["mode"] == "600", "the kubeconfig is written with mode 0600"
-    content = world.tag_digest("churn-model", world.content_tag("churn-model", world.head()))
-    assert f"image: '{world.image('churn-model')}@{content}'" in call["yaml"], call["yaml"]
-    assert "kind: CronJob" in call["yaml"] and "namespace: 'ml-prod'" in call["yaml"], call["yaml"]
+    assert kubectl_calls(world) == [], run.explain()
     logs = "".join(s["log"] for i in run.result.instances("deploy") for s in i.steps)
-    assert "kubeconfig-secret-marker" not in logs, "the kubeconfig is never echoed"
-    summary = "".join(i.summary for i in run.result.instances("deploy"))
-    assert "CronJob/churn-model" in summary and content in summary, summary
+    assert "churn-model: its schedule runs in GitHub Actions" in logs, run.explain()
 
 
 # Per-project mode: one workflow per project, triggered by its `paths:`.
@@ -732,9 +786,10 @@ def test_per_project_first_push_runs_every_workflow(per_project):
     assert run.triggered() == sorted(PROJECTS), run.explain()
     for project, result in run.per_project.items():
         assert result.result("build") == "success", run.explain()
-    # churn-model has a job: its own workflow deploys it after the build.
-    assert run.per_project["churn-model"].result("deploy") == "success", run.explain()
-    assert "deploy" not in run.per_project["demand-forecast"].jobs, "no job, no deploy job"
+    # demand-forecast's job runs on the cluster: its own workflow deploys it
+    # after the build; churn-model's runs in Actions, so its has no deploy job.
+    assert run.per_project["demand-forecast"].result("deploy") == "success", run.explain()
+    assert "deploy" not in run.per_project["churn-model"].jobs, "a job in Actions, no deploy job"
     # Run one after the other here, the workflows find what an earlier one
     # pushed (on GitHub they run at once: see docs/ci.md).
     assert all(n == 1 for n in run.builds().values()) and set(run.builds()) == set(PROJECTS), run.explain()

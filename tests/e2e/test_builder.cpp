@@ -226,3 +226,68 @@ TEST_CASE("builder: several platforms with the BuildKit a pre-23 CLI has built i
   INFO(one.err);
   CHECK(one.code == 0);
 }
+
+TEST_CASE("builder: a Dockerfile's own .dockerignore decides what BuildKit sends, and changed and the content tag "
+          "follow it on any machine",
+          "[build][docker][buildkit][dockerignore]") {
+  REQUIRE(fs::exists(kBuiltinBuildkitCli));
+  ImageScope images;
+  GitRepo r;
+  std::string with_buildkit = "image_prefix: " + images.prefix() + "\ndocker: " + kBuiltinBuildkitCli + "\n";
+  r.write("mlrepo.yaml", with_buildkit);
+  // app: the context's .dockerignore leaves out *.md, but app/Dockerfile has
+  // its own, which BuildKit reads instead (so README.md is in the image).
+  r.write("app/Dockerfile", "FROM " + busybox_image() + "\nCOPY . /app/\n");
+  r.write("app/.dockerignore", "*.md\n");
+  r.write("app/Dockerfile.dockerignore", "data\n");
+  r.write("app/README.md", "read me\n");
+  r.write("app/train.py", "1\n");
+  r.write("app/data/big.csv", "1\n");
+  // svc: builds train.Dockerfile, which has train.Dockerfile.dockerignore.
+  r.write("svc/Dockerfile", "FROM " + busybox_image() + "\n");
+  r.write("svc/mlrepo.yaml", "dockerfile: train.Dockerfile\n");
+  r.write("svc/train.Dockerfile", "FROM " + busybox_image() + "\nCOPY . /svc/\n");
+  r.write("svc/train.Dockerfile.dockerignore", "scratch.txt\n");
+  r.write("svc/ok.txt", "1\n");
+  r.write("svc/scratch.txt", "1\n");
+  r.commit();
+  auto build = r.mlrepo({"build", "--all"});
+  INFO(build.err);
+  REQUIRE(build.code == 0);
+  // What the real build sent: the oracle for everything below.
+  auto app = docker({"run", "--rm", images.prefix() + "app:" + r.head(), "sh", "-c", "cd /app && ls -R"});
+  CHECK_THAT(app, Contains("README.md") && Contains("train.py") && !Contains("big.csv"));
+  auto svc = docker({"run", "--rm", images.prefix() + "svc:" + r.head(), "sh", "-c", "cd /svc && ls -R"});
+  CHECK_THAT(svc, Contains("ok.txt") && !Contains("scratch.txt"));
+
+  // A file the build includes (though the context's .dockerignore lists it): a change.
+  r.write("app/README.md", "edited\n");
+  CHECK(r.mlrepo({"changed", "--base", "HEAD"}).lines() == std::vector<std::string>{"app"});
+  // Files the Dockerfile's ignore file leaves out: no change, and no new content tag.
+  r.git({"checkout", "--", "app/README.md"});
+  r.write("app/data/big.csv", "2\n");
+  r.write("svc/scratch.txt", "2\n");
+  CHECK(r.mlrepo({"changed", "--base", "HEAD"}).lines().empty());
+  auto again = r.mlrepo({"build", "--all"});
+  INFO(again.err);
+  CHECK(again.code == 0);
+  CHECK_THAT(again.err, Contains("2 projects up to date, nothing built"));
+  r.git({"checkout", "--", "."});
+  // Deleting the Dockerfile's own ignore file is a change: the context's applies again.
+  r.remove("app/Dockerfile.dockerignore");
+  CHECK(r.mlrepo({"changed", "--base", "HEAD"}).lines() == std::vector<std::string>{"app"});
+  r.git({"checkout", "--", "."});
+
+  // The classic builder cannot honour a Dockerfile's own ignore file: refused
+  // before anything builds, naming each file.
+  if (!path_docker_is_classic_only()) {
+    WARN("the docker on PATH has BuildKit: the classic builder's refusal is not tested here");
+    return;
+  }
+  r.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\n");
+  r.write("app/train.py", "2\n"); // a new image to build
+  auto classic = r.mlrepo({"build", "--all"});
+  CHECK(classic.code == 3);
+  CHECK_THAT(classic.err, Contains("app/Dockerfile.dockerignore") && Contains("svc/train.Dockerfile.dockerignore") &&
+                              Contains("classic builder") && Contains("only BuildKit reads"));
+}

@@ -76,18 +76,40 @@ TEST_CASE("dependencies propagate transitively, with reasons", "[changed]") {
   CHECK(j["removed"] == json::array());
 }
 
-TEST_CASE("a file belongs to the deepest project", "[changed]") {
+TEST_CASE("a file in a nested project changes it and every enclosing project whose build sees it", "[changed]") {
   GitRepo r;
-  r.write("outer/Dockerfile", "FROM scratch\n");
+  r.write("outer/Dockerfile", "FROM scratch\nCOPY . /\n");
   r.write("outer/inner/Dockerfile", "FROM scratch\n");
   r.write("outer/inner/a.py", "");
+  r.write("outer/inner/deep/Dockerfile", "FROM scratch\n");
+  r.write("outer/inner/deep/d.py", "");
   std::string base = r.commit();
+  // outer's build context holds outer/inner/a.py: both images move.
   r.write("outer/inner/a.py", "1");
   r.commit();
-  CHECK(changed(r, {"--base", base}) == Lines{"inner"});
+  CHECK(changed(r, {"--base", base}) == Lines{"outer", "inner"});
+  auto doc = r.mlrepo({"changed", "--base", base, "--json"}).json();
+  REQUIRE(doc["changed"].size() == 2);
+  CHECK(doc["changed"][0]["name"] == "outer");
+  CHECK(doc["changed"][0]["reasons"][0]["detail"] ==
+        "outer/inner/a.py (in the nested project inner, which outer's build sees)");
+  CHECK(doc["changed"][1]["reasons"][0]["detail"] == "outer/inner/a.py");
+  // Two levels: all three; the deepest still owns the file.
+  r.write("outer/inner/deep/d.py", "1");
+  CHECK(changed(r, {"--base", "HEAD"}) == Lines{"outer", "inner", "deep"});
+  CHECK(r.mlrepo({"changed", "--base", "HEAD", "--json"}).json()["changed"][0]["reasons"][0]["detail"] ==
+        "outer/inner/deep/d.py (in the nested project deep, which outer's build sees)");
+  r.commit();
+  // The outer project's ignore file leaves the nested one out: only it.
+  r.write("outer/.dockerignore", "inner\n");
+  r.commit();
+  std::string ignored = r.head();
+  r.write("outer/inner/a.py", "2");
+  CHECK(changed(r, {"--base", ignored}) == Lines{"inner"});
+  r.commit();
   r.write("outer/b.py", "1");
   r.commit();
-  CHECK(changed(r, {"--base", base}) == Lines{"outer", "inner"});
+  CHECK(changed(r, {"--base", ignored}) == Lines{"outer", "inner"});
 }
 
 TEST_CASE("renames count on both sides, deleted projects are removed", "[changed]") {

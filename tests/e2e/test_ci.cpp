@@ -809,3 +809,68 @@ TEST_CASE("ci generate: with kubernetes.deploy, a deploy job applies the promote
     CHECK_THAT(bad.err, Contains("mlrepo.yaml:5") && Contains("'qa'"));
   }
 }
+
+TEST_CASE("ci generate: each job runs on its schedule in one place (job.runs_on), never twice, never on a runner "
+          "that cannot run it",
+          "[ci][job]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", std::string(kPinned) + "  mode: matrix\nregistry: ghcr.io/acme\n"
+                         "kubernetes:\n  deploy: prod\n  environments:\n    prod: {namespace: ml-prod}\n");
+  // A CPU job with the cluster deployed: there by default, no workflow.
+  r.write("score/Dockerfile", "FROM scratch\n");
+  r.write("score/mlrepo.yaml", "job:\n  schedule: '@daily'\n");
+  // A GPU job on a self-hosted GPU runner: a workflow on those labels.
+  r.write("train/Dockerfile", "FROM scratch\n");
+  r.write("train/mlrepo.yaml", "job:\n  resources: {gpu: 1}\n  timeout: 12h\n  schedule: '0 2 * * *'\n"
+                               "  runs_on: {github-actions: [self-hosted, linux, gpu]}\n");
+  // A CPU job the team keeps in Actions although a cluster is deployed.
+  r.write("report/Dockerfile", "FROM scratch\n");
+  r.write("report/mlrepo.yaml", "job:\n  schedule: '0 6 * * 1'\n  timeout: 7h\n  runs_on: github-actions\n");
+  r.commit();
+  auto bad = generate(r);
+  // report's 7h timeout is above the hosted runner's 6h: refused, naming the limit.
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.err, Contains("report/mlrepo.yaml:4") && Contains("360 minutes") && Contains("ubuntu-latest") &&
+                          !Contains("train/mlrepo.yaml"));
+  r.write("report/mlrepo.yaml", "job:\n  schedule: '0 6 * * 1'\n  timeout: 5h50m\n  runs_on: github-actions\n");
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK_FALSE(fs::exists(r.file(".github/workflows/mlrepo-job-score.yml")));
+  auto train = load(r, ".github/workflows/mlrepo-job-train.yml");
+  CHECK(strings(train["jobs"]["run"]["runs-on"]) == std::vector<std::string>{"self-hosted", "linux", "gpu"});
+  CHECK(train["jobs"]["run"]["timeout-minutes"].as<int>() == 12 * 60 + 15); // self-hosted: no 360 limit
+  auto report = load(r, ".github/workflows/mlrepo-job-report.yml");
+  CHECK(report["jobs"]["run"]["runs-on"].as<std::string>() == "ubuntu-latest");
+  CHECK(report["jobs"]["run"]["timeout-minutes"].as<int>() == 360); // 5h50m and set-up, within the limit
+  // The cluster's deploy job still exists (score runs there).
+  CHECK(load(r, ".github/workflows/mlrepo.yml")["jobs"]["deploy"]);
+  // actionlint knows GitHub's own labels; a self-hosted runner's are
+  // declared for it, as a team with such a runner does.
+  r.write(".github/actionlint.yaml", "self-hosted-runner:\n  labels: [gpu]\n");
+  expect_workflows_lint_clean(r);
+
+  // A GPU job on GitHub's hosted runner fails every night: refused with the
+  // fix, together with every other such problem.
+  r.write("train/mlrepo.yaml", "job:\n  resources: {gpu: 1}\n  schedule: '0 2 * * *'\n  runs_on: github-actions\n");
+  r.write("report/mlrepo.yaml", "job:\n  schedule: '0 6 * * 1'\n  timeout: 8h\n  runs_on: github-actions\n");
+  auto gpu = generate(r);
+  CHECK(gpu.code == 2);
+  CHECK_THAT(gpu.err, Contains("2 jobs cannot run where they are scheduled") && Contains("train/mlrepo.yaml:4") &&
+                          Contains("1 GPU") && Contains("report/mlrepo.yaml:4") &&
+                          Contains("runs_on: {github-actions: [self-hosted, gpu]}") &&
+                          Contains("runs_on: kubernetes"));
+
+  // Without kubernetes.deploy, every job runs in Actions by default, and a
+  // misspelt target is refused at its line.
+  r.write("mlrepo.yaml", std::string(kPinned) + "registry: ghcr.io/acme\n");
+  r.write("train/mlrepo.yaml", "job:\n  schedule: '0 2 * * *'\n  runs_on: kubernetis\n");
+  auto typo = generate(r);
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.err, Contains("train/mlrepo.yaml:3") && Contains("did you mean 'kubernetes'"));
+  r.write("train/mlrepo.yaml", "job:\n  schedule: '0 2 * * *'\n");
+  r.write("report/mlrepo.yaml", "job:\n  schedule: '0 6 * * 1'\n");
+  REQUIRE(generate(r).code == 0);
+  CHECK(fs::exists(r.file(".github/workflows/mlrepo-job-score.yml")));
+  CHECK(fs::exists(r.file(".github/workflows/mlrepo-job-train.yml")));
+}

@@ -4,6 +4,7 @@
 #include "mlrepo/util/fs.hpp"
 
 #include <catch2/catch.hpp>
+#include <regex>
 #include <sstream>
 
 using namespace mlrepo::test;
@@ -106,5 +107,42 @@ TEST_CASE("docs: no table is cut in two by a blank line", "[docs]") {
       if (row(k) && lines[k - 1].empty() && row(k - 2) && !new_table)
         FAIL_CHECK("table split by a blank line");
     }
+  }
+}
+
+// Under `set -o pipefail`, a reader that stops early (grep -q, head, an awk
+// that exits) closes the pipe while the writer may still write: its SIGPIPE
+// fails the line with 141, by chance and more often on a busy or larger
+// machine (scripts/ci-install once did). Every shell script of the project
+// is scanned for such a pipe, and each passes shellcheck.
+TEST_CASE("scripts: no pipe into a reader that stops early under pipefail, and shellcheck passes",
+          "[docs][scripts]") {
+  const std::regex early(R"(\|\s*(grep\s+(-[a-zA-Z]*[qm]|--quiet|--max-count)|head\b|awk\s+'[^']*\bexit\b))");
+  std::vector<fs::path> scripts;
+  for (const char* dir : {"scripts", "tests/ci_harness/bin", "bench"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::path(MLREPO_SOURCE_DIR) / dir, ec)) {
+      auto text = mlrepo::util::read_file(e.path()).value_or("");
+      if (e.is_regular_file() && (text.rfind("#!/usr/bin/env bash", 0) == 0 || text.rfind("#!/bin/sh", 0) == 0 ||
+                                  text.rfind("#!/bin/bash", 0) == 0))
+        scripts.push_back(e.path());
+    }
+  }
+  REQUIRE(scripts.size() >= 8);
+  TempDir cwd;
+  for (const auto& script : scripts) {
+    std::istringstream in(*mlrepo::util::read_file(script));
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++n;
+      auto code = line.substr(0, line.find(" #"));
+      if (code.find_first_not_of(" \t") != std::string::npos && code[code.find_first_not_of(" \t")] == '#')
+        continue;
+      INFO(script.string() << ":" << n << ": " << line);
+      CHECK_FALSE(std::regex_search(code, early));
+    }
+    auto lint = run_program({"shellcheck", "-S", "warning", script.string()}, cwd.path());
+    INFO(script.string() << ":\n" << lint.out);
+    CHECK(lint.code == 0);
   }
 }

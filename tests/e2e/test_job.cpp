@@ -99,9 +99,13 @@ TEST_CASE("job run: env, a secret by name, args and the summary", "[job][docker]
   // One summary line: digest, attempts, duration, exit code.
   auto id = mlrepo::util::last_line(
       docker({"image", "inspect", "--format", "{{.Id}}", r.image("train") + ":" + r.repo.head()}));
-  CHECK_THAT(run.err, Contains("train: succeeded on attempt 1/1 in ") && Contains("(exit code 0)") && Contains(id));
+  // Never pushed: the engine's image ID, labelled so (render and promote
+  // show registry digests, which this image does not have).
+  CHECK_THAT(run.err, Contains("train: succeeded on attempt 1/1 in ") && Contains("(exit code 0)") &&
+                          Contains("(image ID " + id + ", not pushed)"));
   auto md = mlrepo::util::read_file(summary).value_or("");
-  CHECK_THAT(md, Contains("### Job train: succeeded") && Contains(id) && Contains("| 1/1 |"));
+  CHECK_THAT(md, Contains("### Job train: succeeded") && Contains(id) && Contains("| 1/1 |") &&
+                     Contains("| image ID (not pushed) |"));
   CHECK_THAT(md, !Contains("s3cr3t"));
 
   SECTION("arguments after -- and --args replace job.args") {
@@ -260,6 +264,13 @@ TEST_CASE("job run: resources the local engine cannot give are refused before an
   CHECK(fits.out == std::to_string(64 * 1024 * 1024) + "\n");
   CHECK_THAT(fits.err, Contains("--cpus 0.5") || Contains("--cpus=0.5"));
 
+  // --no-gpu: the GPU job's smoke test runs here, without --gpus, and says so.
+  auto smoke = r.repo.mlrepo({"job", "run", "gpu", "--no-gpu", "--", "--version"});
+  INFO(smoke.err);
+  CHECK(smoke.code == 1); // not refused (3): it ran, and nvidia-smi is not in the image
+  CHECK_THAT(smoke.err, Contains("gpu: running without the 1 GPU its job asks for (--no-gpu)") &&
+                            !Contains("--gpus") && Contains("nvidia-smi --version"));
+
   // doctor says the same per project.
   auto doctor = r.repo.mlrepo({"doctor"});
   CHECK_THAT(doctor.err + doctor.out, Contains("job of 'gpu' cannot run here") &&
@@ -291,6 +302,12 @@ TEST_CASE("job run --pull: the registry's image by digest, nothing built", "[job
   CHECK(run.code == 0);
   CHECK(run.out == "scored\n");
   CHECK_THAT(run.err, Contains(repository + "@" + digest) && !Contains("building"));
+  // Without --pull, an image that is in the registry is named by the
+  // registry's digest too, as render and promote name it.
+  auto local = r.repo.mlrepo({"job", "run", "score"});
+  INFO(local.err);
+  CHECK(local.code == 0);
+  CHECK_THAT(local.err, Contains("(" + digest + ")") && !Contains("not pushed"));
 }
 
 TEST_CASE("job list: schedules, next runs across daylight saving changes, resources", "[job]") {

@@ -84,7 +84,7 @@ TEST_CASE("list --json has the contract's shape", "[list]") {
   CHECK(app["name"] == "the-app");
   CHECK(app["path"] == "app");
   CHECK(app["dockerfile"] == "app/Dockerfile");
-  CHECK(app["context"] == "");
+  CHECK(app["context"] == "."); // the repository root, as docker spells it
   CHECK(app["image"] == "ghcr.io/acme/ml-the-app");
   CHECK(app["depends_on"] == nlohmann::json::array({"base"}));
   CHECK(j["projects"][1]["depends_on"] == nlohmann::json::array());

@@ -60,6 +60,17 @@ TEST_CASE("messages: run says nothing about building when nothing builds", "[mes
   CHECK(run.err.empty());
   auto quiet = r.mlrepo({"-q", "build", "app"});
   CHECK(quiet.err.empty());
+  // A stale image rebuilds with the progress build shows (minutes with a
+  // real pip or CUDA image), not in silence.
+  r.write("app/Dockerfile", "FROM " + busybox_image() + "\nRUN echo rebuilt-step\n");
+  auto rebuild = r.mlrepo({"run", "app", "--", "echo", "hello"});
+  INFO(rebuild.err);
+  CHECK(rebuild.code == 0);
+  CHECK(rebuild.out == "hello\n");
+  CHECK_THAT(rebuild.err, Contains("==> app: building") && Contains("[app] ") && Contains("rebuilt-step") &&
+                              Contains("==> app built"));
+  auto silent = r.mlrepo({"-q", "run", "app", "--", "echo", "hello"});
+  CHECK(silent.err.empty());
 }
 
 TEST_CASE("messages: -q prints only errors, not warnings", "[messages]") {
@@ -109,6 +120,42 @@ TEST_CASE("messages: a mistyped command is unknown, with the nearest command, an
   auto none = r.mlrepo({});
   CHECK(none.code == 2);
   CHECK_THAT(none.err, Contains("no command given") && Contains("build"));
+}
+
+TEST_CASE("messages: typos below the top level get the nearest subcommand or option, and help takes a subcommand",
+          "[messages]") {
+  GitRepo r;
+  for (auto [typo, meant] : {std::pair{"ls", "mlrepo job list"}, {"rnu", "mlrepo job run"}, {"rendr", "mlrepo job render"}}) {
+    auto run = r.mlrepo({"job", typo});
+    INFO(run.err);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains(std::string("'") + typo + "' is not a 'mlrepo job' command") &&
+                            Contains(std::string("did you mean '") + meant + "'") &&
+                            !Contains("subcommand is required"));
+  }
+  auto gen = r.mlrepo({"ci", "generat"});
+  CHECK(gen.code == 2);
+  CHECK_THAT(gen.err, Contains("did you mean 'mlrepo ci generate'"));
+  auto bare = r.mlrepo({"job"});
+  CHECK(bare.code == 2);
+  CHECK_THAT(bare.err, Contains("'mlrepo job' needs a command: list, run, render, deploy"));
+
+  auto flag = r.mlrepo({"build", "--chagned"});
+  CHECK(flag.code == 2);
+  CHECK_THAT(flag.err, Contains("'--chagned' is not an option of 'mlrepo build'; did you mean '--changed'?"));
+  auto sub_flag = r.mlrepo({"job", "render", "--chek"});
+  CHECK(sub_flag.code == 2);
+  CHECK_THAT(sub_flag.err, Contains("not an option of 'mlrepo job render'; did you mean '--check'?"));
+  // A job's own arguments after -- are never read as options.
+  auto args = r.mlrepo({"job", "run", "nothere", "--", "--chagned"});
+  CHECK_THAT(args.err, !Contains("not an option"));
+
+  auto help = r.mlrepo({"help", "job", "run"});
+  CHECK(help.code == 0);
+  CHECK(help.out == r.mlrepo({"job", "run", "--help"}).out);
+  auto wrong = r.mlrepo({"help", "job", "rnu"});
+  CHECK(wrong.code == 2);
+  CHECK_THAT(wrong.err, Contains("'rnu' is not a 'mlrepo job' command") && Contains("mlrepo help job run"));
 }
 
 TEST_CASE("messages: a dry run asks an unreachable registry once, briefly, and plans as if absent", "[messages][docker]") {
@@ -237,4 +284,66 @@ TEST_CASE("start-up: libcurl is loaded only when a registry is asked", "[startup
   auto bindings = r.mlrepo({"changed", "--base", "HEAD"}, {{"LD_DEBUG", "bindings"}});
   CHECK(bindings.code == 0);
   CHECK_THAT(bindings.err, Contains("mlrepo [0]: normal symbol `mbedtls_x509_crt_parse_")); // bound to mlrepo
+}
+
+TEST_CASE("messages: a Dockerfile ARG that grows without bound, or an over-long ignore pattern, is exit 2 at its "
+          "file and line",
+          "[messages]") {
+  GitRepo r;
+  std::string df = "FROM scratch\nARG A=a\nARG";
+  for (int i = 0; i < 31; ++i)
+    df += " A=$A$A";
+  r.write("app/Dockerfile", df + "\n");
+  r.write("ok/Dockerfile", "FROM scratch\n");
+  r.commit();
+  auto list = r.mlrepo({"list"});
+  CHECK(list.code == 2);
+  CHECK_THAT(list.err, Contains("app/Dockerfile:3") && Contains("expands to more than 128 KiB"));
+
+  r.write("app/Dockerfile", "FROM scratch\nCOPY . /\n");
+  r.write("app/.dockerignore", "*.md\n" + std::string(2000, 'x') + "\n");
+  r.commit();
+  r.write("app/x.py", "1\n");
+  auto changed = r.mlrepo({"changed", "--base", "HEAD"});
+  CHECK(changed.code == 2);
+  CHECK_THAT(changed.err, Contains("app/.dockerignore:2") && Contains("2000 characters") && Contains("1024"));
+  std::string deep;
+  for (int i = 0; i < 22000; ++i)
+    deep += "**/";
+  r.write("app/.dockerignore", deep + "\n");
+  auto deep_run = r.mlrepo({"changed", "--base", "HEAD"});
+  CHECK(deep_run.code == 2); // not a crash: the pattern is refused, at its line
+  CHECK_THAT(deep_run.err, Contains("app/.dockerignore:1"));
+}
+
+TEST_CASE("messages: the smaller things a new team met say what to do", "[messages]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "registry: localhost:1/acme\ndefault_branch_tags: [latest]\n");
+  r.write("app/Dockerfile", "FROM scratch\n");
+  r.commit();
+  // On the default branch, --changed compares HEAD with itself: point at --all.
+  auto nothing = r.mlrepo({"build", "--changed", "--push"});
+  CHECK(nothing.code == 0);
+  CHECK_THAT(nothing.err, Contains("nothing to build") && Contains("mlrepo build --all --push"));
+  // A template by what people call it.
+  auto jupyter = r.mlrepo({"new", "lab", "--template", "jupyter"});
+  CHECK(jupyter.code == 2);
+  CHECK_THAT(jupyter.err, Contains("did you mean '--template notebook'"));
+  // A fixed offset is not a time zone, and the nearest name by spelling is hours off.
+  r.write("app/mlrepo.yaml", "job:\n  schedule: '0 3 * * *'\n  timezone: UTC+1\n");
+  auto offset = r.mlrepo({"job", "list"});
+  CHECK(offset.code == 2);
+  CHECK_THAT(offset.err, Contains("app/mlrepo.yaml:3") && Contains("'Etc/GMT-1'") && !Contains("did you mean 'UTC'"));
+  r.remove("app/mlrepo.yaml");
+  // The repository root as a context is ".".
+  r.write("root/Dockerfile", "FROM scratch\n");
+  r.write("root/mlrepo.yaml", "context: ..\n");
+  auto list = r.mlrepo({"list", "--json"}).json();
+  for (const auto& p : list["projects"])
+    if (p["name"] == "root")
+      CHECK(p["context"] == ".");
+  // latest from default_branch_tags and from releases: doctor says so.
+  r.git({"tag", "-a", "app/v1.0.0", "-m", "release"});
+  auto doctor = r.mlrepo({"doctor"});
+  CHECK_THAT(doctor.out + doctor.err, Contains("'latest' has two meanings"));
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <iostream>
 #include <random>
 
 using namespace mlrepo::test;
@@ -534,7 +535,27 @@ TEST_CASE("release: versions only go forward, and a patch of an older line moves
   CHECK_THAT(below.err, Contains("1.3.4 is the latest of 1.3"));
   CHECK(p.repo.git({"tag", "-l", "app/v1.*"}) == "app/v1.3.4\napp/v1.4.0\n"); // nothing tagged
 
-  // A patch of the older 1.3 line: allowed, and it says which tags move.
+  // A patch of the older 1.3 line cut from main, which holds 1.4.0 and
+  // 2.0.0: its image is 2.0's work, so the 1.3 tag must not get it.
+  std::string main_branch = p.repo.git({"rev-parse", "--abbrev-ref", "HEAD"});
+  main_branch.erase(main_branch.find_last_not_of('\n') + 1);
+  auto on_main = p.repo.mlrepo({"release", "app", "1.3.5"});
+  CHECK(on_main.code == 2);
+  CHECK_THAT(on_main.err, Contains("already contains the release app/v1.4.0") &&
+                              Contains("git switch -c app-1.3 app/v1.3.4"));
+  // A tag pushed by hand there is refused by CI's promote too, before any tag moves.
+  p.repo.git({"tag", "-a", "app/v1.3.6", "-m", "by hand", "HEAD"});
+  auto by_hand = p.repo.mlrepo({"promote", "--release", "--ref", "refs/tags/app/v1.3.6"});
+  CHECK(by_hand.code == 2);
+  CHECK_THAT(by_hand.err, Contains("app 1.3.6 would be cut from commit") && Contains("app/v1.4.0"));
+  CHECK(p.registry.tag_digest(p.repository("app"), "1.3") == app_digest_at(p, at["1.3.4"]));
+  CHECK(p.registry.tag_digest(p.repository("app"), "1.3.6").empty());
+  p.repo.git({"tag", "-d", "app/v1.3.6"});
+  CHECK(p.repo.git({"tag", "-l", "app/v1.3.*"}) == "app/v1.3.4\n"); // nothing tagged
+
+  // From a branch off app/v1.3.4: allowed, and it says which tags move.
+  p.repo.git({"switch", "-q", "-c", "app-1.3", "app/v1.3.4"});
+  app_commit(p, "1.3.5 fix");
   auto patch = p.repo.mlrepo({"release", "app", "1.3.5"});
   INFO(patch.err);
   REQUIRE(patch.code == 0);
@@ -551,6 +572,7 @@ TEST_CASE("release: versions only go forward, and a patch of an older line moves
   CHECK_THAT(promote.err, Contains("does not get 'latest': a higher release holds it"));
 
   // A leading v is read as the version, and says so.
+  p.repo.git({"switch", "-q", main_branch});
   app_commit(p, "2.1");
   auto v = p.repo.mlrepo({"release", "app", "v2.1.0"});
   CHECK(v.code == 0);
@@ -563,13 +585,29 @@ TEST_CASE("promote --release: latest, MAJOR and MAJOR.MINOR name the highest rel
           "order of release tags",
           "[promote][release][docker]") {
   Promo p;
-  std::vector<std::string> versions{"1.0.0", "1.0.1", "1.1.0", "2.0.0", "2.1.0-rc.1", "2.0.1", "0.9.0"};
+  // Each release on the commit it would really come from: a line's patch on
+  // a branch off that line, so no release contains a higher one.
+  std::vector<std::pair<std::string, std::string>> lineage{{"0.9.0", ""},   {"1.0.0", ""}, {"1.0.1", "1.0.0"},
+                                                           {"1.1.0", ""},   {"2.0.0", ""}, {"2.0.1", "2.0.0"},
+                                                           {"2.1.0-rc.1", ""}};
+  std::string main_branch = p.repo.git({"rev-parse", "--abbrev-ref", "HEAD"});
+  main_branch.erase(main_branch.find_last_not_of('\n') + 1);
+  std::vector<std::string> versions;
   std::map<std::string, std::string> digest, commit;
-  for (const auto& v : versions) {
+  for (const auto& [v, off] : lineage) {
+    if (off.empty())
+      p.repo.git({"switch", "-q", main_branch});
+    else
+      p.repo.git({"switch", "-q", "-c", "line-" + v, commit[off]});
+    versions.push_back(v);
     commit[v] = app_commit(p, v);
     digest[v] = app_digest_at(p, commit[v]);
   }
-  auto seed = Catch::rngSeed();
+  p.repo.git({"switch", "-q", main_branch});
+  // Catch's seed when one is given (--rng-seed), else a fresh one: printed,
+  // so a failing order can be replayed.
+  unsigned seed = Catch::rngSeed() ? Catch::rngSeed() : std::random_device{}();
+  std::cerr << "promote --release random order: seed " << seed << " (replay with --rng-seed " << seed << ")\n";
   std::mt19937 rng(seed);
   std::shuffle(versions.begin(), versions.end(), rng);
   std::vector<mlrepo::release::Version> promoted;

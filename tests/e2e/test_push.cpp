@@ -58,6 +58,21 @@ TEST_CASE("push: every tag reaches the registry, what exists is never rebuilt", 
   CHECK(remote_exists(p.image("app") + ":" + sha));
   CHECK(remote_exists(p.image("app") + ":main"));
   CHECK(remote_exists(p.image("app") + ":latest"));
+  // One upload per image: docker pushed the content tag; the other tags were
+  // copied registry-side, so the registry's storage names one digest for all.
+  auto log = mlrepo::util::read_file(p.repo.path() / ".git/mlrepo/logs/app.log").value_or("");
+  size_t pushes = 0;
+  for (size_t at = log.find("$ docker push "); at != std::string::npos; at = log.find("$ docker push ", at + 1))
+    ++pushes;
+  CHECK(pushes == 1);
+  CHECK_THAT(log, Contains("$ docker push " + tags[0].get<std::string>()));
+  std::string repository = "acme/" + p.images.prefix() + "app";
+  std::string digest = p.registry.tag_digest(repository, tags[0].get<std::string>().substr(
+                                                             tags[0].get<std::string>().rfind(':') + 1));
+  REQUIRE(digest.starts_with("sha256:"));
+  for (const auto& tag : {sha, std::string("main"), std::string("latest")})
+    CHECK(p.registry.tag_digest(repository, tag) == digest);
+  CHECK(rep["results"][1]["digest"] == digest);
 
   // A clean machine (no local images): the registry has it all, nothing builds.
   docker({"image", "rm", "-f", tags[0].get<std::string>(), tags[1].get<std::string>(),

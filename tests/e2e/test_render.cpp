@@ -51,8 +51,12 @@ struct Deploy {
     repo.write("mlrepo.yaml", "registry: " + registry.host() + "/acme\nimage_prefix: " + images.prefix() +
                                   "\nkubernetes:\n  namespace: ml\n  service_account: ml-runner\n"
                                   "  image_pull_secret: regcred\n  gpu_node_selector: {accelerator: nvidia-a100}\n"
+                                  "  image_pull_policy: IfNotPresent\n"
                                   "  environments:\n    prod:\n      namespace: ml-prod\n      env: {STAGE: prod}\n"
-                                  "      resources: {memory: 16Gi}\n    staging:\n      schedule: '0 5 * * *'\n"
+                                  "      resources: {memory: 16Gi}\n"
+                                  "      gpu_tolerations: [{key: dedicated, operator: Equal, value: gpu, "
+                                  "effect: NoSchedule}]\n"
+                                  "      pod_annotations: {sidecar.istio.io/inject: 'false'}\n    staging:\n      schedule: '0 5 * * *'\n"
                                   "      suspend: true\n");
     repo.write("train/Dockerfile", "FROM " + busybox_image() + "\nCOPY train.sh /train.sh\n");
     repo.write("train/train.sh", "echo training\n");
@@ -61,10 +65,13 @@ struct Deploy {
                                     "  secrets: {DB_PASSWORD: TRAIN_DB_PASSWORD}\n"
                                     "  resources: {cpu: 500m, memory: 8Gi, gpu: 1}\n  timeout: 2h\n  retries: 2\n"
                                     "  schedule: ['0 3 * * mon-fri', '@monthly']\n  timezone: Europe/Berlin\n"
-                                    "  concurrency: replace\n");
+                                    "  concurrency: replace\n  runs_on: kubernetes\n");
     repo.write("score/Dockerfile", "FROM " + busybox_image() + "\nCOPY score.sh /score.sh\n");
     repo.write("score/score.sh", "echo scoring\n");
     repo.write("score/mlrepo.yaml", "job:\n  command: sh /score.sh\n");
+    // Scheduled in GitHub Actions: on the cluster only as an on-demand Job.
+    repo.write("report/Dockerfile", "FROM " + busybox_image() + "\n");
+    repo.write("report/mlrepo.yaml", "job:\n  schedule: '0 6 * * 1'\n  runs_on: github-actions\n");
     repo.write("lib/Dockerfile", "FROM " + busybox_image() + "\n"); // no job: nothing rendered
     repo.commit();
     auto push = repo.mlrepo({"build", "--all", "--push"});
@@ -163,6 +170,12 @@ TEST_CASE("job render: an environment's namespace, env, resources, schedule and 
   auto train = mlrepo::util::read_file(d.repo.path() / "deploy/prod/train/cronjob.yaml").value_or("");
   CHECK_THAT(train, Contains("namespace: 'ml-prod'") && Contains("name: 'STAGE'") && Contains("value: 'prod'") &&
                         Contains("memory: '16Gi'") && Contains("app.kubernetes.io/instance: 'prod'"));
+  // GPU node pools are tainted: the environment's tolerations replace the
+  // default one; its pod annotations reach the pod; the pull policy the container.
+  CHECK_THAT(train, Contains("tolerations:\n") && Contains("- key: 'dedicated'\n") &&
+                        Contains("operator: Equal\n") && Contains("value: 'gpu'\n") &&
+                        !Contains("key: 'nvidia.com/gpu'") && Contains("'sidecar.istio.io/inject': 'false'") &&
+                        Contains("imagePullPolicy: IfNotPresent"));
   expect_valid(d.repo.path() / "deploy/prod/train/cronjob.yaml");
   auto staging = d.repo.mlrepo({"job", "render", "train", "--env", "staging", "-o", "-"});
   REQUIRE(staging.code == 0);
@@ -174,6 +187,18 @@ TEST_CASE("job render: an environment's namespace, env, resources, schedule and 
   // The secret is a reference into the cluster's Secret, never a value.
   CHECK_THAT(staging.out, Contains("secretKeyRef:") && Contains("name: 'mlrepo-job-secrets'") &&
                               Contains("key: 'TRAIN_DB_PASSWORD'"));
+  // A job scheduled in GitHub Actions never becomes a CronJob too (it would
+  // run twice), and an environment's schedule does not turn an on-demand
+  // job into a scheduled one unless it opts in.
+  auto report = d.repo.mlrepo({"job", "render", "report", "--env", "staging", "-o", "-"});
+  INFO(report.err);
+  REQUIRE(report.code == 0);
+  CHECK_THAT(report.out, Contains("kind: Job\n") && !Contains("kind: CronJob") &&
+                             Contains("Its schedule runs in GitHub Actions (job.runs_on: github-actions)"));
+  auto on_demand = d.repo.mlrepo({"job", "render", "score", "--env", "staging", "-o", "-"});
+  REQUIRE(on_demand.code == 0);
+  CHECK_THAT(on_demand.out, Contains("kind: Job\n") && !Contains("kind: CronJob") &&
+                                Contains("job.schedule_from_environment: true"));
   auto unknown = d.repo.mlrepo({"job", "render", "--all", "--env", "qa"});
   CHECK(unknown.code == 2);
   CHECK_THAT(unknown.err, Contains("no environment 'qa'") && Contains("prod, staging"));
@@ -184,7 +209,7 @@ TEST_CASE("job render: what Kubernetes would refuse, or an image not in the regi
   Deploy d;
   std::string long_name(51, 'a'); // its second CronJob, <name>-2, would have 53 characters
   d.repo.write(long_name + "/Dockerfile", "FROM " + busybox_image() + "\n");
-  d.repo.write(long_name + "/mlrepo.yaml", "job:\n  schedule: ['@daily', '@hourly']\n");
+  d.repo.write(long_name + "/mlrepo.yaml", "job:\n  schedule: ['@daily', '@hourly']\n  runs_on: kubernetes\n");
   d.repo.commit();
   auto too_long = d.repo.mlrepo({"job", "render", "--all"});
   CHECK(too_long.code == 2);
@@ -192,7 +217,7 @@ TEST_CASE("job render: what Kubernetes would refuse, or an image not in the regi
   CHECK_FALSE(fs::exists(d.repo.path() / "deploy/k8s"));
 
   // Fixed by a shorter schedule list; but that commit's image was never pushed.
-  d.repo.write(long_name + "/mlrepo.yaml", "job:\n  schedule: '@daily'\n");
+  d.repo.write(long_name + "/mlrepo.yaml", "job:\n  schedule: '@daily'\n  runs_on: kubernetes\n");
   d.repo.commit();
   auto missing = d.repo.mlrepo({"job", "render", "--all"});
   CHECK(missing.code == 1);
@@ -222,8 +247,10 @@ TEST_CASE("job deploy: each project's CronJobs reach kubectl apply --server-side
   INFO(run.err);
   REQUIRE(run.code == 0);
   std::string image = d.registry.host() + "/" + d.repository("train") + "@" + d.digest("train");
-  CHECK_THAT(run.out, Contains("train\tapplied\t" + image) && Contains("score\tnot applied"));
-  CHECK_THAT(run.err, Contains("score: no schedule, so nothing to apply"));
+  CHECK_THAT(run.out, Contains("train\tapplied\t" + image) && Contains("score\tnot applied") &&
+                         Contains("report\tnot applied"));
+  CHECK_THAT(run.err, Contains("score: no schedule, so nothing to apply") &&
+                          Contains("report: its schedule runs in GitHub Actions"));
   auto args = mlrepo::util::read_file(tmp.path() / "kubectl.args").value_or("");
   CHECK(args == "apply --server-side --field-manager=mlrepo --force-conflicts -f -\n"); // once: train only
   auto stream = tmp.path() / "kubectl.1.yaml";
@@ -237,4 +264,116 @@ TEST_CASE("job deploy: each project's CronJobs reach kubectl apply --server-side
   CHECK(failed.code == 1);
   CHECK_THAT(failed.err, Contains("kubectl could not apply the job of train") && Contains("credentials") &&
                              Contains("KUBECONFIG"));
+}
+
+TEST_CASE("job render: -o names the same files however it is spelt, and a committed render stays current",
+          "[render][docker]") {
+  Deploy d;
+  auto abs = d.repo.path() / "k8s";
+  auto first = d.repo.mlrepo({"job", "render", "--all", "-o", abs.string()});
+  INFO(first.err);
+  REQUIRE(first.code == 0);
+  CHECK_THAT(first.err, Contains("0 deleted"));
+  CHECK(fs::exists(abs / "train/cronjob.yaml"));
+  CHECK(fs::exists(abs / "score/job.yaml"));
+  auto train = mlrepo::util::read_file(abs / "train/cronjob.yaml").value_or("");
+
+  // Every spelling of that directory: in sync, and a second write deletes nothing.
+  fs::create_directories(d.repo.path() / "sub");
+  fs::create_directory_symlink(abs, d.repo.path() / "link");
+  struct Spelling {
+    std::string dir, cwd;
+  };
+  for (const auto& s : {Spelling{abs.string(), ""}, Spelling{abs.string() + "/", ""}, Spelling{"k8s", ""},
+                        Spelling{"./sub/../k8s", ""}, Spelling{"../k8s", "sub"}, Spelling{"link", ""},
+                        Spelling{(d.repo.path() / "link").string(), "sub"}}) {
+    INFO("-o " << s.dir << " from '" << s.cwd << "'");
+    auto check = d.repo.mlrepo({"job", "render", "--all", "-o", s.dir, "--check"}, {}, s.cwd);
+    INFO(check.err);
+    CHECK(check.code == 0);
+    auto again = d.repo.mlrepo({"job", "render", "--all", "-o", s.dir}, {}, s.cwd);
+    CHECK(again.code == 0);
+    CHECK_THAT(again.err, Contains("0 created, 0 updated, 0 deleted"));
+    CHECK(mlrepo::util::read_file(abs / "train/cronjob.yaml").value_or("") == train);
+    CHECK(fs::exists(abs / "score/job.yaml"));
+  }
+  // Outside the repository, too.
+  TempDir outside;
+  REQUIRE(d.repo.mlrepo({"job", "render", "--all", "-o", outside.path().string()}).code == 0);
+  CHECK(mlrepo::util::read_file(outside.path() / "train/cronjob.yaml").value_or("") == train);
+  auto outside_check = d.repo.mlrepo({"job", "render", "--all", "-o", outside.path().string(), "--check"});
+  INFO(outside_check.err);
+  CHECK(outside_check.code == 0);
+
+  // Committed, then an unrelated commit: the render describes the job and
+  // the image, not the commit checked out, so it is still current.
+  fs::remove(d.repo.path() / "link");
+  fs::remove_all(d.repo.path() / "sub");
+  REQUIRE(d.repo.mlrepo({"job", "render", "--all"}).code == 0);
+  d.repo.commit("rendered manifests");
+  d.repo.write("README.md", "# the team's repository\n");
+  d.repo.commit("readme");
+  auto committed = d.repo.mlrepo({"job", "render", "--all", "--check"});
+  INFO(committed.err);
+  CHECK(committed.code == 0);
+  CHECK_THAT(committed.err, Contains("in sync"));
+  CHECK_THAT(train, !Contains(d.repo.head()) && !Contains("mlrepo.dev/commit"));
+}
+
+TEST_CASE("job render and deploy: every problem at once, uncommitted work and other branches said, an unreachable "
+          "cluster is exit 3 naming what was applied",
+          "[render][docker]") {
+  Deploy d;
+  // No cluster answers: exit 3, and exactly what was applied (nothing).
+  TempDir tmp;
+  auto unreachable = tmp.path() / "kubectl";
+  mlrepo::util::write_file_atomic(unreachable, "#!/bin/sh\ncat > /dev/null\necho 'Unable to connect to the server: "
+                                               "dial tcp 127.0.0.1:1: connect: connection refused' >&2\nexit 1\n");
+  fs::permissions(unreachable, fs::perms::owner_all);
+  auto deploy = d.repo.mlrepo({"job", "deploy", "--all", "--kubectl", unreachable.string()});
+  CHECK(deploy.code == 3);
+  CHECK_THAT(deploy.err, Contains("cannot reach the cluster") && Contains("nothing was applied") &&
+                             !Contains("projects before it were applied"));
+
+  // An environment rendered from another branch pins that branch's images: said.
+  d.repo.git({"checkout", "-q", "-b", "try-prod"});
+  auto branch = d.repo.mlrepo({"job", "render", "train", "--env", "prod", "-o", "-"});
+  CHECK(branch.code == 0);
+  CHECK_THAT(branch.err, Contains("rendering the environment prod from the branch try-prod"));
+  auto base = d.repo.mlrepo({"job", "render", "train", "-o", "-"});
+  CHECK_THAT(base.err, !Contains("from the branch"));
+
+  // Two projects Kubernetes would refuse: both, each at the line giving its name.
+  d.repo.write("Bad_One/Dockerfile", "FROM " + busybox_image() + "\n");
+  d.repo.write("Bad_One/mlrepo.yaml", "job:\n  schedule: '@daily'\n  runs_on: kubernetes\n");
+  std::string long_name(56, 'b');
+  d.repo.write("long/Dockerfile", "FROM " + busybox_image() + "\n");
+  d.repo.write("long/mlrepo.yaml", "name: " + long_name + "\njob:\n  schedule: '@daily'\n  runs_on: kubernetes\n");
+  d.repo.commit();
+  auto names = d.repo.mlrepo({"job", "render", "--all"});
+  CHECK(names.code == 2);
+  CHECK_THAT(names.err, Contains("2 problems Kubernetes would refuse") && Contains("Bad_One/mlrepo.yaml:") &&
+                            Contains("'bad_one' is not a Kubernetes name") && Contains("long/mlrepo.yaml:1") &&
+                            Contains("shorten 'name:'"));
+  CHECK_FALSE(fs::exists(d.repo.path() / "deploy/k8s"));
+
+  // Fixed names, never pushed: every missing image at once.
+  d.repo.write("Bad_One/mlrepo.yaml", "name: bad-one\njob:\n  schedule: '@daily'\n  runs_on: kubernetes\n");
+  d.repo.write("long/mlrepo.yaml", "name: long\njob:\n  schedule: '@daily'\n  runs_on: kubernetes\n");
+  d.repo.commit();
+  auto missing = d.repo.mlrepo({"job", "render", "--all"});
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Contains("2 images missing from the registry") && Contains("mlrepo build --push bad-one") &&
+                              Contains("mlrepo build --push long"));
+  CHECK_FALSE(fs::exists(d.repo.path() / "deploy/k8s"));
+
+  // A committed change never pushed, and uncommitted work on top: render
+  // pins HEAD, so it says to commit first rather than to push the dirty image.
+  d.repo.write("train/train.sh", "echo training harder\n");
+  d.repo.commit();
+  d.repo.write("train/train.sh", "echo training hardest\n");
+  auto dirty = d.repo.mlrepo({"job", "render", "train", "-o", "-"});
+  CHECK(dirty.code == 1);
+  CHECK_THAT(dirty.err, Contains("render pins the commit at HEAD, and uncommitted changes reach train's image") &&
+                            Contains("commit first"));
 }

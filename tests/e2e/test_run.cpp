@@ -42,7 +42,8 @@ TEST_CASE("test: runs lint and test in a fresh container and names failures", "[
   run = r.repo.mlrepo({"test", "good", "bad", "none"});
   CHECK(run.code == 1);
   CHECK_THAT(run.err, Contains("failing-test") && Contains("tests failed: bad") &&
-                          Contains("none: no test: or lint: command"));
+                          Contains("none: nothing to run: it has no mlrepo.yaml; create none/mlrepo.yaml with a "
+                                   "test: or lint: command"));
   CHECK_THAT(run.err, !Contains("tests failed: bad, good"));
 
   SECTION("--only and the project you are in") {

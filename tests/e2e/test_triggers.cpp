@@ -6,9 +6,10 @@
 #include "support/lint.hpp"
 
 #include "mlrepo/util/fs.hpp"
-#include "mlrepo/util/glob.hpp"
 
 #include <catch2/catch.hpp>
+#include <cctype>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <yaml-cpp/yaml.h>
@@ -18,16 +19,49 @@ using Catch::Contains;
 
 namespace {
 
+// GitHub's filter patterns, written here from GitHub's documentation
+// ("Filter pattern cheat sheet") and independent of mlrepo's own glob
+// matcher, so that the generator and this check cannot share a mistake:
+// `*` any characters but '/', `**` any characters, `**/` also none, `?` the
+// preceding character optional, `+` one or more of it, `[...]` a class, `\`
+// an escape.
+std::regex github_filter_regex(const std::string& pattern) {
+  std::string rx;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      rx += std::string("\\") + pattern[++i];
+    } else if (pattern.compare(i, 3, "**/") == 0) {
+      rx += "(.*/)?";
+      i += 2;
+    } else if (pattern.compare(i, 2, "**") == 0) {
+      rx += ".*";
+      ++i;
+    } else if (c == '*') {
+      rx += "[^/]*";
+    } else if (c == '?' || c == '+') {
+      rx += c;
+    } else if (c == '[') {
+      auto end = pattern.find(']', i + 1);
+      REQUIRE(end != std::string::npos);
+      rx += pattern.substr(i, end - i + 1);
+      i = end;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-') {
+      rx += c;
+    } else {
+      rx += std::string("\\") + c;
+    }
+  }
+  return std::regex(rx, std::regex::ECMAScript);
+}
+
 // GitHub: a file matches when the last pattern matching it is not negated.
 bool github_paths_match(const std::vector<std::string>& patterns, const std::string& file) {
   bool matched = false;
   for (const auto& p : patterns) {
-    if (!p.empty() && p[0] == '!') {
-      if (mlrepo::util::glob_match(p.substr(1), file))
-        matched = false;
-    } else if (mlrepo::util::glob_match(p, file)) {
-      matched = true;
-    }
+    bool negated = !p.empty() && p[0] == '!';
+    if (std::regex_match(file, github_filter_regex(negated ? p.substr(1) : p)))
+      matched = !negated;
   }
   return matched;
 }
@@ -90,9 +124,18 @@ TEST_CASE("triggers: every workflow's paths match exactly the changes mlrepo cha
       filters[name].push_back(p.as<std::string>());
   }
   REQUIRE(filters.size() == 8);
-  // The nested project's own files are not its parent's.
+  // A nested project's files start its parent too: the parent's build sees them.
   CHECK(github_paths_match(filters["base"], "images/base/README"));
-  CHECK_FALSE(github_paths_match(filters["base"], "images/base/extras/tool.sh"));
+  CHECK(github_paths_match(filters["base"], "images/base/extras/tool.sh"));
+  CHECK_FALSE(github_paths_match(filters["extras"], "images/base/README"));
+  // The matcher itself, on GitHub's documented examples.
+  CHECK(github_paths_match({"**/README.md"}, "README.md"));
+  CHECK(github_paths_match({"docs/*"}, "docs/a.md"));
+  CHECK_FALSE(github_paths_match({"docs/*"}, "docs/sub/a.md"));
+  CHECK(github_paths_match({"docs/**", "!docs/**/*.md"}, "docs/a.txt"));
+  CHECK_FALSE(github_paths_match({"docs/**", "!docs/**/*.md"}, "docs/sub/a.md"));
+  CHECK(github_paths_match({"a\\*b"}, "a*b"));
+  CHECK_FALSE(github_paths_match({"a\\*b"}, "axb"));
 
   std::istringstream tracked(r.git({"ls-files"}));
   std::vector<std::string> files;

@@ -22,9 +22,11 @@ TEST_CASE("demo: runs end to end and leaves no stand-in under a public image's n
                           Contains("mlrepo job run churn-model"));
   CHECK_THAT(run.err, Contains("churn-model: succeeded on attempt 1/2") && Contains("-e DB_PASSWORD "));
   CHECK_THAT(run.out + run.err, !Contains("demo-only-password"));
-  // The registry ran, so the job is rendered for Kubernetes, pinned by digest.
+  // The registry ran, so the cluster's job (demand-forecast: runs_on:
+  // kubernetes) is rendered as a CronJob, pinned by digest.
   CHECK_THAT(run.out, Contains("kind: CronJob") && Contains("namespace: 'ml-prod'") &&
-                          Contains("/acme/churn-model@sha256:") && Contains("key: 'CHURN_DB_PASSWORD'"));
+                          Contains("/acme/demand-forecast@sha256:") && Contains("schedule: '0 6 * * 1'") &&
+                          Contains("mlrepo job render demand-forecast"));
   if (!had_python)
     CHECK_FALSE(image_exists("python:3.11-slim"));
 }

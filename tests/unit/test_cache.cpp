@@ -81,6 +81,8 @@ job:
   schedule: ["0 3 * * 1-5", "@weekly"]
   timezone: Europe/Berlin
   concurrency: replace
+  runs_on: {github-actions: [self-hosted, gpu]}
+  schedule_from_environment: true
 )", "app/mlrepo.yaml");
   CHECK(parsed != mlrepo::config::ProjectConfig{});
   // Every job field differs from its default too.
@@ -99,6 +101,10 @@ job:
   CHECK(parsed.job->timezone != job_defaults.timezone);
   CHECK(parsed.job->concurrency != job_defaults.concurrency);
   CHECK(parsed.job->line != job_defaults.line);
+  CHECK(parsed.job->runs_on != job_defaults.runs_on);
+  CHECK(parsed.job->runs_on_line != job_defaults.runs_on_line);
+  CHECK(parsed.job->runner_labels != job_defaults.runner_labels);
+  CHECK(parsed.job->schedule_from_environment != job_defaults.schedule_from_environment);
   std::vector<Project> projects(1);
   projects[0].name = "app";
   projects[0].path = "app";

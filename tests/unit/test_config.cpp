@@ -130,3 +130,69 @@ TEST_CASE("workspace config: prune settings, strict", "[config]") {
   auto key = error_of([] { parse_workspace_config("prune: {keep: 3}\n", "mlrepo.yaml"); });
   CHECK_THAT(key.what(), Catch::Contains("keep"));
 }
+
+TEST_CASE("job.runs_on: one place a job runs on its schedule, its default from kubernetes.deploy", "[config]") {
+  auto cluster = parse_project_config("job:\n  schedule: '@daily'\n  runs_on: kubernetes\n", "a/mlrepo.yaml");
+  CHECK(cluster.job->runs_on == JobTarget::Kubernetes);
+  CHECK(cluster.job->runs_on_line == 3);
+  auto labelled = parse_project_config("job:\n  runs_on: {github-actions: [self-hosted, linux, gpu]}\n",
+                                       "a/mlrepo.yaml");
+  CHECK(labelled.job->runs_on == JobTarget::GithubActions);
+  CHECK(labelled.job->runner_labels == std::vector<std::string>{"self-hosted", "linux", "gpu"});
+  auto plain = parse_project_config("job:\n  schedule: '@daily'\n", "a/mlrepo.yaml");
+  WorkspaceConfig ws;
+  CHECK(job_target(*plain.job, ws) == JobTarget::GithubActions);
+  ws.kubernetes.deploy = true;
+  CHECK(job_target(*plain.job, ws) == JobTarget::Kubernetes);
+  CHECK(job_target(*labelled.job, ws) == JobTarget::GithubActions); // chosen beats the default
+  CHECK(github_hosted({}));
+  CHECK(github_hosted({"ubuntu-latest"}));
+  CHECK_FALSE(github_hosted({"self-hosted", "gpu"}));
+
+  auto typo = error_of([] { parse_project_config("job:\n  runs_on: kubernets\n", "a/mlrepo.yaml"); });
+  CHECK(typo.line() == 2);
+  CHECK_THAT(typo.what(), Catch::Contains("did you mean 'kubernetes'"));
+  auto empty = error_of([] { parse_project_config("job:\n  runs_on: {github-actions: []}\n", "a/mlrepo.yaml"); });
+  CHECK_THAT(empty.what(), Catch::Contains("names no GitHub Actions runner labels"));
+  auto other = error_of([] { parse_project_config("job:\n  runs_on: {gitlab: [x]}\n", "a/mlrepo.yaml"); });
+  CHECK_THAT(other.what(), Catch::Contains("gitlab"));
+}
+
+TEST_CASE("kubernetes: GPU tolerations, pod annotations and the pull policy, strict with lines", "[config]") {
+  auto ws = parse_workspace_config("kubernetes:\n  gpu_tolerations:\n    - {key: dedicated, operator: Equal, value: gpu, "
+                                   "effect: NoSchedule}\n    - {operator: Exists}\n  pod_annotations: "
+                                   "{sidecar.istio.io/inject: 'false'}\n  image_pull_policy: Always\n"
+                                   "  environments:\n    prod:\n      gpu_tolerations: []\n",
+                                   "mlrepo.yaml");
+  REQUIRE(ws.kubernetes.gpu_tolerations);
+  REQUIRE(ws.kubernetes.gpu_tolerations->size() == 2);
+  CHECK((*ws.kubernetes.gpu_tolerations)[0] == Toleration{"dedicated", "Equal", "gpu", "NoSchedule"});
+  CHECK((*ws.kubernetes.gpu_tolerations)[1] == Toleration{"", "Exists", "", ""});
+  CHECK(ws.kubernetes.pod_annotations.at("sidecar.istio.io/inject") == "false");
+  CHECK(ws.kubernetes.image_pull_policy == "Always");
+  REQUIRE(ws.kubernetes.environments.size() == 1);
+  REQUIRE(ws.kubernetes.environments[0].gpu_tolerations);
+  CHECK(ws.kubernetes.environments[0].gpu_tolerations->empty()); // [] tolerates nothing
+  CHECK_FALSE(parse_workspace_config("kubernetes: {}\n", "mlrepo.yaml").kubernetes.gpu_tolerations);
+
+  auto op = error_of([] {
+    parse_workspace_config("kubernetes:\n  gpu_tolerations:\n    - key: x\n      operator: Maybe\n", "mlrepo.yaml");
+  });
+  CHECK(op.line() == 4);
+  CHECK_THAT(op.what(), Catch::Contains("Exists or Equal"));
+  auto value = error_of([] {
+    parse_workspace_config("kubernetes:\n  gpu_tolerations: [{key: x, value: y}]\n", "mlrepo.yaml");
+  });
+  CHECK_THAT(value.what(), Catch::Contains("operator: Equal"));
+  auto unknown = error_of([] {
+    parse_workspace_config("kubernetes:\n  gpu_tolerations: [{key: x, efect: NoSchedule}]\n", "mlrepo.yaml");
+  });
+  CHECK_THAT(unknown.what(), Catch::Contains("efect"));
+  auto annotation = error_of([] {
+    parse_workspace_config("kubernetes:\n  pod_annotations: {'bad key!': x}\n", "mlrepo.yaml");
+  });
+  CHECK_THAT(annotation.what(), Catch::Contains("'bad key!' is not an annotation name"));
+  auto policy = error_of([] { parse_workspace_config("kubernetes:\n  image_pull_policy: Sometimes\n", "mlrepo.yaml"); });
+  CHECK(policy.line() == 2);
+  CHECK_THAT(policy.what(), Catch::Contains("Always, IfNotPresent or Never"));
+}

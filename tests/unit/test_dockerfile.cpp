@@ -86,3 +86,39 @@ TEST_CASE("declared ARGs, global and per stage, once each", "[dockerfile]") {
   CHECK(declared_args("ARG B=1 A\nFROM x\nARG C\nARG A=2\n# ARG D\n") == std::vector<std::string>{"A", "B", "C"});
   CHECK(declared_args("FROM x\nRUN echo ARG E\n").empty());
 }
+
+TEST_CASE("ARG and ENV expansion is bounded: a value doubling on every step is refused at its line",
+          "[dockerfile]") {
+  // 31 doublings of one byte would be 2 GiB; refused once past 128 KiB (Linux's
+  // MAX_ARG_STRLEN: no build step could receive a longer environment string).
+  std::string df = "FROM scratch\nARG A=a\nARG";
+  for (int i = 0; i < 31; ++i)
+    df += " A=$A$A";
+  df += "\nCOPY $A /x\n";
+  for (int pass = 0; pass < 2; ++pass) {
+    try {
+      if (pass == 0)
+        (void)image_uses(df, {});
+      else
+        (void)copy_sources(df, {});
+      FAIL("no ExpansionTooLong");
+    } catch (const ExpansionTooLong& e) {
+      CHECK(e.line() == 3);
+      CHECK_THAT(e.what(), Catch::Contains("128 KiB"));
+    }
+  }
+  // The same in a stage, through ENV.
+  std::string env = "FROM scratch\nENV B=b\n";
+  for (int i = 0; i < 20; ++i)
+    env += "ENV B=$B$B\n";
+  env += "COPY $B /x\n";
+  CHECK_THROWS_AS(copy_sources(env, {}), ExpansionTooLong);
+  // Up to the bound, expansion is as before: 16 doublings are 64 KiB.
+  std::string fine = "FROM scratch\nARG A=a\nARG";
+  for (int i = 0; i < 16; ++i)
+    fine += " A=$A$A";
+  fine += "\nCOPY $A /x\n";
+  auto sources = copy_sources(fine, {});
+  REQUIRE(sources.size() == 1);
+  CHECK(sources[0].source.size() == 65536);
+}

@@ -1,3 +1,4 @@
+#include "mlrepo/util/error.hpp"
 #include "mlrepo/util/glob.hpp"
 
 #include <catch2/catch.hpp>
@@ -93,4 +94,31 @@ TEST_CASE("matching a path or a parent in one pass equals matching each", "[glob
       INFO(pattern << " ~ " << path);
       CHECK(glob_match_self_or_parent(pattern, path) == each(pattern, path));
     }
+}
+
+TEST_CASE("glob: every pattern is bounded, so matching never recurses deep or allocates much", "[glob]") {
+  // '**/' 22,000 times once overflowed the stack (one frame per star); now
+  // the matcher refuses anything over kMaxGlobLength, as every reader does.
+  std::string deep;
+  for (int i = 0; i < 22000; ++i)
+    deep += "**/";
+  CHECK_THROWS_AS(glob_match(deep + "x", "a/x"), mlrepo::UsageError);
+  CHECK_THROWS_AS(mlrepo::util::glob_match_self_or_parent(deep, "a/x"), mlrepo::UsageError);
+  std::string stars;
+  for (int i = 0; i < 20000; ++i)
+    stars += "*?";
+  CHECK_THROWS_AS(glob_match(stars, std::string(20000, 'a')), mlrepo::UsageError);
+  // At the bound: 512 stars against a 20,000-byte path answers (a memo of
+  // 512 x 20,001 states at most).
+  std::string bounded;
+  for (int i = 0; i < 512; ++i)
+    bounded += "*?";
+  REQUIRE(bounded.size() == mlrepo::util::kMaxGlobLength);
+  CHECK(glob_match(bounded, std::string(20000, 'a')));
+  CHECK_FALSE(glob_match(bounded, std::string(100, 'a')));
+  std::string globstars;
+  for (int i = 0; i < 341; ++i)
+    globstars += "**/";
+  CHECK(glob_match(globstars + "x", "a/b/x"));
+  CHECK(glob_problem(deep).has_value());
 }

@@ -129,9 +129,48 @@ TEST_CASE("day-of-month and day-of-week: either when both are restricted", "[cro
   // The 13th, and every Friday: cron's OR rule.
   CHECK(runs("0 0 13 * 5", "UTC", "2027-01-01T00:00:00Z", 3) ==
         std::vector<std::string>{"2027-01-08T00:00:00Z", "2027-01-13T00:00:00Z", "2027-01-15T00:00:00Z"});
-  // With '*' in one of them, both must hold.
-  CHECK(runs("0 0 */10 * 5", "UTC", "2026-12-31T12:00:00Z", 1) ==
-        std::vector<std::string>{"2027-01-01T00:00:00Z"});
+  // A plain '*' in one of them: the other decides.
+  CHECK(runs("0 0 * * 5", "UTC", "2026-12-31T12:00:00Z", 2) ==
+        std::vector<std::string>{"2027-01-01T00:00:00Z", "2027-01-08T00:00:00Z"});
+}
+
+TEST_CASE("a '*/N' day field beside a restricted other day field is refused with the portable spelling",
+          "[cron]") {
+  // Vixie cron (what job list once followed) runs odd-dated Mondays;
+  // Kubernetes' controller (robfig/cron v3) odd days or Mondays: refused.
+  for (const auto& [cron, either] : {std::pair{"0 0 */2 * 1", "0 0 1-31/2 * 1"},
+                                     std::pair{"0 0 13 * */2", "0 0 13 * 0-6/2"},
+                                     std::pair{"30 4 */10 jan mon-fri", "30 4 1-31/10 jan mon-fri"}}) {
+    INFO(cron);
+    try {
+      parse_cron(cron);
+      FAIL("accepted");
+    } catch (const std::exception& e) {
+      CHECK_THAT(e.what(), Catch::Contains("means different days to different schedulers") &&
+                               Catch::Contains(std::string("'") + either + "'"));
+    }
+    // The spelling it suggests means "either" to every scheduler, and is what
+    // job list shows: odd days, or Mondays.
+    CHECK_NOTHROW(parse_cron(either));
+  }
+  CHECK(runs("0 0 1-31/2 * 1", "UTC", "2027-01-01T12:00:00Z", 4) ==
+        std::vector<std::string>{"2027-01-03T00:00:00Z", "2027-01-04T00:00:00Z", "2027-01-05T00:00:00Z",
+                                 "2027-01-07T00:00:00Z"});
+  // '*/1' and a star beside '*' are the same everywhere.
+  CHECK_NOTHROW(parse_cron("0 0 */1 * 1"));
+  CHECK_NOTHROW(parse_cron("0 0 */2 * *"));
+  CHECK_NOTHROW(parse_cron("0 0 * * */2"));
+}
+
+TEST_CASE("an offset with seconds (local mean time before 1900) is printed whole", "[time]") {
+  // Monrovia kept its local mean time, -00:44:30, until 1972.
+  auto zone = TimeZone::load("Africa/Monrovia");
+  REQUIRE(zone);
+  auto t = at("1950-06-01T12:00:00Z");
+  int offset = zone->at(t).utc_offset;
+  REQUIRE(offset == -2670);
+  CHECK(iso8601(t, offset) == "1950-06-01T11:15:30-00:44:30");
+  CHECK(parse_iso8601("1950-06-01T11:15:30-00:44:30") == t);
 }
 
 TEST_CASE("cron errors say what is wrong and what a cron looks like", "[cron]") {

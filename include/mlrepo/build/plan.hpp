@@ -28,6 +28,8 @@ struct PlanItem {
   // Build settings, paths repo-relative.
   std::string dockerfile;
   std::string context;
+  std::string ignore_file;        // the ignore file BuildKit reads (project/dockerignore.hpp)
+  bool dockerfile_ignore = false; // it is <Dockerfile>.dockerignore, which the classic builder ignores
   std::map<std::string, std::string> build_args;
   std::optional<std::string> target;
   std::vector<std::string> platforms;

@@ -47,6 +47,15 @@ struct WorkspacePrune {
 };
 
 // `kubernetes.environments.<name>`: what one environment changes.
+// A pod toleration (Kubernetes' core/v1 Toleration).
+struct Toleration {
+  std::string key;
+  std::string op = "Exists"; // Exists or Equal
+  std::string value;         // with Equal
+  std::string effect;        // NoSchedule, PreferNoSchedule, NoExecute; empty: every effect
+  bool operator==(const Toleration&) const = default;
+};
+
 struct KubernetesEnvironment {
   std::string name;
   int line = 0;
@@ -56,6 +65,8 @@ struct KubernetesEnvironment {
   std::optional<int> gpu;
   std::vector<Located> schedule;          // replaces every scheduled job's crons
   std::optional<bool> suspend;            // CronJobs stay, but do not run
+  std::optional<std::vector<Toleration>> gpu_tolerations; // replace the workspace's
+  std::map<std::string, std::string> pod_annotations;    // added to the workspace's
 };
 
 // `kubernetes:` in the workspace config: how `mlrepo job render` writes
@@ -67,6 +78,12 @@ struct WorkspaceKubernetes {
   std::string image_pull_secret;
   std::string gpu_resource = "nvidia.com/gpu";
   std::map<std::string, std::string> gpu_node_selector; // for jobs that ask for a GPU
+  // For jobs that ask for a GPU: GPU node pools are usually tainted. Default:
+  // tolerate the GPU resource's own taint ({key: gpu_resource, operator:
+  // Exists, effect: NoSchedule}); [] tolerates nothing.
+  std::optional<std::vector<Toleration>> gpu_tolerations;
+  std::map<std::string, std::string> pod_annotations; // on every job's pod (sidecar injection, ...)
+  std::string image_pull_policy;                      // Always, IfNotPresent, Never; empty: Kubernetes' default
   std::string secret = "mlrepo-job-secrets";             // the Secret whose keys are the job's secret names
   std::int64_t ttl_seconds_after_finished = 86400;
   // `deploy: true` (the base) or `deploy: <environment>`: generated CI
@@ -105,6 +122,11 @@ struct RunSettings {
 
 enum class Concurrency { Forbid, Replace, Allow };
 
+// Where a job runs on its schedule: one place, so it never runs twice or
+// never. Default: the cluster when the workspace deploys to one
+// (kubernetes.deploy), else GitHub Actions.
+enum class JobTarget { Default, GithubActions, Kubernetes };
+
 // `job:` in a project's mlrepo.yaml: how its image runs as a batch job. One
 // spec for every runner (the local engine, scheduled GitHub Actions,
 // Kubernetes), so each field means what it means in all three.
@@ -126,6 +148,14 @@ struct JobSpec {
   std::vector<Located> schedule;    // cron expressions; empty: on demand only
   std::string timezone = "UTC";     // IANA name the schedule is read in
   Concurrency concurrency = Concurrency::Forbid;
+  JobTarget runs_on = JobTarget::Default;
+  int runs_on_line = 0;
+  // GitHub Actions runner labels (runs_on: {github-actions: [...]}); empty:
+  // GitHub's hosted ubuntu-latest.
+  std::vector<std::string> runner_labels;
+  // An environment's schedule: turns this job into a scheduled one even
+  // when it has no schedule of its own (otherwise it stays on demand).
+  bool schedule_from_environment = false;
   bool operator==(const JobSpec&) const = default;
 };
 
@@ -156,6 +186,14 @@ struct ProjectConfig {
   // read back with what was parsed, so a new key cannot be silently dropped.
   bool operator==(const ProjectConfig&) const = default;
 };
+
+// Where a job runs on its schedule, its default resolved against the workspace.
+JobTarget job_target(const JobSpec& job, const WorkspaceConfig& ws);
+const char* job_target_name(JobTarget target); // "github-actions", "kubernetes"
+// True when `labels` name a GitHub-hosted runner (none: ubuntu-latest; or
+// only ubuntu-*, windows-*, macos-* images), which has no GPU and stops a
+// job after 360 minutes.
+bool github_hosted(const std::vector<std::string>& labels);
 
 // The CI secret a build secret's environment variable is read from.
 std::string ci_secret_for(const ProjectConfig& config, const std::string& variable);

@@ -9,6 +9,7 @@
 #include "mlrepo/git/repository.hpp"
 #include "mlrepo/project/project.hpp"
 #include "mlrepo/registry/client.hpp"
+#include "mlrepo/util/error.hpp"
 
 #include <optional>
 #include <string>
@@ -32,7 +33,11 @@ struct PinnedImage {
 // Kubernetes would refuse.
 // Throws ConfigError naming the project's config when Kubernetes would refuse
 // the names its objects get (render_project checks this first too).
-void refuse_unrenderable(const project::Project& project, const config::KubernetesEnvironment* env);
+void refuse_unrenderable(const project::Project& project, const config::WorkspaceConfig& ws,
+                         const config::KubernetesEnvironment* env);
+// The same refusals, added to `problems`, so a run reports every project's at once.
+void unrenderable(const project::Project& project, const config::WorkspaceConfig& ws,
+                  const config::KubernetesEnvironment* env, std::vector<std::shared_ptr<const Error>>& problems);
 
 std::vector<generated::File> render_project(const project::Project& project, const config::WorkspaceConfig& ws,
                                             const PinnedImage& image, const config::KubernetesEnvironment* env,
@@ -58,6 +63,9 @@ struct RenderOutcome {
   std::string stream; // with -o -
   generated::SyncReport sync;
   std::vector<std::pair<std::string, std::string>> pinned; // project, reference
+  // Projects whose job runs on its schedule in GitHub Actions (runs_on): on
+  // the cluster only as an on-demand Job template.
+  std::vector<std::string> scheduled_elsewhere;
 };
 
 RenderOutcome run_render(const git::Repository& repo, const RenderOptions& options, const changes::EnvLookup& env,

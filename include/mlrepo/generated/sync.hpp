@@ -24,7 +24,8 @@ struct SyncOptions {
   std::string workdir;
   std::string marker;       // how a generated file begins
   bool check = false;       // write nothing: the report says what would change
-  // Generated files under `prune_dir` (repo-relative; recursively when
+  // Generated files under `prune_dir` (repo-relative or absolute, spelt as
+  // the wanted files begin; recursively when
   // `recursive`) that are not in the set are obsolete, and deleted.
   std::string prune_dir;
   bool recursive = false;

@@ -31,6 +31,10 @@ public:
   // In a shallow clone the walk stops at the shallow boundary, as git's does.
   std::optional<git_oid> merge_base(const git_oid& a, const git_oid& b) const;
 
+  // Whether `ancestor` is `commit` or one of its ancestors; nullopt when a
+  // shallow clone lacks the history to tell.
+  std::optional<bool> contains(const git_oid& commit, const git_oid& ancestor) const;
+
   // Whether `rev` failing to resolve may be history this shallow clone lacks
   // (an object id, or ancestry of a known revision) rather than a typo.
   bool may_be_beyond_shallow(const std::string& rev) const;

@@ -24,7 +24,12 @@ struct JobEntry {
   std::string name, path;
   config::JobSpec spec;
   std::vector<ScheduledRun> next; // of all its crons, earliest first
+  config::JobTarget runs_on;      // job.runs_on, its default resolved
+  std::string runs_on_detail;     // "GitHub Actions (ubuntu-latest)", "Kubernetes, namespace ml"
 };
+
+// Where a job runs on its schedule, in words (for job list and doctor).
+std::string describe_runs_on(const std::string& name, const config::JobSpec& spec, const config::WorkspaceConfig& ws);
 
 // Every project with a job, by path, with its next `count` runs after `now`.
 std::vector<JobEntry> list_jobs(const View& view, util::UnixSeconds now, int count = 3);
@@ -53,12 +58,16 @@ struct RunOptions {
   std::string cwd;     // absolute
   bool pull = false;   // the registry's image for this content, by digest; nothing built
   std::optional<std::vector<std::string>> args;
+  // Run a GPU job without its GPU (a smoke test on a laptop): the request is
+  // dropped, and said; nothing else changes.
+  bool no_gpu = false;
 };
 
 struct RunReport {
   std::string project;
   std::string image;  // the reference run (repository@sha256:... when pulled)
-  std::string digest; // sha256:...: the registry's digest when pulled, else the image ID
+  std::string digest; // sha256:...: the registry's digest when pulled or pushed, else the image ID
+  bool digest_is_image_id = false; // never pushed: only the engine's image ID is known
   int attempts = 0;
   int max_attempts = 1;
   int exit_code = 0; // of the last attempt

@@ -2,6 +2,8 @@
 // Just enough of the Dockerfile language to find which images a build uses:
 // FROM, COPY/ADD --from and RUN --mount=...,from=, with ARG expansion done the
 // way Docker does it.
+#include "mlrepo/util/error.hpp"
+
 #include <map>
 #include <optional>
 #include <string>
@@ -9,6 +11,28 @@
 #include <vector>
 
 namespace mlrepo::project {
+
+// The longest value an ARG or ENV may expand to: Linux's MAX_ARG_STRLEN (32
+// pages), the most one environment string can hold when a RUN step starts, so
+// a longer value could never reach a build step. Docker itself sets no limit,
+// and unbounded expansion (`A=$A$A` on repeat) doubles at every step.
+inline constexpr size_t kMaxExpansion = 128 * 1024;
+
+// An ARG or ENV value expanding past kMaxExpansion, at its instruction's line
+// (exit 2; the caller names the Dockerfile).
+class ExpansionTooLong : public Error {
+public:
+  explicit ExpansionTooLong(int line)
+      : Error(ExitCode::BadInput,
+              "line " + std::to_string(line) + ": an ARG or ENV value expands to more than " +
+                  std::to_string(kMaxExpansion / 1024) + " KiB",
+              "no build step could receive it (Linux caps one environment string at 128 KiB); shorten the value"),
+        line_(line) {}
+  int line() const { return line_; }
+
+private:
+  int line_;
+};
 
 struct ImageUse {
   std::string reference;   // after ARG expansion, e.g. ghcr.io/acme/base:1.2

@@ -11,6 +11,10 @@ namespace mlrepo::report {
 
 struct BuildStatusOptions {
   bool quiet = false;
+  // For commands that build on the way to something else (run, test, job
+  // run): a build's progress shows as `build` shows it, but an image that is
+  // already current says nothing.
+  bool only_when_building = false;
   bool color = false;
   std::optional<std::string> step_summary; // $GITHUB_STEP_SUMMARY, for GitHub
 };

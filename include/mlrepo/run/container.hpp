@@ -21,6 +21,9 @@ struct Images {
   std::unique_ptr<View> view;                // the work tree they come from
   std::map<std::string, std::string> built;  // chosen project -> its image reference
   std::vector<std::string> not_built;
+  // With --pull: why each image could not be had, already said on stderr
+  // unless the command reports it itself (job run: one project, one error).
+  std::map<std::string, std::string> why_not;
 };
 Images prepare_images(const git::Repository& repo, const build::BuildOptions& options, bool pull,
                       build::BuildStatus& status, const changes::EnvLookup& env,

@@ -3,7 +3,9 @@
 // Error and turns its kind into the exit code promised by the contract, so the
 // core never calls exit() itself.
 #include <stdexcept>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace mlrepo {
 
@@ -69,5 +71,29 @@ class MissingHistoryError : public EnvironmentError {
 public:
   using EnvironmentError::EnvironmentError;
 };
+
+// Every problem of a run at once: one is thrown as it is (a ConfigError
+// keeps its file and line); several as one Error listing each with its fix,
+// with the first one's exit code. Returns when there is none.
+inline void throw_all(const std::vector<std::shared_ptr<const Error>>& problems, const std::string& what) {
+  if (problems.empty())
+    return;
+  if (problems.size() == 1) {
+    if (const auto* ce = dynamic_cast<const ConfigError*>(problems[0].get()))
+      throw *ce;
+    throw *problems[0];
+  }
+  std::string message = std::to_string(problems.size()) + " " + what + ":";
+  for (const auto& e : problems)
+    message += "\n  - " + std::string(e->what()) + (e->hint().empty() ? "" : "\n    fix: " + e->hint());
+  throw Error(problems[0]->code(), message, "fix each of them, then run the command again");
+}
+
+// The copy throw_all keeps of a caught Error, its kind kept.
+inline std::shared_ptr<const Error> keep(const Error& e) {
+  if (const auto* ce = dynamic_cast<const ConfigError*>(&e))
+    return std::make_shared<ConfigError>(*ce);
+  return std::make_shared<Error>(e);
+}
 
 } // namespace mlrepo

@@ -10,10 +10,14 @@
 
 namespace mlrepo::util {
 
-// Longer patterns are refused in configs: matching costs pattern x path.
+// The one bound on every glob mlrepo reads (config globs, ignore-file lines,
+// COPY/ADD sources): each reader refuses a longer one with its file and
+// line, and the matcher refuses one too (UsageError), so its recursion (one
+// frame per star) and its memo (stars x path) stay small whatever the input.
 inline constexpr size_t kMaxGlobLength = 1024;
 
-// Time and memory O(stars x path) at most.
+// Time and memory O(stars x path) at most. Throws UsageError for a pattern
+// longer than kMaxGlobLength.
 bool glob_match(std::string_view pattern, std::string_view path);
 
 // Whether the glob matches `path` or one of the directories above it, in one
