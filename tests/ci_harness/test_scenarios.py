@@ -25,6 +25,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -87,21 +89,36 @@ class World:
 
     # -- set-up ------------------------------------------------------------
     def start_registry(self):
+        """docker-registry cannot choose its own port: a port free a moment
+        ago may be taken first, so on a lost race another port; and the server
+        that answers must send this world's header, or it is someone else's."""
         data = os.path.join(self.dir, "registry")
         os.makedirs(data)
         config = os.path.join(self.dir, "registry.yml")
-        with open(config, "w") as f:
-            f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\n"
-                    f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{self.port}\n")
+        marker = os.path.basename(self.dir)
         self.registry_data = data
-        self.registry_process = subprocess.Popen(["docker-registry", "serve", config],
-                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("docker-registry did not start")
+        for _ in range(5):
+            with open(config, "w") as f:
+                f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\n"
+                        f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{self.port}\n"
+                        f"  headers:\n    X-Mlrepo-Test: [{marker}]\n")
+            self.registry_process = subprocess.Popen(["docker-registry", "serve", config],
+                                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(200):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v2/", timeout=2) as r:
+                        if r.headers.get("X-Mlrepo-Test") == marker:
+                            return
+                except (OSError, urllib.error.URLError):
+                    pass
+                if self.registry_process.poll() is not None:
+                    break  # lost the port: another one
+                time.sleep(0.05)
+            self.registry_process.terminate()
+            self.registry_process.wait()
+            self.port = free_port()
+            self.registry = f"127.0.0.1:{self.port}/acme"
+        raise AssertionError("docker-registry did not start as this world's registry")
 
     def ensure_python_standin(self):
         # The examples build FROM python:3.11-slim, which cannot be pulled
@@ -609,15 +626,16 @@ def test_job_dispatched_by_hand_with_arguments(world):
 
 def test_job_that_fails_fails_the_run_and_tells_slack(world):
     received = os.path.join(world.dir, "slack.txt")
-    port = free_port()
-    slack = subprocess.Popen(["python3", os.path.join(SOURCE, "tests", "fixtures", "capture_http.py"), str(port),
+    # The receiver chooses its port and writes it once listening.
+    slack = subprocess.Popen(["python3", os.path.join(SOURCE, "tests", "fixtures", "capture_http.py"), "0",
                               received])
     try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
+        for _ in range(200):
+            if os.path.exists(received + ".port"):
+                break
             time.sleep(0.05)
+        with open(received + ".port") as f:
+            port = int(f.read())
         run = run_job_workflow(world, "workflow_dispatch", {"inputs": {"args": "--fail"}},
                                secrets={"SLACK_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook"})
     finally:

@@ -303,13 +303,10 @@ TEST_CASE("ci generate: the Slack notification posts what failed, and pushed tex
 
   TempDir tmp;
   auto received = tmp.path() / "received.txt";
-  int port = free_port();
-  Background slack({"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/capture_http.py",
-                    std::to_string(port), received.string()},
+  Background slack({"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/capture_http.py", "0",
+                    received.string()},
                    tmp.path());
-  for (int i = 0; i < 100 && !port_open(port); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(port_open(port));
+  int port = wait_for_port_file(received.string() + ".port");
   auto pwned = tmp.path() / "pwned";
   Env env{{"SLACK_WEBHOOK", "http://127.0.0.1:" + std::to_string(port) + "/hook"},
           {"PROJECT", "a"},

@@ -174,18 +174,20 @@ TEST_CASE("job run: a job that fails twice succeeds within its retries, each att
   auto gateway = bridge_gateway();
   REQUIRE_FALSE(gateway.empty());
   TempDir tmp;
-  int port = free_port();
-  Background counter({"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/capture_http.py",
-                      std::to_string(port), (tmp.path() / "posts").string(), gateway},
+  // The counter chooses its port and says which once it listens: no port
+  // another test could take first, and no probing.
+  Background counter({"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/capture_http.py", "0",
+                      (tmp.path() / "posts").string(), gateway},
                      tmp.path());
-  for (int i = 0; i < 100; ++i) {
-    auto probe = run_program({"python3", "-c", "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1)",
-                              gateway, std::to_string(port)},
-                             tmp.path());
-    if (probe.code == 0)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  int port = wait_for_port_file(tmp.path() / "posts.port");
+  // The counter answers (it came up), before any attempt relies on it: a
+  // POST, which the GET count leaves alone.
+  auto probe = run_program({"python3", "-c",
+                            "import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], b'probe').read().decode())",
+                            "http://" + gateway + ":" + std::to_string(port) + "/"},
+                           tmp.path());
+  REQUIRE(probe.code == 0);
+  REQUIRE(probe.out == "ok\n");
   JobRepo r;
   std::string url = "http://" + gateway + ":" + std::to_string(port) + "/";
   std::string command = "n=$(wget -qO- " + url + "); echo attempt-sees-$n; test -e /tmp/dirty && exit 9; "

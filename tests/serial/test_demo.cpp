@@ -4,7 +4,10 @@
 // Python build afterwards). Serial: it owns localhost:5000 while it runs.
 #include "support/docker.hpp"
 
+#include "mlrepo/util/fs.hpp"
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
 
 using namespace mlrepo::test;
 using Catch::Contains;
@@ -12,7 +15,15 @@ using Catch::Contains;
 TEST_CASE("demo: runs end to end and leaves no stand-in under a public image's name", "[demo][docker]") {
   bool had_python = image_exists("python:3.11-slim");
   TempDir cwd;
-  auto run = run_program({std::string(MLREPO_SOURCE_DIR) + "/scripts/demo", MLREPO_BIN}, cwd.path());
+  // A registry that takes 3 s to start (a busy machine): the demo waits for
+  // it instead of silently dropping push, promote, release and render.
+  auto slow = cwd.path() / "bin/docker-registry";
+  fs::create_directories(slow.parent_path());
+  mlrepo::util::write_file_atomic(slow, "#!/bin/sh\nsleep 3\nexec /usr/bin/docker-registry \"$@\"\n");
+  fs::permissions(slow, fs::perms::owner_all);
+  const char* path = std::getenv("PATH");
+  auto run = run_program({std::string(MLREPO_SOURCE_DIR) + "/scripts/demo", MLREPO_BIN}, cwd.path(),
+                         {{"PATH", slow.parent_path().string() + ":" + (path ? path : "/usr/bin:/bin")}});
   INFO(run.out << run.err);
   REQUIRE(run.code == 0);
   CHECK_THAT(run.out, Contains("mlrepo build --changed") && Contains("\"name\": \"demand-forecast\"") &&

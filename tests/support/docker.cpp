@@ -167,6 +167,40 @@ bool port_open(int port) {
   return ok;
 }
 
+int wait_for_port_file(const fs::path& file, const fs::path& log) {
+  for (int i = 0; i < 200 && !fs::exists(file); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  INFO("server log:\n" << (log.empty() ? std::string() : util::read_file(log).value_or("")));
+  REQUIRE(fs::exists(file));
+  return std::stoi(util::read_file(file).value_or("0"));
+}
+
+namespace {
+
+// The answer to GET /v2/ on 127.0.0.1:port, headers included ("" when none).
+std::string http_get_v2(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string req = "GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), 0) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+        out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+} // namespace
+
 Registry::Registry(const RegistryAuth& a) : port_(free_port()) {
   std::string auth;
   if (a.kind == RegistryAuth::Kind::Basic) {
@@ -179,41 +213,49 @@ Registry::Registry(const RegistryAuth& a) : port_(free_port()) {
     util::write_file_atomic(dir_.path() / "htpasswd", a.user + ":" + hash + "\n");
     auth = "auth:\n  htpasswd:\n    realm: test\n    path: " + (dir_.path() / "htpasswd").string() + "\n";
   } else if (a.kind == RegistryAuth::Kind::Token) {
-    int token_port = free_port();
-    while (token_port == port_)
-      token_port = free_port();
     token_server_ = std::make_unique<Background>(
-        std::vector<std::string>{"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/token_server.py",
-                                 std::to_string(token_port), dir_.path().string(), a.user, a.password,
-                                 a.refresh_token, "mlrepo-test", "mlrepo-test-issuer"},
+        std::vector<std::string>{"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/token_server.py", "0",
+                                 dir_.path().string(), a.user, a.password, a.refresh_token, "mlrepo-test",
+                                 "mlrepo-test-issuer"},
         dir_.path(), Env{}, dir_.path() / "token_server.log");
-    for (int i = 0; i < 200 && !fs::exists(dir_.path() / "ready"); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    INFO(util::read_file(dir_.path() / "token_server.log").value_or(""));
-    REQUIRE(fs::exists(dir_.path() / "ready"));
+    int token_port = wait_for_port_file(dir_.path() / "ready", dir_.path() / "token_server.log");
     auth = "auth:\n  token:\n    realm: http://127.0.0.1:" + std::to_string(token_port) +
            "/token\n    service: mlrepo-test\n    issuer: mlrepo-test-issuer\n    rootcertbundle: " +
            (dir_.path() / "cert.pem").string() + "\n";
   }
+  auth_ = auth;
+  deletes_ = a.deletes;
+  marker_ = dir_.path().filename().string(); // unique per registry
+  // A port free a moment ago may be taken before the registry binds it:
+  // then another port, a few times.
+  std::string why;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    write_config();
+    why = try_start();
+    if (why.empty())
+      return;
+    port_ = free_port();
+  }
+  FAIL("docker-registry did not start: " << why);
+}
+
+// Every answer carries X-Mlrepo-Test: <marker>, so a test knows the server
+// on its port is its own, not another test's.
+void Registry::write_config() {
   util::write_file_atomic(dir_.path() / "config.yml",
                           "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                           "    rootdirectory: " + (dir_.path() / "data").string() +
-                              "\n  delete:\n    enabled: " + (a.deletes ? "true" : "false") + "\nhttp:\n  addr: 127.0.0.1:" +
-                              std::to_string(port_) + "\n" + auth);
-  start();
+                              "\n  delete:\n    enabled: " + (deletes_ ? "true" : "false") +
+                              "\nhttp:\n  addr: 127.0.0.1:" + std::to_string(port_) +
+                              "\n  headers:\n    X-Mlrepo-Test: [" + marker_ + "]\n" + auth_);
 }
 
-FlakyProxy::FlakyProxy(const Registry& upstream, int failures, int status) : port_(free_port()) {
-  while (port_ == upstream.port())
-    port_ = free_port();
+FlakyProxy::FlakyProxy(const Registry& upstream, int failures, int status) : port_(0) {
   process_ = std::make_unique<Background>(
-      std::vector<std::string>{"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/flaky_proxy.py",
-                               std::to_string(port_), std::to_string(upstream.port()), std::to_string(failures),
-                               std::to_string(status)},
+      std::vector<std::string>{"python3", std::string(MLREPO_SOURCE_DIR) + "/tests/fixtures/flaky_proxy.py", "0",
+                               std::to_string(upstream.port()), std::to_string(failures), std::to_string(status)},
       dir_.path(), Env{}, dir_.path() / "proxy.log");
-  for (int i = 0; i < 200 && !port_open(port_); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(port_open(port_));
+  port_ = wait_for_port_file(dir_.path() / "proxy.port", dir_.path() / "proxy.log");
 }
 
 std::string FlakyProxy::log() const { return util::read_file(dir_.path() / "proxy.log").value_or(""); }
@@ -250,13 +292,24 @@ std::string Registry::manifest_bytes(const std::string& digest) const {
 
 Registry::~Registry() { stop(); }
 
-void Registry::start() {
+std::string Registry::try_start() {
   process_ = std::make_unique<Background>(
       std::vector<std::string>{"docker-registry", "serve", (dir_.path() / "config.yml").string()},
       dir_.path(), Env{}, dir_.path() / "registry.log");
-  for (int i = 0; i < 100 && !port_open(port_); ++i)
+  for (int i = 0; i < 200; ++i) {
+    if (http_get_v2(port_).find("X-Mlrepo-Test: " + marker_) != std::string::npos)
+      return "";
+    if (process_->poll())
+      return "it exited: " + util::read_file(dir_.path() / "registry.log").value_or("");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(port_open(port_));
+  }
+  return "127.0.0.1:" + std::to_string(port_) + " did not answer as this test's registry within 10 s";
+}
+
+void Registry::start() {
+  auto why = try_start();
+  INFO(why);
+  REQUIRE(why.empty());
 }
 
 void Registry::stop() { process_.reset(); }

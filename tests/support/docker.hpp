@@ -65,6 +65,9 @@ public:
   ~Registry();
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
   void start();
+  // start() without REQUIRE, for another thread (a REQUIRE there would
+  // terminate the whole test binary): "" when it is up, else why not.
+  std::string try_start();
   void stop();
   // What the registry's own storage says a tag points at ("" when absent):
   // an oracle independent of any client.
@@ -81,15 +84,24 @@ public:
   int port() const { return port_; }
 
 private:
+  void write_config();
   TempDir dir_;
   int port_;
+  std::string auth_;   // the config's auth: section
+  std::string marker_; // a response header only this registry sends
+  bool deletes_ = false;
   std::unique_ptr<Background> process_;
   std::unique_ptr<Background> token_server_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago: only for a server
+// that cannot choose its own (docker-registry); Registry retries on a lost
+// race and checks the server answering is its own.
 int free_port();
 bool port_open(int port);
+// The port a fixture server chose (it was started with port 0) and wrote to
+// `file` once listening; REQUIREs it within 10 s, naming `log` if not.
+int wait_for_port_file(const fs::path& file, const fs::path& log = {});
 
 // A proxy in front of a Registry that answers `status` to its first
 // `failures` requests, then forwards (tests/fixtures/flaky_proxy.py).
@@ -100,8 +112,12 @@ public:
   std::string log() const; // one line per request it saw
 
 private:
+  void write_config();
   TempDir dir_;
   int port_;
+  std::string auth_;   // the config's auth: section
+  std::string marker_; // a response header only this registry sends
+  bool deletes_ = false;
   std::unique_ptr<Background> process_;
 };
 
