@@ -45,8 +45,20 @@ TEST_CASE("builder: RUN --mount builds with the BuildKit a pre-23 CLI has built 
 
 TEST_CASE("builder: with only the classic builder, BuildKit Dockerfiles are refused up front",
           "[build][docker][buildkit]") {
-  if (!path_docker_is_classic_only())
-    { WARN("the docker on PATH has BuildKit: nothing classic-only to test here"); return; }
+  if (!path_docker_is_classic_only()) {
+    // The other branch, asserted: with BuildKit on PATH the same Dockerfile
+    // builds (nothing to refuse), and doctor says which builder it is.
+    WARN("the docker on PATH has BuildKit: the classic builder's refusal is not tested here");
+    ImageScope images;
+    GitRepo r;
+    r.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\n");
+    r.write("app/Dockerfile", "FROM " + busybox_image() + "\n" + kCacheMount);
+    r.commit();
+    CHECK(r.mlrepo({"build", "app"}).code == 0);
+    auto doctor = r.mlrepo({"doctor"});
+    CHECK_THAT(doctor.out + doctor.err, Contains("builds use BuildKit"));
+    return;
+  }
   ImageScope images;
   GitRepo r;
   r.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\n");
@@ -68,8 +80,11 @@ TEST_CASE("builder: with only the classic builder, BuildKit Dockerfiles are refu
 }
 
 TEST_CASE("builder: a failed classic RUN leaves no container behind", "[build][docker][buildkit]") {
-  if (!path_docker_is_classic_only())
-    { WARN("the docker on PATH has BuildKit"); return; }
+  if (!path_docker_is_classic_only()) {
+    WARN("the docker on PATH has BuildKit: the classic builder's leftover container is not tested here");
+    CHECK_FALSE(path_docker_is_classic_only()); // the branch taken, asserted
+    return;
+  }
   ImageScope images;
   GitRepo r;
   std::string marker = "mlrepo-leftover-" + nonce();

@@ -91,6 +91,7 @@ TEST_CASE("docs/cli.md is every command's --help as this binary prints it", "[do
 // A blank line inside a Markdown table ends it: the rows after it render as
 // text (docs/config.md's ci.* rows once did).
 TEST_CASE("docs: no table is cut in two by a blank line", "[docs]") {
+  size_t files = 0, rows = 0;
   for (const auto& e : fs::directory_iterator(std::string(MLREPO_SOURCE_DIR) + "/docs")) {
     if (e.path().extension() != ".md")
       continue;
@@ -106,8 +107,13 @@ TEST_CASE("docs: no table is cut in two by a blank line", "[docs]") {
       INFO(e.path().filename().string() << ":" << k + 1);
       if (row(k) && lines[k - 1].empty() && row(k - 2) && !new_table)
         FAIL_CHECK("table split by a blank line");
+      rows += row(k) ? 1 : 0;
     }
+    ++files;
   }
+  // It read the guide: every page, and the tables in it.
+  CHECK(files >= 10);
+  CHECK(rows >= 100);
 }
 
 // Under `set -o pipefail`, a reader that stops early (grep -q, head, an awk

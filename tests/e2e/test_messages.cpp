@@ -342,6 +342,12 @@ TEST_CASE("messages: the smaller things a new team met say what to do", "[messag
   for (const auto& p : list["projects"])
     if (p["name"] == "root")
       CHECK(p["context"] == ".");
+  // A hint names a project of this repository, or says there is none to name.
+  auto which = r.mlrepo({"job", "render"});
+  CHECK(which.code == 2);
+  CHECK_THAT(which.err, Contains("no project has a job") && !Contains("churn-model"));
+  auto help = r.mlrepo({"ci", "generate", "--help"});
+  CHECK_THAT(help.out, !Contains("a test job\non every trigger") && Contains("one build job"));
   // latest from default_branch_tags and from releases: doctor says so.
   r.git({"tag", "-a", "app/v1.0.0", "-m", "release"});
   auto doctor = r.mlrepo({"doctor"});

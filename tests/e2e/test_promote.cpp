@@ -175,6 +175,9 @@ TEST_CASE("promote: an image missing from the registry is exit 1, naming it and 
   CHECK(run.code == 1);
   CHECK_THAT(run.err, Contains(p.image("app") + ":content-") && Contains("is not in the registry") &&
                           Contains("mlrepo build --push app") && Contains("tags written for app: none"));
+  // One error, then its hint: never a hint printed as a second error.
+  CHECK_THAT(run.err, Contains("\nhint: build and push it first") && !Contains("error:   hint") &&
+                          !Contains("error: hint"));
   // What could be promoted was, and the report says so.
   CHECK(!p.registry.tag_digest(p.repository("base"), "stable").empty());
   auto doc = run.json();
