@@ -353,3 +353,25 @@ TEST_CASE("messages: the smaller things a new team met say what to do", "[messag
   auto doctor = r.mlrepo({"doctor"});
   CHECK_THAT(doctor.out + doctor.err, Contains("'latest' has two meanings"));
 }
+
+TEST_CASE("messages: colour on a terminal unless NO_COLOR, and --color always/never decide over both",
+          "[messages]") {
+  GitRepo r;
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.commit();
+  // script(1) gives mlrepo a real terminal on stderr; the helper's own
+  // NO_COLOR=1 is taken away (Env value nullopt) so the terminal branch runs.
+  auto on_terminal = [&](const std::string& args, const Env& env) {
+    return run_program({"script", "-qec", std::string(MLREPO_BIN) + " " + args, "/dev/null"}, r.path(), env);
+  };
+  const std::string red = "\033[31m";
+  CHECK_THAT(on_terminal("changed --base nope", {{"NO_COLOR", std::nullopt}}).out, Contains(red + "\033[1merror:"));
+  CHECK_THAT(on_terminal("changed --base nope", {{"NO_COLOR", "1"}}).out, Contains("error:") && !Contains(red));
+  CHECK_THAT(on_terminal("--color never changed --base nope", {{"NO_COLOR", std::nullopt}}).out,
+             Contains("error:") && !Contains(red));
+  // Not a terminal: plain, unless --color always.
+  auto piped = r.mlrepo({"changed", "--base", "nope"}, {{"NO_COLOR", std::nullopt}});
+  CHECK_THAT(piped.err, Contains("error:") && !Contains(red));
+  auto always = r.mlrepo({"--color", "always", "changed", "--base", "nope"}, {{"NO_COLOR", "1"}});
+  CHECK_THAT(always.err, Contains(red));
+}

@@ -63,7 +63,27 @@ ImageScope::ImageScope() {
   prefix_ = "mlrt" + std::to_string(rd() % 1000000) + "-";
 }
 
+bool no_container_left(const std::string& image, int timeout_s) {
+  for (int i = 0; i <= timeout_s * 10; ++i) {
+    auto r = run_program({"docker", "ps", "-a", "--format", "{{.Image}}"}, fs::temp_directory_path());
+    if (r.code == 0 && r.out.find(image) == std::string::npos)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 ImageScope::~ImageScope() {
+  // Containers first: a failed test may leave one running (its mlrepo was
+  // killed before it could stop it), and an image in use cannot be removed.
+  auto ps = run_program({"docker", "ps", "-a", "--format", "{{.ID}} {{.Image}}"}, fs::temp_directory_path());
+  std::vector<std::string> rm{"docker", "rm", "-f"};
+  std::istringstream containers(ps.out);
+  for (std::string line; std::getline(containers, line);)
+    if (line.find(prefix_) != std::string::npos)
+      rm.push_back(line.substr(0, line.find(' ')));
+  if (rm.size() > 3)
+    run_program(rm, fs::temp_directory_path());
   auto r = run_program({"docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"},
                        fs::temp_directory_path());
   // --no-prune: untagged parents may be the build cache of a test running

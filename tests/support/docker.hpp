@@ -26,6 +26,10 @@ bool image_exists(const std::string& ref);
 // Whether the docker on PATH has only the classic builder (a CLI from 23 on
 // without the buildx plugin).
 bool path_docker_is_classic_only();
+// Whether no container (running or not) of an image whose name contains
+// `image` is left, waiting up to `timeout_s` for one that --rm is still
+// removing: the daemon removes it just after the client returns.
+bool no_container_left(const std::string& image, int timeout_s = 10);
 bool remote_exists(const std::string& ref);
 std::string docker(const std::vector<std::string>& args);
 
