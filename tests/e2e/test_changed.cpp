@@ -174,6 +174,8 @@ TEST_CASE("uncommitted work: staged, unstaged and untracked, never ignored", "[c
   CHECK(changed(r, {"--uncommitted"}, {{"CI", "true"}}).size() == 3);
   auto bad = r.mlrepo({"changed", "--uncommitted", "--head", "HEAD~0"});
   CHECK(bad.code == 2);
+  CHECK_THAT(bad.err, Contains("--uncommitted") && Contains("--head"));
+  CHECK(bad.out.empty());
 }
 
 TEST_CASE("a project deleted in the work tree is removed", "[changed]") {
@@ -290,7 +292,9 @@ TEST_CASE("output formats and GitHub outputs", "[changed]") {
   CHECK(r.mlrepo({"changed", "--base", "HEAD", "--no-uncommitted", "--exit-code"}).code == 0);
   auto empty = r.mlrepo({"changed", "--base", "HEAD", "--no-uncommitted", "--format", "github-matrix"});
   CHECK(empty.out == "{\"include\":[]}\n");
-  CHECK(r.mlrepo({"changed", "--github-output"}).code == 2);
+  auto no_output = r.mlrepo({"changed", "--github-output"});
+  CHECK(no_output.code == 2);
+  CHECK_THAT(no_output.err, Contains("GITHUB_OUTPUT"));
 }
 
 TEST_CASE("changed works from a subdirectory and explains itself with -v", "[changed]") {

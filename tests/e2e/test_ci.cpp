@@ -570,7 +570,8 @@ TEST_CASE("ci generate --mode matrix honours ci.enabled and ci.timeout_minutes, 
 
   // Promotion leaves the disabled project alone instead of failing on its missing image.
   auto promote = r.mlrepo({"promote", "--changed", "--base", "HEAD~1", "--ci-only", "--dry-run"});
-  CHECK_THAT(promote.err, Contains("scratchpad: not promoted: ci.enabled is false"));
+  CHECK_THAT(promote.err, Contains("scratchpad: not promoted: ci.enabled is false") && !Contains("scratchpad: its"));
+  CHECK(promote.code == 1); // the enabled project's image was never pushed here: that, not scratchpad, fails
 
   // Variants exist only per project: refused with the key's line.
   r.write("slow/mlrepo.yaml", "ci:\n  timeout_minutes: 240\n  matrix:\n    PY: ['3.10']\n");

@@ -116,9 +116,12 @@ TEST_CASE("job run: env, a secret by name, args and the summary", "[job][docker]
     CHECK(str.code == 0);
     CHECK_THAT(str.out, Contains("args=a b c\n"));
     auto empty = r.repo.mlrepo({"job", "run", "train", "--args", ""}, {{"TEST_DB_PASSWORD", "x"}});
+    CHECK(empty.code == 0);
     CHECK_THAT(empty.out, Contains("args=--epochs 20\n"));
     auto both = r.repo.mlrepo({"job", "run", "train", "--args", "x", "--", "y"}, {{"TEST_DB_PASSWORD", "x"}});
     CHECK(both.code == 2);
+    CHECK_THAT(both.err, Contains("either after '--' or with --args"));
+    CHECK(both.out.empty()); // nothing ran
     auto open_quote = r.repo.mlrepo({"job", "run", "train", "--args", "'a b"}, {{"TEST_DB_PASSWORD", "x"}});
     CHECK(open_quote.code == 2);
     CHECK_THAT(open_quote.err, Contains("--args"));

@@ -174,8 +174,13 @@ TEST_CASE("list works from subdirectories, with -C, and fails outside a repo", "
 
 TEST_CASE("usage errors exit 2, help and version exit 0", "[cli]") {
   GitRepo r;
-  CHECK(r.mlrepo({"list", "--bogus"}).code == 2);
-  CHECK(r.mlrepo({"frobnicate"}).code == 2);
+  auto bogus = r.mlrepo({"list", "--bogus"});
+  CHECK(bogus.code == 2);
+  CHECK_THAT(bogus.err, Contains("--bogus"));
+  CHECK(bogus.out.empty());
+  auto unknown = r.mlrepo({"frobnicate"});
+  CHECK(unknown.code == 2);
+  CHECK_THAT(unknown.err, Contains("'frobnicate' is not an mlrepo command"));
   CHECK(r.mlrepo({"changed", "--format", "xml"}).code == 2);
   auto help = r.mlrepo({"changed", "--help"});
   CHECK(help.code == 0);

@@ -28,6 +28,7 @@ TEST_CASE("messages: the hint for choosing projects uses the command run and a r
   CHECK(test.code == 2);
   CHECK_THAT(test.err, Contains("'mlrepo test forecast'") && !Contains("build churn-model"));
   auto build = r.mlrepo({"build"});
+  CHECK(build.code == 2);
   CHECK_THAT(build.err, Contains("'mlrepo build forecast'"));
 }
 
@@ -177,6 +178,7 @@ TEST_CASE("messages: a dry run asks an unreachable registry once, briefly, and p
     ++warnings;
   CHECK(warnings == 1);
   auto promote = r.mlrepo({"promote", "--all", "--dry-run"});
+  CHECK(promote.code == 1); // each project's image could not be checked: the work failed, said once each
   CHECK_THAT(promote.err, !Contains("retry"));
 }
 
@@ -201,6 +203,7 @@ TEST_CASE("messages: promote says when the work tree's config differs from the c
   r.commit();
   auto same = r.mlrepo({"promote", "a", "--tag", "stable", "--dry-run"});
   CHECK_THAT(same.err, !Contains("differs"));
+  CHECK(same.code == 1); // nothing was pushed: the image is missing, which is not what this checks
   r.write("mlrepo.yaml", "registry: 127.0.0.1:8/other\n");
   auto differs = r.mlrepo({"promote", "a", "--tag", "stable", "--dry-run"});
   CHECK_THAT(differs.err, Contains("the work tree's mlrepo.yaml differs from commit") &&

@@ -351,6 +351,7 @@ TEST_CASE("build --push: the report carries each image's registry digest", "[pro
   CHECK(doc["results"][0]["digest"] == p.registry.tag_digest(p.repository("base"), tag_of(ref)));
   // Skipped because the registry has it: the digest is still reported.
   run = p.repo.mlrepo({"build", "--push", "base", "--json-report", report.string()});
+  CHECK(run.code == 0);
   doc = json::parse(mlrepo::util::read_file(report).value_or("{}"));
   CHECK(doc["results"][0]["status"] == "skipped");
   CHECK(doc["results"][0]["digest"] == p.registry.tag_digest(p.repository("base"), tag_of(ref)));

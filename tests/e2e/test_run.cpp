@@ -78,12 +78,15 @@ TEST_CASE("run: arguments, settings, overrides and exit codes", "[run][docker]")
 
   run = r.repo.mlrepo({"run", "good", "--env", "GREETING=bonjour", "--volume", "good:/extra", "--",
                        "sh", "-c", "echo $GREETING; ls /extra"});
+  CHECK(run.code == 0);
   CHECK_THAT(run.out, Contains("bonjour") && Contains("check.sh"));
 
   run = r.repo.mlrepo({"run", "good", "--", "sh", "-c", "exit 7"});
   CHECK(run.code == 7);
   run = r.repo.mlrepo({"run", "nope"});
   CHECK(run.code == 2);
+  CHECK_THAT(run.err, Contains("nope"));
+  CHECK(run.out.empty());
 }
 
 TEST_CASE("run: a signal reaches the container", "[run][docker]") {
