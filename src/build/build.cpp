@@ -290,10 +290,10 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
       }
     };
   if (opt.exec.push)
-    opt.exec.copy_tag = [&client](const std::string& from, const std::string& to) {
+    opt.exec.copy_tags = [&client](const std::string& from, const std::vector<std::string>& to) {
       auto manifest = client.get_manifest(registry::parse_image_name(from));
-      std::string digest = client.put_manifest(registry::parse_image_name(to), manifest);
-      return digest.empty() ? manifest.info.digest : digest;
+      client.put_tags(manifest, to);
+      return manifest.info.digest;
     };
   opt.exec.workdir = repo.workdir();
   opt.exec.log_dir = opt.log_dir.value_or(std::string(git_repository_path(repo.raw())) + "mlrepo/logs");

@@ -173,10 +173,9 @@ private:
       write_log("every tag is already in the registry");
       return;
     }
-    if (opt_.copy_tag) {
-      // The image is in the registry: each tag is a manifest copy there.
-      for (const auto& t : missing)
-        copy(t);
+    if (opt_.copy_tags) {
+      // The image is in the registry: the tags are manifest copies there.
+      copy(missing);
       return;
     }
     ensure_local(item_.content_ref);
@@ -186,24 +185,27 @@ private:
     }
   }
 
-  // Another tag for the pushed image, registry-side: no second upload and
-  // no "Layer already exists" for every layer.
-  void copy(const std::string& ref) {
-    write_log("tag " + ref + " in the registry (manifest of " + item_.content_ref + ")");
-    std::string digest = opt_.copy_tag(item_.content_ref, ref);
-    if (!result_.digest.empty() && !digest.empty() && digest != result_.digest)
-      throw Error(ExitCode::WorkFailed, "the registry stored " + ref + " as " + digest + ", not " + result_.digest +
-                                            " as " + item_.content_ref + " is",
-                  "the registry rewrote the manifest; check its settings");
-    result_.pushed.push_back(ref);
+  // More tags for the pushed image, registry-side: no second upload and no
+  // "Layer already exists" for every layer.
+  void copy(const std::vector<std::string>& refs) {
+    if (refs.empty())
+      return;
+    for (const auto& ref : refs)
+      write_log("tag " + ref + " in the registry (manifest of " + item_.content_ref + ")");
+    std::string digest = opt_.copy_tags(item_.content_ref, refs);
+    if (!result_.digest.empty() && digest != result_.digest)
+      throw Error(ExitCode::WorkFailed, item_.content_ref + " is " + digest + " in the registry, not " +
+                                            result_.digest + " as pushed",
+                  "something else wrote that tag meanwhile; build again");
+    result_.pushed.insert(result_.pushed.end(), refs.begin(), refs.end());
   }
 
   // A registry that refuses the cache costs the next build time, not this one.
   void export_cache() {
-    if (opt_.copy_tag) {
+    if (opt_.copy_tags) {
       // The inline cache travels in the image itself: the same manifest.
       try {
-        opt_.copy_tag(item_.content_ref, item_.cache_ref);
+        opt_.copy_tags(item_.content_ref, {item_.cache_ref});
         write_log("layer cache exported to " + item_.cache_ref);
       } catch (const Error& e) {
         std::string msg = "warning: the layer cache could not be tagged " + item_.cache_ref + " (" + e.what() +
@@ -229,9 +231,15 @@ private:
   // registry client is at hand (one upload per image, however many tags).
   void push_all() {
     push(item_.content_ref);
+    std::vector<std::string> others;
     for (const auto& t : item_.tags)
       if (t != item_.content_ref)
-        opt_.copy_tag ? copy(t) : push(t);
+        others.push_back(t);
+    if (opt_.copy_tags)
+      copy(others);
+    else
+      for (const auto& t : others)
+        push(t);
   }
 
   void push(const std::string& ref) {
@@ -576,7 +584,7 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
   auto pushes = [&](const PlanItem& item, const std::vector<std::string>& tags) {
     std::string copies;
     for (const auto& t : tags) {
-      if (opt.copy_tag && t != item.content_ref)
+      if (opt.copy_tags && t != item.content_ref)
         copies += (copies.empty() ? "" : ", ") + t;
       else
         out.push_back(engine.push_argv(t));
@@ -591,7 +599,7 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
       const auto& have = presence[i].local_tags;
       auto tagged = [&](const std::string& t) { return std::find(have.begin(), have.end(), t) != have.end(); };
       if (opt.push && presence[i].remote) {
-        if (opt.copy_tag) {
+        if (opt.copy_tags) {
           pushes(item, presence[i].stale_remote_tags);
           continue;
         }
@@ -624,7 +632,7 @@ std::vector<std::vector<std::string>> dry_run(const std::vector<PlanItem>& plan,
     out.push_back(std::move(build));
     if (opt.push)
       pushes(item, item.tags);
-    if (opt.push && opt.registry_cache && opt.copy_tag) {
+    if (opt.push && opt.registry_cache && opt.copy_tags) {
       spdlog::info("{}: its layer cache tagged {} in the registry by manifest copy", item.name, item.cache_ref);
     } else if (opt.push && opt.registry_cache) {
       out.push_back(engine.tag_argv(item.content_ref, item.cache_ref));

@@ -97,28 +97,37 @@ private:
 // context from the head side, decides (project/dockerignore.hpp).
 class Visibility {
 public:
-  Visibility(const project::Graph& graph, const git::Snapshot& snapshot) : graph_(graph), snapshot_(snapshot) {}
+  Visibility(const project::Graph& graph, const git::Snapshot& snapshot)
+      : graph_(graph), snapshot_(snapshot), by_project_(graph.projects().size()) {}
 
   bool sees(size_t i, std::string_view path) {
     const auto& p = graph_.projects()[i];
     if (project::always_seen(p, path))
       return true;
-    return !project::ignored_in_context(file(p).rules, p.context, path);
+    return !project::ignored_in_context(file(i).rules, p.context, path);
   }
 
-  // The ignore file p's build reads.
-  const project::IgnoreFile& file(const project::Project& p) {
-    auto [it, fresh] = ignores_.try_emplace(p.dockerfile + '\n' + p.context);
-    if (fresh)
-      it->second = std::make_unique<project::IgnoreFile>(
-          project::read_dockerignore(p, [this](const std::string& f) { return snapshot_.read(f); }));
-    return *it->second;
+  // The ignore file project i's build reads, decided on first use and then
+  // found by index, so the per-path calls above build no strings. Each file
+  // is read once however many projects share it (a context at the root).
+  const project::IgnoreFile& file(size_t i) {
+    auto& slot = by_project_[i];
+    if (!slot)
+      slot = std::make_unique<project::IgnoreFile>(
+          project::read_dockerignore(graph_.projects()[i], [this](const std::string& f) {
+            auto [it, fresh] = texts_.try_emplace(f);
+            if (fresh)
+              it->second = snapshot_.read(f);
+            return it->second;
+          }));
+    return *slot;
   }
 
 private:
   const project::Graph& graph_;
   const git::Snapshot& snapshot_;
-  std::unordered_map<std::string, std::unique_ptr<project::IgnoreFile>> ignores_;
+  std::unordered_map<std::string, std::optional<std::string>> texts_; // path -> content, nullopt: none
+  std::vector<std::unique_ptr<project::IgnoreFile>> by_project_;
 };
 
 } // namespace
@@ -183,8 +192,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   // directory) decides what its build sees: a change to it is the project's.
   std::unordered_map<std::string, std::vector<size_t>> ignore_files;
   for (size_t i = 0; i < projects.size(); ++i)
-    for (const auto& f : {project::context_dockerignore_path(projects[i]),
-                          project::dockerfile_dockerignore_path(projects[i])})
+    for (const auto& f : project::dockerignore_paths(projects[i]))
       if (!util::path_within(f, projects[i].path))
         ignore_files[f].push_back(i);
   Visibility visibility(graph, snapshot);
@@ -201,7 +209,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
         const auto& p = projects[it->second];
         if (!visibility.sees(it->second, path))
           spdlog::debug("{}: {} is left out of its build by .dockerignore ({}): no change", p.name, path,
-                        visibility.file(p).path);
+                        visibility.file(it->second).path);
         else if (!deepest)
           marks.add(it->second, c.uncommitted ? "uncommitted" : "file", describe(c));
         else

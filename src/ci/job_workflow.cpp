@@ -88,8 +88,7 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
     // set-up, within what a hosted runner allows (ci generate refuses a
     // job.timeout above that).
     auto minutes = (job.timeout_seconds + 59) / 60 + 15;
-    bool capped = config::github_hosted(labels.empty() ? std::vector<std::string>{ws.ci.runs_on} : labels) &&
-                  minutes > kHostedJobMinutes;
+    bool capped = config::github_hosted(config::runner_labels(job, ws)) && minutes > kHostedJobMinutes;
     if (capped)
       minutes = kHostedJobMinutes;
     y.line(2, "timeout-minutes: " + std::to_string(minutes) + " # job.timeout " +

@@ -246,7 +246,7 @@ void refuse_unrunnable_jobs(const project::Graph& graph, const config::Workspace
     const auto& job = *p.config->job;
     if (config::job_target(job, ws) != config::JobTarget::GithubActions)
       continue;
-    auto labels = job.runner_labels.empty() ? std::vector<std::string>{ws.ci.runs_on} : job.runner_labels;
+    auto labels = config::runner_labels(job, ws);
     if (!config::github_hosted(labels))
       continue;
     std::string runner;
@@ -585,11 +585,13 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
             add((pattern.exception ? "" : "!") + *glob);
             add((pattern.exception ? "" : "!") + *glob + "/**");
           }
-        if (!ignore.empty())
-          for (const auto& always : {p.dockerfile, util::join_path(p.path, config::kConfigFile),
-                                     project::context_dockerignore_path(p), project::dockerfile_dockerignore_path(p)})
-            if (util::path_within(always, p.path))
-              add(filter_escape(always));
+        // Rules exist (the condition above): these files decide what the
+        // build sees whatever they say, so they always count.
+        const auto& [context_ignore, dockerfile_ignore] = project::dockerignore_paths(p);
+        for (const auto& always : {p.dockerfile, util::join_path(p.path, config::kConfigFile), context_ignore,
+                                   dockerfile_ignore})
+          if (util::path_within(always, p.path))
+            add(filter_escape(always));
       }
     // Projects nested in p are not left out: p's build context holds their
     // files, so a change there moves p's content tag and starts p too
@@ -624,7 +626,7 @@ std::vector<std::string> trigger_paths(const project::Graph& graph, size_t i,
     }
     if (!util::path_within(p.dockerfile, p.path))
       add_path(p.dockerfile);
-    for (const auto& ignore_file : {project::context_dockerignore_path(p), project::dockerfile_dockerignore_path(p)})
+    for (const auto& ignore_file : project::dockerignore_paths(p))
       if (!util::path_within(ignore_file, p.path))
         add(filter_escape(ignore_file));
   }

@@ -43,6 +43,26 @@ std::optional<std::string> unknown_command(const CLI::App& app, int argc, char**
   return std::nullopt;
 }
 
+// The subcommand of `at` named `word` (nullptr when there is none), and the
+// names it has, for the nearest one and the list: shared by `help`, a
+// mistyped subcommand and a command given without its subcommand.
+const CLI::App* subcommand_named(const CLI::App& at, std::string_view word, std::vector<std::string>& names) {
+  const CLI::App* found = nullptr;
+  for (const auto* sub : at.get_subcommands([](const CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+    if (sub->get_name() == word)
+      found = sub;
+  }
+  return found;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 // The deepest command a parse reached (app itself when none).
 const CLI::App* deepest_command(const CLI::App& app) {
   const CLI::App* at = &app;
@@ -103,26 +123,17 @@ std::optional<std::string> unknown_subcommand(const CLI::App& app, int argc, cha
     }
     if (word.starts_with("-"))
       continue;
-    auto subs = at->get_subcommands([](const CLI::App*) { return true; });
-    if (subs.empty())
-      return std::nullopt; // a positional argument of a leaf command
     std::vector<std::string> names;
-    const CLI::App* next = nullptr;
-    for (const auto* sub : subs) {
-      names.push_back(sub->get_name());
-      if (sub->get_name() == word)
-        next = sub;
-    }
+    const CLI::App* next = subcommand_named(*at, word, names);
+    if (names.empty())
+      return std::nullopt; // a positional argument of a leaf command
     if (!next) {
       if (at == &app)
         return std::nullopt; // the top level says it itself (unknown_command)
       auto guess = util::closest(word, names, std::max<size_t>(2, word.size() / 2));
-      std::string list;
-      for (const auto& n : names)
-        list += (list.empty() ? "" : ", ") + n;
       return "'" + std::string(word) + "' is not a '" + path + "' command\nhint: " +
              (guess ? "did you mean '" + path + " " + *guess + "'? " : std::string()) + "'" + path +
-             "' takes one of: " + list;
+             "' takes one of: " + joined(names);
     }
     path += " " + std::string(word);
     at = next;
@@ -143,16 +154,11 @@ void register_help(CLI::App& app, Action& action) {
         return 0;
       }
       // Down the words: 'help job run' is 'mlrepo job run --help'.
-      CLI::App* at = &app;
+      const CLI::App* at = &app;
       std::string path = "mlrepo";
       for (const auto& word : *topic) {
         std::vector<std::string> names;
-        CLI::App* next = nullptr;
-        for (auto* sub : at->get_subcommands([](const CLI::App*) { return true; })) {
-          names.push_back(sub->get_name());
-          if (sub->get_name() == word)
-            next = sub;
-        }
+        const CLI::App* next = subcommand_named(*at, word, names);
         if (!next) {
           auto guess = util::closest(word, names, std::max<size_t>(2, word.size() / 2));
           throw UsageError("'" + word + "' is not " + (at == &app ? "an mlrepo command" : "a '" + path + "' command"),
@@ -249,15 +255,15 @@ int run(int argc, char** argv) {
       std::cerr << "error: " << *hint << "\n";
       return static_cast<int>(ExitCode::BadInput);
     }
-    if (const CLI::App* cmd = deepest_command(app);
-        dynamic_cast<const CLI::RequiredError*>(&e) && cmd != &app &&
-        !cmd->get_subcommands([](const CLI::App*) { return true; }).empty() && cmd->get_subcommands().empty()) {
-      std::string list;
-      for (const auto* sub : cmd->get_subcommands([](const CLI::App*) { return true; }))
-        list += (list.empty() ? "" : ", ") + sub->get_name();
-      std::cerr << "error: 'mlrepo " << cmd->get_name() << "' needs a command: " << list << "\n"
-                << "hint: 'mlrepo help " << cmd->get_name() << "' explains each\n";
-      return static_cast<int>(ExitCode::BadInput);
+    // A command with subcommands given none (`mlrepo job`): name them.
+    if (const CLI::App* cmd = deepest_command(app); dynamic_cast<const CLI::RequiredError*>(&e) && cmd != &app) {
+      std::vector<std::string> subs;
+      subcommand_named(*cmd, "", subs);
+      if (!subs.empty()) {
+        std::cerr << "error: 'mlrepo " << cmd->get_name() << "' needs a command: " << joined(subs) << "\n"
+                  << "hint: 'mlrepo help " << cmd->get_name() << "' explains each\n";
+        return static_cast<int>(ExitCode::BadInput);
+      }
     }
     std::cerr << "error: " << e.what() << "\n"
               << "hint: run 'mlrepo --help' (or 'mlrepo COMMAND --help') for usage\n";

@@ -620,6 +620,10 @@ JobTarget job_target(const JobSpec& job, const WorkspaceConfig& ws) {
   return ws.kubernetes.deploy ? JobTarget::Kubernetes : JobTarget::GithubActions;
 }
 
+std::vector<std::string> runner_labels(const JobSpec& job, const WorkspaceConfig& ws) {
+  return job.runner_labels.empty() ? std::vector<std::string>{ws.ci.runs_on} : job.runner_labels;
+}
+
 const char* job_target_name(JobTarget target) {
   return target == JobTarget::Kubernetes ? "kubernetes" : "github-actions";
 }

@@ -9,6 +9,7 @@
 #include "mlrepo/workspace.hpp"
 
 #include <filesystem>
+#include <set>
 #include <spdlog/spdlog.h>
 
 namespace mlrepo::deploy {
@@ -47,22 +48,27 @@ std::string output_dir(const std::optional<std::string>& out_dir, const std::str
   return spelt;
 }
 
-// Whether uncommitted changes in the work tree reach the image of the
-// project at `path` (asked only when its committed image is missing).
-bool dirty_in_worktree(const git::Repository& repo, const std::string& path, const changes::EnvLookup& env) {
+// The projects whose images uncommitted changes in the work tree reach,
+// among `paths` (asked only for projects whose committed image is missing,
+// so the work tree is opened and planned once, for all of them).
+std::set<std::string> dirty_in_worktree(const git::Repository& repo, const std::vector<std::string>& paths,
+                                        const changes::EnvLookup& env) {
+  std::set<std::string> out;
+  if (paths.empty())
+    return out;
   try {
     View worktree = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
-    auto i = worktree.graph.find(path);
-    if (!i)
-      return false;
     auto inputs = build::plan_inputs(repo, worktree.config, env);
-    for (const auto& item : build::make_plan(repo, worktree.config, worktree.graph, {*i}, inputs))
-      if (item.dirty)
-        return true;
+    // One plan each: a dirty base reaches every image built FROM it.
+    for (const auto& path : paths)
+      if (auto i = worktree.graph.find(path))
+        for (const auto& item : build::make_plan(repo, worktree.config, worktree.graph, {*i}, inputs))
+          if (item.dirty)
+            out.insert(path);
   } catch (const Error&) {
     // The work tree does not plan (a broken config there): say nothing of it.
   }
-  return false;
+  return out;
 }
 
 // An environment rendered from a branch other than the default pins that
@@ -72,11 +78,12 @@ void warn_env_off_default_branch(const git::Repository& repo, const config::Work
   if (!opt.env || opt.release)
     return;
   auto inputs = build::plan_inputs(repo, ws, env);
-  if (inputs.branch && !inputs.on_default_branch)
+  if (inputs.branch && !inputs.on_default_branch) {
+    std::string default_branch = changes::default_branch_name(repo, ws);
     spdlog::warn("rendering the environment {} from the branch {}: the manifests pin this branch's images, not "
                  "{}'s (render on {}, or use --release VERSION)",
-                 *opt.env, *inputs.branch, changes::default_branch_name(repo, ws),
-                 changes::default_branch_name(repo, ws));
+                 *opt.env, *inputs.branch, default_branch, default_branch);
+  }
 }
 
 } // namespace
@@ -162,6 +169,7 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   // What Kubernetes would refuse is refused before the registry is asked,
   // every project's at once.
   std::vector<std::shared_ptr<const Error>> problems;
+  std::vector<std::pair<const project::Project*, std::string>> missing; // and what to say of each
   for (size_t i : chosen)
     unrenderable(graph.projects()[i], ws, environment, problems);
   throw_all(problems, "problems Kubernetes would refuse");
@@ -188,19 +196,9 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     const auto& item = plan.at(0);
     auto digest = client.head_manifest(registry::parse_image_name(item.content_ref));
     if (!digest) {
-      // Every missing image at once; the manifests need them all.
-      std::string what = "the image of " + p.name + " at commit " + git::oid_hex(at).substr(0, 12) + " (" +
-                         item.content_ref + ") is not in the registry, so no manifest can pin it";
-      if (!opt.release && dirty_in_worktree(repo, p.path, env))
-        problems.push_back(std::make_shared<Error>(
-            ExitCode::WorkFailed,
-            what + "; render pins the commit at HEAD, and uncommitted changes reach " + p.name + "'s image",
-            "commit first (then push and let CI build it, or 'mlrepo build --push " + p.name +
-                "'): 'build --push' now would push the uncommitted image under its own content tag"));
-      else
-        problems.push_back(std::make_shared<Error>(
-            ExitCode::WorkFailed, what,
-            "push the commit and let CI build it, or run 'mlrepo build --push " + p.name + "'"));
+      // Every missing image at once (said after the loop); the manifests need them all.
+      missing.push_back({&p, "the image of " + p.name + " at commit " + git::oid_hex(at).substr(0, 12) + " (" +
+                                 item.content_ref + ") is not in the registry, so no manifest can pin it"});
       continue;
     }
     PinnedImage image;
@@ -226,6 +224,23 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
           out.files.push_back(std::move(f));
         }
       }
+  }
+  if (!missing.empty()) {
+    std::vector<std::string> paths;
+    for (const auto& [p, what] : missing)
+      paths.push_back(p->path);
+    auto dirty = opt.release ? std::set<std::string>{} : dirty_in_worktree(repo, paths, env);
+    for (const auto& [p, what] : missing)
+      if (dirty.count(p->path))
+        problems.push_back(std::make_shared<Error>(
+            ExitCode::WorkFailed,
+            what + "; render pins the commit at HEAD, and uncommitted changes reach " + p->name + "'s image",
+            "commit first (then push and let CI build it, or 'mlrepo build --push " + p->name +
+                "'): 'build --push' now would push the uncommitted image under its own content tag"));
+      else
+        problems.push_back(std::make_shared<Error>(
+            ExitCode::WorkFailed, what,
+            "push the commit and let CI build it, or run 'mlrepo build --push " + p->name + "'"));
   }
   throw_all(problems, "images missing from the registry");
   if (stream) {

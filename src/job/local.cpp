@@ -6,7 +6,6 @@
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/util/error.hpp"
-#include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/process.hpp"
 #include "mlrepo/util/text.hpp"
@@ -15,7 +14,6 @@
 
 #include <chrono>
 #include <spdlog/spdlog.h>
-#include <sstream>
 
 namespace mlrepo::job {
 namespace {
@@ -102,22 +100,13 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
   if (auto at = report.image.find("@sha256:"); at != std::string::npos) {
     report.digest = report.image.substr(at + 1);
   } else {
-    // The registry's digest when this image was pushed (what render and
-    // promote show); else the local image ID, labelled as such.
-    auto r = engine.run({docker, "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}{{.Id}}",
-                         report.image},
-                        {});
-    std::string repository = util::strip_tag(report.image);
-    std::vector<std::string> lines; // repo digests, then the image ID
-    std::istringstream in(r.ok() ? r.out : "");
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty())
-        lines.push_back(line);
-    for (size_t k = 0; k + 1 < lines.size() && report.digest.empty(); ++k)
-      if (lines[k].rfind(repository + "@sha256:", 0) == 0)
-        report.digest = lines[k].substr(repository.size() + 1);
-    if (report.digest.empty() && !lines.empty()) {
-      report.digest = lines.back();
+    // The registry's digest when this image was pushed or pulled (what
+    // render and promote show); else the local image ID, labelled as such.
+    if (auto pushed = engine.local_image_digest(report.image); pushed && !pushed->empty()) {
+      report.digest = *pushed;
+    } else {
+      auto r = engine.run({docker, "image", "inspect", "--format", "{{.Id}}", report.image}, {});
+      report.digest = r.ok() ? util::last_line(r.out) : "";
       report.digest_is_image_id = true;
     }
   }

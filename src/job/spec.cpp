@@ -56,7 +56,7 @@ std::string describe_runs_on(const std::string& name, const config::JobSpec& spe
            (chosen ? " (job.runs_on)" : " (kubernetes.deploy is set; job.runs_on chooses otherwise)");
   }
   std::string labels;
-  for (const auto& l : spec.runner_labels.empty() ? std::vector<std::string>{ws.ci.runs_on} : spec.runner_labels)
+  for (const auto& l : config::runner_labels(spec, ws))
     labels += (labels.empty() ? "" : ", ") + l;
   return "GitHub Actions on " + labels + " (" + (chosen ? "job.runs_on" : "no cluster is deployed") +
          "; .github/workflows/mlrepo-job-" + name + ".yml)";

@@ -80,6 +80,10 @@ std::string context_dockerignore_path(const Project& p) { return util::join_path
 
 std::string dockerfile_dockerignore_path(const Project& p) { return p.dockerfile + kDockerIgnoreFile; }
 
+std::array<std::string, 2> dockerignore_paths(const Project& p) {
+  return {context_dockerignore_path(p), dockerfile_dockerignore_path(p)};
+}
+
 IgnoreFile read_dockerignore(const Project& p,
                              const std::function<std::optional<std::string>(const std::string&)>& read) {
   IgnoreFile out;
@@ -105,8 +109,16 @@ bool ignored_in_context(const DockerIgnore& ignore, const std::string& context, 
 }
 
 bool always_seen(const Project& p, std::string_view path) {
-  return path == p.dockerfile || path == util::join_path(p.path, config::kConfigFile) ||
-         path == context_dockerignore_path(p) || path == dockerfile_dockerignore_path(p);
+  if (path == p.dockerfile || path == util::join_path(p.path, config::kConfigFile))
+    return true;
+  // Called for every changed path: build the ignore files' names only for a
+  // path that could be one.
+  if (!path.ends_with(kDockerIgnoreFile))
+    return false;
+  for (const auto& f : dockerignore_paths(p))
+    if (path == f)
+      return true;
+  return false;
 }
 
 } // namespace mlrepo::project

@@ -365,6 +365,20 @@ std::string Client::put_manifest(const ImageName& image, const Manifest& manifes
   return digest.empty() ? manifest.info.digest : digest;
 }
 
+void Client::put_tags(const Manifest& manifest, const std::vector<std::string>& refs,
+                      const std::function<void(const std::string&)>& stored) {
+  for (const auto& ref : refs) {
+    auto target = parse_image_name(ref);
+    std::string digest = put_manifest(target, manifest);
+    if (!manifest.info.digest.empty() && digest != manifest.info.digest)
+      throw Error(ExitCode::WorkFailed, "registry " + target.registry + " stored " + ref + " as " + digest +
+                                            ", not " + manifest.info.digest + " as copied",
+                  "the registry rewrote the manifest; check its settings");
+    if (stored)
+      stored(ref);
+  }
+}
+
 
 namespace {
 

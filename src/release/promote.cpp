@@ -49,15 +49,7 @@ void promote_one(registry::Client& client, PromoteResult& r, bool dry_run) {
     r.status = PromoteStatus::Planned;
     return;
   }
-  for (const auto& tag : r.tags) {
-    auto target = registry::parse_image_name(tag);
-    std::string digest = client.put_manifest(target, manifest);
-    if (!r.digest.empty() && digest != r.digest)
-      throw Error(ExitCode::WorkFailed, "registry " + target.registry + " stored " + tag + " as " + digest +
-                                            ", not " + r.digest + " as copied",
-                  "the registry rewrote the manifest; check its settings");
-    r.written.push_back(tag);
-  }
+  client.put_tags(manifest, r.tags, [&r](const std::string& tag) { r.written.push_back(tag); });
   r.status = PromoteStatus::Promoted;
 }
 

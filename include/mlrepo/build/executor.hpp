@@ -29,11 +29,11 @@ struct ExecOptions {
   // none), nullopt when absent; throws Error when it cannot say. Unset: ask
   // through the docker CLI (`docker manifest inspect`).
   std::function<std::optional<std::string>(const std::string& ref)> remote_digest;
-  // Gives an image already in the registry another tag there, by copying
-  // its manifest (no upload), and returns its digest. Set: an image is
+  // Gives an image already in the registry more tags there, by copying its
+  // manifest once (no upload), and returns its digest. Set: an image is
   // pushed once, by its content tag, and every other tag is added this way.
   // Unset: each tag is tagged and pushed through docker.
-  std::function<std::string(const std::string& from_ref, const std::string& to_ref)> copy_tag;
+  std::function<std::string(const std::string& from_ref, const std::vector<std::string>& to_refs)> copy_tags;
   // Called once the existence checks are done, with the items that will
   // build, before anything runs; throws to refuse (a missing build secret).
   std::function<void(const std::vector<const PlanItem*>& building)> before_building;

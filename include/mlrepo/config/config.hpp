@@ -190,6 +190,9 @@ struct ProjectConfig {
 // Where a job runs on its schedule, its default resolved against the workspace.
 JobTarget job_target(const JobSpec& job, const WorkspaceConfig& ws);
 const char* job_target_name(JobTarget target); // "github-actions", "kubernetes"
+// The GitHub Actions runner labels a job's workflow runs on: job.runs_on's,
+// else the workspace's ci.runs_on.
+std::vector<std::string> runner_labels(const JobSpec& job, const WorkspaceConfig& ws);
 // True when `labels` name a GitHub-hosted runner (none: ubuntu-latest; or
 // only ubuntu-*, windows-*, macos-* images), which has no GPU and stops a
 // job after 360 minutes.

@@ -7,6 +7,7 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/glob.hpp"
 
+#include <array>
 #include <functional>
 #include <optional>
 #include <string>
@@ -63,6 +64,8 @@ private:
 // which only reads the context's, refuses such a project (build/).
 std::string context_dockerignore_path(const Project& p);
 std::string dockerfile_dockerignore_path(const Project& p);
+// Both: the files whose change decides what p's build sees.
+std::array<std::string, 2> dockerignore_paths(const Project& p);
 
 // The ignore file p's build reads, and its rules; `read` gives a
 // repo-relative file's content (nullopt: no such file).

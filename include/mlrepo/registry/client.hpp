@@ -74,6 +74,12 @@ public:
   // Stores `manifest` under image.reference (a tag); returns the digest the
   // registry gives it, which equals manifest.info.digest for the same bytes.
   std::string put_manifest(const ImageName& image, const Manifest& manifest);
+  // Gives `manifest` (read from this registry) each tag in `refs` (full
+  // references) by storing it again: a tag copy, no upload. Throws Error
+  // when the registry stores it under another digest; `stored` is told of
+  // each tag written, so a failure can say what was.
+  void put_tags(const Manifest& manifest, const std::vector<std::string>& refs,
+                const std::function<void(const std::string&)>& stored = {});
   // Every tag of image.repository (image.reference is ignored), all pages of
   // the paged list; none when the repository does not exist.
   std::vector<std::string> list_tags(const ImageName& repository);

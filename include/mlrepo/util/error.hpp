@@ -89,11 +89,4 @@ inline void throw_all(const std::vector<std::shared_ptr<const Error>>& problems,
   throw Error(problems[0]->code(), message, "fix each of them, then run the command again");
 }
 
-// The copy throw_all keeps of a caught Error, its kind kept.
-inline std::shared_ptr<const Error> keep(const Error& e) {
-  if (const auto* ce = dynamic_cast<const ConfigError*>(&e))
-    return std::make_shared<ConfigError>(*ce);
-  return std::make_shared<Error>(e);
-}
-
 } // namespace mlrepo
