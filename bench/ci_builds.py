@@ -20,7 +20,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "ci_harness"))
 
-from test_scenarios import World  # noqa: E402
+from world import World  # noqa: E402
 
 STEPS = [
     "first push to main",

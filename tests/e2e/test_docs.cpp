@@ -125,7 +125,7 @@ TEST_CASE("scripts: no pipe into a reader that stops early under pipefail, and s
           "[docs][scripts]") {
   const std::regex early(R"(\|\s*(grep\s+(-[a-zA-Z]*[qm]|--quiet|--max-count)|head\b|awk\s+'[^']*\bexit\b))");
   std::vector<fs::path> scripts;
-  for (const char* dir : {"scripts", "tests/ci_harness/bin", "bench"}) {
+  for (const char* dir : {"scripts", "tests/ci_harness/bin", "tests/support", "bench"}) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(fs::path(MLREPO_SOURCE_DIR) / dir, ec)) {
       auto text = mlrepo::util::read_file(e.path()).value_or("");

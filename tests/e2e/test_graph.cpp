@@ -1,5 +1,8 @@
 #include "support/repo.hpp"
 
+#include "mlrepo/util/fs.hpp"
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 using namespace mlrepo::test;
@@ -105,4 +108,63 @@ TEST_CASE("graph and list --json show path dependencies: depends_on paths and CO
   CHECK_THAT(dot.out, Contains(R"("path:libs/common" [shape=folder, label="libs/common"];)") &&
                           Contains(R"("app" -> "path:libs/common" [style=dashed, label="depends_on")") &&
                           Contains(R"("api" -> "path:data/*.csv" [style=dashed, label="COPY")"));
+}
+
+TEST_CASE("graph --format dot: Graphviz's language, read back by pydot, holds the JSON graph's nodes and edges",
+          "[graph]") {
+  GitRepo r;
+  r.write("images/ml-base/Dockerfile", "FROM scratch\n");
+  r.write("train/Dockerfile", "FROM ml-base\nCOPY data/*.csv /d/\n");
+  r.write("train/mlrepo.yaml", "context: ..\ndepends_on: [libs/common]\n");
+  r.write("libs/common/x.py", "\n");
+  r.write("data/a.csv", "\n");
+  r.write("serve/Dockerfile", "FROM scratch\nCOPY --from=train /m /m\n");
+  r.commit();
+  auto dot = r.mlrepo({"graph", "--format", "dot"});
+  INFO(dot.err);
+  REQUIRE(dot.code == 0);
+  CHECK(dot.out == r.mlrepo({"graph"}).out); // dot is the default
+  // pydot (PyPI) parses the output as Graphviz does; the script prints each
+  // project node and edge, which must be exactly the JSON graph's.
+  TempDir tmp;
+  mlrepo::util::write_file_atomic(tmp.path() / "graph.dot", dot.out);
+  mlrepo::util::write_file_atomic(tmp.path() / "read.py",
+                                  "import json, sys, pydot\n"
+                                  "(g,) = pydot.graph_from_dot_file(sys.argv[1])\n"
+                                  "u = lambda s: s.strip('\"')\n"
+                                  "print(json.dumps({'directed': g.get_type() == 'digraph',\n"
+                                  "  'nodes': sorted(u(n.get_name()) for n in g.get_nodes() if n.get_name() not in "
+                                  "('node', 'edge', 'graph')),\n"
+                                  "  'edges': sorted([u(e.get_source()), u(e.get_destination()), "
+                                  "u(e.get('label') or '')] for e in g.get_edges())}))\n");
+  auto read = run_program({std::string(MLREPO_TOOLS_DIR) + "/python", (tmp.path() / "read.py").string(),
+                           (tmp.path() / "graph.dot").string()},
+                          tmp.path());
+  INFO(read.err);
+  REQUIRE(read.code == 0);
+  auto parsed = json::parse(read.out);
+  CHECK(parsed["directed"] == true);
+  auto graph = r.mlrepo({"graph", "--format", "json"}).json();
+  std::vector<std::string> nodes;
+  std::vector<std::vector<std::string>> edges;
+  for (const auto& n : graph["nodes"]) {
+    nodes.push_back(n["name"]);
+    for (const auto& in : n["inputs"]) {
+      nodes.push_back("path:" + in["path"].get<std::string>());
+      std::string origin = in["origin"];
+      edges.push_back({n["name"], "path:" + in["path"].get<std::string>(), origin.substr(0, origin.find(' '))});
+    }
+  }
+  for (const auto& e : graph["edges"])
+    edges.push_back({e["from"], e["to"], e["via"]});
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  std::sort(edges.begin(), edges.end());
+  CHECK(parsed["nodes"] == json(nodes));
+  CHECK(parsed["edges"] == json(edges));
+  CHECK(edges.size() == 4); // train FROM ml-base, serve COPY --from train, and train's two paths
+
+  auto bad = r.mlrepo({"graph", "--format", "svg"});
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.err, Contains("--format") && Contains("dot"));
 }

@@ -682,3 +682,46 @@ TEST_CASE("release --push: a push that fails deletes the tag it made", "[promote
   CHECK(ok.code == 0);
   CHECK(origin.git({"tag", "-l"}) == "app/v1.0.0\n");
 }
+
+TEST_CASE("promote --release: a ref that is no release tag, a tag that does not exist or names no project, and a "
+          "release whose image was never pushed are refused, naming the fix",
+          "[promote][release][docker]") {
+  Promo p;
+  p.push({"app"});
+  auto release = [&](const std::string& ref) { return p.repo.mlrepo({"promote", "--release", "--ref", ref}); };
+
+  auto branch = release("refs/heads/main");
+  CHECK(branch.code == 2);
+  CHECK_THAT(branch.err, Contains("'refs/heads/main' is not a release tag") && Contains("refs/tags/<project>/v"));
+  auto not_semver = release("refs/tags/app/vnext");
+  CHECK(not_semver.code == 2);
+  CHECK_THAT(not_semver.err, Contains("does not end in a SemVer version") && Contains("churn-model/v1.2.0"));
+  auto absent = release("refs/tags/app/v9.9.9");
+  CHECK(absent.code == 2);
+  CHECK_THAT(absent.err, Contains("app/v9.9.9"));
+  auto no_env = p.repo.mlrepo({"promote", "--release"}, {{"GITHUB_REF", std::nullopt}});
+  CHECK(no_env.code == 2);
+  CHECK_THAT(no_env.err, Contains("GITHUB_REF is not set") && Contains("--ref"));
+
+  // A tag by hand on a project that commit does not have.
+  p.repo.git({"tag", "-a", "serve/v1.0.0", "-m", "by hand"});
+  auto no_project = release("refs/tags/serve/v1.0.0");
+  CHECK(no_project.code == 2);
+  CHECK_THAT(no_project.err, Contains("names the project 'serve'") && Contains("mlrepo list --rev"));
+
+  // A commit whose image never reached the registry: 'mlrepo release'
+  // refuses to tag it, and a tag made by hand is refused by promote.
+  p.repo.write("app/model.txt", "never pushed\n");
+  p.repo.commit();
+  auto cut = p.repo.mlrepo({"release", "app", "1.0.0"});
+  CHECK(cut.code == 1);
+  CHECK_THAT(cut.err, Contains("is not in the registry") && Contains("then release again"));
+  CHECK(p.repo.git({"tag", "-l", "app/v*"}).empty());
+  p.repo.git({"tag", "-a", "app/v1.0.0", "-m", "by hand"});
+  auto missing = release("refs/tags/app/v1.0.0");
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Contains(p.image("app")) && Contains("not in the registry") &&
+                              Contains("mlrepo build --push"));
+  CHECK(p.registry.tag_digest(p.repository("app"), "1.0.0").empty());
+  CHECK(p.registry.tag_digest(p.repository("app"), "latest").empty());
+}

@@ -7,7 +7,9 @@
 #include "mlrepo/util/fs.hpp"
 
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 using namespace mlrepo::test;
@@ -33,11 +35,17 @@ struct History {
   }
   std::string repository(const std::string& name) const { return "acme/" + images.prefix() + name; }
   std::string image(const std::string& name) const { return registry.host() + "/" + repository(name); }
-  // Commits on its own day (the image's created label is the commit's time).
-  std::string commit() {
+  // Commits on its own day (the image's created label is the commit's time),
+  // or `seconds_ago` before now.
+  std::string commit(std::optional<long> seconds_ago = std::nullopt) {
     ++day;
     char date[32];
-    std::snprintf(date, sizeof date, "2026-01-%02dT12:00:00Z", day);
+    if (seconds_ago) {
+      std::time_t at = std::time(nullptr) - *seconds_ago;
+      std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&at));
+    } else {
+      std::snprintf(date, sizeof date, "2026-01-%02dT12:00:00Z", day);
+    }
     repo.git({"add", "-A"});
     auto run = run_program({"git", "commit", "-q", "-m", "day " + std::to_string(day)}, repo.path(),
                            {{"GIT_COMMITTER_DATE", date}, {"GIT_AUTHOR_DATE", date}});
@@ -56,7 +64,7 @@ struct History {
 
 } // namespace
 
-TEST_CASE("prune: over 30 commits with releases, a base and a removed project, exactly the protected set stays",
+TEST_CASE("prune: over 12 commits with releases, a base and a removed project, exactly the protected set stays",
           "[prune][docker]") {
   History h;
   // The oracle's record: each project's images in the order they appeared,
@@ -75,22 +83,28 @@ TEST_CASE("prune: over 30 commits with releases, a base and a removed project, e
     }
     app_base[h.digest("app", sha)] = h.digest("base", sha);
   };
-  for (int i = 1; i <= 30; ++i) {
-    if (i % 7 == 0)
+  // 12 commits hold every case: app changes, base rebuilds (app rebuilds on
+  // each), commits that build nothing, a project changed then removed, and
+  // two releases, the first on a base that later falls out of the newest 3.
+  const std::map<int, const char*> change = {{3, "base"}, {4, "README"}, {5, "base"}, {7, "base"},
+                                             {8, "README"}, {9, "base"}};
+  for (int i = 1; i <= 12; ++i) {
+    std::string what = change.count(i) ? change.at(i) : "app";
+    if (what == "base")
       h.repo.write("base/base.txt", "base " + std::to_string(i) + "\n"); // app rebuilds on the new base
-    else if (i % 4 != 0)
+    else if (what == "app")
       h.repo.write("app/model.txt", "model " + std::to_string(i) + "\n");
     else
       h.repo.write("README.md", "day " + std::to_string(i) + "\n"); // nothing to build: new commit tags only
-    if (i == 25)
+    if (i == 8)
       h.repo.remove("old/Dockerfile");
-    else if (i % 5 == 0 && i < 25)
+    else if (i == 2 || i == 4 || i == 6)
       h.repo.write("old/old.txt", "old " + std::to_string(i) + "\n");
     std::string sha = h.commit();
     h.push();
     record(sha);
-    if (i == 10 || i == 18) {
-      std::string version = i == 10 ? "1.0.0" : "1.1.0";
+    if (i == 2 || i == 10) {
+      std::string version = i == 2 ? "1.0.0" : "1.1.0";
       REQUIRE(h.repo.mlrepo({"release", "app", version}).code == 0);
       auto promote = h.repo.mlrepo({"promote", "--release", "--ref", "refs/tags/app/v" + version});
       INFO(promote.err);
@@ -98,9 +112,9 @@ TEST_CASE("prune: over 30 commits with releases, a base and a removed project, e
       releases.insert(h.digest("app", sha));
     }
   }
-  REQUIRE(made["app"].size() > 10);
-  REQUIRE(made["base"].size() >= 4);
-  REQUIRE(made["old"].size() >= 4);
+  REQUIRE(made["app"].size() >= 8);
+  REQUIRE(made["base"].size() == 5);
+  REQUIRE(made["old"].size() == 4);
 
   // What must stay, computed from the record alone.
   std::set<std::string> keep_app(releases.begin(), releases.end());
@@ -191,12 +205,13 @@ TEST_CASE("prune: age and --keep-last, and a registry that refuses deletes delet
   History h(no_deletes);
   h.repo.remove("old/Dockerfile");
   std::vector<std::string> shas;
+  // Two old images (January 2026) and two young ones: two days and an hour old.
+  const std::optional<long> ages[] = {std::nullopt, std::nullopt, 2 * 86400, 3600};
   for (int i = 1; i <= 4; ++i) {
     h.repo.write("app/model.txt", "model " + std::to_string(i) + "\n");
-    shas.push_back(h.commit());
+    shas.push_back(h.commit(ages[i - 1]));
     h.push();
   }
-  // Days 1..4 of January; "now" is far later, so --older-than 1d keeps none by age.
   // The newest N counts every image: the newest is also latest.
   auto dry = h.repo.mlrepo({"prune", "app", "--keep-last", "2", "--dry-run"});
   INFO(dry.err);
@@ -205,6 +220,18 @@ TEST_CASE("prune: age and --keep-last, and a registry that refuses deletes delet
   CHECK_THAT(dry.out, Contains("keep   " + h.digest("app", shas[2])) && Contains("one of the newest 2"));
   CHECK_THAT(dry.out, Contains("delete " + h.digest("app", shas[0])));
   CHECK_THAT(dry.out, Contains("2 images would be deleted, 2 kept"));
+  // By age alone: the two old ones go, the two-day-old one stays by age, the
+  // newest by its tag.
+  auto mix = h.repo.mlrepo({"prune", "app", "--keep-last", "0", "--older-than", "3d", "--dry-run"});
+  INFO(mix.err);
+  REQUIRE(mix.code == 0);
+  CHECK_THAT(mix.out, Contains("delete " + h.digest("app", shas[0])) && Contains("delete " + h.digest("app", shas[1])));
+  CHECK_THAT(mix.out, Contains("keep   " + h.digest("app", shas[2])) && Contains("younger than 3d"));
+  CHECK_THAT(mix.out, Contains("keep   " + h.digest("app", shas[3])));
+  CHECK_THAT(mix.out, Contains("2 images would be deleted, 2 kept"));
+  auto hours = h.repo.mlrepo({"prune", "app", "--keep-last", "0", "--older-than", "36h", "--dry-run"});
+  REQUIRE(hours.code == 0);
+  CHECK_THAT(hours.out, Contains("delete " + h.digest("app", shas[2])) && Contains("3 images would be deleted, 1 kept"));
   auto young = h.repo.mlrepo({"prune", "app", "--keep-last", "0", "--older-than", "100000d", "--dry-run"});
   REQUIRE(young.code == 0);
   CHECK_THAT(young.out, Contains("younger than 100000d") && Contains("0 images would be deleted"));

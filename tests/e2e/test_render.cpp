@@ -20,17 +20,25 @@ namespace {
 
 const std::string kValidate = std::string(MLREPO_TOOLS_DIR) + "/kubernetes-validate";
 
-// Every Kubernetes version the manifests must be valid for. kubernetes-validate
-// names each object by metadata.name and fails on a Job that has only
-// generateName (valid Kubernetes): the copy it checks says name instead.
-void expect_valid(const fs::path& file) {
+// Every Kubernetes version the manifests must be valid for: one run per
+// version over every file (each run loads that version's schemas).
+// kubernetes-validate names each object by metadata.name and fails on a Job
+// that has only generateName (valid Kubernetes): the copy it checks says name.
+void expect_valid(const std::vector<fs::path>& files) {
   TempDir tmp;
-  auto copy = tmp.path() / file.filename();
-  auto text = mlrepo::util::read_file(file).value_or("");
-  mlrepo::util::write_file_atomic(copy, std::regex_replace(text, std::regex("\n  generateName: "), "\n  name: "));
+  std::vector<std::string> copies;
+  for (const auto& file : files) {
+    auto copy = tmp.path() / (std::to_string(copies.size()) + "-" + file.filename().string());
+    auto text = mlrepo::util::read_file(file).value_or("");
+    REQUIRE_FALSE(text.empty());
+    mlrepo::util::write_file_atomic(copy, std::regex_replace(text, std::regex("\n  generateName: "), "\n  name: "));
+    copies.push_back(copy.string());
+  }
   for (const char* version : {"1.27.0", "1.28.0", "1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0"}) {
-    auto r = run_program({kValidate, "--strict", "-k", version, copy.string()}, tmp.path());
-    INFO(file << " against Kubernetes " << version << ":\n" << r.out << r.err);
+    std::vector<std::string> argv{kValidate, "--strict", "-k", version};
+    argv.insert(argv.end(), copies.begin(), copies.end());
+    auto r = run_program(argv, tmp.path());
+    INFO(copies.size() << " files against Kubernetes " << version << ":\n" << r.out << r.err);
     CHECK(r.code == 0);
   }
 }
@@ -108,8 +116,7 @@ TEST_CASE("job render: CronJobs and a Job template, pinned by the registry's dig
   CHECK_THAT(train, Contains("image: '" + image + "'"));
   CHECK_THAT(train, !Contains(":latest") && !Contains("image: '" + d.registry.host() + "/" + d.repository("train") + ":"));
   CHECK_THAT(run.err, Contains("train: " + image));
-  for (const auto& f : {"train/cronjob.yaml", "train/cronjob-2.yaml", "score/job.yaml"})
-    expect_valid(dir / f);
+  std::vector<fs::path> written{dir / "train/cronjob.yaml", dir / "train/cronjob-2.yaml", dir / "score/job.yaml"};
 
   // The exact YAML, with what changes from run to run replaced.
   std::string shown = std::regex_replace(train, std::regex("sha256:[0-9a-f]{64}"), "sha256:DIGEST");
@@ -132,12 +139,13 @@ TEST_CASE("job render: CronJobs and a Job template, pinned by the registry's dig
   // Each kustomization builds, and what it builds is valid: the base and
   // one overlay per environment, each what --env renders.
   TempDir tmp;
-  expect_valid(kustomize(dir / "train", tmp.path() / "train.yaml"));
+  written.push_back(kustomize(dir / "train", tmp.path() / "train.yaml"));
   auto prod = kustomize(dir / "train/overlays/prod", tmp.path() / "prod.yaml");
-  expect_valid(prod);
+  written.push_back(prod);
   CHECK_THAT(mlrepo::util::read_file(prod).value_or(""), Contains("namespace: ml-prod") && Contains("16Gi"));
   auto staging = kustomize(dir / "train/overlays/staging", tmp.path() / "staging.yaml");
-  expect_valid(staging);
+  written.push_back(staging);
+  expect_valid(written);
   CHECK_THAT(mlrepo::util::read_file(staging).value_or(""), Contains("suspend: true") && Contains("0 5 * * *"));
   REQUIRE(d.repo.mlrepo({"job", "render", "train", "--env", "prod", "-o", "rendered-prod"}).code == 0);
   CHECK(mlrepo::util::read_file(dir / "train/overlays/prod/cronjob.yaml") ==
@@ -180,14 +188,13 @@ TEST_CASE("job render: an environment's namespace, env, resources, schedule and 
                         Contains("operator: Equal\n") && Contains("value: 'gpu'\n") &&
                         !Contains("key: 'nvidia.com/gpu'") && Contains("'sidecar.istio.io/inject': 'false'") &&
                         Contains("imagePullPolicy: IfNotPresent"));
-  expect_valid(d.repo.path() / "deploy/prod/train/cronjob.yaml");
   auto staging = d.repo.mlrepo({"job", "render", "train", "--env", "staging", "-o", "-"});
   REQUIRE(staging.code == 0);
   CHECK_THAT(staging.out, Contains("schedule: '0 5 * * *'") && Contains("suspend: true") &&
                               !Contains("cronjob-2") && !Contains("kind: Kustomization"));
   TempDir tmp;
   mlrepo::util::write_file_atomic(tmp.path() / "stream.yaml", staging.out);
-  expect_valid(tmp.path() / "stream.yaml");
+  expect_valid({d.repo.path() / "deploy/prod/train/cronjob.yaml", tmp.path() / "stream.yaml"});
   // The secret is a reference into the cluster's Secret, never a value.
   CHECK_THAT(staging.out, Contains("secretKeyRef:") && Contains("name: 'mlrepo-job-secrets'") &&
                               Contains("key: 'TRAIN_DB_PASSWORD'"));
@@ -261,13 +268,52 @@ TEST_CASE("job deploy: each project's CronJobs reach kubectl apply --server-side
   auto text = mlrepo::util::read_file(stream).value_or("");
   CHECK_THAT(text, Contains("name: 'train'") && Contains("name: 'train-2'") && Contains("namespace: 'ml-prod'") &&
                        Contains("image: '" + image + "'") && !Contains("generateName"));
-  expect_valid(stream);
 
   auto failed = d.repo.mlrepo({"job", "deploy", "train", "--kubectl", recorder.string()},
                               {{"FAIL", "error: the server has asked for the client to provide credentials"}});
   CHECK(failed.code == 1);
   CHECK_THAT(failed.err, Contains("kubectl could not apply the job of train") && Contains("credentials") &&
                              Contains("KUBECONFIG"));
+
+  // --dry-run renders and says what it would apply; kubectl is never started.
+  auto dry = d.repo.mlrepo({"job", "deploy", "--all", "--env", "prod", "--dry-run", "--kubectl", recorder.string()});
+  INFO(dry.err);
+  CHECK(dry.code == 0);
+  CHECK_THAT(dry.out, Contains("train\tnot applied\t" + image));
+  CHECK_THAT(dry.err, Contains("==> train: ") && Contains("apply --server-side"));
+  CHECK(mlrepo::util::read_file(tmp.path() / "kubectl.args").value_or("") ==
+        "apply --server-side --field-manager=mlrepo --force-conflicts -f -\n" // the first deploy
+        "apply --server-side --field-manager=mlrepo --force-conflicts -f -\n"); // the failed one; no third
+
+  // --release: kubectl receives the release tag's image, not HEAD's.
+  auto cut = d.repo.mlrepo({"release", "train", "1.0.0"});
+  INFO(cut.err);
+  REQUIRE(cut.code == 0);
+  d.repo.write("train/train.sh", "echo training v2\n");
+  d.repo.commit();
+  auto push = d.repo.mlrepo({"build", "train", "--push"});
+  INFO(push.err);
+  REQUIRE(push.code == 0);
+  std::string head_image = d.registry.host() + "/" + d.repository("train") + "@" + d.digest("train");
+  REQUIRE(head_image != image);
+  auto released = d.repo.mlrepo({"job", "deploy", "train", "--release", "1.0.0", "--kubectl", recorder.string()});
+  INFO(released.err);
+  REQUIRE(released.code == 0);
+  CHECK_THAT(released.out, Contains("train\tapplied\t" + image));
+  auto sent = mlrepo::util::read_file(tmp.path() / "kubectl.3.yaml").value_or("");
+  CHECK_THAT(sent, Contains("image: '" + image + "'") && Contains("mlrepo.dev/release: '1.0.0'") &&
+                       !Contains(head_image));
+  expect_valid({stream, tmp.path() / "kubectl.3.yaml"});
+  auto rendered = d.repo.mlrepo({"job", "render", "train", "--release", "1.0.0", "-o", "-"});
+  REQUIRE(rendered.code == 0);
+  CHECK_THAT(rendered.out, Contains("image: '" + image + "'") && !Contains(head_image));
+  auto at_head = d.repo.mlrepo({"job", "render", "train", "-o", "-"});
+  REQUIRE(at_head.code == 0);
+  CHECK_THAT(at_head.out, Contains("image: '" + head_image + "'"));
+  auto unknown = d.repo.mlrepo({"job", "deploy", "train", "--release", "9.9.9", "--kubectl", recorder.string()});
+  CHECK(unknown.code == 2);
+  CHECK_THAT(unknown.err, Contains("there is no release train 9.9.9") && Contains("git tag -l"));
+  CHECK_FALSE(fs::exists(tmp.path() / "kubectl.4.yaml"));
 }
 
 TEST_CASE("job render: -o names the same files however it is spelt, and a committed render stays current",

@@ -51,6 +51,16 @@ TEST_CASE("test: runs lint and test in a fresh container and names failures", "[
     CHECK(only.code == 0);
     CHECK_THAT(only.err, Contains("linting") && !Contains("all-good"));
   }
+  SECTION("--all: every project once, from anywhere in the repository") {
+    auto all = r.repo.mlrepo({"test", "--all"}, {}, "data");
+    CHECK(all.code == 1);
+    CHECK_THAT(all.err, Contains("all-good") && Contains("failing-test") && Contains("tests failed: bad") &&
+                            Contains("none: nothing to run"));
+    CHECK(all.err.find("==> good: lint:") == all.err.rfind("==> good: lint:")); // good's lint ran once
+    auto both = r.repo.mlrepo({"test", "--all", "good"});
+    CHECK(both.code == 2);
+    CHECK_THAT(both.err, Contains("--all"));
+  }
   SECTION("--changed") {
     r.repo.write("bad/x", "1");
     auto changed = r.repo.mlrepo({"test", "--changed"});

@@ -14,6 +14,9 @@ using Catch::Contains;
 
 TEST_CASE("demo: runs end to end and leaves no stand-in under a public image's name", "[demo][docker]") {
   bool had_python = image_exists("python:3.11-slim");
+  // What the demo pushes and pulls, removed when the test ends: the user who
+  // runs the demo keeps them to look at; a test run leaves nothing.
+  ImageScope demo_images("localhost:5000/acme/");
   TempDir cwd;
   // A registry that takes 3 s to start (a busy machine): the demo waits for
   // it instead of silently dropping push, promote, release and render.

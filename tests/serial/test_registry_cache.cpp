@@ -38,6 +38,8 @@ void forget_everything(const std::string& repository) {
 
 TEST_CASE("registry cache: a fresh runner rebuilds only what changed", "[build][docker][cache]") {
   Registry registry;
+  // Its images are named after this test's own registry (a port of its own).
+  ImageScope images(registry.host() + "/");
   GitRepo r;
   std::string step = nonce();
   std::string repository = registry.host() + "/team/app";
@@ -91,6 +93,8 @@ TEST_CASE("registry cache: a fresh runner rebuilds only what changed", "[build][
 
 TEST_CASE("registry cache: the dry run shows the import and the export", "[build][docker][cache]") {
   Registry registry;
+  // Its images are named after this test's own registry (a port of its own).
+  ImageScope images(registry.host() + "/");
   GitRepo r;
   r.write("mlrepo.yaml", "registry: " + registry.host() + "/team\ndocker: /usr/bin/docker\n");
   r.write("base/Dockerfile", "FROM " + busybox_image() + "\n");

@@ -63,6 +63,8 @@ ImageScope::ImageScope() {
   prefix_ = "mlrt" + std::to_string(rd() % 1000000) + "-";
 }
 
+ImageScope::ImageScope(std::string names) : prefix_(std::move(names)) {}
+
 bool no_container_left(const std::string& image, int timeout_s) {
   for (int i = 0; i <= timeout_s * 10; ++i) {
     auto r = run_program({"docker", "ps", "-a", "--format", "{{.Image}}"}, fs::temp_directory_path());
@@ -84,15 +86,21 @@ ImageScope::~ImageScope() {
       rm.push_back(line.substr(0, line.find(' ')));
   if (rm.size() > 3)
     run_program(rm, fs::temp_directory_path());
-  auto r = run_program({"docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"},
+  auto r = run_program({"docker", "image", "ls", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"},
                        fs::temp_directory_path());
   // --no-prune: untagged parents may be the build cache of a test running
-  // beside this one; removing them would break its build.
+  // beside this one; removing them would break its build (the suite's last
+  // step removes what is dangling once nothing builds).
   std::vector<std::string> argv{"docker", "image", "rm", "-f", "--no-prune"};
   std::istringstream in(r.out);
-  for (std::string line; std::getline(in, line);)
-    if (line.find(prefix_) != std::string::npos)
-      argv.push_back(line);
+  for (std::string line; std::getline(in, line);) {
+    auto space = line.find(' ');
+    std::string name = line.substr(space + 1);
+    if (name.find(prefix_) == std::string::npos)
+      continue;
+    // An image pulled by digest has no tag to name it by: its ID does.
+    argv.push_back(name.ends_with(":<none>") ? line.substr(0, space) : name);
+  }
   if (argv.size() > 5)
     run_program(argv, fs::temp_directory_path());
 }

@@ -15,6 +15,9 @@ const std::string& busybox_image();
 class ImageScope {
 public:
   ImageScope();
+  // Images (and their containers) whose name contains `names`, which the
+  // test did not choose (the demo's localhost:5000/acme/).
+  explicit ImageScope(std::string names);
   ~ImageScope();
   const std::string& prefix() const { return prefix_; }
 
