@@ -1,4 +1,4 @@
-// GitHub event payloads (GITHUB_EVENT_PATH) as `changed` reads them, against
+// GitHub event payloads (GITHUB_EVENT_PATH) as the run context reads them for `changed`, against
 // a small real repository. The first byte picks the event name.
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/git/handles.hpp"
@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     mlrepo::config::WorkspaceConfig ws;
     mlrepo::changes::SelectionOptions opt;
     opt.all_if_base_missing = (data[0] & 0x80) != 0;
-    (void)mlrepo::changes::select_revisions(repo, ws, opt, env);
+    (void)mlrepo::changes::select_revisions(repo, ws, opt, mlrepo::context::RunContext::detect(env));
   } catch (const mlrepo::Error&) {
   }
   return 0;

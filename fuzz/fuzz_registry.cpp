@@ -4,6 +4,7 @@
 #include "mlrepo/registry/client.hpp"
 #include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/release/promote.hpp"
+#include "mlrepo/release/tags.hpp"
 #include "mlrepo/release/semver.hpp"
 #include "mlrepo/util/error.hpp"
 

@@ -108,11 +108,11 @@ void refuse_invalid_named(const View& view, const std::vector<std::string>& args
 }
 
 ChangesResult find_changes(const git::Repository& repo, const changes::SelectionOptions& options,
-                           const changes::EnvLookup& env) {
+                           const context::RunContext& env) {
   // The default branch may be configured, so read the workspace config of the
   // side we are most likely to measure before choosing revisions.
   config::WorkspaceConfig initial;
-  if (options.head == "HEAD" && !changes::running_in_ci(env) && options.uncommitted.value_or(true))
+  if (options.head == "HEAD" && !env.ci() && options.uncommitted.value_or(true))
     initial = project::load_workspace_config(*git::worktree_snapshot(repo));
   else
     initial = project::load_workspace_config(

@@ -48,6 +48,6 @@ struct ChangesResult {
 };
 
 ChangesResult find_changes(const git::Repository& repo, const changes::SelectionOptions& options,
-                           const changes::EnvLookup& env);
+                           const context::RunContext& env);
 
 } // namespace mlrepo

@@ -1,4 +1,5 @@
 #include "mlrepo/build/build.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/project/dockerfile.hpp"
 #include "mlrepo/project/select.hpp"
@@ -78,16 +79,10 @@ void refuse_multi_platform(const std::vector<PlanItem>& plan, const View& view, 
 
 namespace {
 
-std::string source_url(const git::Repository& repo, const changes::EnvLookup& env) {
-  auto server = env("GITHUB_SERVER_URL");
-  auto repository = env("GITHUB_REPOSITORY");
-  if (server && repository && !server->empty() && !repository->empty())
-    return *server + "/" + *repository;
-  git_remote* raw = nullptr;
-  if (git_remote_lookup(&raw, repo.raw(), "origin") < 0)
-    return {};
-  std::string url = git_remote_url(raw) ? git_remote_url(raw) : "";
-  git_remote_free(raw);
+std::string source_url(const git::Repository& repo, const context::RunContext& env) {
+  if (!env.source_url().empty())
+    return env.source_url();
+  std::string url = repo.remote_url("origin").value_or("");
   // git@host:owner/repo.git -> https://host/owner/repo
   if (url.rfind("git@", 0) == 0) {
     auto colon = url.find(':');
@@ -108,8 +103,8 @@ std::string source_url(const git::Repository& repo, const changes::EnvLookup& en
 
 // Build secrets come from the environment, read by docker itself; an image
 // that is already built needs none, and a dry run never asks.
-void require_secrets(const std::vector<const PlanItem*>& building, const View& view, const changes::EnvLookup& env) {
-  bool github = changes::running_in_github_actions(env);
+void require_secrets(const std::vector<const PlanItem*>& building, const View& view, const context::RunContext& env) {
+  bool github = env.github_actions();
   for (const auto* item : building)
     for (const auto& [id, var] : item->secrets) {
       auto value = env(var);
@@ -120,7 +115,7 @@ void require_secrets(const std::vector<const PlanItem*>& building, const View& v
       std::string where = config.file.empty() ? item->name + "'s mlrepo.yaml" : config.file;
       std::string what = "project '" + item->name + "' needs the build secret '" + id +
                          "' from the environment variable " + var + ", which is " + (value ? "empty" : "not set");
-      if (github && changes::github_run_without_secrets(env))
+      if (github && env.secrets_withheld())
         throw UsageError(what + ": a pull request from a fork (or Dependabot's) gets no repository secrets, so "
                                 "it cannot have the CI secret " + ci_secret,
                          "push the branch to this repository to build it here, or let the Dockerfile build "
@@ -139,17 +134,11 @@ void require_secrets(const std::vector<const PlanItem*>& building, const View& v
 } // namespace
 
 PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                       const changes::EnvLookup& env) {
+                       const context::RunContext& env) {
   PlanInputs in;
   in.source_url = source_url(repo, env);
-  if (changes::running_in_github_actions(env)) {
-    auto head_ref = env("GITHUB_HEAD_REF");
-    auto ref_name = env("GITHUB_REF_NAME");
-    auto ref_type = env("GITHUB_REF_TYPE");
-    if (head_ref && !head_ref->empty())
-      in.branch = *head_ref;
-    else if (ref_name && !ref_name->empty() && ref_type.value_or("branch") == "branch")
-      in.branch = *ref_name;
+  if (env.provider() != "local") {
+    in.branch = env.branch(); // the provider's word: its checkout may be a detached HEAD
   } else if (auto target = repo.symbolic_target("HEAD")) {
     const std::string prefix = "refs/heads/";
     if (target->rfind(prefix, 0) == 0)
@@ -160,7 +149,7 @@ PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfi
 }
 
 std::vector<PlanItem> plan_commit(const git::Repository& repo, const View& view, const git_oid& commit,
-                                  const std::vector<size_t>& chosen, const changes::EnvLookup& env) {
+                                  const std::vector<size_t>& chosen, const context::RunContext& env) {
   auto inputs = plan_inputs(repo, view.config, env);
   inputs.commit = commit;
   inputs.snapshot = view.snapshot.get();
@@ -179,8 +168,8 @@ bool any_failed(const std::vector<Result>& results) {
   return false;
 }
 
-BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatus& status,
-                       const changes::EnvLookup& env) {
+BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatus& status, Tools& tools) {
+  const auto& env = tools.run();
   int selections = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0);
   if (selections > 1)
     throw UsageError("choose projects one way: PROJECT..., --changed or --all");
@@ -259,10 +248,10 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
     require_secrets(building, view, env);
   };
 
-  util::SpawnRunner runner;
+  auto& runner = tools.runner();
   docker::Engine engine(runner, view.config.docker);
   // Existence checks ask the registry over HTTP: no docker process per image.
-  registry::DockerConfigCredentials credentials(runner);
+  auto& credentials = tools.credentials();
   registry::ClientOptions client_options;
   client_options.retries = opt.exec.push_retries;
   client_options.delay = opt.exec.retry_delay;

@@ -3,8 +3,6 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 
-#include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace mlrepo::changes {
@@ -14,38 +12,8 @@ using git::oid_hex;
 
 std::string short_sha(const git_oid& oid) { return oid_hex(oid).substr(0, 12); }
 
-bool truthy(const std::optional<std::string>& v) {
-  return v && !v->empty() && *v != "0" && *v != "false";
-}
-
 bool is_zero_sha(const std::string& sha) {
   return !sha.empty() && sha.find_first_not_of('0') == std::string::npos;
-}
-
-std::string json_string(const nlohmann::json& j, std::initializer_list<const char*> path) {
-  const nlohmann::json* cur = &j;
-  for (const char* key : path) {
-    if (!cur->is_object() || !cur->contains(key))
-      return {};
-    cur = &(*cur)[key];
-  }
-  return cur->is_string() ? cur->get<std::string>() : std::string{};
-}
-
-nlohmann::json read_event(const EnvLookup& env) {
-  auto path = env("GITHUB_EVENT_PATH");
-  if (!path || path->empty())
-    return nlohmann::json::object();
-  auto content = util::read_file(*path);
-  if (!content)
-    throw EnvironmentError("cannot read the GitHub event payload '" + *path + "' (GITHUB_EVENT_PATH)",
-                           "pass --base REV to choose the base yourself");
-  try {
-    return nlohmann::json::parse(*content);
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError("the GitHub event payload '" + *path + "' is not valid JSON: " + e.what(),
-                     "pass --base REV to choose the base yourself");
-  }
 }
 
 // A missing base is either history we lack (exit 3) or a typo (exit 2).
@@ -78,23 +46,6 @@ Selection everything(const git_oid& head, std::string rule) {
 
 } // namespace
 
-EnvLookup process_env() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (!v)
-      return std::nullopt;
-    return std::string(v);
-  };
-}
-
-bool running_in_github_actions(const EnvLookup& env) {
-  return env("GITHUB_ACTIONS").value_or("") == "true";
-}
-
-bool running_in_ci(const EnvLookup& env) {
-  return truthy(env("CI")) || running_in_github_actions(env);
-}
-
 std::string default_branch_name(const git::Repository& repo, const config::WorkspaceConfig& ws) {
   if (ws.default_branch)
     return *ws.default_branch;
@@ -120,14 +71,14 @@ std::optional<std::string> default_branch_ref(const git::Repository& repo, const
 namespace {
 
 Selection select_base(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                      const SelectionOptions& opt, const EnvLookup& env);
+                      const SelectionOptions& opt, const context::RunContext& run);
 
 } // namespace
 
 Selection select_revisions(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                           const SelectionOptions& opt, const EnvLookup& env) {
+                           const SelectionOptions& opt, const context::RunContext& run) {
   try {
-    return select_base(repo, ws, opt, env);
+    return select_base(repo, ws, opt, run);
   } catch (const MissingHistoryError& e) {
     // Whichever way the base went missing (a push's 'before', a pull
     // request's base, the default branch, a merge-base past the boundary),
@@ -135,7 +86,7 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
     if (!opt.all_if_base_missing)
       throw;
     spdlog::warn("{}: EVERY project counts as changed (--all-if-base-missing)", e.what());
-    bool in_ci = running_in_ci(env);
+    bool in_ci = run.ci();
     Selection s = everything(repo.require_commit(opt.head, "head"), "base missing from this clone");
     s.uncommitted = opt.uncommitted.value_or(!in_ci && opt.head == "HEAD");
     return s;
@@ -145,12 +96,12 @@ Selection select_revisions(const git::Repository& repo, const config::WorkspaceC
 namespace {
 
 Selection select_base(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                      const SelectionOptions& opt, const EnvLookup& env) {
+                      const SelectionOptions& opt, const context::RunContext& run) {
   const bool head_is_HEAD = opt.head == "HEAD";
   if (opt.uncommitted.value_or(false) && !head_is_HEAD)
     throw UsageError("--uncommitted only applies when --head is HEAD (it is '" + opt.head + "')",
                      "drop --uncommitted, or drop --head");
-  const bool in_ci = running_in_ci(env);
+  const bool in_ci = run.ci();
   const bool uncommitted = opt.uncommitted.value_or(!in_ci && head_is_HEAD);
 
   git_oid head = repo.require_commit(opt.head, "head");
@@ -173,12 +124,12 @@ Selection select_base(const git::Repository& repo, const config::WorkspaceConfig
 
   if (opt.base) {
     base = Base{*opt.base, "--base " + *opt.base};
-  } else if (running_in_github_actions(env) && env("GITHUB_EVENT_NAME")) {
-    std::string event_name = *env("GITHUB_EVENT_NAME");
-    auto event = read_event(env);
-    if (event_name == "push") {
-      std::string before = json_string(event, {"before"});
-      std::string after = json_string(event, {"after"});
+  } else if (const auto& hint = run.change_hint(); hint.kind != context::ChangeHint::Kind::None) {
+    using Kind = context::ChangeHint::Kind;
+    const std::string& event_name = hint.event;
+    if (hint.kind == Kind::Push) {
+      const std::string& before = hint.before;
+      const std::string& after = hint.after;
       bool zero = before.empty() || is_zero_sha(before);
       bool known = !zero && repo.resolve_commit(before);
       if (!zero && !known && repo.is_shallow()) // not a force push: history we lack
@@ -203,9 +154,9 @@ Selection select_base(const git::Repository& repo, const config::WorkspaceConfig
           return everything(head, why + " on the default branch: every project counts");
         }
       }
-    } else if (event_name == "pull_request" || event_name == "pull_request_target") {
-      std::string base_sha = json_string(event, {"pull_request", "base", "sha"});
-      std::string base_ref = json_string(event, {"pull_request", "base", "ref"});
+    } else if (hint.kind == Kind::PullRequest) {
+      const std::string& base_sha = hint.base_sha;
+      const std::string& base_ref = hint.base_ref;
       if (!base_sha.empty() && repo.resolve_commit(base_sha))
         base = Base{base_sha, event_name + " event: merge-base with the target branch " + base_ref +
                                   " at " + base_sha.substr(0, 12)};
@@ -215,10 +166,10 @@ Selection select_base(const git::Repository& repo, const config::WorkspaceConfig
       else
         missing_base(repo, base_sha.empty() ? base_ref : base_sha,
                      event_name + " target branch " + base_ref);
-      if (event_name == "pull_request_target" && head_is_HEAD) {
-        // pull_request_target checks out the target branch; measure the PR head.
+      if (hint.checks_out_target && head_is_HEAD) {
+        // The run checked out the target branch; measure the pull request's head.
         auto base_oid = repo.resolve_commit(base->rev);
-        std::string pr_head = json_string(event, {"pull_request", "head", "sha"});
+        const std::string& pr_head = hint.head_sha;
         if (base_oid && git_oid_equal(&*base_oid, &head)) {
           auto pr = repo.resolve_commit(pr_head);
           if (!pr)
@@ -229,12 +180,12 @@ Selection select_base(const git::Repository& repo, const config::WorkspaceConfig
           head = *pr;
         }
       }
-    } else if (event_name == "merge_group") {
-      std::string base_sha = json_string(event, {"merge_group", "base_sha"});
+    } else if (hint.kind == Kind::MergeQueue) {
+      const std::string& base_sha = hint.base_sha;
       if (base_sha.empty() || !repo.resolve_commit(base_sha))
         missing_base(repo, base_sha, "merge_group base_sha");
       base = Base{base_sha, "merge_group event: the queue's base " + base_sha.substr(0, 12)};
-    } else if (event_name == "workflow_dispatch" || event_name == "schedule") {
+    } else if (hint.kind == Kind::Everything) {
       spdlog::info("base: {} event: every project counts as changed (pass --base to narrow it)",
                    event_name);
       auto s = everything(head, event_name + " event: every project counts as changed");
@@ -273,21 +224,5 @@ Selection select_base(const git::Repository& repo, const config::WorkspaceConfig
 }
 
 } // namespace
-
-bool github_run_without_secrets(const EnvLookup& env) {
-  if (!running_in_github_actions(env))
-    return false;
-  if (env("GITHUB_ACTOR").value_or("") == "dependabot[bot]")
-    return true;
-  auto event = env("GITHUB_EVENT_NAME").value_or("");
-  if (event != "pull_request")
-    return false;
-  try {
-    auto head_repo = json_string(read_event(env), {"pull_request", "head", "repo", "full_name"});
-    return !head_repo.empty() && head_repo != env("GITHUB_REPOSITORY").value_or("");
-  } catch (const Error&) {
-    return false; // an unreadable payload is reported where the range is chosen
-  }
-}
 
 } // namespace mlrepo::changes

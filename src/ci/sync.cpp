@@ -2,8 +2,6 @@
 
 namespace mlrepo::ci {
 
-bool is_generated(const std::string& content) { return generated::has_marker(content, kGeneratedMarker); }
-
 SyncReport sync_workflows(const std::string& workdir, const std::vector<GeneratedFile>& files, bool check,
                           bool prune) {
   generated::SyncOptions opt;

@@ -1,4 +1,5 @@
 #include "app.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/git/handles.hpp"
@@ -196,20 +197,22 @@ int run(int argc, char** argv) {
              "failed or changes found, 2 bad usage or input, 3 environment not ready, 130 "
              "interrupted.");
 
+  // Detected once, before any command: every command sees the same run.
+  Tools tools(context::RunContext::detect(context::process_env()));
   Action action;
-  register_list(app, global, action);
-  register_changed(app, global, action);
-  register_graph(app, global, action);
-  register_build(app, global, action);
-  register_ci(app, global, action);
-  register_new(app, global, action);
-  register_test(app, global, action);
-  register_run(app, global, action);
-  register_doctor(app, global, action);
-  register_promote(app, global, action);
-  register_release(app, global, action);
-  register_job(app, global, action);
-  register_prune(app, global, action);
+  register_list(app, global, tools, action);
+  register_changed(app, global, tools, action);
+  register_graph(app, global, tools, action);
+  register_build(app, global, tools, action);
+  register_ci(app, global, tools, action);
+  register_new(app, global, tools, action);
+  register_test(app, global, tools, action);
+  register_run(app, global, tools, action);
+  register_doctor(app, global, tools, action);
+  register_promote(app, global, tools, action);
+  register_release(app, global, tools, action);
+  register_job(app, global, tools, action);
+  register_prune(app, global, tools, action);
   register_help(app, action);
 
   // `mlrepo run PROJECT -- ARGS...` (and `job run`): ARGS are the container's, never options.
@@ -278,9 +281,7 @@ int run(int argc, char** argv) {
                                                : util::ColorMode::Auto);
   util::install_interrupt_handlers();
   git::Library libgit2;
-  auto env = changes::process_env();
-  auto reporter = changes::running_in_github_actions(env) ? report::github_reporter()
-                                                          : report::text_reporter();
+  auto& reporter = tools.reporter();
   try {
     int code = action();
     if (util::interrupted())
@@ -289,10 +290,10 @@ int run(int argc, char** argv) {
   } catch (const Error& e) {
     if (util::interrupted())
       return static_cast<int>(ExitCode::Interrupted);
-    reporter->error(e);
+    reporter.error(e);
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
-    reporter->error(Error(ExitCode::WorkFailed, std::string("internal error: ") + e.what(),
+    reporter.error(Error(ExitCode::WorkFailed, std::string("internal error: ") + e.what(),
                           "please report this with the command you ran"));
     return static_cast<int>(ExitCode::WorkFailed);
   }

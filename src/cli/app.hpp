@@ -9,6 +9,10 @@
 #include <vector>
 #include <string>
 
+namespace mlrepo {
+class Tools;
+}
+
 namespace mlrepo::cli {
 
 struct GlobalOptions {
@@ -24,19 +28,19 @@ struct GlobalOptions {
 // What a subcommand runs once parsing succeeded; returns the exit code.
 using Action = std::function<int()>;
 
-void register_list(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_changed(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_graph(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_build(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_ci(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_new(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_test(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_run(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_doctor(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_promote(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_release(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_job(CLI::App& app, const GlobalOptions& global, Action& action);
-void register_prune(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_list(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_changed(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_graph(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_build(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_ci(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_new(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_test(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_run(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_doctor(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_promote(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_release(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_prune(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
 // `mlrepo help [COMMAND]`.
 void register_help(CLI::App& app, Action& action);
 

@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/build/build.hpp"
 #include "mlrepo/report/build_status.hpp"
@@ -37,7 +38,7 @@ int default_jobs() {
   return static_cast<int>(std::clamp(cores / 2, 2u, 8u));
 }
 
-void register_build(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_build(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto opts = std::make_shared<BuildCliOptions>();
   opts->core.exec.jobs = default_jobs();
   auto* cmd = app.add_subcommand("build", "docker build (and push) the chosen projects, dependencies first");
@@ -76,19 +77,13 @@ void register_build(CLI::App& app, const GlobalOptions& global, Action& action) 
   cmd->add_option("--push-retries", opts->core.exec.push_retries,
                   "Retries of a push that failed transiently (default 3; backoff 1s, 2s, 4s, ...)")
       ->check(CLI::Range(0, 10));
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
-      auto env = changes::process_env();
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       opts->core.build_args = parse_build_args(opts->build_args_raw);
       auto repo = open_repository(global);
       opts->core.cwd = command_cwd(global);
-      report::BuildStatusOptions so;
-      so.quiet = global.quiet;
-      so.color = util::color_enabled();
-      so.step_summary = env("GITHUB_STEP_SUMMARY");
-      auto status = changes::running_in_github_actions(env) ? report::github_build_status(so)
-                                                            : report::text_build_status(so);
-      auto outcome = build::run_build(repo, opts->core, *status, env);
+      auto status = tools.build_status(global.quiet, false);
+      auto outcome = build::run_build(repo, opts->core, *status, tools);
       if (opts->core.dry_run) {
         for (const auto& argv : outcome.commands)
           std::cout << util::shell_quote(argv) << "\n";

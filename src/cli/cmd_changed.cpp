@@ -1,8 +1,10 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/ci/build_jobs.hpp"
 #include "mlrepo/release/promote.hpp"
+#include "mlrepo/release/tags.hpp"
 
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/util/error.hpp"
@@ -38,7 +40,7 @@ void add_selection_options(CLI::App& cmd, changes::SelectionOptions& sel) {
                "instead of failing with exit 3");
 }
 
-void register_changed(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_changed(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto opts = std::make_shared<ChangedOptions>();
   auto* cmd = app.add_subcommand("changed", "Print the projects a change touches, with reasons");
   cmd->footer(
@@ -61,15 +63,15 @@ void register_changed(CLI::App& app, const GlobalOptions& global, Action& action
                 "Also append projects=, matrix=, any_changed= and the build jobs' matrices "
                 "(build_DEPTH_SHARD=) to $GITHUB_OUTPUT");
   cmd->add_flag("--exit-code", opts->exit_code, "Exit 1 when any project changed or was removed");
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       if (opts->json && opts->format != "text" && opts->format != "json")
         throw UsageError("--json and --format " + opts->format + " contradict each other",
                          "use one of them");
       std::optional<std::string> output_file;
       if (opts->github_output) {
-        auto file = changes::process_env()("GITHUB_OUTPUT");
-        if (!file || file->empty())
+        const auto& file = tools.run().outputs();
+        if (!file)
           throw UsageError("--github-output needs $GITHUB_OUTPUT, which is not set",
                            "use it inside a GitHub Actions step, or set GITHUB_OUTPUT to a file");
         output_file = *file;
@@ -77,7 +79,7 @@ void register_changed(CLI::App& app, const GlobalOptions& global, Action& action
       auto repo = open_repository(global);
       // Deliberately never freed: the process exits right after, and tearing
       // down tens of thousands of strings is a measurable part of a run.
-      auto& result = *new ChangesResult(find_changes(repo, opts->selection, changes::process_env()));
+      auto& result = *new ChangesResult(find_changes(repo, opts->selection, tools.run()));
       const auto& graph = result.view.graph;
       std::string format = opts->json ? "json" : opts->format;
       if (format == "json") {

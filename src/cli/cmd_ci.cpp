@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/changes/selection.hpp"
@@ -15,7 +16,7 @@ struct CiGenerateOptions {
   std::optional<std::string> mode;
 };
 
-void register_ci(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_ci(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto opts = std::make_shared<CiGenerateOptions>();
   auto* ci = app.add_subcommand("ci", "Generate GitHub Actions workflows for the projects");
   ci->require_subcommand(1);
@@ -35,8 +36,8 @@ void register_ci(CLI::App& app, const GlobalOptions& global, Action& action) {
   gen->add_flag("--check", opts->check, "Write nothing; exit 1 naming every missing, stale or obsolete workflow");
   gen->add_option("--mode", opts->mode, "per-project or matrix: must match the workspace's ci.mode, which decides")
       ->check(CLI::IsMember({"per-project", "matrix"}));
-  gen->callback([&global, opts, &action] {
-    action = [&global, opts] {
+  gen->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       auto repo = open_repository(global);
       auto view = open_view(repo, std::nullopt);
       ci::GenerateOptions go;

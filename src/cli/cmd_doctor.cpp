@@ -1,4 +1,5 @@
 #include "app.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/doctor/doctor.hpp"
 #include "mlrepo/util/error.hpp"
@@ -7,14 +8,13 @@
 
 namespace mlrepo::cli {
 
-void register_doctor(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_doctor(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto* cmd = app.add_subcommand("doctor", "Check git, docker, registry access and config, and say what to fix");
   cmd->footer("Exit 0 when nothing failed (warnings allowed), 2 when a config file is invalid, 3 when\n"
               "the machine is not ready (no repository, no engine, no registry access).");
-  cmd->callback([&global, &action] {
-    action = [&global] {
-      util::SpawnRunner runner;
-      auto checks = doctor::run_checks(global.repo_dir, runner);
+  cmd->callback([&global, &tools, &action] {
+    action = [&global, &tools] {
+      auto checks = doctor::run_checks(global.repo_dir, tools);
       bool bad_input = false, failed = false;
       for (const auto& c : checks) {
         const char* tag = c.level == doctor::Level::Ok     ? "ok  "

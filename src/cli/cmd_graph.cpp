@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/workspace.hpp"
@@ -14,7 +15,7 @@ struct GraphOptions {
   std::optional<std::string> rev;
 };
 
-void register_graph(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_graph(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto opts = std::make_shared<GraphOptions>();
   auto* cmd = app.add_subcommand("graph", "Print the dependency graph between projects");
   cmd->footer("An edge A -> B means A depends on B: A's Dockerfile uses B's image (FROM,\n"
@@ -28,8 +29,8 @@ void register_graph(CLI::App& app, const GlobalOptions& global, Action& action) 
       ->type_name("FORMAT");
   cmd->add_option("--rev", opts->rev, "The graph at this revision instead of the work tree")
       ->type_name("REV");
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       auto repo = open_repository(global);
       auto& view = *new View(open_view(repo, opts->rev)); // never freed: we exit next
       std::cout << (opts->format == "json" ? report::graph_json(view.graph)

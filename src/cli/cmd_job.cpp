@@ -1,8 +1,9 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/deploy/kubernetes.hpp"
-#include "mlrepo/job/job.hpp"
+#include "mlrepo/job/local.hpp"
 #include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/report/build_status.hpp"
@@ -53,7 +54,7 @@ void add_render_choice(CLI::App& cmd, deploy::RenderOptions& opts, const std::st
 
 } // namespace
 
-void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto* job = app.add_subcommand("job", "Run a project's image as a batch job: list, run locally, render for Kubernetes, deploy");
   job->require_subcommand(1);
   job->footer("A project's job is the `job:` section of its mlrepo.yaml: command, args, env, secrets,\n"
@@ -75,8 +76,8 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
       ->type_name("TIME");
   list->add_option("-n,--count", list_opts->count, "How many next runs to show per job")->check(CLI::Range(1, 100))
       ->capture_default_str();
-  list->callback([&global, list_opts, &action] {
-    action = [&global, list_opts] {
+  list->callback([&global, list_opts, &tools, &action] {
+    action = [&global, list_opts, &tools] {
       auto repo = open_repository(global);
       auto view = open_view(repo, std::nullopt);
       util::UnixSeconds now = static_cast<util::UnixSeconds>(std::time(nullptr));
@@ -122,9 +123,9 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
                   "empty: job.args")
       ->type_name("STRING");
   run->positionals_at_end(false);
-  run->callback([&global, run_opts, &action] {
-    action = [&global, run_opts] {
-      auto env = changes::process_env();
+  run->callback([&global, run_opts, &tools, &action] {
+    action = [&global, run_opts, &tools] {
+      const auto& env = tools.run();
       auto repo = open_repository(global);
       auto& c = run_opts->core;
       c.cwd = command_cwd(global);
@@ -150,19 +151,15 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
                            "name one, or run it inside a project directory ('mlrepo job list' shows the jobs)");
         c.project = util::join_path(repo.workdir(), view.graph.projects()[*here].path);
       }
-      report::BuildStatusOptions so;
       // A stale image rebuilds with the progress `build` shows; a current one says nothing.
-      so.quiet = global.quiet;
-      so.only_when_building = !global.verbose;
-      so.color = util::color_enabled();
-      auto status = report::text_build_status(so);
-      auto result = job::run_job(repo, c, *status, env);
+      auto status = tools.build_status(global.quiet, !global.verbose);
+      auto result = job::run_job(repo, c, *status, tools);
       std::string line = report::job_run_line(result);
       if (result.ok())
         spdlog::info("==> {}", line);
       else
         spdlog::error("{}", line);
-      if (auto summary = env("GITHUB_STEP_SUMMARY"); summary && !summary->empty())
+      if (auto summary = env.step_summary())
         util::append_file(*summary, report::job_run_markdown(result));
       if (result.interrupted)
         return static_cast<int>(ExitCode::Interrupted);
@@ -190,15 +187,12 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
   render->add_option("-o,--output", render_opts->out_dir, "Directory to write to, or - for one YAML stream on stdout")
       ->type_name("DIR");
   render->add_flag("--check", render_opts->check, "Write nothing; exit 1 when the files on disk differ");
-  render->callback([&global, render_opts, &action] {
-    action = [&global, render_opts] {
-      auto env = changes::process_env();
+  render->callback([&global, render_opts, &tools, &action] {
+    action = [&global, render_opts, &tools] {
       auto repo = open_repository(global);
       render_opts->cwd = command_cwd(global);
       render_opts->client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
-      util::SpawnRunner runner;
-      registry::DockerConfigCredentials credentials(runner);
-      auto out = deploy::run_render(repo, *render_opts, env, credentials);
+      auto out = deploy::run_render(repo, *render_opts, tools);
       for (const auto& [name, ref] : out.pinned)
         spdlog::info("{}: {}", name, ref);
       if (out.pinned.empty())
@@ -225,15 +219,13 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
   add_render_choice(*dep, deploy_opts->render, "Deploy", "Deploy every project with a job");
   dep->add_option("--kubectl", deploy_opts->kubectl, "The kubectl to run (default: kubectl on PATH)")->type_name("PATH");
   dep->add_flag("--dry-run", deploy_opts->dry_run, "Render and say what would be applied; run nothing");
-  dep->callback([&global, deploy_opts, &action] {
-    action = [&global, deploy_opts] {
-      auto env = changes::process_env();
+  dep->callback([&global, deploy_opts, &tools, &action] {
+    action = [&global, deploy_opts, &tools] {
+      const auto& env = tools.run();
       auto repo = open_repository(global);
       deploy_opts->render.cwd = command_cwd(global);
       deploy_opts->render.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
-      util::SpawnRunner runner;
-      registry::DockerConfigCredentials credentials(runner);
-      auto out = deploy::run_deploy(repo, *deploy_opts, env, credentials, runner);
+      auto out = deploy::run_deploy(repo, *deploy_opts, tools);
       std::string md = "### mlrepo job deploy\n\n| project | objects | image |\n|---|---|---|\n";
       for (const auto& p : out.projects) {
         std::string objects;
@@ -246,7 +238,7 @@ void register_job(CLI::App& app, const GlobalOptions& global, Action& action) {
       }
       if (out.projects.empty())
         spdlog::info("no project with a job to deploy");
-      if (auto summary = env("GITHUB_STEP_SUMMARY"); summary && !summary->empty())
+      if (auto summary = env.step_summary())
         util::append_file(*summary, md + "\n");
       return 0;
     };

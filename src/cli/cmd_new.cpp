@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/scaffold/scaffold.hpp"
 #include "mlrepo/util/error.hpp"
@@ -16,7 +17,7 @@ struct NewCliOptions {
   bool list_templates = false;
 };
 
-void register_new(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_new(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto opts = std::make_shared<NewCliOptions>();
   auto* cmd = app.add_subcommand("new", "Scaffold a project that builds, tests and has its workflow at once");
   cmd->footer("NAME may be a path (teams/nlp/tagger); the project's name is its last part.\n"
@@ -31,8 +32,8 @@ void register_new(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("--python-version", opts->core.python_version, "Python version of the image (default 3.11)");
   cmd->add_flag("--no-ci", opts->no_ci, "Do not generate the project's workflow");
   cmd->add_flag("--list-templates", opts->list_templates, "List the templates and exit");
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       auto repo = open_repository(global);
       if (opts->list_templates) {
         for (const auto& t : scaffold::available_templates(repo))

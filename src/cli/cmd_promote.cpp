@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/release/promote.hpp"
@@ -64,7 +65,7 @@ std::string release_summary(const release::PromoteOutcome& out) {
 
 } // namespace
 
-void register_promote(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_promote(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   struct Options {
     release::PromoteOptions core;
     bool json = false;
@@ -102,14 +103,14 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
       ->type_name("REF");
   cmd->add_flag("--dry-run", opts->core.dry_run, "Check that every image is there and say what would be tagged");
   cmd->add_flag("--json", opts->json, "Print the results as JSON on stdout");
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       if (opts->core.ref && !opts->core.release)
         throw UsageError("--ref only goes with --release");
       if (opts->core.selection.uncommitted.value_or(false))
         throw UsageError("promote works on images of commits; uncommitted work has none",
                          "commit and push, let CI build it (or 'mlrepo build --push'), then promote");
-      auto env = changes::process_env();
+      const auto& env = tools.run();
       auto repo = open_repository(global);
       opts->core.cwd = command_cwd(global);
       opts->core.on_result = [dry = opts->core.dry_run](const release::PromoteResult& r) { say(r, dry); };
@@ -119,9 +120,7 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
         opts->core.client.retries = 0;
         opts->core.client.connect_timeout_s = 3;
       }
-      util::SpawnRunner runner;
-      registry::DockerConfigCredentials credentials(runner);
-      auto out = release::run_promote(repo, opts->core, env, credentials);
+      auto out = release::run_promote(repo, opts->core, tools);
       if (out.results.empty())
         spdlog::info("no project to promote");
       std::vector<std::string> missing;
@@ -136,7 +135,7 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Action& action
                       missing.size(), out.results.size(),
                       missing.size() == out.results.size() && opts->core.all ? " --all" : names);
       }
-      if (auto summary = env("GITHUB_STEP_SUMMARY"); summary && !summary->empty() && !out.release.empty())
+      if (auto summary = env.step_summary(); summary && !out.release.empty())
         util::append_file(*summary, release_summary(out));
       if (opts->json) {
         nlohmann::json doc;

@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/release/prune.hpp"
@@ -13,7 +14,7 @@
 
 namespace mlrepo::cli {
 
-void register_prune(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_prune(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   struct Options {
     release::PruneOptions core;
     std::optional<std::string> older_than;
@@ -49,8 +50,8 @@ void register_prune(CLI::App& app, const GlobalOptions& global, Action& action) 
       ->type_name("DURATION");
   cmd->add_flag("--dry-run", opts->core.dry_run, "Say what would be deleted and what stays and why; delete nothing");
   cmd->add_flag("--json", opts->json, "Print what was (or would be) deleted and what was kept, as JSON");
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       if (opts->older_than) {
         try {
           opts->core.older_than_seconds = util::parse_duration(*opts->older_than);
@@ -58,7 +59,6 @@ void register_prune(CLI::App& app, const GlobalOptions& global, Action& action) 
           throw UsageError(std::string("--older-than: ") + e.what());
         }
       }
-      auto env = changes::process_env();
       auto repo = open_repository(global);
       opts->core.cwd = command_cwd(global);
       opts->core.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
@@ -71,9 +71,7 @@ void register_prune(CLI::App& app, const GlobalOptions& global, Action& action) 
         else
           std::cout << line << std::flush;
       };
-      util::SpawnRunner runner;
-      registry::DockerConfigCredentials credentials(runner);
-      auto out = release::run_prune(repo, opts->core, env, credentials);
+      auto out = release::run_prune(repo, opts->core, tools);
       size_t deleted = 0, kept = 0;
       for (const auto& p : out.projects)
         for (const auto& image : p.images)

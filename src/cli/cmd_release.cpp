@@ -1,8 +1,9 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/registry/credentials.hpp"
-#include "mlrepo/release/promote.hpp"
+#include "mlrepo/release/release.hpp"
 #include "mlrepo/util/process.hpp"
 
 #include <iostream>
@@ -10,7 +11,7 @@
 
 namespace mlrepo::cli {
 
-void register_release(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_release(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto opts = std::make_shared<release::ReleaseOptions>();
   auto* cmd = app.add_subcommand("release", "Cut a release of a project: the git tag <name>/v<VERSION>");
   cmd->footer(
@@ -28,15 +29,12 @@ void register_release(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_option("PROJECT", opts->project, "The project's name or path")->required();
   cmd->add_option("VERSION", opts->version, "SemVer: 1.2.3, or 1.2.3-rc.1 for a pre-release")->required();
   cmd->add_flag("--push", opts->push, "Push the tag (that one tag only) to origin");
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
-      auto env = changes::process_env();
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       auto repo = open_repository(global);
       opts->cwd = command_cwd(global);
       opts->client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
-      util::SpawnRunner runner;
-      registry::DockerConfigCredentials credentials(runner);
-      auto out = release::run_release(repo, *opts, env, credentials, runner);
+      auto out = release::run_release(repo, *opts, tools);
       std::cout << out.tag << "\n";
       spdlog::info("==> tagged {} at {} (image {}{})", out.tag, out.commit.substr(0, 12), out.image,
                    out.digest.empty() ? "" : "@" + out.digest);

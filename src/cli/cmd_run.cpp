@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/report/build_status.hpp"
@@ -18,7 +19,7 @@ struct RunCliOptions {
   std::vector<std::string> build_args_raw;
 };
 
-void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_run(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto opts = std::make_shared<RunCliOptions>();
   auto* cmd = app.add_subcommand("run", "Build if needed, then run a project's container locally");
   cmd->footer("Runs `docker run --rm` with a TTY when stdin is one, the project's `run:` settings\n"
@@ -36,9 +37,8 @@ void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("--build-arg", opts->build_args_raw, "Override a build argument (KEY=VALUE)")
       ->type_name("KEY=VALUE");
   cmd->positionals_at_end(false);
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
-      auto env = changes::process_env();
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
       auto repo = open_repository(global);
       auto& c = opts->core;
       if (global.saw_double_dash)
@@ -55,13 +55,9 @@ void register_run(CLI::App& app, const GlobalOptions& global, Action& action) {
         // --volume host paths are relative to it.
         c.project = util::join_path(repo.workdir(), view.graph.projects()[*here].path);
       }
-      report::BuildStatusOptions so;
       // A stale image rebuilds with the progress `build` shows; a current one says nothing.
-      so.quiet = global.quiet;
-      so.only_when_building = !global.verbose;
-      so.color = util::color_enabled();
-      auto status = report::text_build_status(so);
-      return run::run_project(repo, c, *status, env);
+      auto status = tools.build_status(global.quiet, !global.verbose);
+      return run::run_project(repo, c, *status, tools);
     };
   });
 }

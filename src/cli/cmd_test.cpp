@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/report/build_status.hpp"
 #include "mlrepo/run/container.hpp"
@@ -35,7 +36,7 @@ std::string step_summary(const run::TestOutcome& outcome) {
   return out + "\n";
 }
 
-void register_test(CLI::App& app, const GlobalOptions& global, Action& action) {
+void register_test(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto opts = std::make_shared<TestCliOptions>();
   auto* cmd = app.add_subcommand("test", "Run each project's lint and test commands inside its image");
   cmd->footer("Builds each image if needed (as `mlrepo build` does), then runs the project's\n"
@@ -58,9 +59,9 @@ void register_test(CLI::App& app, const GlobalOptions& global, Action& action) {
                              "instead of building: what CI pushed is what it tests");
   cmd->add_option("-j,--jobs", opts->core.build.exec.jobs, "Image builds at once")->check(CLI::Range(1, 64));
   cmd->get_option("--build-arg")->excludes(pull);
-  cmd->callback([&global, opts, &action] {
-    action = [&global, opts] {
-      auto env = changes::process_env();
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
+      const auto& env = tools.run();
       auto repo = open_repository(global);
       auto& b = opts->core.build;
       b.command = "test";
@@ -68,20 +69,16 @@ void register_test(CLI::App& app, const GlobalOptions& global, Action& action) {
       b.build_args = parse_build_args(opts->build_args_raw);
       opts->core.only = opts->only == "lint" ? run::Only::Lint : opts->only == "test" ? run::Only::Test
                                                                                      : run::Only::Both;
-      report::BuildStatusOptions so;
       // A stale image rebuilds with the progress `build` shows; a current one says nothing.
-      so.quiet = global.quiet;
-      so.only_when_building = !global.verbose;
-      so.color = util::color_enabled();
-      auto status = report::text_build_status(so);
-      auto outcome = run::run_tests(repo, opts->core, *status, env);
+      auto status = tools.build_status(global.quiet, !global.verbose);
+      auto outcome = run::run_tests(repo, opts->core, *status, tools);
       if (!outcome.not_built.empty())
         spdlog::error("{}: {}", opts->core.pull ? "could not pull" : "could not build", join(outcome.not_built));
       if (!outcome.failed.empty())
         spdlog::error("tests failed: {}", join(outcome.failed));
       if (!outcome.passed.empty())
         spdlog::info("tests passed: {}", join(outcome.passed));
-      if (auto summary = env("GITHUB_STEP_SUMMARY"); summary && !summary->empty() && !outcome.tested.empty())
+      if (auto summary = env.step_summary(); summary && !outcome.tested.empty())
         util::append_file(*summary, step_summary(outcome));
       bool bad = !outcome.failed.empty() || !outcome.not_built.empty();
       return bad ? 1 : 0;

@@ -1,4 +1,6 @@
 #include "mlrepo/config/config.hpp"
+
+#include "mlrepo/context/providers.hpp"
 #include "mlrepo/source_commit.hpp"
 #include "mlrepo/version.hpp"
 
@@ -25,6 +27,22 @@ std::string default_mlrepo_action(bool pin_sha) {
   return std::string("mlrepo/mlrepo@v") + kVersion;
 }
 namespace {
+
+// CI providers keep some variable names for themselves (the provider table says which):
+// a secret may not be named so.
+bool reserved_by_a_provider(const std::string& name) {
+  for (auto prefix : context::reserved_variable_prefixes())
+    if (name.rfind(prefix, 0) == 0)
+      return true;
+  return false;
+}
+
+std::string reserved_prefixes() {
+  std::string out;
+  for (auto prefix : context::reserved_variable_prefixes())
+    out += (out.empty() ? "" : " or ") + std::string(prefix);
+  return out;
+}
 
 std::vector<Located> globs(MapReader& reader, const std::string& key) {
   auto list = reader.string_list(key).value_or(std::vector<Located>{});
@@ -109,12 +127,12 @@ JobSpec parse_job(MapReader& parent) {
                                             "' is not an environment variable name",
                           "use letters, digits and '_', not starting with a digit, e.g. MODEL_DIR");
       if (secrets) {
-        if (!identifier(v.value) || v.value.rfind("GITHUB_", 0) == 0)
+        if (!identifier(v.value) || reserved_by_a_provider(v.value))
           throw ConfigError(file, v.line,
                             "'job.secrets." + k.value + "' names the secret '" + v.value +
                                 "', which is not a secret name",
-                            "a secret name uses letters, digits and '_', does not start with a digit or "
-                            "GITHUB_, e.g. 'DB_PASSWORD: CHURN_DB_PASSWORD'");
+                            "a secret name uses letters, digits and '_', does not start with a digit or " +
+                                reserved_prefixes() + ", e.g. 'DB_PASSWORD: CHURN_DB_PASSWORD'");
         if (spec.env.count(k.value))
           throw ConfigError(file, k.line, "'" + k.value + "' is under both job.env and job.secrets",
                             "keep it in one: a secret's value is never written in mlrepo.yaml");

@@ -1,4 +1,5 @@
 #include "mlrepo/deploy/kubernetes.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/process.hpp"
@@ -26,13 +27,13 @@ bool cluster_unreachable(const std::string& said) {
 
 // The steps, in order: render as `job render -o -` would; per project, the
 // CronJobs as one stream on kubectl's stdin; each object and digest said.
-DeployOutcome run_deploy(const git::Repository& repo, const DeployOptions& opt, const changes::EnvLookup& env,
-                         registry::CredentialSource& credentials, util::ProcessRunner& runner) {
+DeployOutcome run_deploy(const git::Repository& repo, const DeployOptions& opt, Tools& tools) {
+  auto& runner = tools.runner();
   RenderOptions render = opt.render;
   render.out_dir = "-";
   render.check = false;
   render.skip_without_job = true; // a release of a project without a job deploys nothing
-  auto rendered = run_render(repo, render, env, credentials);
+  auto rendered = run_render(repo, render, tools);
   DeployOutcome out;
   out.commit = rendered.commit;
   for (const auto& [project, image] : rendered.pinned) {

@@ -1,4 +1,5 @@
 #include "mlrepo/deploy/kubernetes.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/build/build.hpp"
 #include "mlrepo/build/plan.hpp"
@@ -52,7 +53,7 @@ std::string output_dir(const std::optional<std::string>& out_dir, const std::str
 // among `paths` (asked only for projects whose committed image is missing,
 // so the work tree is opened and planned once, for all of them).
 std::set<std::string> dirty_in_worktree(const git::Repository& repo, const std::vector<std::string>& paths,
-                                        const changes::EnvLookup& env) {
+                                        const context::RunContext& env) {
   std::set<std::string> out;
   if (paths.empty())
     return out;
@@ -74,7 +75,7 @@ std::set<std::string> dirty_in_worktree(const git::Repository& repo, const std::
 // An environment rendered from a branch other than the default pins that
 // branch's images: allowed (a staging try-out), but said.
 void warn_env_off_default_branch(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                                 const RenderOptions& opt, const changes::EnvLookup& env) {
+                                 const RenderOptions& opt, const context::RunContext& env) {
   if (!opt.env || opt.release)
     return;
   auto inputs = build::plan_inputs(repo, ws, env);
@@ -90,8 +91,9 @@ void warn_env_off_default_branch(const git::Repository& repo, const config::Work
 
 // The steps, in order: the commit; its projects with a job; each image's
 // digest from the registry; the manifests; written, checked or streamed.
-RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, const changes::EnvLookup& env,
-                         registry::CredentialSource& credentials) {
+RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, Tools& tools) {
+  const auto& env = tools.run();
+  auto& credentials = tools.credentials();
   int ways = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0);
   if (ways > 1)
     throw UsageError("choose projects one way: PROJECT..., --changed or --all");

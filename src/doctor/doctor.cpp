@@ -1,13 +1,16 @@
 #include "mlrepo/doctor/doctor.hpp"
 
+#include "mlrepo/tools.hpp"
+
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/ci/sync.hpp"
 #include "mlrepo/project/dockerignore.hpp"
 #include "mlrepo/docker/engine.hpp"
-#include "mlrepo/job/job.hpp"
+#include "mlrepo/job/spec.hpp"
 #include "mlrepo/project/discovery.hpp"
 #include "mlrepo/registry/client.hpp"
 #include "mlrepo/release/promote.hpp"
+#include "mlrepo/release/tags.hpp"
 #include "mlrepo/report/output.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
@@ -88,7 +91,8 @@ std::string mib(uintmax_t bytes) { return std::to_string((bytes + (1u << 19)) >>
 
 } // namespace
 
-std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner) {
+std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) {
+  auto& runner = tools.runner();
   std::vector<Check> out;
   auto add = [&](const char* area, Level level, std::string message, std::string fix = {},
                  bool bad_input = false) {
@@ -176,7 +180,7 @@ std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessR
                         ":mlrepo-doctor-probe";
     try {
       // Asked as build --push and promote ask: over HTTP, with docker's credentials.
-      registry::DockerConfigCredentials credentials(runner);
+      auto& credentials = tools.credentials();
       registry::ClientOptions once;
       once.retries = 1;
       registry::Client client(credentials, once);

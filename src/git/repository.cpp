@@ -330,8 +330,6 @@ bool partial_clone(git_repository* repo) {
 
 } // namespace
 
-bool Repository::is_partial() const { return partial_clone(repo_.get()); }
-
 std::string read_blob_at(git_repository* repo, const git_oid& id, std::string_view path,
                          std::string_view where) {
   git_blob* raw = nullptr;
@@ -354,12 +352,15 @@ std::string read_blob_at(git_repository* repo, const git_oid& id, std::string_vi
                      static_cast<size_t>(git_blob_rawsize(blob.get())));
 }
 
-std::string Repository::read_blob(const git_oid& oid) const {
-  git_blob* raw = nullptr;
-  check(git_blob_lookup(&raw, repo_.get(), &oid), "cannot read blob " + oid_hex(oid));
-  BlobPtr blob(raw);
-  auto size = static_cast<size_t>(git_blob_rawsize(blob.get()));
-  return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())), size);
+std::optional<std::string> Repository::remote_url(const std::string& name) const {
+  git_remote* raw = nullptr;
+  if (git_remote_lookup(&raw, repo_.get(), name.c_str()) < 0)
+    return std::nullopt;
+  std::optional<std::string> url;
+  if (const char* u = git_remote_url(raw))
+    url = u;
+  git_remote_free(raw);
+  return url;
 }
 
 } // namespace mlrepo::git

@@ -1,7 +1,9 @@
 // `mlrepo job run`: a project's job in the local engine, the way a
 // scheduler runs it: every attempt a fresh container, one deadline for them
 // all, and the last attempt's exit code as the answer.
-#include "mlrepo/job/job.hpp"
+#include "mlrepo/job/local.hpp"
+#include "mlrepo/docker/container.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/run/container.hpp"
@@ -22,8 +24,8 @@ std::string retries_left(int n) { return std::to_string(n) + (n == 1 ? " retry" 
 
 } // namespace
 
-RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status,
-                  const changes::EnvLookup& env) {
+RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status, Tools& tools) {
+  const auto& env = tools.run();
   // Everything that can be refused is refused before anything builds or runs.
   config::JobSpec spec;
   std::string name, config_file;
@@ -63,7 +65,7 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
                          " before running; mlrepo passes each value to the container without showing it:" +
                          exports);
   }
-  util::SpawnRunner runner;
+  auto& runner = tools.runner();
   docker::Engine engine(runner, docker);
   engine.require_reachable();
   if (auto info = engine.info()) {
@@ -82,7 +84,7 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
   bo.command = "job run";
   bo.projects = {opt.project};
   bo.cwd = opt.cwd;
-  auto images = run::prepare_images(repo, bo, opt.pull, status, env);
+  auto images = run::prepare_images(repo, bo, opt.pull, status, tools);
   auto built = images.built.find(name);
   if (built == images.built.end())
     throw Error(ExitCode::WorkFailed, "cannot run " + name + "'s job: " +
@@ -123,7 +125,7 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
   std::string timeout_text = util::format_duration(spec.timeout_seconds);
   for (int attempt = 1; attempt <= report.max_attempts; ++attempt) {
     report.attempts = attempt;
-    run::ContainerGuard container(docker, name);
+    docker::ContainerGuard container(runner, docker, name);
     util::ProcessSpec ps;
     ps.argv = run_argv(docker, report.image, spec, opt.args, container.name());
     ps.env = secret_env;

@@ -1,6 +1,6 @@
 // What a job spec means, without running anything: its next runs, and the
 // docker flags its resources, env and secrets become.
-#include "mlrepo/job/job.hpp"
+#include "mlrepo/job/spec.hpp"
 
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/util/cron.hpp"
@@ -105,7 +105,7 @@ std::vector<std::string> resource_problems(const config::JobSpec& spec, const do
   return out;
 }
 
-std::vector<std::string> missing_secrets(const config::JobSpec& spec, const changes::EnvLookup& env) {
+std::vector<std::string> missing_secrets(const config::JobSpec& spec, const context::RunContext& env) {
   std::vector<std::string> out;
   for (const auto& [variable, secret] : spec.secrets) {
     auto value = env(secret);

@@ -1,4 +1,6 @@
 #include "mlrepo/release/promote.hpp"
+#include "mlrepo/tools.hpp"
+#include "mlrepo/release/tags.hpp"
 
 #include "mlrepo/build/build.hpp"
 #include "mlrepo/build/plan.hpp"
@@ -72,25 +74,9 @@ bool PromoteOutcome::any_failed() const {
   return false;
 }
 
-ReleaseRef parse_release_ref(const std::string& ref) {
-  std::string name = ref.rfind("refs/tags/", 0) == 0 ? ref.substr(10) : ref;
-  auto slash = name.rfind("/v");
-  if (ref.rfind("refs/", 0) == 0 && ref.rfind("refs/tags/", 0) != 0)
-    slash = std::string::npos;
-  if (slash == std::string::npos || slash == 0)
-    throw UsageError("'" + ref + "' is not a release tag (refs/tags/<project>/v<VERSION>)",
-                     "run 'mlrepo promote --release' on a tag 'mlrepo release' made, or pass --ref "
-                     "refs/tags/<project>/v<VERSION>");
-  std::string why;
-  auto version = parse_version(name.substr(slash + 2), &why);
-  if (!version)
-    throw UsageError("the release tag '" + ref + "' does not end in a SemVer version: " + why,
-                     "release tags are <project>/v<MAJOR.MINOR.PATCH>, e.g. churn-model/v1.2.0");
-  return {name.substr(0, slash), *version};
-}
-
-PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& opt, const changes::EnvLookup& env,
-                           registry::CredentialSource& credentials) {
+PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& opt, Tools& tools) {
+  const auto& env = tools.run();
+  auto& credentials = tools.credentials();
   int ways = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0) + (opt.release ? 1 : 0);
   if (ways > 1)
     throw UsageError("choose projects one way: PROJECT..., --changed, --all or --release");
@@ -102,9 +88,9 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
   std::optional<ReleaseRef> release;
   std::optional<ChangesResult> changes;
   if (opt.release) {
-    std::string ref = opt.ref.value_or(env("GITHUB_REF").value_or(""));
+    std::string ref = opt.ref.value_or(env.ref().value_or(""));
     if (ref.empty())
-      throw UsageError("--release needs the release tag: GITHUB_REF is not set",
+      throw UsageError("--release needs the release tag: " + std::string(env.ref_variable()) + " is not set",
                        "pass --ref refs/tags/<project>/v<VERSION>");
     release = parse_release_ref(ref);
     std::string full = ref.rfind("refs/tags/", 0) == 0 ? ref : "refs/tags/" + ref;
@@ -259,57 +245,6 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
     t.join();
   if (fatal)
     std::rethrow_exception(fatal);
-  return out;
-}
-
-void refuse_release_over_newer(const git::Repository& repo, const std::string& project, const Version& version,
-                               const git_oid& commit) {
-  std::optional<Version> line_latest; // the line's own latest release, for the hint
-  auto released = released_versions(repo);
-  for (const auto& v : released[project])
-    if (v.major == version.major && v.minor == version.minor && compare(v, version) < 0 &&
-        (!line_latest || compare(v, *line_latest) > 0))
-      line_latest = v;
-  for (const auto& ref : repo.reference_names("refs/tags/" + project + "/v*")) {
-    auto v = parse_version(std::string_view(ref).substr(ref.rfind("/v") + 2));
-    if (!v || compare(*v, version) <= 0)
-      continue;
-    auto at = repo.resolve_commit(ref);
-    if (!at)
-      continue;
-    if (repo.contains(commit, *at) != true)
-      continue; // no, or beyond a shallow clone's history: cannot be told here
-    std::string line = std::to_string(version.major) + "." + std::to_string(version.minor);
-    std::string from = line_latest ? project + "/v" + line_latest->str() : ref.substr(10);
-    throw UsageError(project + " " + version.str() + " would be cut from commit " + git::oid_hex(commit).substr(0, 12) +
-                         ", which already contains the release " + ref.substr(10) + ": its image is the newer " +
-                         "line's, and the " + line + " tag would point at it",
-                     "cut " + line + ".x from a branch off " + from + ": 'git switch -c " + project + "-" + line +
-                         " " + from + "', commit the fix there, then release " + version.str() + " from that branch");
-  }
-}
-
-std::map<std::string, std::vector<Version>> released_versions(const git::Repository& repo) {
-  std::map<std::string, std::vector<Version>> out;
-  for (const auto& ref : repo.reference_names("refs/tags/*/v*")) {
-    auto slash = ref.rfind("/v");
-    if (slash == std::string::npos || slash <= 10)
-      continue;
-    if (auto version = parse_version(std::string_view(ref).substr(slash + 2)))
-      out[ref.substr(10, slash - 10)].push_back(*version);
-  }
-  return out;
-}
-
-std::map<std::string, std::string> latest_releases(const git::Repository& repo) {
-  std::map<std::string, std::string> out;
-  for (const auto& [project, versions] : released_versions(repo)) {
-    const Version* best = nullptr;
-    for (const auto& v : versions)
-      if (!best || compare(*best, v) < 0)
-        best = &v;
-    out[project] = best->str();
-  }
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include "mlrepo/release/prune.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/release/promote.hpp"
@@ -200,9 +201,8 @@ bool prunable_tag(const std::string& tag) {
   return sha.size() == 40 && all_hex(sha);
 }
 
-PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, const changes::EnvLookup& env,
-                       registry::CredentialSource& credentials) {
-  (void)env;
+PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Tools& tools) {
+  auto& credentials = tools.credentials();
   if (opt.all && !opt.projects.empty())
     throw UsageError("choose projects one way: PROJECT... or --all");
 

@@ -1,7 +1,9 @@
 #include "mlrepo/build/build.hpp"
+#include "mlrepo/tools.hpp"
 #include "mlrepo/build/plan.hpp"
 #include "mlrepo/project/select.hpp"
-#include "mlrepo/release/promote.hpp"
+#include "mlrepo/release/release.hpp"
+#include "mlrepo/release/tags.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
@@ -53,8 +55,10 @@ std::string check_order(const std::string& project, const Version& v, const std:
 
 // The steps, in order: a valid new version; the project at HEAD; nothing
 // uncommitted reaching its image; that image in the registry; the tag; the push.
-ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& opt, const changes::EnvLookup& env,
-                           registry::CredentialSource& credentials, util::ProcessRunner& runner) {
+ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& opt, Tools& tools) {
+  const auto& env = tools.run();
+  auto& credentials = tools.credentials();
+  auto& runner = tools.runner();
   std::string why;
   std::string text = opt.version.rfind('v', 0) == 0 ? opt.version.substr(1) : opt.version;
   auto version = parse_version(text, &why);

@@ -130,6 +130,10 @@ public:
   }
   void finished(const PlanItem& item, const Result& r) override {
     std::lock_guard lock(mutex_);
+    if (opt_.only_when_building && r.status == Status::Skipped && r.pushed.empty()) {
+      buffered_.erase(item.name); // run, test, job run: a current image says nothing
+      return;
+    }
     // Parallel builds interleave; a whole group per project keeps logs readable.
     std::fprintf(stderr, "::group::%s: %s (%.1fs)\n", item.name.c_str(), build::status_name(r.status),
                  r.duration_s);
@@ -147,6 +151,10 @@ public:
   }
   void summary(const std::vector<Result>& results) override {
     std::lock_guard lock(mutex_);
+    bool all_current = std::all_of(results.begin(), results.end(),
+                                   [](const Result& r) { return r.status == Status::Skipped && r.pushed.empty(); });
+    if (all_current && opt_.only_when_building)
+      return;
     std::fprintf(stderr, "\n%s", summary_table(results, false).c_str());
     if (opt_.step_summary && !opt_.step_summary->empty())
       util::append_file(*opt_.step_summary, "### mlrepo build\n\n" + summary_table(results, true) + "\n");

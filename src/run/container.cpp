@@ -1,4 +1,6 @@
 #include "mlrepo/run/container.hpp"
+#include "mlrepo/docker/container.hpp"
+#include "mlrepo/tools.hpp"
 
 #include "mlrepo/docker/engine.hpp"
 #include "mlrepo/project/select.hpp"
@@ -40,8 +42,8 @@ TestSteps test_steps(const config::ProjectConfig& config, Only only) {
 
 // Builds the chosen projects (and what they depend on).
 Images build_images(const git::Repository& repo, const build::BuildOptions& opt,
-                    build::BuildStatus& status, const changes::EnvLookup& env) {
-  auto outcome = build::run_build(repo, opt, status, env);
+                    build::BuildStatus& status, Tools& tools) {
+  auto outcome = build::run_build(repo, opt, status, tools);
   Images out;
   out.view = std::move(outcome.view);
   for (size_t i = 0; i < outcome.plan.size(); ++i) {
@@ -62,9 +64,9 @@ Images build_images(const git::Repository& repo, const build::BuildOptions& opt,
 // that differs from the one pushed.
 Images pulled_images(const git::Repository& repo, build::BuildOptions opt,
                      const std::function<bool(const project::Project&)>& needs_image,
-                     build::BuildStatus& status, const changes::EnvLookup& env) {
+                     build::BuildStatus& status, Tools& tools) {
   opt.plan_only = true;
-  auto outcome = build::run_build(repo, opt, status, env);
+  auto outcome = build::run_build(repo, opt, status, tools);
   Images out;
   out.view = std::move(outcome.view);
   if (outcome.plan.empty())
@@ -73,12 +75,11 @@ Images pulled_images(const git::Repository& repo, build::BuildOptions opt,
     throw UsageError("--pull tests the images in the registry, and " + out.view->config.file +
                          " sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to it, or test local builds without --pull");
-  util::SpawnRunner runner;
-  registry::DockerConfigCredentials credentials(runner);
+  auto& credentials = tools.credentials();
   registry::ClientOptions client_options;
   client_options.on_retry = [](const std::string& what) { spdlog::warn("registry check of {}", what); };
   registry::Client client(credentials, client_options);
-  docker::Engine engine(runner, out.view->config.docker);
+  docker::Engine engine(tools.runner(), out.view->config.docker);
   engine.require_reachable();
   for (const auto& item : outcome.plan) {
     if (!item.requested)
@@ -119,9 +120,9 @@ Images pulled_images(const git::Repository& repo, build::BuildOptions opt,
 } // namespace
 
 Images prepare_images(const git::Repository& repo, const build::BuildOptions& opt, bool pull,
-                      build::BuildStatus& status, const changes::EnvLookup& env,
+                      build::BuildStatus& status, Tools& tools,
                       const std::function<bool(const project::Project&)>& needs_image) {
-  return pull ? pulled_images(repo, opt, needs_image, status, env) : build_images(repo, opt, status, env);
+  return pull ? pulled_images(repo, opt, needs_image, status, tools) : build_images(repo, opt, status, tools);
 }
 
 namespace {
@@ -163,41 +164,6 @@ void check_volumes(const config::RunSettings& settings, const RunOptions& opt, c
 
 } // namespace
 
-ContainerGuard::ContainerGuard(std::string docker, const std::string& project)
-    : docker_(std::move(docker)), name_(make_name(project)) {}
-
-ContainerGuard::~ContainerGuard() {
-  if (util::interrupted())
-    remove();
-}
-
-void ContainerGuard::stop() {
-  util::ProcessSpec spec;
-  spec.argv = {docker_, "stop", "--time", "3", name_};
-  spec.ignore_interrupt = true;
-  try {
-    runner_.run(spec);
-  } catch (const Error&) {
-  }
-}
-
-void ContainerGuard::remove() {
-  util::ProcessSpec spec;
-  spec.argv = {docker_, "rm", "--force", name_};
-  spec.ignore_interrupt = true;
-  try {
-    runner_.run(spec);
-  } catch (const Error&) {
-  }
-}
-
-std::string ContainerGuard::make_name(const std::string& project) {
-  static int counter = 0;
-  std::string safe;
-  for (char c : project)
-    safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ? c : '-';
-  return "mlrepo-" + safe + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-}
 
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
                                   const config::RunSettings& settings, const RunOptions& opt,
@@ -247,14 +213,13 @@ std::vector<std::string> run_argv(const std::string& docker, const std::string& 
   return argv;
 }
 
-TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::BuildStatus& status,
-                      const changes::EnvLookup& env) {
+TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::BuildStatus& status, Tools& tools) {
   TestOutcome outcome;
   auto has_steps = [&](const project::Project& p) { return !test_steps(*p.config, opt.only).empty(); };
-  auto images = prepare_images(repo, opt.build, opt.pull, status, env, has_steps);
+  auto images = prepare_images(repo, opt.build, opt.pull, status, tools, has_steps);
   outcome.not_built = images.not_built;
   const View& view = *images.view;
-  util::SpawnRunner runner;
+  auto& runner = tools.runner();
   bool many = images.built.size() > 1;
   for (const auto& project : view.graph.projects()) {
     auto it = images.built.find(project.name);
@@ -274,7 +239,7 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
     }
     bool ok = true;
     for (const auto& [what, command] : steps) {
-      ContainerGuard container(view.config.docker, project.name);
+      docker::ContainerGuard container(tools.runner(), view.config.docker, project.name);
       util::ProcessSpec spec;
       spec.argv = {view.config.docker, "run", "--rm", "--init", "--name", container.name(), it->second};
       spec.on_interrupt = [&container] { container.stop(); };
@@ -303,8 +268,7 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
   return outcome;
 }
 
-int run_project(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status,
-                const changes::EnvLookup& env) {
+int run_project(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status, Tools& tools) {
   {
     View before = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
     refuse_invalid_named(before, {opt.project}, opt.cwd, repo.workdir());
@@ -317,7 +281,7 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
   bo.projects = {opt.project};
   bo.cwd = opt.cwd;
   bo.build_args = opt.build_args;
-  auto images = build_images(repo, bo, status, env);
+  auto images = build_images(repo, bo, status, tools);
   const View& view = *images.view;
   auto chosen = project::resolve_projects(view.graph, {opt.project}, opt.cwd, repo.workdir());
   const auto& project = view.graph.projects()[chosen.at(0)];
@@ -325,7 +289,7 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
   if (built == images.built.end())
     throw Error(ExitCode::WorkFailed, "cannot run " + project.name + ": its image did not build");
   bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
-  ContainerGuard container(view.config.docker, project.name);
+  docker::ContainerGuard container(tools.runner(), view.config.docker, project.name);
   util::ProcessSpec spec;
   spec.argv = run_argv(view.config.docker, built->second, project.config->run, opt,
                        repo.workdir(), tty, container.name());
@@ -345,8 +309,7 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
   } else {
     spec.inherit_stdin = true;
   }
-  util::SpawnRunner runner;
-  auto r = runner.run(spec);
+  auto r = tools.runner().run(spec);
   if (relay) {
     relay->finish();
     auto typed = relay->last_interrupt();

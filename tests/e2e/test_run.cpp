@@ -227,3 +227,40 @@ TEST_CASE("run: on a terminal, Ctrl-C reaches the command and mlrepo exits 130",
   CHECK(result["seconds"].get<double>() < 10);
   CHECK(no_container_left(r.images.prefix() + "good"));
 }
+
+// One progress printer, chosen once from the run context: in GitHub Actions
+// every command that builds shows GitHub's log groups and writes the build
+// table to the step summary, as `build` does; a current image says nothing.
+TEST_CASE("test, run and job run in GitHub Actions: the build's log groups and step summary, as build gives them",
+          "[test][run][docker]") {
+  RunRepo r;
+  r.repo.write("good/mlrepo.yaml", "test: sh check.sh\njob:\n  command: [sh, -c, 'echo job ran']\n");
+  r.repo.commit();
+  auto summary = r.repo.path() / ".git" / "summary.md";
+  Env actions{{"GITHUB_ACTIONS", "true"}, {"GITHUB_STEP_SUMMARY", summary.string()}, {"NO_COLOR", "1"}};
+  auto tested = r.repo.mlrepo({"test", "good"}, actions);
+  INFO(tested.err);
+  CHECK(tested.code == 0);
+  CHECK_THAT(tested.err, Contains("::group::good: built") && Contains("::endgroup::") &&
+                             !Contains("==> good: building") && !Contains("[good] Step"));
+  auto text = mlrepo::util::read_file(summary).value_or("");
+  CHECK_THAT(text, Contains("### mlrepo build") && Contains("| good | built |") && Contains("### mlrepo test"));
+
+  // Current now: nothing of the build is said, in the log or the summary.
+  fs::remove(summary);
+  auto again = r.repo.mlrepo({"test", "good"}, actions);
+  CHECK(again.code == 0);
+  CHECK_THAT(again.err, !Contains("::group::good") && Contains("all-good"));
+  CHECK_THAT(mlrepo::util::read_file(summary).value_or(""), !Contains("### mlrepo build"));
+
+  // run and job run choose the same printer.
+  r.repo.write("good/check.sh", "echo changed\n");
+  auto ran = r.repo.mlrepo({"run", "good", "--", "true"}, actions);
+  CHECK(ran.code == 0);
+  CHECK_THAT(ran.err, Contains("::group::good: built"));
+  r.repo.write("good/check.sh", "echo changed again\n");
+  auto job = r.repo.mlrepo({"job", "run", "good"}, actions);
+  INFO(job.err);
+  CHECK(job.code == 0);
+  CHECK_THAT(job.err, Contains("::group::good: built") && Contains("job ran"));
+}

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace mlrepo {
+class Tools;
+}
+
 namespace mlrepo::build {
 
 struct BuildOptions {
@@ -39,19 +43,18 @@ struct BuildOutcome {
   bool nothing_to_do = false;
 };
 
-BuildOutcome run_build(const git::Repository& repo, BuildOptions options, BuildStatus& status,
-                       const changes::EnvLookup& env);
+BuildOutcome run_build(const git::Repository& repo, BuildOptions options, BuildStatus& status, Tools& tools);
 
 // Branch, default-branch and source facts for tags and labels, from git or
 // the GitHub Actions environment.
 PlanInputs plan_inputs(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                       const changes::EnvLookup& env);
+                       const context::RunContext& env);
 
 // The chosen projects' plan items at `commit` (its committed content only,
 // the work tree ignored), without the dependencies they pull in: what
 // promote and release name, as a build of that commit would.
 std::vector<PlanItem> plan_commit(const git::Repository& repo, const View& view, const git_oid& commit,
-                                  const std::vector<size_t>& chosen, const changes::EnvLookup& env);
+                                  const std::vector<size_t>& chosen, const context::RunContext& env);
 
 // True when any result failed, was blocked or cancelled.
 bool any_failed(const std::vector<Result>& results);

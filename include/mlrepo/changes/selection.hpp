@@ -1,17 +1,14 @@
 #pragma once
-// Which two revisions a change is measured between: from flags, from the
-// GitHub Actions event, or from the default branch.
+// Which two revisions a change is measured between: from flags, from the CI
+// provider's event (the run context's change hint), or from the default branch.
 #include "mlrepo/config/config.hpp"
+#include "mlrepo/context/run_context.hpp"
 #include "mlrepo/git/repository.hpp"
 
-#include <functional>
 #include <optional>
 #include <string>
 
 namespace mlrepo::changes {
-
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-EnvLookup process_env();
 
 struct SelectionOptions {
   std::optional<std::string> base;
@@ -38,12 +35,6 @@ std::string default_branch_name(const git::Repository& repo, const config::Works
 std::optional<std::string> default_branch_ref(const git::Repository& repo, const std::string& name);
 
 Selection select_revisions(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                           const SelectionOptions& options, const EnvLookup& env);
-
-bool running_in_ci(const EnvLookup& env);
-bool running_in_github_actions(const EnvLookup& env);
-// A GitHub Actions run that gets no repository secrets: a pull request from a
-// fork, or one Dependabot started.
-bool github_run_without_secrets(const EnvLookup& env);
+                           const SelectionOptions& options, const context::RunContext& run);
 
 } // namespace mlrepo::changes

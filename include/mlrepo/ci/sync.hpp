@@ -12,8 +12,6 @@ namespace mlrepo::ci {
 
 using generated::SyncReport;
 
-bool is_generated(const std::string& content);
-
 // With check, nothing is written: the report says what would change. With
 // prune, generated workflows not in `files` are obsolete and deleted.
 SyncReport sync_workflows(const std::string& workdir, const std::vector<GeneratedFile>& files,

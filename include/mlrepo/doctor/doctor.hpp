@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+namespace mlrepo {
+class Tools;
+}
+
 namespace mlrepo::doctor {
 
 enum class Level { Ok, Warn, Fail, Skip }; // Skip: could not run, and says why
@@ -18,6 +22,6 @@ struct Check {
   bool bad_input = false; // a failure of the user's files (exit 2), not the machine (exit 3)
 };
 
-std::vector<Check> run_checks(const std::filesystem::path& start, util::ProcessRunner& runner);
+std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools);
 
 } // namespace mlrepo::doctor

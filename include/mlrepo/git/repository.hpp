@@ -58,12 +58,8 @@ public:
   bool delete_tag(const std::string& name) const;
   // The target of a symbolic reference, e.g. refs/remotes/origin/HEAD.
   std::optional<std::string> symbolic_target(const std::string& name) const;
-
-  std::string read_blob(const git_oid& oid) const;
-
-  // Whether objects may be missing on purpose (a partial clone: a promisor
-  // remote, `git clone --filter`).
-  bool is_partial() const;
+  // The URL of the remote `name` ("origin"), as configured; nullopt without one.
+  std::optional<std::string> remote_url(const std::string& name) const;
 
 private:
   explicit Repository(RepositoryPtr repo);

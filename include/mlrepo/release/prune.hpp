@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace mlrepo {
+class Tools;
+}
+
 namespace mlrepo::release {
 
 // One image (manifest digest) of a project's repository.
@@ -57,8 +61,7 @@ struct PruneOutcome {
 // Throws registry::DeleteUnsupported when the registry refuses deletes (no
 // image of that call is half-deleted: each deletion is one request), and
 // Error for the rest; what was deleted before is in the callback's record.
-PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& options, const changes::EnvLookup& env,
-                       registry::CredentialSource& credentials);
+PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& options, Tools& tools);
 
 // The tags prune may remove: content-<hash>, <40-hex commit> and <commit>-dirty.
 bool prunable_tag(const std::string& tag);

@@ -16,7 +16,7 @@ struct BuildStatusOptions {
   // already current says nothing.
   bool only_when_building = false;
   bool color = false;
-  std::optional<std::string> step_summary; // $GITHUB_STEP_SUMMARY, for GitHub
+  std::optional<std::string> step_summary; // the run's summary file (RunContext::step_summary)
 };
 
 std::unique_ptr<build::BuildStatus> text_build_status(BuildStatusOptions options);
@@ -25,7 +25,7 @@ std::unique_ptr<build::BuildStatus> github_build_status(BuildStatusOptions optio
 // `build --json-report`: {"results":[{"name","status","duration_s","images","log"}]}
 std::string build_report_json(const std::vector<build::Result>& results);
 
-// The end-of-run table, also used for $GITHUB_STEP_SUMMARY (markdown).
+// The end-of-run table, also the run's step summary (markdown).
 std::string summary_table(const std::vector<build::Result>& results, bool markdown);
 
 // The last `n` lines of a file, for failures.

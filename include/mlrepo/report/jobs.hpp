@@ -1,7 +1,7 @@
 #pragma once
 // How `mlrepo job` shows jobs: the `job list` text and JSON, the line that
 // ends `job run`, and its GitHub job summary.
-#include "mlrepo/job/job.hpp"
+#include "mlrepo/job/local.hpp"
 
 #include <string>
 #include <vector>
@@ -17,7 +17,7 @@ const char* concurrency_name(config::Concurrency c);
 
 // "churn-model: succeeded on attempt 2/3 in 4.1s (exit code 0); image ... (sha256:...)"
 std::string job_run_line(const job::RunReport& report);
-// Markdown for $GITHUB_STEP_SUMMARY.
+// Markdown for the run's step summary.
 std::string job_run_markdown(const job::RunReport& report);
 
 } // namespace mlrepo::report

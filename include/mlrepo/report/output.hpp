@@ -20,7 +20,7 @@ std::string changed_json(const project::Graph& graph, const changes::ChangeSet& 
                          const Releases* releases = nullptr);
 // {"include":[{"project":NAME,"path":PATH}]} on one line, no newline.
 std::string github_matrix(const project::Graph& graph, const changes::ChangeSet& set);
-// The lines --github-output appends to $GITHUB_OUTPUT.
+// The lines --github-output appends to the step's outputs file.
 std::string github_output(const project::Graph& graph, const changes::ChangeSet& set);
 
 std::string graph_json(const project::Graph& graph);

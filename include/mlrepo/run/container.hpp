@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace mlrepo {
+class Tools;
+}
+
 namespace mlrepo::run {
 
 // The chosen projects' images: built if needed (with what they depend on),
@@ -26,7 +30,7 @@ struct Images {
   std::map<std::string, std::string> why_not;
 };
 Images prepare_images(const git::Repository& repo, const build::BuildOptions& options, bool pull,
-                      build::BuildStatus& status, const changes::EnvLookup& env,
+                      build::BuildStatus& status, Tools& tools,
                       const std::function<bool(const project::Project&)>& needs_image = {});
 
 enum class Only { Both, Lint, Test };
@@ -47,8 +51,7 @@ struct TestOutcome {
   std::map<std::string, std::string> tested; // project -> the image reference its tests ran in
 };
 
-TestOutcome run_tests(const git::Repository& repo, TestOptions options, build::BuildStatus& status,
-                      const changes::EnvLookup& env);
+TestOutcome run_tests(const git::Repository& repo, TestOptions options, build::BuildStatus& status, Tools& tools);
 
 struct RunOptions {
   std::string project;             // name or path
@@ -61,26 +64,6 @@ struct RunOptions {
   std::map<std::string, std::string> build_args;
 };
 
-// A container mlrepo started and must not leave running: its name, and on
-// interrupt `docker stop` (SIGTERM, then SIGKILL after a grace period) so the
-// contract's "130 means every child has stopped" holds for containers too
-// (the docker CLI alone leaves a detached container running when killed).
-class ContainerGuard {
-public:
-  ContainerGuard(std::string docker, const std::string& project);
-  ~ContainerGuard();
-  ContainerGuard(const ContainerGuard&) = delete;
-  ContainerGuard& operator=(const ContainerGuard&) = delete;
-  const std::string& name() const { return name_; }
-  void stop();
-  void remove();
-
-private:
-  static std::string make_name(const std::string& project);
-  std::string docker_, name_;
-  util::SpawnRunner runner_;
-};
-
 // The `docker run` argv (without running it), for tests and --dry-run.
 // `name`: the container's name, by which an interrupt stops it.
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
@@ -88,8 +71,7 @@ std::vector<std::string> run_argv(const std::string& docker, const std::string& 
                                   const std::string& workdir, bool tty, const std::string& name = "");
 
 // Builds if needed, then runs the container in the foreground; returns its exit code.
-int run_project(const git::Repository& repo, const RunOptions& options, build::BuildStatus& status,
-                const changes::EnvLookup& env);
+int run_project(const git::Repository& repo, const RunOptions& options, build::BuildStatus& status, Tools& tools);
 
 // The argv that runs a configured command: one string goes to /bin/sh -c.
 std::vector<std::string> command_argv(const std::vector<std::string>& command);

@@ -1,9 +1,11 @@
 #pragma once
-// A project's `job:` spec, as the local engine runs it and as `job list`
-// explains it. The same spec is what generated CI schedules (ci/) and what
-// Kubernetes manifests render (deploy/).
-#include "mlrepo/build/build.hpp"
+// A project's `job:` spec as `job list` explains it and the local engine
+// needs it (its next runs, where it runs, its resources in docker's terms,
+// its missing secrets). The same spec is what generated CI schedules (ci/)
+// and what Kubernetes manifests render (deploy/).
+#include "mlrepo/changes/selection.hpp"
 #include "mlrepo/config/config.hpp"
+#include "mlrepo/workspace.hpp"
 #include "mlrepo/docker/engine.hpp"
 #include "mlrepo/util/timezone.hpp"
 
@@ -45,44 +47,12 @@ std::string docker_memory(const std::string& quantity);
 std::vector<std::string> resource_problems(const config::JobSpec& spec, const docker::EngineInfo& engine);
 
 // The secrets (names, as in the spec's values) that `env` lacks or has empty.
-std::vector<std::string> missing_secrets(const config::JobSpec& spec, const changes::EnvLookup& env);
+std::vector<std::string> missing_secrets(const config::JobSpec& spec, const context::RunContext& env);
 
 // The `docker run` argv of one attempt. Secrets are passed by name only
 // (`-e VARIABLE`): docker reads each value from its own environment, so no
 // value is ever in argv. `args` (when set) replaces the spec's args.
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image, const config::JobSpec& spec,
                                   const std::optional<std::vector<std::string>>& args, const std::string& name);
-
-struct RunOptions {
-  std::string project; // name or path
-  std::string cwd;     // absolute
-  bool pull = false;   // the registry's image for this content, by digest; nothing built
-  std::optional<std::vector<std::string>> args;
-  // Run a GPU job without its GPU (a smoke test on a laptop): the request is
-  // dropped, and said; nothing else changes.
-  bool no_gpu = false;
-};
-
-struct RunReport {
-  std::string project;
-  std::string image;  // the reference run (repository@sha256:... when pulled)
-  std::string digest; // sha256:...: the registry's digest when pulled or pushed, else the image ID
-  bool digest_is_image_id = false; // never pushed: only the engine's image ID is known
-  int attempts = 0;
-  int max_attempts = 1;
-  int exit_code = 0; // of the last attempt
-  bool timed_out = false;
-  bool interrupted = false;
-  double seconds = 0;
-  std::int64_t timeout_seconds = 0; // the spec's, for messages
-  bool ok() const { return exit_code == 0 && !timed_out && !interrupted; }
-};
-
-// Runs the job in the local engine exactly as specified: command and args,
-// env, secrets from `env` (the variable named like each secret), resources,
-// the timeout for the whole job, and retries. Throws before anything builds
-// or runs when a secret is missing or the engine cannot give the resources.
-RunReport run_job(const git::Repository& repo, const RunOptions& options, build::BuildStatus& status,
-                  const changes::EnvLookup& env);
 
 } // namespace mlrepo::job
