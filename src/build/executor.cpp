@@ -1,5 +1,7 @@
 #include "mlrepo/build/executor.hpp"
 
+#include "mlrepo/util/dag.hpp"
+
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/process.hpp"
 #include "mlrepo/util/text.hpp"
@@ -487,77 +489,39 @@ std::vector<Result> execute(const std::vector<PlanItem>& plan, docker::Engine& e
     opt.before_building(building);
   }
 
-  enum class State { Pending, Running, Done };
-  std::vector<State> state(plan.size(), State::Pending);
   std::vector<Result> results(plan.size());
+  std::vector<std::vector<size_t>> deps(plan.size());
   for (size_t i = 0; i < plan.size(); ++i) {
     results[i].item = i;
     results[i].name = plan[i].name;
+    deps[i] = plan[i].deps;
   }
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<std::thread> threads;
-  size_t running = 0;
-  bool stop = false;
-
-  auto finish = [&](size_t i, Result r) {
+  util::DagOptions dag;
+  dag.jobs = opt.jobs;
+  dag.keep_going = opt.keep_going;
+  util::DagCallbacks cb;
+  cb.run = [&](size_t i) {
+    Job job(plan[i], plan, engine, opt, status, presence[i]);
+    Result r = job.run();
     r.item = i;
     status.finished(plan[i], r);
-    std::lock_guard lock(mutex);
     results[i] = std::move(r);
-    state[i] = State::Done;
-    --running;
-    if (results[i].status == Status::Failed && !opt.keep_going)
-      stop = true;
-    cv.notify_all();
-  };
-
-  std::unique_lock lock(mutex);
-  for (;;) {
-    if (util::interrupted())
-      stop = true;
-    bool progressed = false;
-    for (size_t i = 0; i < plan.size(); ++i) {
-      if (state[i] != State::Pending)
-        continue;
-      bool ready = true;
-      const Result* bad = nullptr;
-      for (size_t d : plan[i].deps) {
-        if (state[d] != State::Done)
-          ready = false;
-        else if (results[d].status != Status::Built && results[d].status != Status::Skipped)
-          bad = &results[d];
-      }
-      if (bad && (bad->status == Status::Failed || bad->status == Status::Blocked)) {
-        state[i] = State::Done;
-        results[i].status = Status::Blocked;
-        results[i].error = "depends on " + bad->name + ", which " +
-                           (bad->status == Status::Failed ? "failed" : "is blocked");
-        status.finished(plan[i], results[i]);
-        progressed = true;
-        continue;
-      }
-      if (!ready || stop || bad || running >= static_cast<size_t>(opt.jobs))
-        continue;
-      state[i] = State::Running;
-      ++running;
-      progressed = true;
-      threads.emplace_back([&, i] {
-        Job job(plan[i], plan, engine, opt, status, presence[i]);
-        finish(i, job.run());
-      });
+    switch (results[i].status) {
+    case Status::Built:
+    case Status::Skipped: return util::NodeState::Succeeded;
+    case Status::Failed: return util::NodeState::Failed;
+    default: return util::NodeState::Stopped;
     }
-    if (progressed)
-      continue;
-    if (running == 0)
-      break;
-    cv.wait_for(lock, std::chrono::milliseconds(100));
-  }
-  lock.unlock();
-  for (auto& t : threads)
-    t.join();
+  };
+  cb.blocked = [&](size_t i, size_t cause) {
+    const Result& bad = results[cause];
+    results[i].status = Status::Blocked;
+    results[i].error = "depends on " + bad.name + ", which " + (bad.status == Status::Failed ? "failed" : "is blocked");
+    status.finished(plan[i], results[i]);
+  };
+  auto states = util::run_dag(deps, dag, cb);
   for (size_t i = 0; i < plan.size(); ++i)
-    if (state[i] == State::Pending) {
+    if (states[i] == util::NodeState::NotStarted) {
       results[i].status = Status::Cancelled;
       results[i].error = util::interrupted() ? "interrupted" : "not started after an earlier failure";
       status.finished(plan[i], results[i]);
