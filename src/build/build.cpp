@@ -1,4 +1,6 @@
 #include "mlrepo/build/build.hpp"
+
+#include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 
 #include "mlrepo/project/dockerfile.hpp"
@@ -170,9 +172,7 @@ bool any_failed(const std::vector<Result>& results) {
 
 BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatus& status, Tools& tools) {
   const auto& env = tools.run();
-  int selections = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0);
-  if (selections > 1)
-    throw UsageError("choose projects one way: PROJECT..., --changed or --all");
+  require_one_way({opt.changed, opt.all, !opt.projects.empty()}, "PROJECT..., --changed or --all");
   BuildOutcome out;
   std::optional<ChangesResult> changes;
   if (opt.changed)
@@ -194,29 +194,14 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
                          " at the repository's root sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to it, or build without --push");
 
-  std::vector<size_t> chosen;
-  if (opt.all) {
-    for (size_t i = 0; i < graph.projects().size(); ++i)
-      chosen.push_back(i);
-  } else if (changes) {
-    for (const auto& c : changes->set.changed) {
-      const auto& path = changes->selection.uncommitted ? graph.projects()[c.project].path
-                                                        : changes->view.graph.projects()[c.project].path;
-      if (auto i = graph.find(path))
-        chosen.push_back(*i);
-    }
-    if (chosen.empty())
-      spdlog::info("no project changed: nothing to build{}",
-                   changes->set.base == changes->set.head && opt.exec.push
-                       ? " (on the default branch --changed compares HEAD with itself; 'mlrepo build --all --push' "
-                         "builds and pushes whatever the registry lacks)"
-                       : "");
-  } else if (!opt.projects.empty()) {
-    refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
-    chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
-  } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
-    chosen.push_back(*here);
-  } else {
+  ProjectChoice choice{.names = opt.projects, .all = opt.all, .cwd = opt.cwd};
+  if (changes) {
+    choice.changed = &changes->set;
+    // Its view moved into ours when it counted uncommitted work.
+    choice.changed_graph = changes->selection.uncommitted ? &graph : &changes->view.graph;
+  }
+  auto picked = choose_projects(repo, view, choice);
+  if (!picked) {
     // The example names a project of this repository, with the command the user ran.
     std::string example = graph.projects().empty() ? "NAME" : graph.projects()[0].name;
     throw UsageError("which projects? Name them, or use --changed or --all",
@@ -225,6 +210,13 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
                          : "e.g. 'mlrepo " + opt.command + " " + example + "', 'mlrepo " + opt.command +
                                " --changed', or run it inside a project directory ('mlrepo list' shows them)");
   }
+  std::vector<size_t> chosen = std::move(*picked);
+  if (changes && chosen.empty())
+      spdlog::info("no project changed: nothing to build{}",
+                   changes->set.base == changes->set.head && opt.exec.push
+                       ? " (on the default branch --changed compares HEAD with itself; 'mlrepo build --all --push' "
+                         "builds and pushes whatever the registry lacks)"
+                       : "");
 
   out.nothing_to_do = chosen.empty();
   if (chosen.empty())

@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "common.hpp"
+#include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 
 #include "mlrepo/deploy/kubernetes.hpp"
@@ -145,11 +146,13 @@ void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Acti
         c.args = args;
       if (c.project.empty()) {
         View view = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
-        auto here = project::project_at(view.graph, c.cwd, repo.workdir());
+        ProjectChoice where;
+        where.cwd = c.cwd;
+        auto here = choose_projects(repo, view, where);
         if (!here)
           throw UsageError("which project? 'mlrepo job run PROJECT [-- ARGS...]'",
                            "name one, or run it inside a project directory ('mlrepo job list' shows the jobs)");
-        c.project = util::join_path(repo.workdir(), view.graph.projects()[*here].path);
+        c.project = util::join_path(repo.workdir(), view.graph.projects()[here->at(0)].path);
       }
       // A stale image rebuilds with the progress `build` shows; a current one says nothing.
       auto status = tools.build_status(global.quiet, !global.verbose);

@@ -4,6 +4,7 @@
 #include "mlrepo/build/build.hpp"
 #include "mlrepo/build/plan.hpp"
 #include "mlrepo/project/select.hpp"
+#include "mlrepo/choose.hpp"
 #include "mlrepo/release/promote.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/image_ref.hpp"
@@ -94,9 +95,7 @@ void warn_env_off_default_branch(const git::Repository& repo, const config::Work
 RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, Tools& tools) {
   const auto& env = tools.run();
   auto& credentials = tools.credentials();
-  int ways = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0);
-  if (ways > 1)
-    throw UsageError("choose projects one way: PROJECT..., --changed or --all");
+  require_one_way({opt.changed, opt.all, !opt.projects.empty()}, "PROJECT..., --changed or --all");
   bool stream = opt.out_dir && *opt.out_dir == "-";
   if (stream && opt.check)
     throw UsageError("--check compares files on disk; it does not go with -o -");
@@ -130,26 +129,13 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   }
 
   const auto& graph = view.graph;
-  std::vector<size_t> chosen;
-  if (opt.all) {
-    for (size_t i = 0; i < graph.projects().size(); ++i)
-      chosen.push_back(i);
-  } else if (changes) {
-    for (const auto& c : changes->set.changed)
-      if (auto i = graph.find(changes->view.graph.projects()[c.project].path))
-        chosen.push_back(*i);
-  } else if (!opt.projects.empty()) {
-    refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
-    chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
-    for (size_t i : chosen)
-      if (!graph.projects()[i].config->job && !opt.skip_without_job)
-        throw UsageError(graph.projects()[i].name + " has no job: nothing in " + graph.projects()[i].config->file +
-                             " says how to run it",
-                         "add a 'job:' (docs/jobs.md)");
-  } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
-    chosen.push_back(*here);
-  } else {
-  {
+  ProjectChoice choice{.names = opt.projects, .all = opt.all, .cwd = opt.cwd};
+  if (changes) {
+    choice.changed = &changes->set;
+    choice.changed_graph = &changes->view.graph;
+  }
+  auto picked = choose_projects(repo, view, choice);
+  if (!picked) {
     // The example names a project of this repository that has a job.
     std::string example;
     for (const auto& p : graph.projects())
@@ -160,7 +146,13 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
                          (example.empty() ? std::string(" (no project has a job: add a 'job:', docs/jobs.md)")
                                           : ", or 'mlrepo job render " + example + " -o -'"));
   }
-  }
+  std::vector<size_t> chosen = std::move(*picked);
+  if (!opt.projects.empty() && !opt.skip_without_job)
+    for (size_t i : chosen)
+      if (!graph.projects()[i].config->job)
+        throw UsageError(graph.projects()[i].name + " has no job: nothing in " + graph.projects()[i].config->file +
+                             " says how to run it",
+                         "add a 'job:' (docs/jobs.md)");
   std::erase_if(chosen, [&](size_t i) { return !graph.projects()[i].config->job; });
 
   RenderOutcome out;

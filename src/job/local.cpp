@@ -3,6 +3,7 @@
 // all, and the last attempt's exit code as the answer.
 #include "mlrepo/job/local.hpp"
 #include "mlrepo/docker/container.hpp"
+#include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 
 #include "mlrepo/project/select.hpp"
@@ -32,8 +33,7 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
   std::string docker;
   {
     View view = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
-    refuse_invalid_named(view, {opt.project}, opt.cwd, repo.workdir());
-    auto chosen = project::resolve_projects(view.graph, {opt.project}, opt.cwd, repo.workdir());
+    auto chosen = *choose_projects(repo, view, {.names = {opt.project}, .cwd = opt.cwd});
     const auto& p = view.graph.projects()[chosen.at(0)];
     name = p.name;
     config_file = util::join_path(p.path, "mlrepo.yaml");

@@ -1,4 +1,6 @@
 #include "mlrepo/release/promote.hpp"
+
+#include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 #include "mlrepo/release/tags.hpp"
 
@@ -77,9 +79,8 @@ bool PromoteOutcome::any_failed() const {
 PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& opt, Tools& tools) {
   const auto& env = tools.run();
   auto& credentials = tools.credentials();
-  int ways = (opt.changed ? 1 : 0) + (opt.all ? 1 : 0) + (!opt.projects.empty() ? 1 : 0) + (opt.release ? 1 : 0);
-  if (ways > 1)
-    throw UsageError("choose projects one way: PROJECT..., --changed, --all or --release");
+  require_one_way({opt.changed, opt.all, !opt.projects.empty(), opt.release},
+                  "PROJECT..., --changed, --all or --release");
   if (opt.release && !opt.tags.empty())
     throw UsageError("--release chooses the tags itself (VERSION, MAJOR.MINOR, MAJOR, latest); drop --tag");
 
@@ -129,22 +130,19 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
                            git::oid_hex(commit).substr(0, 12) + " does not have",
                        "'mlrepo list --rev " + git::oid_hex(commit).substr(0, 12) + "' shows its projects");
     chosen.push_back(*i);
-  } else if (opt.all) {
-    for (size_t i = 0; i < graph.projects().size(); ++i)
-      chosen.push_back(i);
-  } else if (changes) {
-    for (const auto& c : changes->set.changed)
-      if (auto i = graph.find(changes->view.graph.projects()[c.project].path))
-        chosen.push_back(*i);
-  } else if (!opt.projects.empty()) {
-    refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
-    chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
-  } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir())) {
-    chosen.push_back(*here);
   } else {
-    std::string example = graph.projects().empty() ? "NAME" : graph.projects()[0].name;
-    throw UsageError("which projects? Name them, or use --changed or --all",
-                     "e.g. 'mlrepo promote " + example + " --tag stable'");
+    ProjectChoice choice{.names = opt.projects, .all = opt.all, .cwd = opt.cwd};
+    if (changes) {
+      choice.changed = &changes->set;
+      choice.changed_graph = &changes->view.graph;
+    }
+    auto picked = choose_projects(repo, view, choice);
+    if (!picked) {
+      std::string example = graph.projects().empty() ? "NAME" : graph.projects()[0].name;
+      throw UsageError("which projects? Name them, or use --changed or --all",
+                       "e.g. 'mlrepo promote " + example + " --tag stable'");
+    }
+    chosen = std::move(*picked);
   }
 
   if (opt.ci_only)

@@ -1,4 +1,6 @@
 #include "mlrepo/release/prune.hpp"
+
+#include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 
 #include "mlrepo/project/select.hpp"
@@ -203,8 +205,7 @@ bool prunable_tag(const std::string& tag) {
 
 PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Tools& tools) {
   auto& credentials = tools.credentials();
-  if (opt.all && !opt.projects.empty())
-    throw UsageError("choose projects one way: PROJECT... or --all");
+  require_one_way({opt.all, !opt.projects.empty()}, "PROJECT... or --all");
 
   // 1. The default branch: its projects are the ones that exist, its config
   //    names the registry and the retention settings.
@@ -234,19 +235,12 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Too
   const auto& graph = view.graph;
 
   // 2. The projects.
-  std::vector<size_t> chosen;
-  if (opt.all) {
-    for (size_t i = 0; i < graph.projects().size(); ++i)
-      chosen.push_back(i);
-  } else if (!opt.projects.empty()) {
-    refuse_invalid_named(view, opt.projects, opt.cwd, repo.workdir());
-    chosen = project::resolve_projects(graph, opt.projects, opt.cwd, repo.workdir());
-  } else if (auto here = project::project_at(graph, opt.cwd, repo.workdir()); here && !opt.removed) {
-    chosen.push_back(*here);
-  } else if (!opt.removed) {
+  // With --removed alone, no project of the default branch is chosen.
+  auto picked = choose_projects(repo, view, {.names = opt.projects, .all = opt.all, .cwd = opt.cwd, .here = !opt.removed});
+  if (!picked && !opt.removed)
     throw UsageError("which projects? Name them, or use --all (and --removed for projects that are gone)",
                      "e.g. 'mlrepo prune --all --dry-run' to see what would go");
-  }
+  std::vector<size_t> chosen = picked.value_or(std::vector<size_t>{});
   std::sort(chosen.begin(), chosen.end());
 
   // 3. What the registry holds: the chosen projects, and everything built

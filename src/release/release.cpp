@@ -1,4 +1,5 @@
 #include "mlrepo/build/build.hpp"
+#include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 #include "mlrepo/build/plan.hpp"
 #include "mlrepo/project/select.hpp"
@@ -78,8 +79,7 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
   if (committed.config.registry.empty())
     throw UsageError("a release promotes the project's image in the registry, and mlrepo.yaml sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml");
-  refuse_invalid_named(committed, {opt.project}, opt.cwd, repo.workdir());
-  auto chosen = project::resolve_projects(committed.graph, {opt.project}, opt.cwd, repo.workdir());
+  auto chosen = *choose_projects(repo, committed, {.names = {opt.project}, .cwd = opt.cwd});
   const auto& project = committed.graph.projects()[chosen.at(0)];
   out.tag = project.name + "/v" + version->str();
 

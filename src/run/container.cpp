@@ -1,5 +1,6 @@
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/docker/container.hpp"
+#include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 
 #include "mlrepo/docker/engine.hpp"
@@ -271,8 +272,7 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
 int run_project(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status, Tools& tools) {
   {
     View before = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
-    refuse_invalid_named(before, {opt.project}, opt.cwd, repo.workdir());
-    auto chosen = project::resolve_projects(before.graph, {opt.project}, opt.cwd, repo.workdir());
+    auto chosen = *choose_projects(repo, before, {.names = {opt.project}, .cwd = opt.cwd});
     const auto& p = before.graph.projects()[chosen.at(0)];
     check_volumes(p.config->run, opt, repo.workdir(), util::join_path(p.path, "mlrepo.yaml"));
   }
@@ -283,7 +283,7 @@ int run_project(const git::Repository& repo, const RunOptions& opt, build::Build
   bo.build_args = opt.build_args;
   auto images = build_images(repo, bo, status, tools);
   const View& view = *images.view;
-  auto chosen = project::resolve_projects(view.graph, {opt.project}, opt.cwd, repo.workdir());
+  auto chosen = *choose_projects(repo, view, {.names = {opt.project}, .cwd = opt.cwd});
   const auto& project = view.graph.projects()[chosen.at(0)];
   auto built = images.built.find(project.name);
   if (built == images.built.end())
