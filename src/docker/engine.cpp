@@ -2,6 +2,7 @@
 
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/image_ref.hpp"
+#include "mlrepo/util/text.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -182,6 +183,15 @@ Presence Engine::local_image(const std::string& ref) {
     return Presence::Absent;
   throw EnvironmentError("cannot check for image " + ref + ": " + trim(r.err),
                          "check that the Docker engine is healthy ('docker info')");
+}
+
+std::optional<std::string> Engine::image_id(const std::string& ref) {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "image", "inspect", "--format", "{{.Id}}", ref};
+  auto r = runner_.run(spec);
+  if (!r.ok())
+    return std::nullopt;
+  return util::last_line(r.out);
 }
 
 std::optional<std::string> Engine::local_image_digest(const std::string& ref) {

@@ -107,8 +107,7 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
     if (auto pushed = engine.local_image_digest(report.image); pushed && !pushed->empty()) {
       report.digest = *pushed;
     } else {
-      auto r = engine.run({docker, "image", "inspect", "--format", "{{.Id}}", report.image}, {});
-      report.digest = r.ok() ? util::last_line(r.out) : "";
+      report.digest = engine.image_id(report.image).value_or("");
       report.digest_is_image_id = true;
     }
   }

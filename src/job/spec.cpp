@@ -2,6 +2,8 @@
 // docker flags its resources, env and secrets become.
 #include "mlrepo/job/spec.hpp"
 
+#include "mlrepo/docker/run.hpp"
+
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/util/cron.hpp"
 #include "mlrepo/util/error.hpp"
@@ -118,47 +120,29 @@ std::vector<std::string> missing_secrets(const config::JobSpec& spec, const cont
 
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image, const config::JobSpec& spec,
                                   const std::optional<std::vector<std::string>>& args, const std::string& name) {
-  // --init: the command is not PID 1, so SIGTERM from a timeout or Ctrl-C
-  // ends it as it would outside a container. No -t: a job is a batch run.
-  std::vector<std::string> argv{docker, "run", "--rm", "--init"};
-  if (!name.empty()) {
-    argv.push_back("--name");
-    argv.push_back(name);
-  }
-  for (const auto& [k, v] : spec.env) {
-    argv.push_back("-e");
-    argv.push_back(k + "=" + v);
-  }
-  for (const auto& [variable, secret] : spec.secrets) {
-    argv.push_back("-e");
-    argv.push_back(variable);
-  }
-  if (spec.cpu) {
-    argv.push_back("--cpus");
-    argv.push_back(docker_cpus(*spec.cpu));
-  }
-  if (spec.memory) {
-    argv.push_back("--memory");
-    argv.push_back(docker_memory(*spec.memory));
-  }
-  if (spec.gpu > 0) {
-    argv.push_back("--gpus");
-    argv.push_back(std::to_string(spec.gpu));
-  }
+  // No -t and no -i: a job is a batch run.
+  docker::RunRequest r;
+  r.image = image;
+  r.name = name;
+  r.env.assign(spec.env.begin(), spec.env.end());
+  for (const auto& [variable, secret] : spec.secrets)
+    r.env_from_engine_env.push_back(variable);
+  if (spec.cpu)
+    r.cpus = docker_cpus(*spec.cpu);
+  if (spec.memory)
+    r.memory = docker_memory(*spec.memory);
+  if (spec.gpu > 0)
+    r.gpus = std::to_string(spec.gpu);
   // command replaces the image's ENTRYPOINT and args its CMD, as in
   // Kubernetes, so the job runs alike everywhere.
-  std::vector<std::string> rest;
   if (!spec.command.empty()) {
     auto cmd = run::command_argv(spec.command);
-    argv.push_back("--entrypoint");
-    argv.push_back(cmd[0]);
-    rest.assign(cmd.begin() + 1, cmd.end());
+    r.entrypoint = cmd[0];
+    r.command.assign(cmd.begin() + 1, cmd.end());
   }
-  argv.push_back(image);
   const auto& a = args ? *args : spec.args;
-  rest.insert(rest.end(), a.begin(), a.end());
-  argv.insert(argv.end(), rest.begin(), rest.end());
-  return argv;
+  r.command.insert(r.command.end(), a.begin(), a.end());
+  return docker::run_argv(docker, r);
 }
 
 } // namespace mlrepo::job

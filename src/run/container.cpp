@@ -1,5 +1,6 @@
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/docker/container.hpp"
+#include "mlrepo/docker/run.hpp"
 #include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 
@@ -169,15 +170,11 @@ void check_volumes(const config::RunSettings& settings, const RunOptions& opt, c
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image,
                                   const config::RunSettings& settings, const RunOptions& opt,
                                   const std::string& workdir, bool tty, const std::string& name) {
-  // --init: the command is not PID 1, which ignores any signal it has no
-  // handler for; Ctrl-C and SIGTERM then end it as they would outside a container.
-  std::vector<std::string> argv{docker, "run", "--rm", "--init", "-i"};
-  if (!name.empty()) {
-    argv.push_back("--name");
-    argv.push_back(name);
-  }
-  if (tty)
-    argv.push_back("-t");
+  docker::RunRequest r;
+  r.image = image;
+  r.name = name;
+  r.interactive = true;
+  r.tty = tty;
   std::map<std::string, std::string> env = settings.env;
   for (const auto& kv : opt.env) {
     auto eq = kv.find('=');
@@ -185,33 +182,17 @@ std::vector<std::string> run_argv(const std::string& docker, const std::string& 
       throw UsageError("--env '" + kv + "' is not KEY=VALUE");
     env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  for (const auto& [k, v] : env) {
-    argv.push_back("-e");
-    argv.push_back(k + "=" + v);
-  }
-  for (const auto& v : settings.volumes) {
-    argv.push_back("-v");
-    argv.push_back(volume_arg(v, workdir, "run.volumes entry", opt.create_missing));
-  }
-  for (const auto& v : opt.volumes) {
-    argv.push_back("-v");
-    argv.push_back(volume_arg(v, opt.cwd, "--volume", opt.create_missing));
-  }
-  if (settings.gpus) {
-    argv.push_back("--gpus");
-    argv.push_back(*settings.gpus);
-  }
-  for (const auto& p : settings.ports) {
-    argv.push_back("-p");
-    argv.push_back(p);
-  }
-  argv.push_back(image);
+  r.env.assign(env.begin(), env.end());
+  for (const auto& v : settings.volumes)
+    r.volumes.push_back(volume_arg(v, workdir, "run.volumes entry", opt.create_missing));
+  for (const auto& v : opt.volumes)
+    r.volumes.push_back(volume_arg(v, opt.cwd, "--volume", opt.create_missing));
+  r.gpus = settings.gpus;
+  r.ports = settings.ports;
   const auto& command = opt.args.empty() ? settings.command : opt.args;
-  if (!command.empty()) {
-    auto cmd = opt.args.empty() ? command_argv(command) : command;
-    argv.insert(argv.end(), cmd.begin(), cmd.end());
-  }
-  return argv;
+  if (!command.empty())
+    r.command = opt.args.empty() ? command_argv(command) : command;
+  return docker::run_argv(docker, r);
 }
 
 TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::BuildStatus& status, Tools& tools) {
@@ -242,10 +223,13 @@ TestOutcome run_tests(const git::Repository& repo, TestOptions opt, build::Build
     for (const auto& [what, command] : steps) {
       docker::ContainerGuard container(tools.runner(), view.config.docker, project.name);
       util::ProcessSpec spec;
-      spec.argv = {view.config.docker, "run", "--rm", "--init", "--name", container.name(), it->second};
-      spec.on_interrupt = [&container] { container.stop(); };
       auto cmd = command_argv(command);
-      spec.argv.insert(spec.argv.end(), cmd.begin(), cmd.end());
+      docker::RunRequest request;
+      request.image = it->second;
+      request.name = container.name();
+      request.command = cmd;
+      spec.argv = docker::run_argv(view.config.docker, request);
+      spec.on_interrupt = [&container] { container.stop(); };
       spdlog::info("==> {}: {}: {}", project.name, what, util::shell_quote(cmd));
       std::string prefix = many ? "[" + project.name + "] " : "";
       spec.on_line = [&](std::string_view line) {

@@ -1,5 +1,6 @@
 #include "mlrepo/build/plan.hpp"
 #include "mlrepo/docker/engine.hpp"
+#include "mlrepo/docker/run.hpp"
 #include "mlrepo/util/error.hpp"
 
 #include <algorithm>
@@ -122,4 +123,28 @@ TEST_CASE("branch names become safe tags", "[engine]") {
   CHECK(build::tag_safe("feature/new-model") == "feature-new-model");
   CHECK(build::tag_safe("-x") == "x");
   CHECK(build::tag_safe(std::string(200, 'a')).size() == 128);
+}
+
+TEST_CASE("docker run: every container mlrepo starts is --rm --init, flags in one order, secrets by name only",
+          "[docker]") {
+  mlrepo::docker::RunRequest r;
+  r.image = "img:1";
+  CHECK(mlrepo::docker::run_argv("docker", r) == std::vector<std::string>{"docker", "run", "--rm", "--init", "img:1"});
+  r.name = "mlrepo-app-1";
+  r.interactive = true;
+  r.tty = true;
+  r.env = {{"A", "1"}};
+  r.env_from_engine_env = {"DB_PASSWORD"};
+  r.volumes = {"/data:/data:ro"};
+  r.cpus = "2";
+  r.memory = "1073741824";
+  r.gpus = "all";
+  r.ports = {"8888:8888"};
+  r.entrypoint = "python";
+  r.command = {"-m", "train"};
+  CHECK(mlrepo::docker::run_argv("podman", r) ==
+        std::vector<std::string>{"podman", "run", "--rm", "--init", "-i", "--name", "mlrepo-app-1", "-t", "-e", "A=1",
+                                 "-e", "DB_PASSWORD", "-v", "/data:/data:ro", "--cpus", "2", "--memory",
+                                 "1073741824", "--gpus", "all", "-p", "8888:8888", "--entrypoint", "python",
+                                 "img:1", "-m", "train"});
 }

@@ -77,6 +77,8 @@ public:
   // nullopt when the engine lacks `ref`; else the digest the image has in
   // ref's repository ("" when it was never pushed there or pulled from it).
   std::optional<std::string> local_image_digest(const std::string& ref);
+  // The engine's own ID of a local image (sha256:...); nullopt when it has none.
+  std::optional<std::string> image_id(const std::string& ref);
   // Every repository:tag the engine holds, in one listing, with the digest
   // the image has in that repository ("" when it was never pushed there or
   // pulled from it); nullopt when the listing fails (callers then ask image
