@@ -36,7 +36,7 @@ View make_view(std::unique_ptr<git::Snapshot> snapshot, const ViewOptions& optio
 
 std::string cache_dir(const git::Repository& repo) {
   const char* off = std::getenv("MLREPO_NO_CACHE");
-  return off && *off ? std::string{} : std::string(git_repository_path(repo.raw())) + "mlrepo/cache";
+  return off && *off ? std::string{} : repo.git_dir() + "mlrepo/cache";
 }
 
 View from_cache(std::unique_ptr<git::Snapshot> snapshot, project::CachedDiscovery hit) {

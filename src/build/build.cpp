@@ -277,7 +277,7 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
       return manifest.info.digest;
     };
   opt.exec.workdir = repo.workdir();
-  opt.exec.log_dir = opt.log_dir.value_or(std::string(git_repository_path(repo.raw())) + "mlrepo/logs");
+  opt.exec.log_dir = opt.log_dir.value_or(repo.git_dir() + "mlrepo/logs");
   bool reachable = true;
   try {
     engine.require_reachable();

@@ -64,10 +64,7 @@ std::vector<PlanItem> make_plan(const git::Repository& repo, const config::Works
     throw UsageError("the repository has no commits yet", "commit your projects, then build");
   auto head_tree = repo.commit_tree(*head);
   std::string sha = git::oid_hex(*head);
-  git_commit* raw_commit = nullptr;
-  git::check(git_commit_lookup(&raw_commit, repo.raw(), &*head), "cannot read HEAD");
-  git::CommitPtr commit(raw_commit);
-  std::string created = rfc3339(git_commit_time(commit.get()));
+  std::string created = rfc3339(repo.commit_time(*head));
 
   // The chosen projects and everything they depend on.
   std::vector<bool> wanted(projects.size(), false), requested(projects.size(), false);

@@ -136,7 +136,7 @@ std::vector<git::WorktreeChange> uncommitted_changes(const git::Repository& repo
   const char* off = std::getenv("MLREPO_NO_CACHE");
   return git::worktree_changes(repo, head,
                                off && *off ? std::string{}
-                                           : std::string(git_repository_path(repo.raw())) +
+                                           : repo.git_dir() +
                                                  "mlrepo/cache/worktree/dirs-status");
 }
 
@@ -150,7 +150,7 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   Marks marks(projects.size());
 
   std::vector<ChangedPath> paths;
-  if (sel.merge_base && !git_oid_equal(&*sel.merge_base, &sel.head))
+  if (sel.merge_base && !git::same(*sel.merge_base, sel.head))
     collect_committed(repo, *sel.merge_base, sel.head, paths);
   if (sel.uncommitted)
     collect_uncommitted(repo, sel.head, paths);

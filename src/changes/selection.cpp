@@ -145,7 +145,7 @@ Selection select_base(const git::Repository& repo, const config::WorkspaceConfig
         base = default_base(why);
         auto mb_oid = repo.resolve_commit(base->rev);
         auto mb = mb_oid ? repo.merge_base(*mb_oid, head) : std::nullopt;
-        if (mb && git_oid_equal(&*mb, &head)) {
+        if (mb && git::same(*mb, head)) {
           // The pushed commits are already on the default branch: the
           // fallback would say "nothing changed", which we cannot know.
           spdlog::warn("{}, and HEAD is already on {}: cannot tell what the push changed, so "
@@ -170,7 +170,7 @@ Selection select_base(const git::Repository& repo, const config::WorkspaceConfig
         // The run checked out the target branch; measure the pull request's head.
         auto base_oid = repo.resolve_commit(base->rev);
         const std::string& pr_head = hint.head_sha;
-        if (base_oid && git_oid_equal(&*base_oid, &head)) {
+        if (base_oid && git::same(*base_oid, head)) {
           auto pr = repo.resolve_commit(pr_head);
           if (!pr)
             throw EnvironmentError("pull_request_target: HEAD is the target branch and the pull "

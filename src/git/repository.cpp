@@ -24,6 +24,8 @@ std::string oid_hex(const git_oid& oid) {
   return buf;
 }
 
+bool same(const git_oid& a, const git_oid& b) { return git_oid_equal(&a, &b) != 0; }
+
 Repository::Repository(RepositoryPtr repo) : repo_(std::move(repo)) {
   if (const char* wd = git_repository_workdir(repo_.get())) {
     workdir_ = wd;
@@ -361,6 +363,15 @@ std::optional<std::string> Repository::remote_url(const std::string& name) const
     url = u;
   git_remote_free(raw);
   return url;
+}
+
+std::string Repository::git_dir() const { return git_repository_path(repo_.get()); }
+
+std::int64_t Repository::commit_time(const git_oid& commit) const {
+  git_commit* raw = nullptr;
+  check(git_commit_lookup(&raw, repo_.get(), &commit), "cannot read commit " + oid_hex(commit));
+  CommitPtr owned(raw);
+  return static_cast<std::int64_t>(git_commit_time(owned.get()));
 }
 
 } // namespace mlrepo::git

@@ -48,5 +48,7 @@ struct Library {
 };
 
 std::string oid_hex(const git_oid& oid);
+// Whether two ids name the same object.
+bool same(const git_oid& a, const git_oid& b);
 
 } // namespace mlrepo::git

@@ -60,6 +60,10 @@ public:
   std::optional<std::string> symbolic_target(const std::string& name) const;
   // The URL of the remote `name` ("origin"), as configured; nullopt without one.
   std::optional<std::string> remote_url(const std::string& name) const;
+  // The .git directory (where mlrepo keeps its caches and logs), ending in '/'.
+  std::string git_dir() const;
+  // A commit's committer time, in seconds since the epoch.
+  std::int64_t commit_time(const git_oid& commit) const;
 
 private:
   explicit Repository(RepositoryPtr repo);
