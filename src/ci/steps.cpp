@@ -1,5 +1,7 @@
 #include "steps.hpp"
 
+#include "mlrepo/deploy/target.hpp"
+
 #include "mlrepo/ci/workflow.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/version.hpp"
@@ -212,17 +214,24 @@ void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
   checkout_step(y, ws, true);
   install_step(y, ws);
   login_step(y, ws, false);
-  y.line(3, "- name: Write the kubeconfig (mode 0600, never echoed)");
-  y.line(4, "env:");
-  y.line(5, "KUBECONFIG_DATA: ${{ secrets." + k.kubeconfig_secret + " }}");
-  y.line(4, "run: |");
-  y.line(5, "if [ -z \"$KUBECONFIG_DATA\" ]; then");
-  y.line(6, "echo \"::error title=mlrepo deploy::the secret " + k.kubeconfig_secret + " holds no kubeconfig\"");
-  y.line(6, "exit 1");
-  y.line(5, "fi");
-  y.line(5, "umask 077");
-  y.line(5, "printf '%s' \"$KUBECONFIG_DATA\" > \"$RUNNER_TEMP/kubeconfig\"");
-  y.line(5, "echo \"KUBECONFIG=$RUNNER_TEMP/kubeconfig\" >> \"$GITHUB_ENV\"");
+  // The target says which credential it needs; GitHub's syntax is ours.
+  auto credential = deploy::target_named("kubernetes").ci_credential(ws);
+  if (credential) {
+    const auto& c = *credential;
+    std::string data = c.variable + "_DATA";
+    std::string file = "$RUNNER_TEMP/" + c.what;
+    y.line(3, "- name: Write the " + c.what + " (mode 0600, never echoed)");
+    y.line(4, "env:");
+    y.line(5, data + ": ${{ secrets." + c.secret + " }}");
+    y.line(4, "run: |");
+    y.line(5, "if [ -z \"$" + data + "\" ]; then");
+    y.line(6, "echo \"::error title=mlrepo deploy::the secret " + c.secret + " holds no " + c.what + "\"");
+    y.line(6, "exit 1");
+    y.line(5, "fi");
+    y.line(5, "umask 077");
+    y.line(5, "printf '%s' \"$" + data + "\" > \"" + file + "\"");
+    y.line(5, "echo \"" + c.variable + "=" + file + "\" >> \"$GITHUB_ENV\"");
+  }
   y.line(3, "- name: Apply the promoted images' CronJobs (server-side, pinned by digest)");
   y.line(4, "run: |");
   // The tag is pusher-controlled text: it reaches the script only as an
@@ -232,9 +241,11 @@ void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
   y.line(5, "else");
   y.line(6, "mlrepo job deploy " + selection + env);
   y.line(5, "fi");
-  y.line(3, "- name: Remove the kubeconfig");
-  y.line(4, "if: always()");
-  y.line(4, "run: rm -f \"$RUNNER_TEMP/kubeconfig\"");
+  if (credential) {
+    y.line(3, "- name: Remove the " + credential->what);
+    y.line(4, "if: always()");
+    y.line(4, "run: rm -f \"$RUNNER_TEMP/" + credential->what + "\"");
+  }
 }
 
 } // namespace mlrepo::ci

@@ -3,7 +3,7 @@
 #include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 
-#include "mlrepo/deploy/kubernetes.hpp"
+#include "mlrepo/deploy/deploy.hpp"
 #include "mlrepo/job/local.hpp"
 #include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/project/select.hpp"

@@ -4,7 +4,10 @@
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/util/cron.hpp"
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/process.hpp"
 #include "mlrepo/util/text.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -351,5 +354,134 @@ std::vector<generated::File> render_project(const project::Project& p, const con
   out.push_back({base + "kustomization.yaml", header(p, "") + k.str()});
   return out;
 }
+
+namespace {
+
+// --- the Kubernetes row of the target table -------------------------------
+
+const config::KubernetesEnvironment* environment_named(const config::WorkspaceConfig& ws,
+                                                       const std::optional<std::string>& name) {
+  if (!name)
+    return nullptr;
+  for (const auto& e : ws.kubernetes.environments)
+    if (e.name == *name)
+      return &e;
+  std::string known;
+  for (const auto& e : ws.kubernetes.environments)
+    known += (known.empty() ? "" : ", ") + e.name;
+  throw UsageError("no environment '" + *name + "' in mlrepo.yaml's kubernetes.environments",
+                   known.empty() ? "add one, e.g. 'kubernetes: {environments: {" + *name + ": {namespace: " + *name +
+                                       "}}}'"
+                                 : "known: " + known);
+}
+
+std::string k8s_default_dir(const config::WorkspaceConfig& ws) { return ws.kubernetes.dir; }
+
+void k8s_require_env(const config::WorkspaceConfig& ws, const std::string& env) { environment_named(ws, env); }
+
+void k8s_refuse(const project::Project& p, const config::WorkspaceConfig& ws, const std::optional<std::string>& env,
+                Problems& problems) {
+  unrenderable(p, ws, environment_named(ws, env), problems);
+}
+
+std::vector<generated::File> k8s_render(const RenderRequest& r) {
+  const auto* environment = environment_named(r.ws, r.env);
+  bool stream = r.dir == "-";
+  auto files = render_project(r.project, r.ws, r.image, environment, r.dir);
+  // Without --env, each environment gets an overlay beside the base:
+  // <name>/overlays/<env>/, exactly what --env <env> renders, so that
+  // 'kubectl apply -k <dir>/<name>/overlays/prod' needs nothing else.
+  if (!environment && !stream)
+    for (const auto& e : r.ws.kubernetes.environments) {
+      std::string base = r.dir + "/" + r.project.name + "/";
+      for (auto& f : render_project(r.project, r.ws, r.image, &e, r.dir)) {
+        f.path = base + "overlays/" + e.name + "/" + f.path.substr(base.size());
+        files.push_back(std::move(f));
+      }
+    }
+  if (stream) // a stream is the objects themselves
+    std::erase_if(files, [](const generated::File& f) { return f.path.ends_with("/kustomization.yaml"); });
+  return files;
+}
+
+// kubectl's words for a cluster it never reached (no API server answered),
+// as opposed to one that answered with a refusal.
+bool cluster_unreachable(const std::string& said) {
+  for (const char* sign : {"Unable to connect to the server", "connection refused", "no such host",
+                           "i/o timeout", "the server could not be reached", "dial tcp", "connect: network is unreachable",
+                           "The connection to the server"})
+    if (said.find(sign) != std::string::npos)
+      return true;
+  return false;
+}
+
+// The CronJobs as one stream on `kubectl apply --server-side`'s stdin; a Job
+// template is created on demand, never applied.
+ApplyResult k8s_apply(const ApplyRequest& r, util::ProcessRunner& runner) {
+  ApplyResult out;
+  std::string stream;
+  std::string prefix = "-/" + r.project + "/cronjob";
+  for (const auto* f : r.files) {
+    if (f->path.rfind(prefix, 0) != 0)
+      continue;
+    // The object's name is on the line after `metadata:`.
+    auto at = f->content.find("\nmetadata:\n  name: '");
+    if (at != std::string::npos) {
+      auto start = at + std::string("\nmetadata:\n  name: '").size();
+      out.objects.push_back("CronJob/" + f->content.substr(start, f->content.find('\'', start) - start));
+    }
+    stream += (stream.empty() ? "" : "---\n") + f->content;
+  }
+  if (stream.empty() && r.scheduled_elsewhere) {
+    out.note = "its schedule runs in GitHub Actions (job.runs_on: github-actions), so nothing to apply here; set "
+               "'runs_on: kubernetes' in its job: to run it on the cluster instead";
+    return out;
+  }
+  if (stream.empty()) {
+    out.note = "no schedule, so nothing to apply: its Job runs on demand ('mlrepo job render " + r.project +
+               " -o - | kubectl create -f -')";
+    return out;
+  }
+  util::ProcessSpec spec;
+  spec.argv = {r.tool, "apply", "--server-side", "--field-manager=mlrepo", "--force-conflicts", "-f", "-"};
+  spec.cwd = r.workdir;
+  spec.stdin_data = stream;
+  spdlog::info("==> {}: {} {}", r.project, util::shell_quote(spec.argv), r.image);
+  if (r.dry_run)
+    return out;
+  auto res = runner.run(spec);
+  if (!res.ok()) {
+    std::string err = res.said();
+    if (cluster_unreachable(err))
+      throw EnvironmentError("kubectl cannot reach the cluster (" + err + ")",
+                             "check KUBECONFIG and 'kubectl cluster-info', then deploy again");
+    throw Error(ExitCode::WorkFailed, "kubectl could not apply the job of " + r.project + ": " + err,
+                "check the cluster access (KUBECONFIG) and 'mlrepo job render " + r.project + " -o -'");
+  }
+  if (!res.out.empty())
+    spdlog::info("{}", util::last_line(res.out));
+  out.applied = true;
+  return out;
+}
+
+// The deploy job's credentials: the kubeconfig, from a CI secret, in a file
+// whose path kubectl reads from KUBECONFIG (ci/ writes the steps).
+std::optional<CiCredentialFile> k8s_ci_credential(const config::WorkspaceConfig& ws) {
+  return CiCredentialFile{ws.kubernetes.kubeconfig_secret, "KUBECONFIG", "kubeconfig"};
+}
+
+} // namespace
+
+extern const Target kKubernetes{"kubernetes",
+                                "Kubernetes",
+                                config::JobTarget::Kubernetes,
+                                kManifestMarker,
+                                "move it, or render to another directory with -o DIR (kubernetes.dir in mlrepo.yaml)",
+                                k8s_default_dir,
+                                k8s_require_env,
+                                k8s_refuse,
+                                k8s_render,
+                                k8s_apply,
+                                k8s_ci_credential};
 
 } // namespace mlrepo::deploy

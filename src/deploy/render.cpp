@@ -1,11 +1,11 @@
-#include "mlrepo/deploy/kubernetes.hpp"
+#include "mlrepo/deploy/render.hpp"
 #include "mlrepo/tools.hpp"
 
 #include "mlrepo/build/build.hpp"
 #include "mlrepo/build/plan.hpp"
 #include "mlrepo/project/select.hpp"
 #include "mlrepo/choose.hpp"
-#include "mlrepo/release/promote.hpp"
+#include "mlrepo/deploy/target.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/image_ref.hpp"
 #include "mlrepo/workspace.hpp"
@@ -113,20 +113,9 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   if (ws.registry.empty())
     throw UsageError("a rendered manifest names its image by registry digest, and mlrepo.yaml sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml");
-  const config::KubernetesEnvironment* environment = nullptr;
-  if (opt.env) {
-    std::string known;
-    for (const auto& e : ws.kubernetes.environments) {
-      known += (known.empty() ? "" : ", ") + e.name;
-      if (e.name == *opt.env)
-        environment = &e;
-    }
-    if (!environment)
-      throw UsageError("no environment '" + *opt.env + "' in mlrepo.yaml's kubernetes.environments",
-                       known.empty() ? "add one, e.g. 'kubernetes: {environments: {" + *opt.env + ": {namespace: " +
-                                           *opt.env + "}}}'"
-                                     : "known: " + known);
-  }
+  const Target& target = target_named(opt.target);
+  if (opt.env)
+    target.require_env(ws, *opt.env);
 
   const auto& graph = view.graph;
   ProjectChoice choice{.names = opt.projects, .all = opt.all, .cwd = opt.cwd};
@@ -159,65 +148,30 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   out.commit = git::oid_hex(commit);
   registry::Client client(credentials, opt.client);
   // A stream's files are never written: "-" keeps each project's apart.
-  std::string dir = stream ? "-" : output_dir(opt.out_dir, ws.kubernetes.dir, opt.cwd, repo.workdir());
-  // What Kubernetes would refuse is refused before the registry is asked,
+  std::string dir = stream ? "-" : output_dir(opt.out_dir, target.default_dir(ws), opt.cwd, repo.workdir());
+  // What the target would refuse is refused before the registry is asked,
   // every project's at once.
-  std::vector<std::shared_ptr<const Error>> problems;
+  Problems problems;
   std::vector<std::pair<const project::Project*, std::string>> missing; // and what to say of each
   for (size_t i : chosen)
-    unrenderable(graph.projects()[i], ws, environment, problems);
-  throw_all(problems, "problems Kubernetes would refuse");
+    target.refuse(graph.projects()[i], ws, opt.env, problems);
+  throw_all(problems, "problems " + std::string(target.display) + " would refuse");
   warn_env_off_default_branch(repo, ws, opt, env);
   for (size_t i : chosen) {
     const auto& p = graph.projects()[i];
-    // The image of the commit, or of the release tag's commit.
-    git_oid at = commit;
-    const View* from = &view;
-    std::optional<View> tagged;
-    if (opt.release) {
-      std::string tag = "refs/tags/" + p.name + "/v" + *opt.release;
-      if (!repo.has_reference(tag))
-        throw UsageError("there is no release " + p.name + " " + *opt.release + " (no tag " + tag.substr(10) + ")",
-                         "'git tag -l \"" + p.name + "/v*\"' lists its releases");
-      at = repo.require_commit(tag, "release tag");
-      tagged.emplace(open_view(repo, at, ViewOptions{.skip_invalid = true}));
-      from = &*tagged;
-    }
-    auto found_at = from->graph.find(p.path);
-    if (!found_at)
-      throw UsageError(p.name + " is not a project at its release tag's commit");
-    auto plan = build::plan_commit(repo, *from, at, {*found_at}, env);
-    const auto& item = plan.at(0);
-    auto digest = client.head_manifest(registry::parse_image_name(item.content_ref));
-    if (!digest) {
-      // Every missing image at once (said after the loop); the manifests need them all.
-      missing.push_back({&p, "the image of " + p.name + " at commit " + git::oid_hex(at).substr(0, 12) + " (" +
-                                 item.content_ref + ") is not in the registry, so no manifest can pin it"});
+    auto pin = pin_image(repo, view, commit, p, opt.release, client, env);
+    if (!pin.image) {
+      // Every missing image at once (said after the loop); the files need them all.
+      missing.push_back({&p, pin.missing});
       continue;
     }
-    PinnedImage image;
-    image.reference = util::strip_tag(item.content_ref) + "@" + digest->digest;
-    image.commit = git::oid_hex(at);
-    image.content_tag = item.content_ref.substr(util::strip_tag(item.content_ref).size() + 1);
-    image.release = opt.release.value_or("");
+    const PinnedImage& image = *pin.image;
     out.pinned.emplace_back(p.name, image.reference);
     const auto& job = *p.config->job;
-    if (!job.schedule.empty() && config::job_target(job, ws) != config::JobTarget::Kubernetes)
+    if (!job.schedule.empty() && config::job_target(job, ws) != target.runs_on)
       out.scheduled_elsewhere.push_back(p.name);
-    auto files = render_project(p, ws, image, environment, dir);
-    for (auto& f : files)
+    for (auto& f : target.render({p, ws, image, opt.env, dir}))
       out.files.push_back(std::move(f));
-    // Without --env, each environment gets an overlay beside the base:
-    // <name>/overlays/<env>/, exactly what --env <env> renders, so that
-    // 'kubectl apply -k <dir>/<name>/overlays/prod' needs nothing else.
-    if (!environment && !stream)
-      for (const auto& e : ws.kubernetes.environments) {
-        std::string base = dir + "/" + p.name + "/";
-        for (auto& f : render_project(p, ws, image, &e, dir)) {
-          f.path = base + "overlays/" + e.name + "/" + f.path.substr(base.size());
-          out.files.push_back(std::move(f));
-        }
-      }
   }
   if (!missing.empty()) {
     std::vector<std::string> paths;
@@ -239,8 +193,6 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   throw_all(problems, "images missing from the registry");
   if (stream) {
     for (const auto& f : out.files) {
-      if (f.path.ends_with("/kustomization.yaml"))
-        continue; // a stream is the objects themselves
       if (!out.stream.empty())
         out.stream += "---\n";
       out.stream += f.content;
@@ -249,12 +201,12 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   }
   generated::SyncOptions sync;
   sync.workdir = repo.workdir();
-  sync.marker = kManifestMarker;
+  sync.marker = target.marker;
   sync.check = opt.check;
   // Only a render of every project knows what is obsolete.
   sync.prune_dir = opt.all ? dir : "";
   sync.recursive = true;
-  sync.foreign_hint = "move it, or render to another directory with -o DIR (kubernetes.dir in mlrepo.yaml)";
+  sync.foreign_hint = target.foreign_hint;
   out.sync = generated::sync(out.files, sync);
   return out;
 }

@@ -1,0 +1,51 @@
+#pragma once
+// `mlrepo job render`: the flow every deploy target shares, written once:
+// the commit; its chosen projects with a job; each image pinned by digest
+// (deploy/pin); the target's refusals, every one at once; its files, then
+// written, checked or streamed through generated/.
+#include "mlrepo/changes/selection.hpp"
+#include "mlrepo/deploy/pin.hpp"
+#include "mlrepo/generated/sync.hpp"
+#include "mlrepo/git/repository.hpp"
+#include "mlrepo/registry/client.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mlrepo {
+class Tools;
+}
+
+namespace mlrepo::deploy {
+
+struct RenderOptions {
+  std::vector<std::string> projects; // names or paths
+  bool changed = false;
+  changes::SelectionOptions selection;
+  bool all = false;
+  std::optional<std::string> env;     // one environment's values merged in
+  std::string target = "kubernetes";  // a row of deploy/target.cpp
+  std::optional<std::string> out_dir; // "-": one YAML stream; else the target's directory (kubernetes.dir)
+  bool check = false;
+  std::optional<std::string> release; // pin the image of <name>/v<VERSION> instead of HEAD's
+  bool skip_without_job = false;      // a named project without a job is left out, not refused
+  std::string cwd;
+  registry::ClientOptions client;
+};
+
+struct RenderOutcome {
+  std::string commit;
+  std::vector<generated::File> files;
+  std::string stream; // with -o -
+  generated::SyncReport sync;
+  std::vector<std::pair<std::string, std::string>> pinned; // project, reference
+  // Projects whose job runs on its schedule in GitHub Actions (runs_on): on
+  // the cluster only as an on-demand Job template.
+  std::vector<std::string> scheduled_elsewhere;
+};
+
+RenderOutcome run_render(const git::Repository& repo, const RenderOptions& options, Tools& tools);
+
+} // namespace mlrepo::deploy
