@@ -53,17 +53,8 @@ void add_render_choice(CLI::App& cmd, deploy::RenderOptions& opts, const std::st
       ->type_name("VERSION");
 }
 
-} // namespace
-
-void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
-  auto* job = app.add_subcommand("job", "Run a project's image as a batch job: list, run locally, render for Kubernetes, deploy");
-  job->require_subcommand(1);
-  job->footer("A project's job is the `job:` section of its mlrepo.yaml: command, args, env, secrets,\n"
-              "resources, timeout, retries, schedule, timezone, concurrency (docs/jobs.md).\n"
-              "A job runs on its schedule in one place, job.runs_on: a workflow `mlrepo ci generate`\n"
-              "writes (github-actions) or a CronJob `mlrepo job render` writes (kubernetes); by default the\n"
-              "cluster when kubernetes.deploy is set, else GitHub Actions (docs/jobs.md, docs/kubernetes.md).");
-
+// `mlrepo job list`.
+void register_job_list(CLI::App* job, const GlobalOptions& global, Tools& tools, Action& action) {
   auto list_opts = std::make_shared<JobListOptions>();
   auto* list = job->add_subcommand("list", "Every project with a job: schedule, next runs, resources, timeout");
   list->footer("Next runs are computed in each job's time zone and shown in UTC beside it. A wall-clock\n"
@@ -100,7 +91,10 @@ void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Acti
       return 0;
     };
   });
+}
 
+// `mlrepo job run`.
+void register_job_run(CLI::App* job, const GlobalOptions& global, Tools& tools, Action& action) {
   auto run_opts = std::make_shared<JobRunCliOptions>();
   auto* run = job->add_subcommand("run", "Run a project's job in the local engine exactly as it is specified");
   run->footer(
@@ -169,7 +163,10 @@ void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Acti
       return result.ok() ? 0 : 1;
     };
   });
+}
 
+// `mlrepo job render`.
+void register_job_render(CLI::App* job, const GlobalOptions& global, Tools& tools, Action& action) {
   auto render_opts = std::make_shared<deploy::RenderOptions>();
   auto* render = job->add_subcommand("render", "Write each job as a Kubernetes CronJob or Job, its image pinned by digest");
   render->footer(
@@ -207,7 +204,10 @@ void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Acti
       return report_sync(out.sync, render_opts->check, out.files.size(), "manifest file", "mlrepo job render");
     };
   });
+}
 
+// `mlrepo job deploy`.
+void register_job_deploy(CLI::App* job, const GlobalOptions& global, Tools& tools, Action& action) {
   auto deploy_opts = std::make_shared<deploy::DeployOptions>();
   auto* dep = job->add_subcommand("deploy", "Render and kubectl apply each job's CronJobs (what CI's deploy job runs)");
   dep->footer(
@@ -246,6 +246,23 @@ void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Acti
       return 0;
     };
   });
+}
+
+} // namespace
+
+void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
+  auto* job = app.add_subcommand("job", "Run a project's image as a batch job: list, run locally, render for Kubernetes, deploy");
+  job->require_subcommand(1);
+  job->footer("A project's job is the `job:` section of its mlrepo.yaml: command, args, env, secrets,\n"
+              "resources, timeout, retries, schedule, timezone, concurrency (docs/jobs.md).\n"
+              "A job runs on its schedule in one place, job.runs_on: a workflow `mlrepo ci generate`\n"
+              "writes (github-actions) or a CronJob `mlrepo job render` writes (kubernetes); by default the\n"
+              "cluster when kubernetes.deploy is set, else GitHub Actions (docs/jobs.md, docs/kubernetes.md).");
+
+  register_job_list(job, global, tools, action);
+  register_job_run(job, global, tools, action);
+  register_job_render(job, global, tools, action);
+  register_job_deploy(job, global, tools, action);
 }
 
 } // namespace mlrepo::cli
