@@ -1,7 +1,6 @@
 #include "app.hpp"
 #include "mlrepo/tools.hpp"
 
-#include "mlrepo/changes/selection.hpp"
 #include "mlrepo/git/handles.hpp"
 #include "mlrepo/report/reporter.hpp"
 #include "mlrepo/util/error.hpp"

@@ -5,9 +5,6 @@
 
 #include "mlrepo/deploy/deploy.hpp"
 #include "mlrepo/job/local.hpp"
-#include "mlrepo/registry/credentials.hpp"
-#include "mlrepo/project/select.hpp"
-#include "mlrepo/report/build_status.hpp"
 #include "mlrepo/report/jobs.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"

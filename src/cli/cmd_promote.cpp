@@ -2,7 +2,6 @@
 #include "common.hpp"
 #include "mlrepo/tools.hpp"
 
-#include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/release/promote.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"

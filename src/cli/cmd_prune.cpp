@@ -2,11 +2,9 @@
 #include "common.hpp"
 #include "mlrepo/tools.hpp"
 
-#include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/release/prune.hpp"
 #include "mlrepo/report/prune.hpp"
 #include "mlrepo/util/error.hpp"
-#include "mlrepo/util/process.hpp"
 #include "mlrepo/util/units.hpp"
 
 #include <iostream>

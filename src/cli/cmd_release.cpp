@@ -2,9 +2,7 @@
 #include "common.hpp"
 #include "mlrepo/tools.hpp"
 
-#include "mlrepo/registry/credentials.hpp"
 #include "mlrepo/release/release.hpp"
-#include "mlrepo/util/process.hpp"
 
 #include <iostream>
 #include <spdlog/spdlog.h>

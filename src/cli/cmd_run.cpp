@@ -3,8 +3,6 @@
 #include "mlrepo/choose.hpp"
 #include "mlrepo/tools.hpp"
 
-#include "mlrepo/project/select.hpp"
-#include "mlrepo/report/build_status.hpp"
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"

@@ -2,7 +2,6 @@
 #include "common.hpp"
 #include "mlrepo/tools.hpp"
 
-#include "mlrepo/report/build_status.hpp"
 #include "mlrepo/run/container.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
