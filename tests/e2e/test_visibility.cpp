@@ -3,8 +3,10 @@
 // what it sees. A seeded random walk of edits, committed and uncommitted,
 // checks at every step that the projects `changed` names are exactly those
 // whose content tag (from `build --dry-run`) moved.
+#include "support/docker.hpp"
 #include "support/repo.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <random>
@@ -178,4 +180,54 @@ TEST_CASE("visibility: a .dockerignore'd file is no change, a .dockerignore chan
   r.write("a/.dockerignore", "*.md\nsub\n.dockerignore\n");
   auto own = r.mlrepo({"changed", "--base", "HEAD"});
   CHECK(own.lines() == std::vector<std::string>{"a", "c"});
+}
+
+// Nested projects against a real build: the outer project's context holds the
+// inner one's directory, so a file there is in the outer image (unless the
+// outer .dockerignore leaves it out), and `changed` must name the outer project
+// exactly when its image would differ. The image's own listing is the oracle.
+TEST_CASE("visibility: a file in a nested project reaches the enclosing image exactly when changed says so",
+          "[visibility][docker]") {
+  ImageScope images;
+  GitRepo r;
+  r.write("mlrepo.yaml", "image_prefix: " + images.prefix() + "\n");
+  r.write("outer/Dockerfile", "FROM " + busybox_image() + "\nCOPY . /outer/\n");
+  r.write("outer/.dockerignore", "inner/scratch\n");
+  r.write("outer/main.py", "1\n");
+  r.write("outer/inner/Dockerfile", "FROM " + busybox_image() + "\nCOPY model.py /inner/\n");
+  r.write("outer/inner/model.py", "1\n");
+  r.write("outer/inner/scratch/notes.txt", "1\n");
+  r.commit();
+  auto build = r.mlrepo({"build", "--all"});
+  INFO(build.err);
+  REQUIRE(build.code == 0);
+  auto listing = docker({"run", "--rm", images.prefix() + "outer:" + r.head(), "sh", "-c", "cd /outer && ls -R"});
+  // The oracle: what the outer build really sent.
+  bool outer_sees_model = listing.find("model.py") != std::string::npos;
+  bool outer_sees_scratch = listing.find("notes.txt") != std::string::npos;
+  CHECK(outer_sees_model);
+  CHECK_FALSE(outer_sees_scratch);
+
+  r.write("outer/inner/model.py", "2\n");
+  auto changed = r.mlrepo({"changed", "--base", "HEAD"}).lines();
+  std::vector<std::string> expected{"inner"};
+  if (outer_sees_model)
+    expected.insert(expected.begin(), "outer");
+  std::sort(changed.begin(), changed.end());
+  std::sort(expected.begin(), expected.end());
+  CHECK(changed == expected);
+  r.git({"checkout", "--", "."});
+
+  r.write("outer/inner/scratch/notes.txt", "2\n");
+  auto ignored = r.mlrepo({"changed", "--base", "HEAD"}).lines();
+  std::vector<std::string> only_inner{"inner"};
+  if (outer_sees_scratch)
+    only_inner.insert(only_inner.begin(), "outer");
+  std::sort(ignored.begin(), ignored.end());
+  CHECK(ignored == only_inner);
+  // And the outer content tag agrees: rebuilding builds inner only.
+  auto again = r.mlrepo({"build", "--all"});
+  INFO(again.err);
+  CHECK(again.code == 0);
+  CHECK_THAT(again.err, Contains("==> inner built") && Contains("==> outer up to date"));
 }
