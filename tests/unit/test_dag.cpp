@@ -62,7 +62,7 @@ TEST_CASE("dag: every node runs after what it depends on, at most -j at once", "
   }
 }
 
-TEST_CASE("dag: a failure blocks its dependents; keep-going runs the rest", "[dag]") {
+TEST_CASE("dag: a failure blocks its dependents, and keep-going runs the rest", "[dag]") {
   // 0 fails; 1 needs 0; 2 needs 1 (blocked through 1); 3 is independent.
   std::vector<std::vector<size_t>> deps{{}, {0}, {1}, {}};
   for (bool keep_going : {false, true}) {
@@ -86,7 +86,7 @@ TEST_CASE("dag: a failure blocks its dependents; keep-going runs the rest", "[da
   }
 }
 
-TEST_CASE("dag: an interrupt starts nothing new and waits for what runs; a stopped node's dependents never start",
+TEST_CASE("dag: an interrupt starts nothing new and waits for what runs, and a stopped node's dependents never start",
           "[dag]") {
   std::atomic<bool> flag{false};
   std::vector<std::vector<size_t>> deps{{}, {0}, {}, {}};

@@ -96,7 +96,7 @@ TEST_CASE("run context: a GitHub Actions pull request from a fork", "[context]")
   CHECK(RunContext::detect(env_of(vars)).secrets_withheld());
 }
 
-TEST_CASE("run context: GitHub's events become change hints; the payload is read once, on first use",
+TEST_CASE("run context: GitHub's events become change hints, and the payload is read once, on first use",
           "[context]") {
   test::TempDir tmp;
   auto payload = tmp.path() / "event.json";
