@@ -226,20 +226,11 @@ void register_job_deploy(CLI::App* job, const GlobalOptions& global, Tools& tool
       deploy_opts->render.cwd = command_cwd(global);
       deploy_opts->render.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
       auto out = deploy::run_deploy(repo, *deploy_opts, tools);
-      std::string md = "### mlrepo job deploy\n\n| project | objects | image |\n|---|---|---|\n";
-      for (const auto& p : out.projects) {
-        std::string objects;
-        for (const auto& o : p.objects)
-          objects += (objects.empty() ? "" : ", ") + ("`" + o + "`");
-        md += "| " + p.project + " | " +
-              (objects.empty() ? std::string("none (runs on demand)") : objects + (p.applied ? "" : " (not applied)")) +
-              " | `" + p.image + "` |\n";
-        std::cout << p.project << "\t" << (p.applied ? "applied" : "not applied") << "\t" << p.image << "\n";
-      }
+      std::cout << report::deploy_text(out);
       if (out.projects.empty())
         spdlog::info("no project with a job to deploy");
       if (auto summary = env.step_summary())
-        util::append_file(*summary, md + "\n");
+        util::append_file(*summary, report::deploy_markdown(out) + "\n");
       return 0;
     };
   });

@@ -157,4 +157,24 @@ std::string job_run_markdown(const job::RunReport& r) {
   return out;
 }
 
+std::string deploy_text(const deploy::DeployOutcome& out) {
+  std::string text;
+  for (const auto& p : out.projects)
+    text += p.project + "\t" + (p.applied ? "applied" : "not applied") + "\t" + p.image + "\n";
+  return text;
+}
+
+std::string deploy_markdown(const deploy::DeployOutcome& out) {
+  std::string md = "### mlrepo job deploy\n\n| project | objects | image |\n|---|---|---|\n";
+  for (const auto& p : out.projects) {
+    std::string objects;
+    for (const auto& o : p.objects)
+      objects += (objects.empty() ? "" : ", ") + ("`" + o + "`");
+    md += "| " + p.project + " | " +
+          (objects.empty() ? std::string("none (runs on demand)") : objects + (p.applied ? "" : " (not applied)")) +
+          " | `" + p.image + "` |\n";
+  }
+  return md;
+}
+
 } // namespace mlrepo::report

@@ -1,6 +1,7 @@
 #pragma once
 // How `mlrepo job` shows jobs: the `job list` text and JSON, the line that
 // ends `job run`, and its GitHub job summary.
+#include "mlrepo/deploy/deploy.hpp"
 #include "mlrepo/job/local.hpp"
 
 #include <string>
@@ -19,5 +20,10 @@ const char* concurrency_name(config::Concurrency c);
 std::string job_run_line(const job::RunReport& report);
 // Markdown for the run's step summary.
 std::string job_run_markdown(const job::RunReport& report);
+
+// `job deploy`'s stdout: "<project>\t applied|not applied\t<image>" per project.
+std::string deploy_text(const deploy::DeployOutcome& out);
+// Its step summary: each project's objects and image.
+std::string deploy_markdown(const deploy::DeployOutcome& out);
 
 } // namespace mlrepo::report
