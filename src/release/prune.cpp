@@ -203,14 +203,12 @@ bool prunable_tag(const std::string& tag) {
   return sha.size() == 40 && all_hex(sha);
 }
 
-PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Tools& tools) {
-  auto& credentials = tools.credentials();
-  require_one_way({opt.all, !opt.projects.empty()}, "PROJECT... or --all");
+namespace {
 
-  // 1. The default branch: its projects are the ones that exist, its config
-  //    names the registry and the retention settings.
+// 1. The default branch: its projects are the ones that exist, its config
+//    names the registry and the retention settings.
+View open_default_branch(const git::Repository& repo, const PruneOptions& opt, PruneOutcome& out) {
   View head = open_view(repo, std::nullopt, ViewOptions{.skip_invalid = true});
-  PruneOutcome out;
   out.default_branch = changes::default_branch_name(repo, head.config);
   auto ref = changes::default_branch_ref(repo, out.default_branch);
   if (!ref)
@@ -232,19 +230,29 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Too
   out.dry_run = opt.dry_run;
   if (out.keep_last < 0)
     throw UsageError("--keep-last must be 0 or more");
-  const auto& graph = view.graph;
+  return view;
+}
 
-  // 2. The projects.
-  // With --removed alone, no project of the default branch is chosen.
-  auto picked = choose_projects(repo, view, {.names = opt.projects, .all = opt.all, .cwd = opt.cwd, .here = !opt.removed});
+// 2. The projects (with --removed alone, none of the default branch's).
+std::vector<size_t> projects_to_prune(const git::Repository& repo, const View& view, const PruneOptions& opt) {
+  ProjectChoice choice;
+  choice.names = opt.projects;
+  choice.all = opt.all;
+  choice.cwd = opt.cwd;
+  choice.here = !opt.removed;
+  auto picked = choose_projects(repo, view, choice);
   if (!picked && !opt.removed)
     throw UsageError("which projects? Name them, or use --all (and --removed for projects that are gone)",
                      "e.g. 'mlrepo prune --all --dry-run' to see what would go");
   std::vector<size_t> chosen = picked.value_or(std::vector<size_t>{});
   std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
 
-  // 3. What the registry holds: the chosen projects, and everything built
-  //    FROM them (their kept images protect the bases they were built on).
+// 3. What the registry holds: the chosen projects, and everything built
+//    FROM them (their kept images protect the bases they were built on).
+std::map<size_t, Inventory> read_inventories(registry::Client& client, const project::Graph& graph,
+                                             const std::vector<size_t>& chosen) {
   std::set<size_t> inspect(chosen.begin(), chosen.end());
   for (std::vector<size_t> todo(chosen.begin(), chosen.end()); !todo.empty();) {
     size_t i = todo.back();
@@ -253,20 +261,26 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Too
       if (inspect.insert(d).second)
         todo.push_back(d);
   }
-  registry::Client client(credentials, opt.client);
   std::map<size_t, Inventory> inventory;
   for (size_t i : inspect) {
     spdlog::info("==> {}: reading the tags of {}", graph.projects()[i].name, graph.projects()[i].image);
     inventory[i] = take_inventory(client, graph.projects()[i].image);
   }
+  return inventory;
+}
 
-  // 4. What stays, dependents first: a base's kept set needs theirs.
+// 4. What stays, dependents first: a base's kept set needs theirs. Then the
+//    chosen projects' images, each with its reason to stay or none.
+void decide_what_stays(const View& view, const std::vector<size_t>& chosen, std::map<size_t, Inventory>& inventory,
+                       const PruneOptions& opt, PruneOutcome& out) {
+  const auto& graph = view.graph;
+  const auto& ws = view.config;
   std::int64_t now = opt.now ? opt.now : static_cast<std::int64_t>(std::time(nullptr));
   std::set<size_t> is_chosen(chosen.begin(), chosen.end());
   auto order = graph.topological_order();
   std::reverse(order.begin(), order.end());
   for (size_t i : order) {
-    if (!inspect.count(i))
+    if (!inventory.count(i))
       continue;
     auto& inv = inventory[i];
     for (size_t k = 0; k < inv.images.size(); ++k) {
@@ -318,53 +332,55 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Too
     project.images = inventory[i].images;
     out.projects.push_back(std::move(project));
   }
+}
 
-  // 5. --removed: repositories under the workspace's names that hold mlrepo
-  //    images of a project the default branch no longer has.
-  if (opt.removed) {
-    auto prefix = registry::parse_image_name(ws.registry + "/" + ws.image_prefix + "x:x");
-    std::string host = prefix.registry;
-    std::string path_prefix = prefix.repository.substr(0, prefix.repository.size() - 1);
-    std::set<std::string> current;
-    std::set<std::string> current_paths;
-    for (const auto& p : graph.projects()) {
-      current.insert(registry::parse_image_name(p.image + ":x").repository);
-      current_paths.insert(p.path);
-    }
-    for (const auto& repository : client.list_repositories(host)) {
-      if (repository.rfind(path_prefix, 0) != 0 || current.count(repository))
-        continue;
-      std::string full = (host == "docker.io" ? std::string("docker.io") : host) + "/" + repository;
-      auto inv = take_inventory(client, full);
-      // Only repositories that mlrepo built: a neighbour's images are not ours to delete.
-      std::string path;
-      for (const auto& d : inv.details)
-        if (!d.project_label.empty())
-          path = d.project_label;
-      if (path.empty() || current_paths.count(path)) {
-        spdlog::info("{}: left alone: {}", full,
-                     path.empty() ? "no image in it has mlrepo's dev.mlrepo.project label"
-                                  : "its images name the project directory " + path + ", which still exists");
-        continue;
-      }
-      PruneProject gone;
-      gone.name = repository.substr(path_prefix.size());
-      gone.repository = full;
-      gone.removed = true;
-      for (auto& image : inv.images) {
-        for (const auto& t : image.tags)
-          if (parse_version(t))
-            image.keep = "release " + t;
-        gone.images.push_back(std::move(image));
-      }
-      spdlog::info("==> {}: its project {} is gone from {}", full, path, out.default_branch);
-      out.projects.push_back(std::move(gone));
-    }
+// 5. --removed: repositories under the workspace's names that hold mlrepo
+//    images of a project the default branch no longer has.
+void add_removed_projects(const View& view, registry::Client& client, PruneOutcome& out) {
+  const auto& graph = view.graph;
+  const auto& ws = view.config;
+  auto prefix = registry::parse_image_name(ws.registry + "/" + ws.image_prefix + "x:x");
+  std::string host = prefix.registry;
+  std::string path_prefix = prefix.repository.substr(0, prefix.repository.size() - 1);
+  std::set<std::string> current;
+  std::set<std::string> current_paths;
+  for (const auto& p : graph.projects()) {
+    current.insert(registry::parse_image_name(p.image + ":x").repository);
+    current_paths.insert(p.path);
   }
-  if (opt.dry_run)
-    return out;
+  for (const auto& repository : client.list_repositories(host)) {
+    if (repository.rfind(path_prefix, 0) != 0 || current.count(repository))
+      continue;
+    std::string full = (host == "docker.io" ? std::string("docker.io") : host) + "/" + repository;
+    auto inv = take_inventory(client, full);
+    // Only repositories that mlrepo built: a neighbour's images are not ours to delete.
+    std::string path;
+    for (const auto& d : inv.details)
+      if (!d.project_label.empty())
+        path = d.project_label;
+    if (path.empty() || current_paths.count(path)) {
+      spdlog::info("{}: left alone: {}", full,
+                   path.empty() ? "no image in it has mlrepo's dev.mlrepo.project label"
+                                : "its images name the project directory " + path + ", which still exists");
+      continue;
+    }
+    PruneProject gone;
+    gone.name = repository.substr(path_prefix.size());
+    gone.repository = full;
+    gone.removed = true;
+    for (auto& image : inv.images) {
+      for (const auto& t : image.tags)
+        if (parse_version(t))
+          image.keep = "release " + t;
+      gone.images.push_back(std::move(image));
+    }
+    spdlog::info("==> {}: its project {} is gone from {}", full, path, out.default_branch);
+    out.projects.push_back(std::move(gone));
+  }
+}
 
-  // 6. Delete, one manifest at a time, saying each as it lands.
+// 6. Delete, one manifest at a time, saying each as it lands.
+void delete_images(registry::Client& client, const PruneOptions& opt, PruneOutcome& out) {
   size_t deleted = 0;
   for (auto& project : out.projects) {
     auto repo_name = registry::parse_image_name(project.repository + ":x");
@@ -395,6 +411,23 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Too
         opt.on_deleted(project, image);
     }
   }
+}
+
+} // namespace
+
+// The passes, in order.
+PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Tools& tools) {
+  require_one_way({opt.all, !opt.projects.empty()}, "PROJECT... or --all");
+  PruneOutcome out;
+  View view = open_default_branch(repo, opt, out);
+  auto chosen = projects_to_prune(repo, view, opt);
+  registry::Client client(tools.credentials(), opt.client);
+  auto inventory = read_inventories(client, view.graph, chosen);
+  decide_what_stays(view, chosen, inventory, opt, out);
+  if (opt.removed)
+    add_removed_projects(view, client, out);
+  if (!opt.dry_run)
+    delete_images(client, opt, out);
   return out;
 }
 
