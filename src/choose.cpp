@@ -5,6 +5,16 @@
 
 namespace mlrepo {
 
+ProjectChoice options_choice(const std::vector<std::string>& names, bool all, const std::string& cwd,
+                             const ChangesResult* changes, const project::Graph* changed_graph) {
+  ProjectChoice choice{.names = names, .all = all, .cwd = cwd};
+  if (changes) {
+    choice.changed = &changes->set;
+    choice.changed_graph = changed_graph ? changed_graph : &changes->view.graph;
+  }
+  return choice;
+}
+
 void require_one_way(std::initializer_list<bool> given, const std::string& ways) {
   int n = 0;
   for (bool g : given)

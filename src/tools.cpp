@@ -20,6 +20,19 @@ registry::CredentialSource& Tools::credentials() {
   return *credentials_;
 }
 
+docker::Engine& Tools::engine(const std::string& program) {
+  auto& slot = engines_[program];
+  if (!slot)
+    slot = std::make_unique<docker::Engine>(runner(), program);
+  return *slot;
+}
+
+registry::Client& Tools::registry(const registry::ClientOptions& options) {
+  if (!registry_)
+    registry_ = std::make_unique<registry::Client>(credentials(), options);
+  return *registry_;
+}
+
 std::unique_ptr<build::BuildStatus> Tools::build_status(bool quiet, bool only_when_building) {
   report::BuildStatusOptions so;
   so.quiet = quiet;

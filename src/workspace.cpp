@@ -82,7 +82,7 @@ View open_view(const git::Repository& repo, const std::optional<std::string>& re
 View open_view(const git::Repository& repo, const git_oid& commit, ViewOptions options) {
   auto snapshot = git::tree_snapshot(repo, commit);
   project::DiscoveryCache cache(cache_dir(repo));
-  std::string key = git::oid_hex(*git_tree_id(repo.commit_tree(commit).get()));
+  std::string key = git::oid_hex(repo.commit_tree_id(commit));
   if (auto hit = cache.load(key))
     return from_cache(std::move(snapshot), std::move(*hit));
   auto workspace_yaml = snapshot->read(config::kConfigFile);

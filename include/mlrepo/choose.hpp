@@ -23,6 +23,13 @@ struct ProjectChoice {
   bool here = true; // when nothing else chose: the project containing `cwd`
 };
 
+// The choice a command's options make: PROJECT..., --all, the directory it
+// runs in and, with --changed, the changes found. Their projects are indices
+// of `changes->view.graph`, or of `changed_graph` where that view has since
+// moved into the command's own.
+ProjectChoice options_choice(const std::vector<std::string>& names, bool all, const std::string& cwd,
+                             const ChangesResult* changes, const project::Graph* changed_graph = nullptr);
+
 // UsageError "choose projects one way: <ways>" when more than one is given.
 void require_one_way(std::initializer_list<bool> given, const std::string& ways);
 

@@ -194,13 +194,11 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
                          " at the repository's root sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to it, or build without --push");
 
-  ProjectChoice choice{.names = opt.projects, .all = opt.all, .cwd = opt.cwd};
-  if (changes) {
-    choice.changed = &changes->set;
-    // Its view moved into ours when it counted uncommitted work.
-    choice.changed_graph = changes->selection.uncommitted ? &graph : &changes->view.graph;
-  }
-  auto picked = choose_projects(repo, view, choice);
+  // Its view moved into ours when it counted uncommitted work.
+  auto picked = choose_projects(
+      repo, view,
+      options_choice(opt.projects, opt.all, opt.cwd, changes ? &*changes : nullptr,
+                     changes && changes->selection.uncommitted ? &graph : nullptr));
   if (!picked) {
     // The example names a project of this repository, with the command the user ran.
     std::string example = graph.projects().empty() ? "NAME" : graph.projects()[0].name;
@@ -240,10 +238,8 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
     require_secrets(building, view, env);
   };
 
-  auto& runner = tools.runner();
-  docker::Engine engine(runner, view.config.docker);
+  auto& engine = tools.engine(view.config.docker);
   // Existence checks ask the registry over HTTP: no docker process per image.
-  auto& credentials = tools.credentials();
   registry::ClientOptions client_options;
   client_options.retries = opt.exec.push_retries;
   client_options.delay = opt.exec.retry_delay;
@@ -255,7 +251,7 @@ BuildOutcome run_build(const git::Repository& repo, BuildOptions opt, BuildStatu
     client_options.connect_timeout_s = 3;
     client_options.on_retry = nullptr;
   }
-  registry::Client client(credentials, client_options);
+  auto& client = tools.registry(client_options);
   // A dry run asks an unreachable registry once, not once per image.
   std::atomic<bool> unreachable{false};
   if (opt.exec.push || !view.config.registry.empty())

@@ -18,11 +18,7 @@ namespace {
 
 constexpr size_t kContentHexLength = 20;
 
-std::string hash_text(const std::string& text) {
-  git_oid oid;
-  git::check(git_odb_hash(&oid, text.data(), text.size(), GIT_OBJECT_BLOB), "cannot hash");
-  return git::oid_hex(oid);
-}
+std::string hash_text(const std::string& text) { return git::blob_hash(text); }
 
 std::string rfc3339(git_time_t t) {
   std::time_t tt = static_cast<std::time_t>(t);

@@ -140,165 +140,175 @@ std::vector<git::WorktreeChange> uncommitted_changes(const git::Repository& repo
                                                  "mlrepo/cache/worktree/dirs-status");
 }
 
-ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
-                          const project::Graph& graph, const git::Snapshot& snapshot, const Selection& sel) {
-  const auto& projects = graph.projects();
-  ChangeSet result;
-  result.head = git::oid_hex(sel.head);
-  if (sel.merge_base)
-    result.base = git::oid_hex(*sel.merge_base);
-  Marks marks(projects.size());
+namespace {
 
+std::vector<ChangedPath> changed_paths(const git::Repository& repo, const Selection& sel) {
   std::vector<ChangedPath> paths;
   if (sel.merge_base && !git::same(*sel.merge_base, sel.head))
     collect_committed(repo, *sel.merge_base, sel.head, paths);
   if (sel.uncommitted)
     collect_uncommitted(repo, sel.head, paths);
   spdlog::debug("{} changed paths", paths.size());
+  return paths;
+}
 
-  if (sel.everything)
-    for (size_t i = 0; i < projects.size(); ++i)
-      marks.add(i, "global", sel.rule);
-
-  // Owners: project path -> index. Extra inputs (path dependencies, a
-  // Dockerfile outside the project) map a path prefix to projects. A build
-  // context outside the project is deliberately not one: a context at the
-  // repository root would make every change touch the project, so what a
-  // build copies from outside its directory is declared under depends_on.
-  // Keys view strings the graph owns: copying 10,000 paths on every run was a
-  // measurable share of a warm `changed`.
-  std::unordered_map<std::string_view, size_t> owner;
-  owner.reserve(projects.size());
-  for (size_t i = 0; i < projects.size(); ++i)
-    owner.emplace(projects[i].path, i);
-  struct Input {
-    size_t project;
-    const std::string* origin; // null: the project's Dockerfile
-  };
-  std::unordered_map<std::string_view, std::vector<Input>> inputs;
-  std::vector<std::pair<const project::PathInput*, size_t>> glob_inputs;
-  for (size_t i = 0; i < projects.size(); ++i) {
-    const auto& p = projects[i];
-    for (const auto& d : graph.path_dependencies(i)) {
-      if (d.glob)
-        glob_inputs.emplace_back(&d, i);
-      else
-        inputs[d.path].push_back({i, &d.origin});
-    }
-    if (!util::path_within(p.dockerfile, p.path))
-      inputs[p.dockerfile].push_back({i, nullptr});
-  }
-  // A .dockerignore outside the project (a context wider than its
-  // directory) decides what its build sees: a change to it is the project's.
-  std::unordered_map<std::string, std::vector<size_t>> ignore_files;
-  for (size_t i = 0; i < projects.size(); ++i)
-    for (const auto& f : project::dockerignore_paths(projects[i]))
-      if (!util::path_within(f, projects[i].path))
-        ignore_files[f].push_back(i);
-  Visibility visibility(graph, snapshot);
-
-  auto mark_path = [&](const std::string& path, const ChangedPath& c) {
-    // Every project containing the path whose build sees it: the deepest
-    // owns the file, and an enclosing project's build context holds it too
-    // (its content tag moves), so it changed as well. Then every extra
-    // input above it.
-    const project::Project* deepest = nullptr;
-    std::string_view dir = path;
-    for (;;) {
-      if (auto it = owner.find(dir); it != owner.end() && dir != path) {
-        const auto& p = projects[it->second];
-        if (!visibility.sees(it->second, path))
-          spdlog::debug("{}: {} is left out of its build by .dockerignore ({}): no change", p.name, path,
-                        visibility.file(it->second).path);
-        else if (!deepest)
-          marks.add(it->second, c.uncommitted ? "uncommitted" : "file", describe(c));
+// Marks the projects one changed path touches: the projects containing it
+// whose build sees it, the projects that take it as an extra input, and those
+// whose build reads it as their ignore file.
+class PathMarker {
+public:
+  PathMarker(const project::Graph& graph, const git::Snapshot& snapshot, Marks& marks)
+      : projects_(graph.projects()), visibility_(graph, snapshot), marks_(marks) {
+    // Owners: project path -> index. Extra inputs (path dependencies, a
+    // Dockerfile outside the project) map a path prefix to projects. A build
+    // context outside the project is deliberately not one: a context at the
+    // repository root would make every change touch the project, so what a
+    // build copies from outside its directory is declared under depends_on.
+    // Keys view strings the graph owns: copying 10,000 paths on every run was a
+    // measurable share of a warm `changed`.
+    owner_.reserve(projects_.size());
+    for (size_t i = 0; i < projects_.size(); ++i)
+      owner_.emplace(projects_[i].path, i);
+    for (size_t i = 0; i < projects_.size(); ++i) {
+      const auto& p = projects_[i];
+      for (const auto& d : graph.path_dependencies(i)) {
+        if (d.glob)
+          glob_inputs_.emplace_back(&d, i);
         else
-          marks.add(it->second, c.uncommitted ? "uncommitted" : "file",
-                    describe(c) + " (in the nested project " + deepest->name + ", which " + p.name +
-                        "'s build sees)");
-        if (!deepest)
-          deepest = &p;
+          inputs_[d.path].push_back({i, &d.origin});
       }
-      if (!inputs.empty())
-        if (auto it = inputs.find(dir); it != inputs.end()) {
-          // One reason text per origin, not per project: a shared library
-          // can have thousands of dependents.
-          const std::string changed = describe(c);
-          const std::string as_dockerfile = changed + " (the project's Dockerfile)";
-          std::unordered_map<std::string_view, std::string> texts;
-          for (const auto& in : it->second) {
-            if (in.origin && !visibility.sees(in.project, path))
-              continue;
-            if (!in.origin) {
-              marks.add(in.project, c.uncommitted ? "uncommitted" : "file", as_dockerfile);
-              continue;
-            }
-            auto [text, fresh] = texts.try_emplace(*in.origin);
-            if (fresh)
-              text->second = changed + " (" + *in.origin + ")";
-            marks.add(in.project, "dependency", text->second);
-          }
-        }
-      // A glob input matches a file, or a directory whose files it copies.
-      for (const auto& [in, project] : glob_inputs)
-        if (!dir.empty() && util::glob_match(in->path, dir) && visibility.sees(project, path))
-          marks.add(project, "dependency", describe(c) + " (" + in->origin + ")");
-      if (dir.empty())
-        break;
-      dir = util::parent_path(dir);
+      if (!util::path_within(p.dockerfile, p.path))
+        inputs_[p.dockerfile].push_back({i, nullptr});
     }
-  };
+    // A .dockerignore outside the project (a context wider than its
+    // directory) decides what its build sees: a change to it is the project's.
+    for (size_t i = 0; i < projects_.size(); ++i)
+      for (const auto& f : project::dockerignore_paths(projects_[i]))
+        if (!util::path_within(f, projects_[i].path))
+          ignore_files_[f].push_back(i);
+  }
 
-  bool discovery_changed = false;
-  bool workspace_config_changed = false;
-  for (const auto& c : paths) {
-    util::check_interrupted();
-    workspace_config_changed |= c.path == config::kConfigFile || c.old_path == config::kConfigFile;
-    discovery_changed |= c.removes_dockerfile || c.path == config::kConfigFile;
-    for (const auto& g : ws.global_triggers) {
-      if (util::glob_match(g.value, c.path) ||
-          (!c.old_path.empty() && util::glob_match(g.value, c.old_path))) {
-        for (size_t i = 0; i < projects.size(); ++i)
-          marks.add(i, "global", describe(c) + " matches global trigger '" + g.value + "'");
-        break;
-      }
-    }
+  void mark(const ChangedPath& c) {
     mark_path(c.path, c);
     if (!c.old_path.empty())
       mark_path(c.old_path, c);
     for (const auto* path : {&c.path, &c.old_path})
-      if (auto it = ignore_files.find(*path); it != ignore_files.end())
+      if (auto it = ignore_files_.find(*path); it != ignore_files_.end())
         for (size_t i : it->second)
-          marks.add(i, c.uncommitted ? "uncommitted" : "file", describe(c) + " (decides what the build sees)");
+          marks_.add(i, kind(c), describe(c) + " (decides what the build sees)");
   }
 
-  // The workspace keys every image is named or built by: a change to one
-  // touches every project.
-  if (workspace_config_changed && sel.merge_base) {
-    config::WorkspaceConfig before;
-    try {
-      before = project::load_workspace_config(*git::tree_snapshot(repo, *sel.merge_base));
-    } catch (const Error& e) {
-      spdlog::debug("the workspace config at the base does not parse ({}): every key counts as changed",
-                    e.what());
-      before.registry = "\n"; // differs from any valid value
+private:
+  struct Input {
+    size_t project;
+    const std::string* origin; // null: the project's Dockerfile
+  };
+
+  static const char* kind(const ChangedPath& c) { return c.uncommitted ? "uncommitted" : "file"; }
+
+  // Every project containing the path whose build sees it: the deepest owns
+  // the file, and an enclosing project's build context holds it too (its
+  // content tag moves), so it changed as well. Then every extra input above it.
+  void mark_path(const std::string& path, const ChangedPath& c) {
+    const project::Project* deepest = nullptr;
+    std::string_view dir = path;
+    for (;;) {
+      if (auto it = owner_.find(dir); it != owner_.end() && dir != path) {
+        const auto& p = projects_[it->second];
+        if (!visibility_.sees(it->second, path))
+          spdlog::debug("{}: {} is left out of its build by .dockerignore ({}): no change", p.name, path,
+                        visibility_.file(it->second).path);
+        else if (!deepest)
+          marks_.add(it->second, kind(c), describe(c));
+        else
+          marks_.add(it->second, kind(c),
+                     describe(c) + " (in the nested project " + deepest->name + ", which " + p.name +
+                         "'s build sees)");
+        if (!deepest)
+          deepest = &p;
+      }
+      if (!inputs_.empty())
+        if (auto it = inputs_.find(dir); it != inputs_.end())
+          mark_inputs(it->second, path, c);
+      // A glob input matches a file, or a directory whose files it copies.
+      for (const auto& [in, project] : glob_inputs_)
+        if (!dir.empty() && util::glob_match(in->path, dir) && visibility_.sees(project, path))
+          marks_.add(project, "dependency", describe(c) + " (" + in->origin + ")");
+      if (dir.empty())
+        break;
+      dir = util::parent_path(dir);
     }
-    auto name_from = [](config::NameFrom n) { return n == config::NameFrom::Path ? "path" : "leaf"; };
-    std::vector<std::tuple<const char*, std::string, std::string>> keys{
-        {"registry", before.registry, ws.registry},
-        {"image_prefix", before.image_prefix, ws.image_prefix},
-        {"name_from", name_from(before.name_from), name_from(ws.name_from)},
-        {"docker", before.docker, ws.docker}};
-    for (const auto& [key, was, now] : keys) {
-      if (was == now)
+  }
+
+  // One reason text per origin, not per project: a shared library can have
+  // thousands of dependents.
+  void mark_inputs(const std::vector<Input>& inputs, const std::string& path, const ChangedPath& c) {
+    const std::string changed = describe(c);
+    const std::string as_dockerfile = changed + " (the project's Dockerfile)";
+    std::unordered_map<std::string_view, std::string> texts;
+    for (const auto& in : inputs) {
+      if (in.origin && !visibility_.sees(in.project, path))
         continue;
-      std::string detail = std::string(config::kConfigFile) + ": '" + key + "' changed (now '" + now + "')";
-      for (size_t i = 0; i < projects.size(); ++i)
-        marks.add(i, "global", detail);
+      if (!in.origin) {
+        marks_.add(in.project, kind(c), as_dockerfile);
+        continue;
+      }
+      auto [text, fresh] = texts.try_emplace(*in.origin);
+      if (fresh)
+        text->second = changed + " (" + *in.origin + ")";
+      marks_.add(in.project, "dependency", text->second);
     }
   }
 
-  // Dependents of a changed project change too, transitively.
+  const std::vector<project::Project>& projects_;
+  Visibility visibility_;
+  Marks& marks_;
+  std::unordered_map<std::string_view, size_t> owner_;
+  std::unordered_map<std::string_view, std::vector<Input>> inputs_;
+  std::vector<std::pair<const project::PathInput*, size_t>> glob_inputs_;
+  std::unordered_map<std::string, std::vector<size_t>> ignore_files_;
+};
+
+void mark_global_triggers(const config::WorkspaceConfig& ws, const ChangedPath& c, size_t project_count,
+                          Marks& marks) {
+  for (const auto& g : ws.global_triggers) {
+    if (util::glob_match(g.value, c.path) || (!c.old_path.empty() && util::glob_match(g.value, c.old_path))) {
+      for (size_t i = 0; i < project_count; ++i)
+        marks.add(i, "global", describe(c) + " matches global trigger '" + g.value + "'");
+      return;
+    }
+  }
+}
+
+// The workspace keys every image is named or built by: a change to one
+// touches every project.
+void mark_workspace_keys(const git::Repository& repo, const git_oid& base, const config::WorkspaceConfig& ws,
+                         size_t project_count, Marks& marks) {
+  config::WorkspaceConfig before;
+  try {
+    before = project::load_workspace_config(*git::tree_snapshot(repo, base));
+  } catch (const Error& e) {
+    spdlog::debug("the workspace config at the base does not parse ({}): every key counts as changed", e.what());
+    before.registry = "\n"; // differs from any valid value
+  }
+  auto name_from = [](config::NameFrom n) { return n == config::NameFrom::Path ? "path" : "leaf"; };
+  std::vector<std::tuple<const char*, std::string, std::string>> keys{
+      {"registry", before.registry, ws.registry},
+      {"image_prefix", before.image_prefix, ws.image_prefix},
+      {"name_from", name_from(before.name_from), name_from(ws.name_from)},
+      {"docker", before.docker, ws.docker}};
+  for (const auto& [key, was, now] : keys) {
+    if (was == now)
+      continue;
+    std::string detail = std::string(config::kConfigFile) + ": '" + key + "' changed (now '" + now + "')";
+    for (size_t i = 0; i < project_count; ++i)
+      marks.add(i, "global", detail);
+  }
+}
+
+// Dependents of a changed project change too, transitively.
+void mark_dependents(const project::Graph& graph, Marks& marks) {
+  const auto& projects = graph.projects();
   std::deque<size_t> queue;
   for (size_t i = 0; i < projects.size(); ++i)
     if (marks.marked(i))
@@ -306,37 +316,81 @@ ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceCo
   while (!queue.empty()) {
     size_t i = queue.front();
     queue.pop_front();
-    for (size_t r : graph.dependents(i)) {
+    for (size_t r : graph.dependents(i))
       if (marks.add(r, "dependency", projects[i].name + " (" + graph.via(r, i) + ")"))
         queue.push_back(r);
-    }
   }
+}
 
-  for (size_t i = 0; i < projects.size(); ++i) {
+std::vector<ChangedProject> changed_projects(const project::Graph& graph, Marks& marks) {
+  std::vector<ChangedProject> changed;
+  for (size_t i = 0; i < graph.projects().size(); ++i) {
     if (!marks.marked(i))
       continue;
     ChangedProject cp{i, marks.finish(i)};
     for (const auto& r : cp.reasons)
-      spdlog::debug("{} changed: {}: {}", projects[i].name, r.kind, r.detail);
-    result.changed.push_back(std::move(cp));
+      spdlog::debug("{} changed: {}: {}", graph.projects()[i].name, r.kind, r.detail);
+    changed.push_back(std::move(cp));
   }
+  return changed;
+}
 
-  // Projects that existed at the merge-base but not any more.
-  if (sel.merge_base && discovery_changed) {
-    auto base_snapshot = git::tree_snapshot(repo, *sel.merge_base);
-    std::unordered_set<std::string> now;
-    for (const auto& p : projects)
-      now.insert(p.path);
-    bool any = false;
-    for (const auto& dir : project::project_dirs(*base_snapshot, ws))
-      any |= !now.count(dir);
-    if (any)
-      for (auto& p : project::discover(*base_snapshot, ws, project::DiscoveryOptions{.tolerant = true}))
-        if (!now.count(p.path)) {
-          spdlog::debug("{} removed: {} no longer holds a project", p.name, p.path);
-          result.removed.push_back({p.name, p.path});
-        }
+// Projects that existed at the merge-base but not any more.
+std::vector<RemovedProject> removed_projects(const git::Repository& repo, const git_oid& base,
+                                             const config::WorkspaceConfig& ws, const project::Graph& graph) {
+  std::vector<RemovedProject> removed;
+  auto base_snapshot = git::tree_snapshot(repo, base);
+  std::unordered_set<std::string> now;
+  for (const auto& p : graph.projects())
+    now.insert(p.path);
+  bool any = false;
+  for (const auto& dir : project::project_dirs(*base_snapshot, ws))
+    any |= !now.count(dir);
+  if (any)
+    for (auto& p : project::discover(*base_snapshot, ws, project::DiscoveryOptions{.tolerant = true}))
+      if (!now.count(p.path)) {
+        spdlog::debug("{} removed: {} no longer holds a project", p.name, p.path);
+        removed.push_back({p.name, p.path});
+      }
+  return removed;
+}
+
+} // namespace
+
+// The passes: the changed paths; the projects each one touches (and global
+// triggers); the workspace keys every image depends on; the dependents of
+// what changed; and the projects that are gone.
+ChangeSet compute_changes(const git::Repository& repo, const config::WorkspaceConfig& ws,
+                          const project::Graph& graph, const git::Snapshot& snapshot, const Selection& sel) {
+  const size_t count = graph.projects().size();
+  ChangeSet result;
+  result.head = git::oid_hex(sel.head);
+  if (sel.merge_base)
+    result.base = git::oid_hex(*sel.merge_base);
+  Marks marks(count);
+
+  const auto paths = changed_paths(repo, sel);
+  if (sel.everything)
+    for (size_t i = 0; i < count; ++i)
+      marks.add(i, "global", sel.rule);
+
+  PathMarker marker(graph, snapshot, marks);
+  bool discovery_changed = false;
+  bool workspace_config_changed = false;
+  for (const auto& c : paths) {
+    util::check_interrupted();
+    workspace_config_changed |= c.path == config::kConfigFile || c.old_path == config::kConfigFile;
+    discovery_changed |= c.removes_dockerfile || c.path == config::kConfigFile;
+    mark_global_triggers(ws, c, count, marks);
+    marker.mark(c);
   }
+  if (workspace_config_changed && sel.merge_base)
+    mark_workspace_keys(repo, *sel.merge_base, ws, count, marks);
+  mark_dependents(graph, marks);
+
+  result.changed = changed_projects(graph, marks);
+  if (sel.merge_base && discovery_changed)
+    result.removed = removed_projects(repo, *sel.merge_base, ws, graph);
   return result;
 }
 

@@ -69,19 +69,16 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
   y.line(2, "shell: bash");
   y.blank();
   y.line(0, "jobs:");
-  y.line(1, "run:");
-  y.line(2, "name: " + yaml_quote("run the " + p.name + " job"));
   // job.runs_on's labels (a self-hosted GPU runner, say), else the workspace's runner.
+  JobHeader run_job{.id = "run", .name = yaml_quote("run the " + p.name + " job")};
   const auto& labels = job.runner_labels;
-  if (labels.empty()) {
-    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-  } else if (labels.size() == 1) {
-    y.line(2, "runs-on: " + yaml_quote(labels[0]) + " # job.runs_on");
-  } else {
+  if (labels.size() == 1) {
+    run_job.runs_on = yaml_quote(labels[0]) + " # job.runs_on";
+  } else if (labels.size() > 1) {
     std::string list;
     for (const auto& l : labels)
       list += (list.empty() ? "" : ", ") + yaml_quote(l);
-    y.line(2, "runs-on: [" + list + "] # job.runs_on");
+    run_job.runs_on = "[" + list + "] # job.runs_on";
   }
   if (job.timeout_seconds > 0) {
     // job.timeout covers every attempt; the margin is for checkout, pull and
@@ -91,15 +88,13 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
     bool capped = config::github_hosted(config::runner_labels(job, ws)) && minutes > kHostedJobMinutes;
     if (capped)
       minutes = kHostedJobMinutes;
-    y.line(2, "timeout-minutes: " + std::to_string(minutes) + " # job.timeout " +
-                  util::format_duration(job.timeout_seconds) +
-                  (capped ? ", within the hosted runner's 360" : ", and 15 minutes to set up"));
+    run_job.timeout_minutes = std::to_string(minutes) + " # job.timeout " +
+                             util::format_duration(job.timeout_seconds) +
+                             (capped ? ", within the hosted runner's 360" : ", and 15 minutes to set up");
   }
-  if (pull && ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io") {
-    y.line(2, "permissions:");
-    y.line(3, "contents: read");
-    y.line(3, "packages: read");
-  }
+  if (pull && ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
+    run_job.permissions = {"contents: read", "packages: read"};
+  job_header(y, ws, run_job);
   y.line(2, "steps:");
   y.line(3, "- name: Run on the default branch only");
   y.line(4, "if: github.ref != " + yaml_quote("refs/heads/" + opt.default_branch));

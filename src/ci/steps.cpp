@@ -49,6 +49,34 @@ std::string on_default_branch(const std::string& branch) {
   return "github.event_name == 'push' && github.ref == " + yaml_quote("refs/heads/" + branch);
 }
 
+void job_header(Yaml& y, const config::WorkspaceConfig& ws, const JobHeader& job) {
+  y.line(1, job.id + ":");
+  if (job.condition_first && !job.condition.empty())
+    y.line(2, "if: " + job.condition);
+  y.line(2, "name: " + job.name);
+  if (!job.needs.empty())
+    y.line(2, "needs: " + job.needs);
+  if (!job.condition_first && !job.condition.empty())
+    y.line(2, "if: " + job.condition);
+  y.line(2, "runs-on: " + (job.runs_on.empty() ? yaml_quote(ws.ci.runs_on) : job.runs_on));
+  if (!job.timeout_minutes.empty())
+    y.line(2, "timeout-minutes: " + job.timeout_minutes);
+  if (!job.permissions.empty()) {
+    y.line(2, "permissions:");
+    for (const auto& line : job.permissions)
+      y.line(3, line);
+  }
+}
+
+// GITHUB_TOKEN writes packages only to ghcr.io; another registry logs in
+// with its own secrets, and the token needs no such right.
+std::vector<std::string> push_permissions(const config::WorkspaceConfig& ws) {
+  std::vector<std::string> lines{"contents: read"};
+  if (ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
+    lines.emplace_back("packages: write");
+  return lines;
+}
+
 void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history) {
   y.line(3, "- name: Check out");
   y.line(4, "uses: " + (ws.ci.pin_sha ? std::string("actions/checkout@") + kCheckoutSha + " # " + kCheckoutTag
@@ -201,15 +229,15 @@ void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
   const auto& k = ws.kubernetes;
   std::string env = k.deploy_environment.empty() ? "" : " --env " + yaml_quote(k.deploy_environment);
   y.blank();
-  y.line(1, "deploy:");
-  y.line(2, "name: deploy the jobs" + (k.deploy_environment.empty() ? std::string() : " to " + k.deploy_environment));
-  y.line(2, "needs: " + needs);
-  y.line(2, "if: " + condition);
-  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-  y.line(2, "permissions:");
-  y.line(3, "contents: read");
+  std::vector<std::string> permissions{"contents: read"};
   if (ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
-    y.line(3, "packages: read # the digest of each image, read from the registry");
+    permissions.emplace_back("packages: read # the digest of each image, read from the registry");
+  job_header(y, ws,
+             {.id = "deploy",
+              .name = "deploy the jobs" + (k.deploy_environment.empty() ? std::string() : " to " + k.deploy_environment),
+              .needs = needs,
+              .condition = condition,
+              .permissions = permissions});
   y.line(2, "steps:");
   checkout_step(y, ws, true);
   install_step(y, ws);

@@ -32,6 +32,26 @@ std::string on_default_branch(const std::string& branch); // an `if:` expression
 // GitHub stops a job on its hosted runners after 6 hours (self-hosted: 5 days).
 inline constexpr int kHostedJobMinutes = 360;
 
+// A job's header: its id and the keys every job has, always in this order
+// (name, needs, if, runs-on, timeout-minutes, permissions). What follows
+// (strategy, outputs, env, steps) is the caller's. Values are written as
+// given: quoting and trailing comments are the caller's.
+struct JobHeader {
+  std::string id{};
+  std::string name{};
+  std::string needs{};     // "" = no needs
+  std::string condition{}; // the `if:`; "" = none
+  // `if:` before `name:`: the variants job reads "skipped on tags" first.
+  bool condition_first = false;
+  std::string runs_on{};                  // "" = the workspace's ci.runs_on
+  std::string timeout_minutes{};          // "" = GitHub's default
+  std::vector<std::string> permissions{}; // lines under `permissions:`; empty = the workflow's
+};
+void job_header(Yaml& y, const config::WorkspaceConfig& ws, const JobHeader& job);
+
+// `contents: read`, and `packages: write` where GITHUB_TOKEN pushes (ghcr.io).
+std::vector<std::string> push_permissions(const config::WorkspaceConfig& ws);
+
 void checkout_step(Yaml& y, const config::WorkspaceConfig& ws, bool full_history);
 void install_step(Yaml& y, const config::WorkspaceConfig& ws);
 // `only_if_push`: skipped unless env.PUSH is 'true' (jobs that also run for forks).

@@ -19,13 +19,6 @@
 namespace mlrepo::ci {
 namespace {
 
-// GITHUB_TOKEN writes packages only to ghcr.io; another registry logs in
-// with its own secrets, and the token needs no such right.
-void packages_permission(Yaml& y, const config::WorkspaceConfig& ws) {
-  if (ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
-    y.line(3, "packages: write");
-}
-
 std::string triggers_comment(const project::Project& p, bool push) {
   return "Project " + p.name + " (" + p.path + "): on every push and pull request that touches it, "
          "builds its image once" + (push ? ", pushes it by content tag, tests that image and, on the "
@@ -156,14 +149,13 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   top_settings(y, "mlrepo-" + p.name + "-${{ github.ref }}", p.path);
   y.line(0, "jobs:");
   // One job: the image is built once, and what is tested is what is pushed.
-  y.line(1, "build:");
-  y.line(2, "name: " + yaml_quote("build and test " + p.name));
-  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-  y.line(2, "timeout-minutes: " + std::to_string(p.config->ci_timeout_minutes));
+  const std::string timeout = std::to_string(p.config->ci_timeout_minutes);
+  job_header(y, ws,
+             {.id = "build",
+              .name = yaml_quote("build and test " + p.name),
+              .timeout_minutes = timeout,
+              .permissions = push ? push_permissions(ws) : std::vector<std::string>{}});
   if (push) {
-    y.line(2, "permissions:");
-    y.line(3, "contents: read");
-    packages_permission(y, ws);
     y.line(2, "env:");
     y.line(3, std::string("PUSH: ") + kCanPush);
   }
@@ -188,14 +180,15 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   const auto& matrix = p.config->ci_matrix;
   if (!matrix.empty()) {
     y.blank();
-    y.line(1, "variants:");
-    y.line(2, "if: ${{ !startsWith(github.ref, 'refs/tags/') }} # a release promotes, it tests no variants");
     std::string label;
     for (const auto& [key, values] : matrix)
       label += (label.empty() ? "" : ", ") + std::string("${{ matrix.") + key + " }}";
-    y.line(2, "name: " + yaml_quote("test " + p.name + " (" + label + ")"));
-    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-    y.line(2, "timeout-minutes: " + std::to_string(p.config->ci_timeout_minutes));
+    job_header(y, ws,
+               {.id = "variants",
+                .name = yaml_quote("test " + p.name + " (" + label + ")"),
+                .condition = "${{ !startsWith(github.ref, 'refs/tags/') }} # a release promotes, it tests no variants",
+                .condition_first = true,
+                .timeout_minutes = timeout});
     y.line(2, "strategy:");
     y.line(3, "fail-fast: false");
     y.line(3, "matrix:");
@@ -279,23 +272,19 @@ void build_job(Yaml& y, const config::WorkspaceConfig& ws, const BuildJob& job,
                const std::vector<BuildJob>& before, const SecretEnv& secrets) {
   bool push = !ws.registry.empty();
   y.blank();
-  y.line(1, job.id() + ":");
-  y.line(2, "name: build d" + std::to_string(job.depth) +
-                (job.shards > 1 ? "." + std::to_string(job.shard) : "") + " ${{ matrix.project }}");
   std::string needs = "changes";
   for (const auto& b : before)
     needs += ", " + b.id();
-  y.line(2, before.empty() ? "needs: changes" : "needs: [" + needs + "]");
   std::string has = "needs.changes.outputs." + job.output() + " != ''";
-  y.line(2, before.empty() ? "if: " + has : "if: ${{ !cancelled() && !failure() && " + has + " }}");
-  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-  // Each project's own ci.timeout_minutes, carried in its matrix entry.
-  y.line(2, "timeout-minutes: ${{ matrix.timeout_minutes }}");
-  if (push) {
-    y.line(2, "permissions:");
-    y.line(3, "contents: read");
-    packages_permission(y, ws);
-  }
+  job_header(y, ws,
+             {.id = job.id(),
+              .name = "build d" + std::to_string(job.depth) +
+                      (job.shards > 1 ? "." + std::to_string(job.shard) : "") + " ${{ matrix.project }}",
+              .needs = before.empty() ? needs : "[" + needs + "]",
+              .condition = before.empty() ? has : "${{ !cancelled() && !failure() && " + has + " }}",
+              // Each project's own ci.timeout_minutes, carried in its matrix entry.
+              .timeout_minutes = "${{ matrix.timeout_minutes }}",
+              .permissions = push ? push_permissions(ws) : std::vector<std::string>{}});
   y.line(2, "strategy:");
   y.line(3, "fail-fast: false");
   y.line(3, "matrix: ${{ fromJSON(needs.changes.outputs." + job.output() + ") }}");
@@ -349,11 +338,11 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
   y.blank();
   top_settings(y, "mlrepo-${{ github.ref }}", "");
   y.line(0, "jobs:");
-  y.line(1, "changes:");
-  y.line(2, "name: changed projects");
-  if (push)
-    y.line(2, "if: ${{ !startsWith(github.ref, 'refs/tags/') }} # a release tag runs the release job");
-  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  job_header(y, ws,
+             {.id = "changes",
+              .name = "changed projects",
+              .condition = push ? "${{ !startsWith(github.ref, 'refs/tags/') }} # a release tag runs the release job"
+                                : ""});
   y.line(2, "outputs:");
   y.line(3, "any_changed: ${{ steps.changed.outputs.any_changed }}");
   for (const auto& job : jobs)
@@ -384,18 +373,16 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
   std::vector<std::string> build_ids(gate_needs.begin() + 1, gate_needs.end());
   if (push) {
     y.blank();
-    y.line(1, "promote:");
-    y.line(2, "name: promote the tested images");
     std::string needs = "changes";
     for (const auto& id : build_ids)
       needs += ", " + id;
-    y.line(2, "needs: [" + needs + "]");
-    y.line(2, "if: ${{ !cancelled() && !failure() && " + on_default_branch(opt.default_branch) +
-                  " && needs.changes.outputs.any_changed == 'true' }}");
-    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-    y.line(2, "permissions:");
-    y.line(3, "contents: read");
-    packages_permission(y, ws);
+    job_header(y, ws,
+               {.id = "promote",
+                .name = "promote the tested images",
+                .needs = "[" + needs + "]",
+                .condition = "${{ !cancelled() && !failure() && " + on_default_branch(opt.default_branch) +
+                             " && needs.changes.outputs.any_changed == 'true' }}",
+                .permissions = push_permissions(ws)});
     y.line(2, "steps:");
     checkout_step(y, ws, true);
     install_step(y, ws);
@@ -415,14 +402,12 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
       timeout = std::max(timeout, graph.projects()[k].config->ci_timeout_minutes);
     }
     y.blank();
-    y.line(1, "release:");
-    y.line(2, "name: release ${{ github.ref_name }}");
-    y.line(2, "if: startsWith(github.ref, 'refs/tags/')");
-    y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
-    y.line(2, "timeout-minutes: " + std::to_string(timeout));
-    y.line(2, "permissions:");
-    y.line(3, "contents: read");
-    packages_permission(y, ws);
+    job_header(y, ws,
+               {.id = "release",
+                .name = "release ${{ github.ref_name }}",
+                .condition = "startsWith(github.ref, 'refs/tags/')",
+                .timeout_minutes = std::to_string(timeout),
+                .permissions = push_permissions(ws)});
     y.line(2, "steps:");
     checkout_step(y, ws, false);
     install_step(y, ws);
@@ -445,14 +430,10 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
   }
 
   y.blank();
-  y.line(1, "gate:");
-  y.line(2, "name: mlrepo gate");
   std::string needs;
   for (const auto& n : gate_needs)
     needs += (needs.empty() ? "" : ", ") + n;
-  y.line(2, "needs: [" + needs + "]");
-  y.line(2, "if: always()");
-  y.line(2, "runs-on: " + yaml_quote(ws.ci.runs_on));
+  job_header(y, ws, {.id = "gate", .name = "mlrepo gate", .needs = "[" + needs + "]", .condition = "always()"});
   y.line(2, "steps:");
   y.line(3, "- name: Fail when a project job failed or was cancelled");
   y.line(4, "env:");

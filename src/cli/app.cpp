@@ -211,6 +211,7 @@ int run(int argc, char** argv) {
   register_promote(app, global, tools, action);
   register_release(app, global, tools, action);
   register_job(app, global, tools, action);
+  register_pipeline(app, global, tools, action);
   register_prune(app, global, tools, action);
   register_help(app, action);
 

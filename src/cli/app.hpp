@@ -41,6 +41,7 @@ void register_promote(CLI::App& app, const GlobalOptions& global, Tools& tools, 
 void register_release(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
 void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
 void register_prune(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
+void register_pipeline(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action);
 // `mlrepo help [COMMAND]`.
 void register_help(CLI::App& app, Action& action);
 

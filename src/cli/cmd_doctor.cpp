@@ -2,6 +2,7 @@
 #include "mlrepo/tools.hpp"
 
 #include "mlrepo/doctor/doctor.hpp"
+#include "mlrepo/report/doctor.hpp"
 #include "mlrepo/util/error.hpp"
 
 #include <iostream>
@@ -15,23 +16,8 @@ void register_doctor(CLI::App& app, const GlobalOptions& global, Tools& tools, A
   cmd->callback([&global, &tools, &action] {
     action = [&global, &tools] {
       auto checks = doctor::run_checks(global.repo_dir, tools);
-      bool bad_input = false, failed = false;
-      for (const auto& c : checks) {
-        const char* tag = c.level == doctor::Level::Ok     ? "ok  "
-                          : c.level == doctor::Level::Warn ? "warn"
-                          : c.level == doctor::Level::Skip ? "skip"
-                                                           : "FAIL";
-        std::cout << tag << "  " << c.area << ": " << c.message << "\n";
-        if (!c.fix.empty())
-          std::cout << "      fix: " << c.fix << "\n";
-        if (c.level == doctor::Level::Fail) {
-          failed = true;
-          bad_input = bad_input || c.bad_input;
-        }
-      }
-      if (!failed)
-        return 0;
-      return static_cast<int>(bad_input ? ExitCode::BadInput : ExitCode::Environment);
+      std::cout << report::doctor_text(checks);
+      return static_cast<int>(doctor::exit_code(checks));
     };
   });
 }

@@ -13,6 +13,7 @@
 #include "mlrepo/util/image_ref.hpp"
 
 #include <regex>
+#include "fields.hpp"
 #include "yaml_reader.hpp"
 
 #include <algorithm>
@@ -103,15 +104,19 @@ void parse_runs_on(MapReader& job, JobSpec& spec) {
   }
 }
 
-// job: — every value checked here, so that each runner can trust it.
-JobSpec parse_job(MapReader& parent) {
-  auto job = parent.map("job", {"command", "args", "env", "secrets", "resources", "timeout", "retries",
-                                "schedule", "timezone", "concurrency", "runs_on", "schedule_from_environment"});
-  JobSpec spec;
-  spec.line = parent.line("job");
-  if (!job)
-    return spec;
+} // namespace
+
+// What runs, as a job: and a pipeline step say it (command, args, env,
+// secrets, resources, timeout, retries); `prefix` ("job.") names the keys in
+// messages. Every value is checked here, so that each runner can trust it.
+RunFieldsGiven parse_run_fields(MapReader& reader, const std::string& prefix, JobSpec& spec) {
+  RunFieldsGiven given;
+  auto* job = &reader;
   const std::string& file = job->file();
+  given.command = job->has("command");
+  given.args = job->has("args");
+  given.timeout = job->has("timeout");
+  given.retries = job->has("retries");
   spec.command = job->command("command").value_or(std::vector<std::string>{});
   if (job->has("command") && (spec.command.empty() || spec.command[0].empty()))
     job->fail("command", "is empty", "write the command to run, e.g. [\"python\", \"-m\", \"churn.train\"], "
@@ -123,18 +128,18 @@ JobSpec parse_job(MapReader& parent) {
   auto names = [&](const char* key, std::map<std::string, std::string>& out, bool secrets) {
     for (const auto& [k, v] : job->located_map(key).value_or(std::vector<std::pair<Located, Located>>{})) {
       if (!identifier(k.value))
-        throw ConfigError(file, k.line, "'job." + std::string(key) + "' name '" + k.value +
+        throw ConfigError(file, k.line, "'" + prefix + std::string(key) + "' name '" + k.value +
                                             "' is not an environment variable name",
                           "use letters, digits and '_', not starting with a digit, e.g. MODEL_DIR");
       if (secrets) {
         if (!identifier(v.value) || reserved_by_a_provider(v.value))
           throw ConfigError(file, v.line,
-                            "'job.secrets." + k.value + "' names the secret '" + v.value +
+                            "'" + prefix + "secrets." + k.value + "' names the secret '" + v.value +
                                 "', which is not a secret name",
                             "a secret name uses letters, digits and '_', does not start with a digit or " +
                                 reserved_prefixes() + ", e.g. 'DB_PASSWORD: CHURN_DB_PASSWORD'");
         if (spec.env.count(k.value))
-          throw ConfigError(file, k.line, "'" + k.value + "' is under both job.env and job.secrets",
+          throw ConfigError(file, k.line, "'" + k.value + "' is under both " + prefix + "env and " + prefix + "secrets",
                             "keep it in one: a secret's value is never written in mlrepo.yaml");
       }
       out[k.value] = v.value;
@@ -151,23 +156,26 @@ JobSpec parse_job(MapReader& parent) {
       try {
         q = util::parse_quantity(v->value);
       } catch (const std::invalid_argument& e) {
-        throw ConfigError(file, v->line, "'job.resources." + std::string(key) + "': " + e.what(),
+        throw ConfigError(file, v->line, "'" + prefix + "resources." + std::string(key) + "': " + e.what(),
                           std::string("e.g. ") + key + ": " + example);
       }
       if (q.milli <= 0)
-        throw ConfigError(file, v->line, "'job.resources." + std::string(key) + "' must be above zero");
+        throw ConfigError(file, v->line, "'" + prefix + "resources." + std::string(key) + "' must be above zero");
       // "512m" is 0.512 bytes: a Kubernetes suffix read as Docker's.
       if (std::string(key) == "memory" && q.milli % 1000 != 0)
         throw ConfigError(file, v->line,
-                          "'job.resources.memory' '" + v->value + "' is a fraction of a byte ('m' is milli)",
+                          "'" + prefix + "resources.memory' '" + v->value + "' is a fraction of a byte ('m' is milli)",
                           "write mebibytes as " + v->value.substr(0, v->value.size() - 1) + "Mi or megabytes as " +
                               v->value.substr(0, v->value.size() - 1) + "M");
       if (std::string(key) == "memory" && q.milli < 6LL * 1024 * 1024 * 1000)
         throw ConfigError(file, v->line,
-                          "'job.resources.memory' '" + v->value + "' is less than a container can start with (6Mi)",
+                          "'" + prefix + "resources.memory' '" + v->value + "' is less than a container can start with (6Mi)",
                           "memory is in bytes unless suffixed: write e.g. 512Mi or 8Gi");
       return v->value;
     };
+    given.cpu = res->has("cpu");
+    given.memory = res->has("memory");
+    given.gpu = res->has("gpu");
     spec.cpu = quantity("cpu", "\"2\" or 500m");
     spec.memory = quantity("memory", "8Gi or 512Mi");
     if (res->has("gpu"))
@@ -177,14 +185,22 @@ JobSpec parse_job(MapReader& parent) {
     try {
       spec.timeout_seconds = util::parse_duration(t->value);
     } catch (const std::invalid_argument& e) {
-      throw ConfigError(file, t->line, std::string("'job.timeout': ") + e.what());
+      throw ConfigError(file, t->line, "'" + prefix + "timeout': " + e.what());
     }
     if (spec.timeout_seconds > 7 * 86400)
-      throw ConfigError(file, t->line, "'job.timeout' '" + t->value + "' is more than 7 days",
+      throw ConfigError(file, t->line, "'" + prefix + "timeout' '" + t->value + "' is more than 7 days",
                         "GitHub's runners stop a job long before that; split the work or write e.g. 12h");
   }
   if (job->has("retries"))
     spec.retries = job->integer("retries", 0, 20).value_or(0);
+  return given;
+}
+
+// schedule, timezone and concurrency, as a job: and a pipeline say them;
+// `owner` ("job", "pipeline") for messages.
+void parse_schedule_fields(MapReader& reader, const std::string& prefix, const std::string& owner, JobSpec& spec) {
+  auto* job = &reader;
+  const std::string& file = job->file();
   spec.schedule = job->string_or_list("schedule").value_or(std::vector<Located>{});
   if (job->has("schedule") && spec.schedule.empty())
     job->fail("schedule", "is an empty list", "write a cron such as '0 3 * * 1-5', or leave it out for a job "
@@ -193,7 +209,7 @@ JobSpec parse_job(MapReader& parent) {
     try {
       util::parse_cron(s.value);
     } catch (const std::invalid_argument& e) {
-      throw ConfigError(file, s.line, std::string("'job.schedule': ") + e.what());
+      throw ConfigError(file, s.line, "'" + prefix + "schedule': " + e.what());
     }
   }
   if (auto tz = job->string("timezone")) {
@@ -206,18 +222,18 @@ JobSpec parse_job(MapReader& parent) {
       std::smatch m;
       if (std::regex_match(tz->value, m, offset) && std::stoi(m[2]) <= 14) {
         std::string etc = "Etc/GMT" + std::string(m[1] == "+" ? "-" : "+") + std::to_string(std::stoi(m[2]));
-        throw ConfigError(file, tz->line, "'job.timezone' '" + tz->value + "' is a fixed offset, not an IANA name",
+        throw ConfigError(file, tz->line, "'" + prefix + "timezone' '" + tz->value + "' is a fixed offset, not an IANA name",
                           "write the place (e.g. Europe/Berlin, which also follows daylight saving), or '" + etc +
                               "' for " + tz->value + " all year: the Etc/GMT names invert the sign (POSIX), so "
                               "Etc/GMT-1 is one hour ahead of UTC");
       }
       auto best = util::closest(tz->value, util::known_time_zones(), 3);
-      throw ConfigError(file, tz->line, "'job.timezone' '" + tz->value + "' " + problem,
+      throw ConfigError(file, tz->line, "'" + prefix + "timezone' '" + tz->value + "' " + problem,
                         best ? "did you mean '" + *best + "'?"
                              : "write an IANA name such as Europe/Berlin, America/New_York or UTC");
     }
     if (spec.schedule.empty())
-      job->fail("timezone", "is set but the job has no 'schedule' for it to apply to",
+      job->fail("timezone", "is set but the " + owner + " has no 'schedule' for it to apply to",
                 "add a schedule, or remove the time zone");
     spec.timezone = tz->value;
   }
@@ -232,6 +248,20 @@ JobSpec parse_job(MapReader& parent) {
       job->fail("concurrency", "must be forbid, replace or allow, not '" + c->value + "'",
                 "forbid: a run waits for the one before; replace: it stops the one before; allow: both run");
   }
+}
+
+namespace {
+
+// job: — every value checked, so that each runner can trust it.
+JobSpec parse_job(MapReader& parent) {
+  auto job = parent.map("job", {"command", "args", "env", "secrets", "resources", "timeout", "retries",
+                                "schedule", "timezone", "concurrency", "runs_on", "schedule_from_environment"});
+  JobSpec spec;
+  spec.line = parent.line("job");
+  if (!job)
+    return spec;
+  parse_run_fields(*job, "job.", spec);
+  parse_schedule_fields(*job, "job.", "job", spec);
   parse_runs_on(*job, spec);
   if (auto b = job->boolean("schedule_from_environment"))
     spec.schedule_from_environment = *b;
@@ -422,7 +452,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   MapReader r(root, file, "",
               {"registry", "image_prefix", "default_branch", "name_from", "exclude",
                "global_triggers", "docker", "tags", "default_branch_tags", "ci", "build_cache", "prune",
-               "kubernetes"});
+               "kubernetes", "pipelines"});
   WorkspaceConfig cfg;
   cfg.file = file;
   if (auto reg = r.string("registry")) {
@@ -548,6 +578,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
                                       "kubeconfig_secret", "environments", "gpu_tolerations",
                                       "pod_annotations", "image_pull_policy"}))
     cfg.kubernetes = parse_kubernetes(*k8s);
+  cfg.pipelines = parse_pipelines(r);
   if (auto prune = r.map("prune", {"keep_last", "older_than"})) {
     if (prune->has("keep_last"))
       cfg.prune.keep_last = prune->integer("keep_last", 0, 100000).value_or(10);

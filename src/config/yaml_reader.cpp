@@ -95,6 +95,7 @@ MapReader::MapReader(const YAML::Node& node, std::string file, std::string conte
                                      : "did you mean '" + best + "'? Known keys here: " + known_list);
     }
     keys_nodes_[key] = kv.second;
+    key_lines_[key] = line_of(kv.first);
     entries_.emplace_back(key, kv.second);
   }
 }
@@ -110,6 +111,11 @@ void MapReader::fail(const std::string& key, const std::string& message) const {
 
 void MapReader::fail(const std::string& key, const std::string& message, const std::string& hint) const {
   throw ConfigError(file_, line(key), "'" + qualified(key) + "' " + message, hint);
+}
+
+int MapReader::key_line(const std::string& key) const {
+  auto it = key_lines_.find(key);
+  return it == key_lines_.end() ? 0 : it->second;
 }
 
 int MapReader::line(const std::string& key) const {

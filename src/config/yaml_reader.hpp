@@ -44,7 +44,8 @@ public:
 
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
   [[noreturn]] void fail(const std::string& key, const std::string& message, const std::string& hint) const;
-  int line(const std::string& key) const;
+  int line(const std::string& key) const;     // of the value
+  int key_line(const std::string& key) const; // of the key itself (a name the user chose)
   std::string qualified_key(const std::string& key) const { return qualified(key); }
   const std::string& file() const { return file_; }
 
@@ -57,6 +58,7 @@ private:
   std::vector<std::string> known_;
   std::vector<std::pair<std::string, YAML::Node>> entries_;
   std::map<std::string, YAML::Node> keys_nodes_;
+  std::map<std::string, int> key_lines_;
 };
 
 // Parses `content`, turning yaml-cpp's exceptions into ConfigError. Returns a

@@ -6,6 +6,7 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace mlrepo::context {
@@ -84,6 +85,7 @@ ChangeHint github_change(const EnvLookup& env) {
     hint.base_sha = json_string(event, {"pull_request", "base", "sha"});
     hint.base_ref = json_string(event, {"pull_request", "base", "ref"});
     hint.head_sha = json_string(event, {"pull_request", "head", "sha"});
+    hint.head_repo = json_string(event, {"pull_request", "head", "repo", "full_name"});
     hint.checks_out_target = hint.event == "pull_request_target";
   } else if (hint.event == "merge_group") {
     hint.kind = ChangeHint::Kind::MergeQueue;
@@ -97,17 +99,12 @@ ChangeHint github_change(const EnvLookup& env) {
 }
 
 // GitHub gives Dependabot's runs and pull requests from forks no secrets.
-bool github_secrets_withheld(const EnvLookup& env) {
+bool github_secrets_withheld(const EnvLookup& env, const ChangeHint& change) {
   if (env("GITHUB_ACTOR").value_or("") == "dependabot[bot]")
     return true;
-  if (env("GITHUB_EVENT_NAME").value_or("") != "pull_request")
+  if (change.event != "pull_request")
     return false;
-  try {
-    auto head_repo = json_string(github_event(env), {"pull_request", "head", "repo", "full_name"});
-    return !head_repo.empty() && head_repo != env("GITHUB_REPOSITORY").value_or("");
-  } catch (const Error&) {
-    return false; // an unreadable payload is reported where the range is chosen
-  }
+  return !change.head_repo.empty() && change.head_repo != env("GITHUB_REPOSITORY").value_or("");
 }
 
 // --- local: no provider -----------------------------------------------------
@@ -115,12 +112,13 @@ bool github_secrets_withheld(const EnvLookup& env) {
 bool local_detect(const EnvLookup&) { return true; }
 void local_read(RunContext& run, const EnvLookup& env) { github_files(run, env); }
 ChangeHint local_change(const EnvLookup&) { return {}; }
-bool local_secrets_withheld(const EnvLookup&) { return false; }
+bool local_secrets_withheld(const EnvLookup&, const ChangeHint&) { return false; }
 
+// Tried in order; the last row recognises every environment.
 const Provider kProviders[] = {
     {"github-actions", "GITHUB_REF", "GITHUB_", github_detect, github_read, github_change, github_secrets_withheld},
+    {"local", "GITHUB_REF", "", local_detect, local_read, local_change, local_secrets_withheld},
 };
-const Provider kLocal{"local", "GITHUB_REF", "", local_detect, local_read, local_change, local_secrets_withheld};
 
 } // namespace
 
@@ -133,6 +131,6 @@ std::vector<std::string_view> reserved_variable_prefixes() {
       out.push_back(p.reserved_prefix);
   return out;
 }
-const Provider& local_provider() { return kLocal; }
+const Provider& local_provider() { return kProviders[std::size(kProviders) - 1]; }
 
 } // namespace mlrepo::context

@@ -2,7 +2,10 @@
 
 #include "mlrepo/context/providers.hpp"
 
+#include "mlrepo/util/error.hpp"
+
 #include <cstdlib>
+#include <iterator>
 
 namespace mlrepo::context {
 
@@ -21,7 +24,6 @@ RunContext::RunContext() : env_([](const std::string&) { return std::optional<st
 RunContext RunContext::detect(EnvLookup env) {
   RunContext run;
   run.env_ = std::move(env);
-  run.provider_ = &local_provider();
   for (const auto& p : providers())
     if (p.detect(run.env_)) {
       run.provider_ = &p;
@@ -38,7 +40,13 @@ std::string_view RunContext::provider() const { return provider_->name; }
 
 std::string_view RunContext::ref_variable() const { return provider_->ref_variable; }
 
-bool RunContext::secrets_withheld() const { return provider_->secrets_withheld(env_); }
+bool RunContext::secrets_withheld() const {
+  try {
+    return provider_->secrets_withheld(env_, change_hint());
+  } catch (const Error&) {
+    return false; // an unreadable payload is reported where the range is chosen
+  }
+}
 
 const ChangeHint& RunContext::change_hint() const {
   if (!*hint_)

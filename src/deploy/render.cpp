@@ -94,7 +94,6 @@ void warn_env_off_default_branch(const git::Repository& repo, const config::Work
 // digest from the registry; the manifests; written, checked or streamed.
 RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, Tools& tools) {
   const auto& env = tools.run();
-  auto& credentials = tools.credentials();
   require_one_way({opt.changed, opt.all, !opt.projects.empty()}, "PROJECT..., --changed or --all");
   bool stream = opt.out_dir && *opt.out_dir == "-";
   if (stream && opt.check)
@@ -118,12 +117,7 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     target.require_env(ws, *opt.env);
 
   const auto& graph = view.graph;
-  ProjectChoice choice{.names = opt.projects, .all = opt.all, .cwd = opt.cwd};
-  if (changes) {
-    choice.changed = &changes->set;
-    choice.changed_graph = &changes->view.graph;
-  }
-  auto picked = choose_projects(repo, view, choice);
+  auto picked = choose_projects(repo, view, options_choice(opt.projects, opt.all, opt.cwd, changes ? &*changes : nullptr));
   if (!picked) {
     // The example names a project of this repository that has a job.
     std::string example;
@@ -146,7 +140,7 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
 
   RenderOutcome out;
   out.commit = git::oid_hex(commit);
-  registry::Client client(credentials, opt.client);
+  auto& client = tools.registry(opt.client);
   // A stream's files are never written: "-" keeps each project's apart.
   std::string dir = stream ? "-" : output_dir(opt.out_dir, target.default_dir(ws), opt.cwd, repo.workdir());
   // What the target would refuse is refused before the registry is asked,

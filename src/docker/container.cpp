@@ -2,6 +2,7 @@
 
 #include "mlrepo/util/error.hpp"
 
+#include <atomic>
 #include <cctype>
 #include <unistd.h>
 
@@ -36,7 +37,7 @@ void ContainerGuard::remove() {
 }
 
 std::string ContainerGuard::make_name(const std::string& project) {
-  static int counter = 0;
+  static std::atomic<int> counter{0}; // pipeline steps start containers from several threads
   std::string safe;
   for (char c : project)
     safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ? c : '-';

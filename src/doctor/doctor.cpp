@@ -66,8 +66,7 @@ ContextSize context_size(const std::string& dir, const project::DockerIgnore& ig
 }
 
 // Whether the engine answers and which builder builds.
-template <typename Add> void docker_checks(util::ProcessRunner& runner, const std::string& docker, Add& add) {
-  docker::Engine engine(runner, docker);
+template <typename Add> void docker_checks(docker::Engine& engine, const std::string& docker, Add& add) {
   try {
     add("docker", Level::Ok, docker + " engine " + engine.require_reachable());
     const auto& builder = engine.detect_builder();
@@ -92,7 +91,6 @@ std::string mib(uintmax_t bytes) { return std::to_string((bytes + (1u << 19)) >>
 } // namespace
 
 std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) {
-  auto& runner = tools.runner();
   std::vector<Check> out;
   auto add = [&](const char* area, Level level, std::string message, std::string fix = {},
                  bool bad_input = false) {
@@ -112,7 +110,7 @@ std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) 
   } catch (const Error& e) {
     add("git", Level::Fail, "no git repository at " + where + " or above it", "run mlrepo inside your repository's "
         "clone, or pass -C DIR; 'git init' starts one");
-    docker_checks(runner, "docker", add);
+    docker_checks(tools.engine("docker"), "docker", add);
     add("config", Level::Skip, "skipped: no repository to read mlrepo.yaml from");
     return out;
   }
@@ -166,7 +164,7 @@ std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) 
           "set 'default_branch:' in mlrepo.yaml, or 'git fetch origin'");
   }
 
-  docker_checks(runner, ws.docker, add);
+  docker_checks(tools.engine(ws.docker), ws.docker, add);
 
   if (!workspace) {
     add("registry", Level::Skip, "skipped: the workspace mlrepo.yaml could not be read (see above)");
@@ -183,7 +181,7 @@ std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) 
       auto& credentials = tools.credentials();
       registry::ClientOptions once;
       once.retries = 1;
-      registry::Client client(credentials, once);
+      auto& client = tools.registry(once);
       auto name = registry::parse_image_name(probe);
       client.head_manifest(name);
       add("registry", Level::Ok, ws.registry + " answers (credentials: " + credentials.origin(name.registry) + ")");
@@ -218,8 +216,7 @@ std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) 
     for (const auto& p : view->graph.projects())
       any_job |= p.config && p.config->job.has_value();
     if (any_job) {
-      docker::Engine engine(runner, ws.docker);
-      auto info = engine.info();
+      auto info = tools.engine(ws.docker).info();
       for (const auto& p : view->graph.projects()) {
         if (!p.config || !p.config->job)
           continue;
@@ -257,6 +254,16 @@ std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) 
     }
   }
   return out;
+}
+
+ExitCode exit_code(const std::vector<Check>& checks) {
+  bool failed = false, bad_input = false;
+  for (const auto& c : checks)
+    if (c.level == Level::Fail) {
+      failed = true;
+      bad_input = bad_input || c.bad_input;
+    }
+  return !failed ? ExitCode::Success : bad_input ? ExitCode::BadInput : ExitCode::Environment;
 }
 
 } // namespace mlrepo::doctor

@@ -26,6 +26,18 @@ std::string oid_hex(const git_oid& oid) {
 
 bool same(const git_oid& a, const git_oid& b) { return git_oid_equal(&a, &b) != 0; }
 
+std::string blob_hash(std::string_view bytes) {
+  git_oid oid;
+  check(git_odb_hash(&oid, bytes.data(), bytes.size(), GIT_OBJECT_BLOB), "cannot hash");
+  return oid_hex(oid);
+}
+
+std::string file_blob_hash(const std::string& path) {
+  git_oid oid;
+  check(git_odb_hashfile(&oid, path.c_str(), GIT_OBJECT_BLOB), "cannot read " + path + " to hash it");
+  return oid_hex(oid);
+}
+
 Repository::Repository(RepositoryPtr repo) : repo_(std::move(repo)) {
   if (const char* wd = git_repository_workdir(repo_.get())) {
     workdir_ = wd;
@@ -254,6 +266,8 @@ TreePtr Repository::commit_tree(const git_oid& oid) const {
   check(git_commit_tree(&tree, commit.get()), "cannot read the tree of commit " + oid_hex(oid));
   return TreePtr(tree);
 }
+
+git_oid Repository::commit_tree_id(const git_oid& commit) const { return *git_tree_id(commit_tree(commit).get()); }
 
 bool Repository::has_reference(const std::string& name) const {
   git_reference* raw = nullptr;

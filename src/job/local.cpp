@@ -25,6 +25,66 @@ std::string retries_left(int n) { return std::to_string(n) + (n == 1 ? " retry" 
 
 } // namespace
 
+AttemptsResult run_attempts(util::ProcessRunner& runner, const Attempts& a) {
+  const auto& spec = a.spec;
+  const int max_attempts = spec.retries + 1;
+  AttemptsResult result;
+  auto started = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (spec.timeout_seconds > 0 && !a.timeout_per_attempt)
+    deadline = started + std::chrono::seconds(spec.timeout_seconds);
+  std::string timeout_text = util::format_duration(spec.timeout_seconds);
+  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+    result.attempts = attempt;
+    result.timed_out = false;
+    if (spec.timeout_seconds > 0 && a.timeout_per_attempt)
+      deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spec.timeout_seconds);
+    docker::ContainerGuard container(runner, a.docker, a.name);
+    util::ProcessSpec ps;
+    ps.argv = run_argv(a.docker, a.image, spec, a.args, container.name(), a.volumes);
+    ps.env = a.secret_env;
+    ps.capture_stdout = static_cast<bool>(a.on_line);
+    ps.capture_stderr = static_cast<bool>(a.on_line);
+    ps.on_line = a.on_line;
+    ps.deadline = deadline;
+    ps.on_interrupt = [&container] { container.stop(); };
+    ps.on_deadline = [&container] { container.stop(); };
+    spdlog::info("==> {}: attempt {}/{}: {}", a.name, attempt, max_attempts, util::shell_quote(ps.argv));
+    auto r = runner.run(ps);
+    result.exit_code = r.signal ? 128 + r.signal : r.exit_code;
+    if (r.interrupted || util::interrupted()) {
+      result.interrupted = true;
+      container.remove();
+      break;
+    }
+    if (r.timed_out) {
+      result.timed_out = true;
+      container.remove();
+      spdlog::error("{}: timed out after {} ({}), on attempt {}/{}; the container was stopped", a.name, timeout_text,
+                    a.where, attempt, max_attempts);
+      // A job's deadline covers every attempt; a step's only this one.
+      if (!a.timeout_per_attempt || attempt == max_attempts)
+        break;
+      spdlog::warn("{}: retrying ({} left)", a.name, retries_left(max_attempts - attempt));
+      continue;
+    }
+    if (result.exit_code == 0)
+      break;
+    std::string why = result.exit_code == 125   ? " (docker could not start the container)"
+                      : result.exit_code == 127 ? " (the command is not in the image)"
+                      : result.exit_code == 137 ? " (killed: out of memory, or stopped)"
+                                                : "";
+    if (attempt < max_attempts)
+      spdlog::warn("{}: attempt {}/{} failed with exit code {}{}; retrying ({} left)", a.name, attempt, max_attempts,
+                   result.exit_code, why, retries_left(max_attempts - attempt));
+    else
+      spdlog::error("{}: attempt {}/{} failed with exit code {}{}", a.name, attempt, max_attempts, result.exit_code,
+                    why);
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
 RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::BuildStatus& status, Tools& tools) {
   const auto& env = tools.run();
   // Everything that can be refused is refused before anything builds or runs.
@@ -66,7 +126,7 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
                          exports);
   }
   auto& runner = tools.runner();
-  docker::Engine engine(runner, docker);
+  auto& engine = tools.engine(docker);
   engine.require_reachable();
   if (auto info = engine.info()) {
     auto problems = resource_problems(spec, *info);
@@ -112,56 +172,22 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
     }
   }
 
+  Attempts attempts;
+  attempts.name = name;
+  attempts.where = "job.timeout in " + config_file;
+  attempts.docker = docker;
+  attempts.image = report.image;
+  attempts.spec = spec;
+  attempts.args = opt.args;
   // Secret values go to docker's environment only; argv names them.
-  std::map<std::string, std::optional<std::string>> secret_env;
   for (const auto& [variable, secret] : spec.secrets)
-    secret_env[variable] = env(secret).value_or("");
-
-  auto started = std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  if (spec.timeout_seconds > 0)
-    deadline = started + std::chrono::seconds(spec.timeout_seconds);
-  std::string timeout_text = util::format_duration(spec.timeout_seconds);
-  for (int attempt = 1; attempt <= report.max_attempts; ++attempt) {
-    report.attempts = attempt;
-    docker::ContainerGuard container(runner, docker, name);
-    util::ProcessSpec ps;
-    ps.argv = run_argv(docker, report.image, spec, opt.args, container.name());
-    ps.env = secret_env;
-    ps.capture_stdout = false;
-    ps.capture_stderr = false;
-    ps.deadline = deadline;
-    ps.on_interrupt = [&container] { container.stop(); };
-    ps.on_deadline = [&container] { container.stop(); };
-    spdlog::info("==> {}: attempt {}/{}: {}", name, attempt, report.max_attempts, util::shell_quote(ps.argv));
-    auto r = runner.run(ps);
-    report.exit_code = r.signal ? 128 + r.signal : r.exit_code;
-    if (r.interrupted || util::interrupted()) {
-      report.interrupted = true;
-      container.remove();
-      break;
-    }
-    if (r.timed_out) {
-      report.timed_out = true;
-      container.remove();
-      spdlog::error("{}: timed out after {} (job.timeout in {}), on attempt {}/{}; the container was stopped", name,
-                    timeout_text, config_file, attempt, report.max_attempts);
-      break;
-    }
-    if (report.exit_code == 0)
-      break;
-    std::string why = report.exit_code == 125   ? " (docker could not start the container)"
-                      : report.exit_code == 127 ? " (the command is not in the image)"
-                      : report.exit_code == 137 ? " (killed: out of memory, or stopped)"
-                                                : "";
-    if (attempt < report.max_attempts)
-      spdlog::warn("{}: attempt {}/{} failed with exit code {}{}; retrying ({} left)", name, attempt,
-                   report.max_attempts, report.exit_code, why, retries_left(report.max_attempts - attempt));
-    else
-      spdlog::error("{}: attempt {}/{} failed with exit code {}{}", name, attempt, report.max_attempts,
-                    report.exit_code, why);
-  }
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    attempts.secret_env[variable] = env(secret).value_or("");
+  auto r = run_attempts(runner, attempts);
+  report.attempts = r.attempts;
+  report.exit_code = r.exit_code;
+  report.timed_out = r.timed_out;
+  report.interrupted = r.interrupted;
+  report.seconds = r.seconds;
   return report;
 }
 

@@ -119,11 +119,13 @@ std::vector<std::string> missing_secrets(const config::JobSpec& spec, const cont
 }
 
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image, const config::JobSpec& spec,
-                                  const std::optional<std::vector<std::string>>& args, const std::string& name) {
+                                  const std::optional<std::vector<std::string>>& args, const std::string& name,
+                                  const std::vector<std::string>& volumes) {
   // No -t and no -i: a job is a batch run.
   docker::RunRequest r;
   r.image = image;
   r.name = name;
+  r.volumes = volumes;
   r.env.assign(spec.env.begin(), spec.env.end());
   for (const auto& [variable, secret] : spec.secrets)
     r.env_from_engine_env.push_back(variable);

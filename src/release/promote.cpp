@@ -76,67 +76,69 @@ bool PromoteOutcome::any_failed() const {
   return false;
 }
 
-PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& opt, Tools& tools) {
-  const auto& env = tools.run();
-  auto& credentials = tools.credentials();
-  require_one_way({opt.changed, opt.all, !opt.projects.empty(), opt.release},
-                  "PROJECT..., --changed, --all or --release");
-  if (opt.release && !opt.tags.empty())
-    throw UsageError("--release chooses the tags itself (VERSION, MAJOR.MINOR, MAJOR, latest); drop --tag");
+namespace {
 
-  // 1. The commit whose images are promoted.
+// What is promoted: a release tag's commit, the head of a change range, or HEAD.
+struct Source {
   git_oid commit{};
   std::optional<ReleaseRef> release;
   std::optional<ChangesResult> changes;
+};
+
+Source promoted_commit(const git::Repository& repo, const PromoteOptions& opt, const context::RunContext& env) {
+  Source src;
   if (opt.release) {
     std::string ref = opt.ref.value_or(env.ref().value_or(""));
     if (ref.empty())
       throw UsageError("--release needs the release tag: " + std::string(env.ref_variable()) + " is not set",
                        "pass --ref refs/tags/<project>/v<VERSION>");
-    release = parse_release_ref(ref);
+    src.release = parse_release_ref(ref);
     std::string full = ref.rfind("refs/tags/", 0) == 0 ? ref : "refs/tags/" + ref;
-    commit = repo.require_commit(full, "release tag");
+    src.commit = repo.require_commit(full, "release tag");
     // A tag pushed by hand was never checked by 'mlrepo release'.
-    refuse_release_over_newer(repo, release->project, release->version, commit);
+    refuse_release_over_newer(repo, src.release->project, src.release->version, src.commit);
   } else if (opt.changed) {
     auto selection = opt.selection;
     selection.uncommitted = false; // promotion is of what was committed and pushed
-    changes = find_changes(repo, selection, env);
-    commit = changes->selection.head;
+    src.changes = find_changes(repo, selection, env);
+    src.commit = src.changes->selection.head;
   } else {
-    commit = repo.require_commit("HEAD", "HEAD");
+    src.commit = repo.require_commit("HEAD", "HEAD");
   }
+  return src;
+}
+
+// Promotion names images of a commit, so the committed config decides the
+// registry; a different work-tree config is said, not silently ignored.
+View committed_view(const git::Repository& repo, const PromoteOptions& opt, const Source& src) {
   // Named projects are promoted despite an invalid directory elsewhere.
-  bool named = !release && !opt.all && !changes;
-  View view = open_view(repo, commit, ViewOptions{.skip_invalid = named});
+  bool named = !src.release && !opt.all && !src.changes;
+  View view = open_view(repo, src.commit, ViewOptions{.skip_invalid = named});
   require_registry(view);
-  // Promotion names images of a commit, so the committed config decides the
-  // registry; a different work-tree config is said, not silently ignored.
   auto committed_config = view.snapshot->read(config::kConfigFile).value_or("");
   auto worktree_config = util::read_file(util::join_path(repo.workdir(), config::kConfigFile)).value_or("");
   if (committed_config != worktree_config)
     spdlog::warn("the work tree's {} differs from commit {}'s; promote uses the committed one (registry {})",
-                 config::kConfigFile, git::oid_hex(commit).substr(0, 12), view.config.registry);
+                 config::kConfigFile, git::oid_hex(src.commit).substr(0, 12), view.config.registry);
   else
     spdlog::debug("registry: {}", view.config.registry);
-  const auto& graph = view.graph;
+  return view;
+}
 
-  // 2. The projects.
+std::vector<size_t> promoted_projects(const git::Repository& repo, const PromoteOptions& opt, const Source& src,
+                                      const View& view) {
+  const auto& graph = view.graph;
   std::vector<size_t> chosen;
-  if (release) {
-    auto i = graph.find(release->project);
-    if (!i || graph.projects()[*i].name != release->project)
-      throw UsageError("the release tag names the project '" + release->project + "', which commit " +
-                           git::oid_hex(commit).substr(0, 12) + " does not have",
-                       "'mlrepo list --rev " + git::oid_hex(commit).substr(0, 12) + "' shows its projects");
+  if (src.release) {
+    auto i = graph.find(src.release->project);
+    if (!i || graph.projects()[*i].name != src.release->project)
+      throw UsageError("the release tag names the project '" + src.release->project + "', which commit " +
+                           git::oid_hex(src.commit).substr(0, 12) + " does not have",
+                       "'mlrepo list --rev " + git::oid_hex(src.commit).substr(0, 12) + "' shows its projects");
     chosen.push_back(*i);
   } else {
-    ProjectChoice choice{.names = opt.projects, .all = opt.all, .cwd = opt.cwd};
-    if (changes) {
-      choice.changed = &changes->set;
-      choice.changed_graph = &changes->view.graph;
-    }
-    auto picked = choose_projects(repo, view, choice);
+    auto picked = choose_projects(repo, view,
+                                  options_choice(opt.projects, opt.all, opt.cwd, src.changes ? &*src.changes : nullptr));
     if (!picked) {
       std::string example = graph.projects().empty() ? "NAME" : graph.projects()[0].name;
       throw UsageError("which projects? Name them, or use --changed or --all",
@@ -144,7 +146,6 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
     }
     chosen = std::move(*picked);
   }
-
   if (opt.ci_only)
     std::erase_if(chosen, [&](size_t i) {
       bool off = !graph.projects()[i].config->ci_enabled;
@@ -152,57 +153,54 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
         spdlog::info("{}: not promoted: ci.enabled is false", graph.projects()[i].name);
       return off;
     });
+  return chosen;
+}
 
-  PromoteOutcome out;
-  out.commit = git::oid_hex(commit);
-  if (release)
-    out.release = release->version.str();
-  if (chosen.empty())
-    return out;
-
-  // 3. The tags each gets.
-  auto inputs = build::plan_inputs(repo, view.config, env);
-  std::string branch = inputs.branch ? build::tag_safe(*inputs.branch) : "";
+// --tag templates expanded for this commit and branch.
+std::vector<std::string> requested_tags(const PromoteOptions& opt, const Source& src, const std::string& branch,
+                                        const std::string& commit) {
+  if (src.release && !src.release->version.build.empty())
+    throw UsageError("the release tag's version " + src.release->version.str() +
+                     " has build metadata ('+'), which a Docker tag cannot hold");
   std::vector<std::string> tags;
-  if (release) {
-    if (!release->version.build.empty())
-      throw UsageError("the release tag's version " + release->version.str() +
-                       " has build metadata ('+'), which a Docker tag cannot hold");
-  }
   for (const auto& tmpl : opt.tags) {
     if (tmpl.find("{branch}") != std::string::npos && branch.empty())
       throw UsageError("--tag '" + tmpl + "' uses {branch}, and HEAD is on no branch",
                        "check out a branch, or use {short_sha}");
-    std::string tag = build::expand_tag(tmpl, branch, out.commit.substr(0, 12));
+    std::string tag = build::expand_tag(tmpl, branch, commit.substr(0, 12));
     if (!valid_tag(tag))
       throw UsageError("--tag '" + tmpl + "' gives '" + tag + "', which is not a Docker tag",
                        "tags are up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'");
     tags.push_back(tag);
   }
+  return tags;
+}
 
-  // 4. Copy the manifests, several projects at a time.
-  auto plan = build::plan_commit(repo, view, commit, chosen, env);
-  registry::Client client(credentials, opt.client);
-  if (release) {
-    // Which moving tags this release may take: every release git knows of,
-    // and every version the registry already holds (a CI checkout may lack
-    // some tags), so that latest, MAJOR and MAJOR.MINOR never move back.
-    auto released = released_versions(repo)[release->project];
-    for (const auto& tag : client.list_tags(registry::parse_image_name(plan.at(0).content_ref)))
-      if (auto v = parse_version(tag); v && v->build.empty())
-        released.push_back(*v);
-    released.push_back(release->version);
-    tags = release_tags(release->version, released);
-    auto all = release_tags(release->version, {});
-    for (const auto& t : all)
-      if (std::find(tags.begin(), tags.end(), t) == tags.end())
-        spdlog::info("{}: {} does not get '{}': a higher release holds it", release->project, release->version.str(),
-                     t);
-  }
+// Which moving tags this release may take: every release git knows of, and
+// every version the registry already holds (a CI checkout may lack some
+// tags), so that latest, MAJOR and MAJOR.MINOR never move back.
+std::vector<std::string> release_moving_tags(const git::Repository& repo, registry::Client& client,
+                                             const ReleaseRef& release, const std::string& content_ref) {
+  auto released = released_versions(repo)[release.project];
+  for (const auto& tag : client.list_tags(registry::parse_image_name(content_ref)))
+    if (auto v = parse_version(tag); v && v->build.empty())
+      released.push_back(*v);
+  released.push_back(release.version);
+  auto tags = release_tags(release.version, released);
+  for (const auto& t : release_tags(release.version, {}))
+    if (std::find(tags.begin(), tags.end(), t) == tags.end())
+      spdlog::info("{}: {} does not get '{}': a higher release holds it", release.project, release.version.str(), t);
+  return tags;
+}
+
+// Copies the manifests, several projects at a time. A project's failure is
+// its result; the machine's (no registry, Ctrl-C) is raised after the others finish.
+void copy_manifests(registry::Client& client, const std::vector<build::PlanItem>& plan, const std::vector<std::string>& tags,
+                    bool own_tags, const PromoteOptions& opt, PromoteOutcome& out) {
   out.results.resize(plan.size());
   std::atomic<size_t> next{0};
   std::mutex report;
-  std::exception_ptr fatal; // the machine's problem, not a project's: raised after the others finish
+  std::exception_ptr fatal;
   auto work = [&] {
     for (size_t i; (i = next++) < plan.size();) {
       auto& r = out.results[i];
@@ -213,7 +211,7 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
       // Neither --tag nor --release: the tags `mlrepo build --push` would
       // have pushed (commit, `tags:`, `default_branch_tags:` on the default
       // branch), for CI that builds content tags only and promotes on success.
-      if (!release && opt.tags.empty())
+      if (own_tags)
         r.tags.assign(plan[i].tags.begin() + 1, plan[i].tags.end());
       try {
         if (util::interrupted())
@@ -243,6 +241,37 @@ PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& op
     t.join();
   if (fatal)
     std::rethrow_exception(fatal);
+}
+
+} // namespace
+
+// The passes: the commit whose images are promoted, its committed view, the
+// projects, the tags each gets, and the registry-side copies.
+PromoteOutcome run_promote(const git::Repository& repo, const PromoteOptions& opt, Tools& tools) {
+  const auto& env = tools.run();
+  require_one_way({opt.changed, opt.all, !opt.projects.empty(), opt.release},
+                  "PROJECT..., --changed, --all or --release");
+  if (opt.release && !opt.tags.empty())
+    throw UsageError("--release chooses the tags itself (VERSION, MAJOR.MINOR, MAJOR, latest); drop --tag");
+
+  const Source src = promoted_commit(repo, opt, env);
+  const View view = committed_view(repo, opt, src);
+  const auto chosen = promoted_projects(repo, opt, src, view);
+
+  PromoteOutcome out;
+  out.commit = git::oid_hex(src.commit);
+  if (src.release)
+    out.release = src.release->version.str();
+  if (chosen.empty())
+    return out;
+
+  auto inputs = build::plan_inputs(repo, view.config, env);
+  auto tags = requested_tags(opt, src, inputs.branch ? build::tag_safe(*inputs.branch) : "", out.commit);
+  auto plan = build::plan_commit(repo, view, src.commit, chosen, env);
+  auto& client = tools.registry(opt.client);
+  if (src.release)
+    tags = release_moving_tags(repo, client, *src.release, plan.at(0).content_ref);
+  copy_manifests(client, plan, tags, !src.release && opt.tags.empty(), opt, out);
   return out;
 }
 

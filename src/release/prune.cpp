@@ -235,10 +235,7 @@ View open_default_branch(const git::Repository& repo, const PruneOptions& opt, P
 
 // 2. The projects (with --removed alone, none of the default branch's).
 std::vector<size_t> projects_to_prune(const git::Repository& repo, const View& view, const PruneOptions& opt) {
-  ProjectChoice choice;
-  choice.names = opt.projects;
-  choice.all = opt.all;
-  choice.cwd = opt.cwd;
+  ProjectChoice choice = options_choice(opt.projects, opt.all, opt.cwd, nullptr);
   choice.here = !opt.removed;
   auto picked = choose_projects(repo, view, choice);
   if (!picked && !opt.removed)
@@ -421,7 +418,7 @@ PruneOutcome run_prune(const git::Repository& repo, const PruneOptions& opt, Too
   PruneOutcome out;
   View view = open_default_branch(repo, opt, out);
   auto chosen = projects_to_prune(repo, view, opt);
-  registry::Client client(tools.credentials(), opt.client);
+  auto& client = tools.registry(opt.client);
   auto inventory = read_inventories(client, view.graph, chosen);
   decide_what_stays(view, chosen, inventory, opt, out);
   if (opt.removed)

@@ -58,7 +58,6 @@ std::string check_order(const std::string& project, const Version& v, const std:
 // uncommitted reaching its image; that image in the registry; the tag; the push.
 ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& opt, Tools& tools) {
   const auto& env = tools.run();
-  auto& credentials = tools.credentials();
   auto& runner = tools.runner();
   std::string why;
   std::string text = opt.version.rfind('v', 0) == 0 ? opt.version.substr(1) : opt.version;
@@ -120,7 +119,7 @@ ReleaseOutcome run_release(const git::Repository& repo, const ReleaseOptions& op
   auto plan = build::plan_commit(repo, committed, head, chosen, env);
   const auto& item = plan.at(0);
   out.image = item.content_ref;
-  registry::Client client(credentials, opt.client);
+  auto& client = tools.registry(opt.client);
   auto found = client.head_manifest(registry::parse_image_name(item.content_ref));
   if (!found)
     throw Error(ExitCode::WorkFailed,

@@ -77,11 +77,10 @@ Images pulled_images(const git::Repository& repo, build::BuildOptions opt,
     throw UsageError("--pull tests the images in the registry, and " + out.view->config.file +
                          " sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to it, or test local builds without --pull");
-  auto& credentials = tools.credentials();
   registry::ClientOptions client_options;
   client_options.on_retry = [](const std::string& what) { spdlog::warn("registry check of {}", what); };
-  registry::Client client(credentials, client_options);
-  docker::Engine engine(tools.runner(), out.view->config.docker);
+  auto& client = tools.registry(client_options);
+  auto& engine = tools.engine(out.view->config.docker);
   engine.require_reachable();
   for (const auto& item : outcome.plan) {
     if (!item.requested)

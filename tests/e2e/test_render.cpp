@@ -6,6 +6,7 @@
 // checked: admission (quotas, policies), whether the GPU resource and node
 // labels exist on a cluster, and that the image can be pulled from it.
 #include "support/docker.hpp"
+#include "support/render_fixture.hpp"
 
 #include "mlrepo/util/fs.hpp"
 
@@ -56,24 +57,10 @@ struct Deploy {
   ImageScope images;
   GitRepo repo;
   Deploy() {
-    repo.write("mlrepo.yaml", "registry: " + registry.host() + "/acme\nimage_prefix: " + images.prefix() +
-                                  "\nkubernetes:\n  namespace: ml\n  service_account: ml-runner\n"
-                                  "  image_pull_secret: regcred\n  gpu_node_selector: {accelerator: nvidia-a100}\n"
-                                  "  image_pull_policy: IfNotPresent\n"
-                                  "  environments:\n    prod:\n      namespace: ml-prod\n      env: {STAGE: prod}\n"
-                                  "      resources: {memory: 16Gi}\n"
-                                  "      gpu_tolerations: [{key: dedicated, operator: Equal, value: gpu, "
-                                  "effect: NoSchedule}]\n"
-                                  "      pod_annotations: {sidecar.istio.io/inject: 'false'}\n    staging:\n      schedule: '0 5 * * *'\n"
-                                  "      suspend: true\n");
+    repo.write("mlrepo.yaml", render_workspace_config(registry.host() + "/acme", images.prefix()));
     repo.write("train/Dockerfile", "FROM " + busybox_image() + "\nCOPY train.sh /train.sh\n");
     repo.write("train/train.sh", "echo training\n");
-    repo.write("train/mlrepo.yaml", "job:\n  command: [sh, /train.sh]\n  args: ['--epochs', '20']\n"
-                                    "  env: {MODEL_DIR: /models, QUOTE: \"it's: #1\"}\n"
-                                    "  secrets: {DB_PASSWORD: TRAIN_DB_PASSWORD}\n"
-                                    "  resources: {cpu: 500m, memory: 8Gi, gpu: 1}\n  timeout: 2h\n  retries: 2\n"
-                                    "  schedule: ['0 3 * * mon-fri', '@monthly']\n  timezone: Europe/Berlin\n"
-                                    "  concurrency: replace\n  runs_on: kubernetes\n");
+    repo.write("train/mlrepo.yaml", kTrainJobConfig);
     repo.write("score/Dockerfile", "FROM " + busybox_image() + "\nCOPY score.sh /score.sh\n");
     repo.write("score/score.sh", "echo scoring\n");
     repo.write("score/mlrepo.yaml", "job:\n  command: sh /score.sh\n");

@@ -6,6 +6,7 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/workspace.hpp"
+#include "support/render_fixture.hpp"
 #include "support/repo.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,24 +17,9 @@ using Catch::Contains;
 TEST_CASE("deploy targets: the Kubernetes row renders the golden CronJob unchanged", "[deploy]") {
   git::Library libgit2;
   test::GitRepo r;
-  // The e2e render test's workspace (tests/e2e/test_render.cpp, Deploy).
-  r.write("mlrepo.yaml", "registry: registry.example/acme\nimage_prefix: prefix-\n"
-                         "kubernetes:\n  namespace: ml\n  service_account: ml-runner\n"
-                         "  image_pull_secret: regcred\n  gpu_node_selector: {accelerator: nvidia-a100}\n"
-                         "  image_pull_policy: IfNotPresent\n"
-                         "  environments:\n    prod:\n      namespace: ml-prod\n      env: {STAGE: prod}\n"
-                         "      resources: {memory: 16Gi}\n"
-                         "      gpu_tolerations: [{key: dedicated, operator: Equal, value: gpu, "
-                         "effect: NoSchedule}]\n"
-                         "      pod_annotations: {sidecar.istio.io/inject: 'false'}\n    staging:\n      schedule: '0 5 * * *'\n"
-                         "      suspend: true\n");
+  r.write("mlrepo.yaml", test::render_workspace_config("registry.example/acme", "prefix-"));
   r.write("train/Dockerfile", "FROM scratch\n");
-  r.write("train/mlrepo.yaml", "job:\n  command: [sh, /train.sh]\n  args: ['--epochs', '20']\n"
-                               "  env: {MODEL_DIR: /models, QUOTE: \"it's: #1\"}\n"
-                               "  secrets: {DB_PASSWORD: TRAIN_DB_PASSWORD}\n"
-                               "  resources: {cpu: 500m, memory: 8Gi, gpu: 1}\n  timeout: 2h\n  retries: 2\n"
-                               "  schedule: ['0 3 * * mon-fri', '@monthly']\n  timezone: Europe/Berlin\n"
-                               "  concurrency: replace\n  runs_on: kubernetes\n");
+  r.write("train/mlrepo.yaml", test::kTrainJobConfig);
   r.commit();
   auto repo = git::Repository::discover(r.path().string());
   View view = open_view(repo, std::nullopt);

@@ -94,22 +94,6 @@ struct WorkspaceKubernetes {
   std::vector<KubernetesEnvironment> environments;
 };
 
-struct WorkspaceConfig {
-  std::string file;                     // repo-relative, for messages
-  std::string registry;                 // e.g. ghcr.io/acme (host and namespace)
-  std::string image_prefix;             // prepended to every project name
-  std::optional<std::string> default_branch;
-  NameFrom name_from = NameFrom::Leaf;
-  std::vector<Located> exclude;         // globs over directory paths
-  std::vector<Located> global_triggers; // globs over file paths
-  std::string docker = "docker";        // the engine's CLI (podman works too)
-  std::vector<std::string> tags;        // extra tag templates: {branch}, {short_sha}
-  std::vector<std::string> default_branch_tags; // extra tags on the default branch only
-  bool build_cache = true; // with --push, layer cache through the registry (<image>:buildcache)
-  WorkspaceCi ci;
-  WorkspacePrune prune;
-  WorkspaceKubernetes kubernetes;
-};
 
 struct RunSettings {
   std::map<std::string, std::string> env;
@@ -157,6 +141,64 @@ struct JobSpec {
   // when it has no schedule of its own (otherwise it stays on demand).
   bool schedule_from_environment = false;
   bool operator==(const JobSpec&) const = default;
+};
+
+// Which of a job's run fields a pipeline step wrote itself: what it leaves
+// out comes from its project's job: (pipeline/plan.cpp merges them).
+struct RunFieldsGiven {
+  bool command = false, args = false, timeout = false, retries = false;
+  bool cpu = false, memory = false, gpu = false;
+  bool operator==(const RunFieldsGiven&) const = default;
+};
+
+// pipelines.NAME.steps.STEP, as written.
+struct StepSpec {
+  std::string name;
+  int line = 0;
+  Located project; // a project's name or path
+  // command, args, env, secrets, resources, timeout (each attempt), retries
+  JobSpec run;
+  RunFieldsGiven given;
+  std::vector<Located> outputs; // artifact names: /mlrepo/outputs/NAME
+  struct Input {
+    Located name; // mounted at /mlrepo/inputs/NAME
+    Located from; // "STEP.OUTPUT"
+    bool operator==(const Input&) const = default;
+  };
+  std::vector<Input> inputs;
+  std::vector<Located> after; // steps it runs after, without an artifact
+  bool operator==(const StepSpec&) const = default;
+};
+
+// pipelines.NAME: steps in document order; references between them are
+// checked against the projects by pipeline/plan.cpp.
+struct PipelineSpec {
+  std::string name;
+  int line = 0;
+  std::vector<StepSpec> steps;
+  std::vector<std::pair<Located, Located>> params; // name -> default, in document order
+  // schedule, timezone and concurrency (the job: rules); nothing else is set
+  JobSpec schedule;
+  std::int64_t timeout_seconds = 0; // the whole run; 0: none
+  bool operator==(const PipelineSpec&) const = default;
+};
+
+struct WorkspaceConfig {
+  std::string file;                     // repo-relative, for messages
+  std::string registry;                 // e.g. ghcr.io/acme (host and namespace)
+  std::string image_prefix;             // prepended to every project name
+  std::optional<std::string> default_branch;
+  NameFrom name_from = NameFrom::Leaf;
+  std::vector<Located> exclude;         // globs over directory paths
+  std::vector<Located> global_triggers; // globs over file paths
+  std::string docker = "docker";        // the engine's CLI (podman works too)
+  std::vector<std::string> tags;        // extra tag templates: {branch}, {short_sha}
+  std::vector<std::string> default_branch_tags; // extra tags on the default branch only
+  bool build_cache = true; // with --push, layer cache through the registry (<image>:buildcache)
+  WorkspaceCi ci;
+  WorkspacePrune prune;
+  WorkspaceKubernetes kubernetes;
+  std::vector<PipelineSpec> pipelines; // in document order
 };
 
 struct ProjectConfig {

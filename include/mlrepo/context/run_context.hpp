@@ -30,6 +30,8 @@ struct ChangeHint {
   std::string event; // the provider's name for it: push, pull_request_target, schedule
   std::string before, after;
   std::string base_sha, base_ref, head_sha;
+  // Where a pull request's head lives ("owner/name"): a fork gets no secrets.
+  std::string head_repo;
   // The run checked out the target branch, not the change (pull_request_target).
   bool checks_out_target = false;
 };
@@ -86,7 +88,8 @@ private:
 };
 
 // One CI provider: how to recognise its environment and read a run from it.
-// The next provider (GitLab CI, say) is one more row in providers.cpp.
+// The next provider (GitLab CI, say) is one more row in providers.cpp, before
+// the last row ("local"), which recognises every environment.
 struct Provider {
   const char* name;
   const char* ref_variable;    // where the event's ref is read, for messages
@@ -94,7 +97,8 @@ struct Provider {
   bool (*detect)(const EnvLookup& env);
   void (*read)(RunContext& run, const EnvLookup& env);
   ChangeHint (*change)(const EnvLookup& env);
-  bool (*secrets_withheld)(const EnvLookup& env);
+  // From the event's change, read once (`change` above).
+  bool (*secrets_withheld)(const EnvLookup& env, const ChangeHint& change);
 
   // For rows: the context's fields.
   static void set_event(RunContext& run, std::string v) { run.event_ = std::move(v); }

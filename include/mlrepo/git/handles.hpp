@@ -5,6 +5,7 @@
 #include <git2.h>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace mlrepo::git {
 
@@ -48,6 +49,10 @@ struct Library {
 };
 
 std::string oid_hex(const git_oid& oid);
+// The id git gives these bytes as a blob (a content hash, not a secure one).
+std::string blob_hash(std::string_view bytes);
+// The same for a file's content, read in pieces (artifacts may be large).
+std::string file_blob_hash(const std::string& path);
 // Whether two ids name the same object.
 bool same(const git_oid& a, const git_oid& b);
 

@@ -40,6 +40,7 @@ public:
   bool may_be_beyond_shallow(const std::string& rev) const;
 
   TreePtr commit_tree(const git_oid& commit) const;
+  git_oid commit_tree_id(const git_oid& commit) const;
   bool head_is_unborn() const;
 
   // What to run to get an unknown revision here, spelled for what it looks

@@ -52,7 +52,9 @@ std::vector<std::string> missing_secrets(const config::JobSpec& spec, const cont
 // The `docker run` argv of one attempt. Secrets are passed by name only
 // (`-e VARIABLE`): docker reads each value from its own environment, so no
 // value is ever in argv. `args` (when set) replaces the spec's args.
+// `volumes`: -v HOST:CONTAINER[:ro] (a pipeline step's artifacts).
 std::vector<std::string> run_argv(const std::string& docker, const std::string& image, const config::JobSpec& spec,
-                                  const std::optional<std::vector<std::string>>& args, const std::string& name);
+                                  const std::optional<std::vector<std::string>>& args, const std::string& name,
+                                  const std::vector<std::string>& volumes = {});
 
 } // namespace mlrepo::job

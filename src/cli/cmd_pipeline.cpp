@@ -1,0 +1,170 @@
+// `mlrepo pipeline`: steps that are projects, from the workspace's pipelines:.
+#include "app.hpp"
+#include "common.hpp"
+#include "mlrepo/tools.hpp"
+
+#include "mlrepo/pipeline/list.hpp"
+#include "mlrepo/pipeline/run.hpp"
+#include "mlrepo/report/pipeline.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/workspace.hpp"
+
+#include <ctime>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+namespace mlrepo::cli {
+namespace {
+
+struct PipelineListOptions {
+  bool json = false;
+  bool changed = false;
+  changes::SelectionOptions selection;
+  int count = 3;
+};
+
+struct PipelineRunCliOptions {
+  pipeline::RunOptions core;
+  std::vector<std::string> params; // NAME=VALUE
+  bool json = false;
+};
+
+struct PipelineGraphOptions {
+  std::string name;
+  std::string format = "mermaid";
+};
+
+// `mlrepo pipeline list`.
+void register_pipeline_list(CLI::App* pipeline, const GlobalOptions& global, Tools& tools, Action& action) {
+  auto opts = std::make_shared<PipelineListOptions>();
+  auto* cmd = pipeline->add_subcommand("list", "Every pipeline: its steps in order with their projects and images, "
+                                               "schedule and next runs");
+  cmd->footer("Steps are listed in the order they can run (each after the steps it reads from or\n"
+              "runs after). With --changed, only pipelines with a step whose project changed, those\n"
+              "steps marked: the pipelines a pull request touches.\n"
+              "Examples:\n  mlrepo pipeline list\n  mlrepo pipeline list --json\n"
+              "  mlrepo pipeline list --changed --base origin/main");
+  cmd->add_flag("--json", opts->json, "Print JSON: {\"pipelines\":[...]}");
+  cmd->add_flag("--changed", opts->changed, "Only pipelines with a step whose project `mlrepo changed` lists");
+  add_selection_options(*cmd, opts->selection);
+  cmd->add_option("-n,--count", opts->count, "How many next runs to show per pipeline")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
+      auto repo = open_repository(global);
+      auto view = open_view(repo, std::nullopt);
+      std::optional<ChangesResult> changes;
+      if (opts->changed)
+        changes = find_changes(repo, opts->selection, tools.run());
+      auto now = static_cast<util::UnixSeconds>(std::time(nullptr));
+      auto pipelines = pipeline::list_pipelines(view, now, opts->count, changes ? &*changes : nullptr);
+      if (opts->json) {
+        std::cout << report::pipeline_list_json(pipelines, opts->changed);
+        return 0;
+      }
+      if (view.config.pipelines.empty())
+        spdlog::info("no pipelines: add a 'pipelines:' section to {} (docs/pipelines.md)", view.config.file);
+      else if (pipelines.empty())
+        spdlog::info("no pipeline has a step whose project changed");
+      std::cout << report::pipeline_list_text(pipelines, opts->changed);
+      return 0;
+    };
+  });
+}
+
+// `mlrepo pipeline graph`.
+void register_pipeline_graph(CLI::App* pipeline, const GlobalOptions& global, Tools&, Action& action) {
+  auto opts = std::make_shared<PipelineGraphOptions>();
+  auto* cmd = pipeline->add_subcommand("graph", "A pipeline's steps and their edges (artifacts and after:)");
+  cmd->footer("Arrows point the way data flows, from the step that writes an artifact to the step\n"
+              "that reads it; dashed arrows are `after:` orders without an artifact. Mermaid renders\n"
+              "in GitHub Markdown (```mermaid); dot through Graphviz.\n"
+              "Examples:\n  mlrepo pipeline graph churn-nightly\n"
+              "  mlrepo pipeline graph churn-nightly --format mermaid\n"
+              "  mlrepo pipeline graph churn-nightly --format dot | dot -Tsvg > churn.svg");
+  cmd->add_option("NAME", opts->name, "The pipeline")->required();
+  cmd->add_option("--format", opts->format, "mermaid, dot or json (default: mermaid)")
+      ->check(CLI::IsMember({"mermaid", "dot", "json"}));
+  cmd->callback([&global, opts, &action] {
+    action = [&global, opts] {
+      auto repo = open_repository(global);
+      auto view = open_view(repo, std::nullopt);
+      auto plan = pipeline::make_plan(pipeline::find_pipeline(view.config, opts->name), view);
+      if (opts->format == "json")
+        std::cout << report::pipeline_graph_json(plan);
+      else if (opts->format == "dot")
+        std::cout << report::pipeline_graph_dot(plan);
+      else
+        std::cout << report::pipeline_graph_mermaid(plan);
+      return 0;
+    };
+  });
+}
+
+// `mlrepo pipeline run`.
+void register_pipeline_run(CLI::App* pipeline, const GlobalOptions& global, Tools& tools, Action& action) {
+  auto opts = std::make_shared<PipelineRunCliOptions>();
+  auto* cmd = pipeline->add_subcommand("run", "Run a pipeline's steps in the local engine, each as the cluster runs it, "
+                                              "with a step cache");
+  cmd->footer(
+      "Each step is a fresh container of its project's image (built from the current content if\n"
+      "needed, or with --pull the registry's by digest), run as `mlrepo job run` runs a job: env,\n"
+      "secrets read from the environment variables named like them, resources, its timeout per\n"
+      "attempt, retries. Dependencies first, independent steps side by side (-j). An output X is\n"
+      "/mlrepo/outputs/X in the step's container; an input Y is /mlrepo/inputs/Y, read-only.\n"
+      "A step whose image, command, args, env, secret names, params and input contents match an\n"
+      "earlier successful run on this machine is `cached`: not run, its outputs reused. After a\n"
+      "step fails its last attempt no new step starts; its dependents are blocked.\n"
+      "Exit 0 when every step succeeded or was cached, 1 when one failed, 130 on Ctrl-C (every\n"
+      "container stopped). The step table goes to stdout; the steps' own output to stderr.\n"
+      "Examples:\n  mlrepo pipeline run churn-nightly\n"
+      "  mlrepo pipeline run churn-nightly --param day=2026-03-01\n"
+      "  mlrepo pipeline run churn-nightly --from train      # train and what follows it, again\n"
+      "  mlrepo pipeline run churn-nightly --only evaluate   # one step, its inputs from the cache\n"
+      "  mlrepo pipeline run churn-nightly --pull --json     # as scheduled CI runs it");
+  cmd->add_option("NAME", opts->core.name, "The pipeline")->required();
+  cmd->add_option("--param", opts->params, "NAME=VALUE over a params: default (repeatable)")->type_name("NAME=VALUE");
+  cmd->add_flag("--pull", opts->core.pull, "Run the registry's images for this content, by digest; build nothing");
+  cmd->add_option("-j,--jobs", opts->core.jobs, "Steps side by side")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--from", opts->core.from, "Run this step and everything downstream of it; the rest from the cache")
+      ->type_name("STEP");
+  cmd->add_option("--only", opts->core.only, "Run only this step (repeatable); its inputs from the cache")
+      ->type_name("STEP");
+  cmd->add_flag("--no-cache", opts->core.no_cache, "Run every step, cached or not (the new outputs replace the cached)");
+  cmd->add_flag("--json", opts->json, "Print the result as JSON");
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
+      auto repo = open_repository(global);
+      auto& c = opts->core;
+      c.cwd = command_cwd(global);
+      for (const auto& p : opts->params) {
+        auto eq = p.find('=');
+        if (eq == std::string::npos || eq == 0)
+          throw UsageError("--param '" + p + "' is not NAME=VALUE", "e.g. --param day=2026-03-01");
+        c.params[p.substr(0, eq)] = p.substr(eq + 1);
+      }
+      auto status = tools.build_status(global.quiet, !global.verbose);
+      auto result = pipeline::run_pipeline(repo, c, *status, tools);
+      std::cout << (opts->json ? report::pipeline_run_json(result) : report::pipeline_run_text(result));
+      if (result.interrupted)
+        return static_cast<int>(ExitCode::Interrupted);
+      return result.failed() ? 1 : 0;
+    };
+  });
+}
+
+} // namespace
+
+void register_pipeline(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
+  auto* pipeline = app.add_subcommand(
+      "pipeline", "Pipelines whose steps are projects: list, graph, run locally with a step cache");
+  pipeline->require_subcommand(1);
+  pipeline->footer("A pipeline is an entry of the workspace mlrepo.yaml's `pipelines:`: steps, each a\n"
+                   "project's image with its command, inputs and outputs, params, a schedule (docs/pipelines.md).");
+  register_pipeline_list(pipeline, global, tools, action);
+  register_pipeline_graph(pipeline, global, tools, action);
+  register_pipeline_run(pipeline, global, tools, action);
+}
+
+} // namespace mlrepo::cli
