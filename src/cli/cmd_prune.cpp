@@ -2,6 +2,8 @@
 #include "common.hpp"
 #include "mlrepo/tools.hpp"
 
+#include "mlrepo/pipeline/cache.hpp"
+#include "mlrepo/pipeline/run.hpp"
 #include "mlrepo/release/prune.hpp"
 #include "mlrepo/report/prune.hpp"
 #include "mlrepo/util/error.hpp"
@@ -17,6 +19,7 @@ void register_prune(CLI::App& app, const GlobalOptions& global, Tools& tools, Ac
     release::PruneOptions core;
     std::optional<std::string> older_than;
     bool json = false;
+    bool pipeline_cache = false;
   };
   auto opts = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("prune", "Delete old images from the registry, keeping what anything still needs");
@@ -37,7 +40,10 @@ void register_prune(CLI::App& app, const GlobalOptions& global, Tools& tools, Ac
       "Examples:\n"
       "  mlrepo prune --all --dry-run            # what would go, what stays and why\n"
       "  mlrepo prune --all --keep-last 20 --older-than 30d\n"
-      "  mlrepo prune --all --removed --json");
+      "  mlrepo prune --all --removed --json\n"
+      "With --pipeline-cache, nothing in the registry: the local step cache of `mlrepo pipeline run`\n"
+      "(and its runs' directories) is emptied, or with --older-than only what no run used for that long.\n"
+      "  mlrepo prune --pipeline-cache --older-than 7d");
   cmd->add_option("PROJECT", opts->core.projects, "Project names or paths (default: the project you are in)");
   cmd->add_flag("--all", opts->core.all, "Prune every project");
   cmd->add_flag("--removed", opts->core.removed, "Also delete the images of projects gone from the default branch");
@@ -48,6 +54,9 @@ void register_prune(CLI::App& app, const GlobalOptions& global, Tools& tools, Ac
       ->type_name("DURATION");
   cmd->add_flag("--dry-run", opts->core.dry_run, "Say what would be deleted and what stays and why; delete nothing");
   cmd->add_flag("--json", opts->json, "Print what was (or would be) deleted and what was kept, as JSON");
+  cmd->add_flag("--pipeline-cache", opts->pipeline_cache,
+                "Empty the local step cache of `mlrepo pipeline run` instead (with --older-than: what no run used "
+                "for that long)");
   cmd->callback([&global, opts, &tools, &action] {
     action = [&global, opts, &tools] {
       if (opts->older_than) {
@@ -58,6 +67,19 @@ void register_prune(CLI::App& app, const GlobalOptions& global, Tools& tools, Ac
         }
       }
       auto repo = open_repository(global);
+      if (opts->pipeline_cache) {
+        if (!opts->core.projects.empty() || opts->core.all || opts->core.removed || opts->core.keep_last)
+          throw UsageError("--pipeline-cache prunes the local step cache: PROJECT, --all, --removed and "
+                           "--keep-last choose registry images",
+                           "run them as two commands");
+        auto older = opts->older_than ? std::optional<std::int64_t>(opts->core.older_than_seconds) : std::nullopt;
+        auto out = pipeline::prune_pipeline_cache(pipeline::pipelines_dir(repo), older, opts->core.dry_run);
+        if (opts->json)
+          std::cout << report::pipeline_prune_json(out, opts->core.dry_run);
+        else
+          std::cout << report::pipeline_prune_text(out, opts->core.dry_run);
+        return 0;
+      }
       opts->core.cwd = command_cwd(global);
       opts->core.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
       bool json = opts->json;

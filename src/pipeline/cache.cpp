@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <system_error>
 #include <unistd.h>
@@ -96,6 +97,82 @@ CacheEntry StepCache::store(const std::string& key, const fs::path& outputs_dir,
     fs::remove_all(old, ec);
   }
   out.outputs_dir = (final_dir / "outputs").string();
+  return out;
+}
+
+namespace {
+
+std::uintmax_t size_of(const fs::path& dir) {
+  std::uintmax_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->is_regular_file(ec) && !it->is_symlink(ec))
+      total += it->file_size(ec);
+  return total;
+}
+
+bool old_enough(const fs::path& p, std::optional<std::int64_t> older_than_seconds) {
+  if (!older_than_seconds)
+    return true;
+  std::error_code ec;
+  auto when = fs::last_write_time(p, ec);
+  if (ec)
+    return false;
+  return fs::file_time_type::clock::now() - when > std::chrono::seconds(*older_than_seconds);
+}
+
+void remove(const fs::path& p, bool dry_run) {
+  if (dry_run)
+    return;
+  std::error_code ec;
+  fs::remove_all(p, ec);
+  if (ec)
+    throw EnvironmentError("cannot remove " + p.string() + ": " + ec.message(),
+                           "a step's container may have written files only root can remove: "
+                           "sudo rm -rf " + p.string());
+}
+
+} // namespace
+
+CachePrune prune_pipeline_cache(const fs::path& pipelines_dir, std::optional<std::int64_t> older_than_seconds,
+                                bool dry_run) {
+  CachePrune out;
+  std::error_code ec;
+  auto cache = pipelines_dir / "cache";
+  if (fs::is_directory(cache)) {
+    std::vector<fs::path> entries;
+    for (const auto& e : fs::directory_iterator(cache, ec))
+      entries.push_back(e.path());
+    std::sort(entries.begin(), entries.end());
+    for (const auto& e : entries) {
+      if (!old_enough(e, older_than_seconds))
+        continue;
+      std::string about = "left by an interrupted run";
+      if (auto text = util::read_file(e / kEntryFile)) {
+        try {
+          about = nlohmann::json::parse(*text).at("about").get<std::string>();
+        } catch (const nlohmann::json::exception&) {
+          about = "unreadable entry";
+        }
+      }
+      out.entries.push_back({e.string(), about, size_of(e)});
+      remove(e, dry_run);
+    }
+  }
+  auto runs = pipelines_dir / "runs";
+  if (fs::is_directory(runs))
+    for (const auto& pipeline : fs::directory_iterator(runs, ec)) {
+      std::vector<fs::path> dirs;
+      for (const auto& run : fs::directory_iterator(pipeline.path(), ec))
+        dirs.push_back(run.path());
+      std::sort(dirs.begin(), dirs.end());
+      for (const auto& run : dirs)
+        if (old_enough(run, older_than_seconds)) {
+          out.runs.push_back({run.string(), "pipeline " + pipeline.path().filename().string(), size_of(run)});
+          remove(run, dry_run);
+        }
+    }
   return out;
 }
 

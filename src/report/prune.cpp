@@ -1,5 +1,6 @@
 #include "mlrepo/report/prune.hpp"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace mlrepo::report {
@@ -69,6 +70,45 @@ std::string prune_json(const release::PruneOutcome& outcome) {
     doc["projects"].push_back(std::move(project));
   }
   return doc.dump() + "\n";
+}
+
+namespace {
+
+std::string mib(std::uintmax_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return buf;
+}
+
+} // namespace
+
+std::string pipeline_prune_text(const pipeline::CachePrune& prune, bool dry_run) {
+  std::string out;
+  std::uintmax_t total = 0;
+  const char* verb = dry_run ? "would remove " : "removed ";
+  for (const auto& e : prune.entries) {
+    out += verb + std::string("cache entry ") + e.path + " (" + e.about + "), " + mib(e.bytes) + "\n";
+    total += e.bytes;
+  }
+  for (const auto& r : prune.runs) {
+    out += verb + std::string("run ") + r.path + " (" + r.about + "), " + mib(r.bytes) + "\n";
+    total += r.bytes;
+  }
+  out += std::string(dry_run ? "would free " : "freed ") + mib(total) + ": " + std::to_string(prune.entries.size()) +
+         " cache entries, " + std::to_string(prune.runs.size()) + " runs\n";
+  return out;
+}
+
+std::string pipeline_prune_json(const pipeline::CachePrune& prune, bool dry_run) {
+  auto list = [](const std::vector<pipeline::PrunedDir>& dirs) {
+    auto a = nlohmann::ordered_json::array();
+    for (const auto& d : dirs)
+      a.push_back({{"path", d.path}, {"about", d.about}, {"bytes", d.bytes}});
+    return a;
+  };
+  return nlohmann::ordered_json{{"dry_run", dry_run}, {"entries", list(prune.entries)}, {"runs", list(prune.runs)}}
+             .dump() +
+         "\n";
 }
 
 } // namespace mlrepo::report

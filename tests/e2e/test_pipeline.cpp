@@ -124,6 +124,22 @@ TEST_CASE("pipeline run: artifacts and params flow through three steps, and a se
     CHECK(output_file(k, "train", "model/m.txt") == "model v1 from features of 2026-01-01\n");
     CHECK(k.at("run_dir") != j.at("run_dir"));
   }
+  SECTION("prune --pipeline-cache empties the cache; with --older-than it keeps what was used since") {
+    auto recent = c.repo.mlrepo({"prune", "--pipeline-cache", "--older-than", "1d", "--json"});
+    INFO(recent.err);
+    REQUIRE(recent.code == 0);
+    CHECK(recent.json().at("entries").empty());
+    auto dry = c.repo.mlrepo({"prune", "--pipeline-cache", "--dry-run"});
+    CHECK_THAT(dry.out, Contains("would free") && Contains("3 cache entries, 1 runs"));
+    CHECK(fs::exists(fs::path(j.at("run_dir").get<std::string>())));
+    auto all = c.repo.mlrepo({"prune", "--pipeline-cache"});
+    CHECK_THAT(all.out, Contains("freed") && Contains("3 cache entries, 1 runs") &&
+                            Contains("pipeline churn, step train"));
+    CHECK_FALSE(fs::exists(fs::path(j.at("run_dir").get<std::string>())));
+    auto k = c.run({}).json();
+    CHECK(statuses(k) == std::map<std::string, std::string>{
+                             {"extract", "succeeded"}, {"train", "succeeded"}, {"evaluate", "succeeded"}});
+  }
   SECTION("a change to one project reruns its steps and what is downstream only") {
     c.repo.write("model/version", "v2\n");
     c.repo.commit();

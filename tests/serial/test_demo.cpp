@@ -36,6 +36,13 @@ TEST_CASE("demo: runs end to end and leaves no stand-in under a public image's n
                           Contains("mlrepo job run churn-model"));
   CHECK_THAT(run.err, Contains("churn-model: succeeded on attempt 1/2") && Contains("-e DB_PASSWORD "));
   CHECK_THAT(run.out + run.err, !Contains("demo-only-password"));
+  // The pipeline runs twice: train then forecast, then both from the step cache.
+  auto first = run.out.find("forecast  demand-forecast  succeeded");
+  auto second = run.out.find("forecast  demand-forecast  cached");
+  CHECK(first != std::string::npos);
+  CHECK(second != std::string::npos);
+  CHECK(first < second);
+  CHECK_THAT(run.out, Contains("train     churn-model      cached") && Contains("pipeline churn-weekly: succeeded"));
   // The registry ran, so the cluster's job (demand-forecast: runs_on:
   // kubernetes) is rendered as a CronJob, pinned by digest.
   CHECK_THAT(run.out, Contains("kind: CronJob") && Contains("namespace: 'ml-prod'") &&

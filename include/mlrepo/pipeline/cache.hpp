@@ -4,6 +4,7 @@
 // the content of its inputs), so a later run with the same key reuses them
 // instead of running the step. An entry appears whole or not at all: outputs
 // move in only after the step succeeded, by one rename.
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -34,6 +35,20 @@ public:
 private:
   std::filesystem::path dir_;
 };
+
+// `mlrepo prune --pipeline-cache`: the cache entries (and the runs'
+// directories) not used for `older_than_seconds` (all without it), with what
+// they held. Only mlrepo's own directories under `pipelines_dir` are touched.
+struct PrunedDir {
+  std::string path;
+  std::string about; // the entry's pipeline, step and image; a run's pipeline
+  std::uintmax_t bytes = 0;
+};
+struct CachePrune {
+  std::vector<PrunedDir> entries, runs;
+};
+CachePrune prune_pipeline_cache(const std::filesystem::path& pipelines_dir, std::optional<std::int64_t> older_than_seconds,
+                                bool dry_run);
 
 // The content of a directory tree: paths, kinds, the executable bit, file
 // contents and link targets, hashed. Equal trees give equal hashes wherever

@@ -1,4 +1,5 @@
 #pragma once
+#include "mlrepo/pipeline/cache.hpp"
 // How `mlrepo prune` shows its work: one line per image deleted (as it
 // happens), the dry run's plan of what goes and what stays and why, and JSON.
 #include "mlrepo/release/prune.hpp"
@@ -15,5 +16,10 @@ std::string prune_plan_text(const release::PruneOutcome& outcome);
 //  "projects":[{"name","repository","removed","deleted":[{"digest","tags","created"}],
 //               "kept":[{"digest","tags","created","reason"}]}]}
 std::string prune_json(const release::PruneOutcome& outcome);
+
+// `prune --pipeline-cache`: each removed cache entry and run directory with
+// its size, then a total; the JSON lists the same.
+std::string pipeline_prune_text(const pipeline::CachePrune& prune, bool dry_run);
+std::string pipeline_prune_json(const pipeline::CachePrune& prune, bool dry_run);
 
 } // namespace mlrepo::report

@@ -19,3 +19,8 @@ if __name__ == "__main__":
     # The database password comes from a secret: say that it arrived, never what it is.
     print(f"model directory: {os.environ.get('MODEL_DIR', '(unset)')}; "
           f"database password: {'set' if os.environ.get('DB_PASSWORD') else 'missing'}")
+    # In a pipeline, MODEL_DIR is the step's output directory: what the next step reads.
+    model_dir = os.environ.get("MODEL_DIR")
+    if model_dir and os.path.isdir(model_dir):
+        with open(os.path.join(model_dir, "score.txt"), "w") as f:
+            f.write(f"{score:.4f}\n")
