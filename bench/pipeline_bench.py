@@ -141,7 +141,9 @@ def main():
     # 1. Five steps in a chain, mlrepo against the shell script.
     d = repo(chain_yaml(5), base, prefix)
     sh([mlrepo, "pipeline", "run", "p", "-q"], cwd=d)  # builds the image once
-    image = f"{prefix}tool"
+    # The image the steps ran: its content tag (the floor runs the very same).
+    image = sh(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
+                f"reference={prefix}tool:content-*"]).stdout.split()[0]
     floor = chain_script(5, image, os.path.join(tempfile.mkdtemp(), "out"))
     ml, fl = [], []
     for _ in range(a.rounds):
@@ -166,7 +168,7 @@ def main():
           "        outputs: [x]\n"
     for i in range(38):
         fan += f"      m{i}:\n        project: tool\n        inputs: {{x: src.x}}\n" \
-               f"        command: [sh, -c, 'sleep 1; cat /mlrepo/inputs/x/v > /mlrepo/outputs/y/v']\n" \
+               f"        command: [sh, -c, 'sleep 1; echo {i} > /mlrepo/outputs/y/v']\n" \
                f"        outputs: [y]\n"
     fan += "      sink:\n        project: tool\n        command: [sh, -c, 'ls /mlrepo/inputs | wc -l']\n"
     fan += "        inputs: {" + ", ".join(f"y{i}: m{i}.y" for i in range(38)) + "}\n"
@@ -189,7 +191,9 @@ def main():
           ", ".join(f"{n}: {s:.1f}" for n, s in sorted(busy.items())))
     for path in (d, d2):
         shutil.rmtree(path, ignore_errors=True)
-    sh(["docker", "image", "rm", "-f", image], check=False)
+    for ref in sh(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
+                   f"reference={prefix}tool"]).stdout.split():
+        sh(["docker", "image", "rm", "-f", ref], check=False)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ Engine::Engine(util::ProcessRunner& runner, std::string program)
     : runner_(runner), program_(std::move(program)) {}
 
 std::string Engine::require_reachable() {
+  // Asked once per process: build, then run, share one engine.
+  if (!server_version_.empty())
+    return server_version_;
   util::ProcessSpec spec;
   spec.argv = {program_, "version", "--format", "{{.Server.Version}} {{.Client.Version}}"};
   util::ProcessResult r;
@@ -56,6 +59,7 @@ std::string Engine::require_reachable() {
                            "start it (systemctl start docker, or dockerd), or point DOCKER_HOST / "
                            "DOCKER_CONTEXT at a running engine");
   client_version_ = out.find(' ') == std::string::npos ? "" : out.substr(out.find(' ') + 1);
+  server_version_ = server;
   return server;
 }
 
@@ -192,6 +196,32 @@ std::optional<std::string> Engine::image_id(const std::string& ref) {
   if (!r.ok())
     return std::nullopt;
   return util::last_line(r.out);
+}
+
+std::optional<Engine::ShownDigest> Engine::shown_digest(const std::string& ref) {
+  util::ProcessSpec spec;
+  spec.argv = {program_, "image", "inspect", "--format", "{{.Id}}{{println}}{{range .RepoDigests}}{{println .}}{{end}}",
+               ref};
+  auto r = runner_.run(spec);
+  if (!r.ok())
+    return std::nullopt;
+  std::string repository = util::strip_tag(ref);
+  std::string id;
+  size_t start = 0;
+  while (start < r.out.size()) {
+    size_t nl = r.out.find('\n', start);
+    std::string line = r.out.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    start = nl == std::string::npos ? r.out.size() : nl + 1;
+    if (id.empty()) {
+      id = line;
+      continue;
+    }
+    if (line.rfind(repository + "@", 0) == 0)
+      return ShownDigest{line.substr(repository.size() + 1), false};
+  }
+  if (id.empty())
+    return std::nullopt;
+  return ShownDigest{id, true};
 }
 
 std::optional<std::string> Engine::local_image_digest(const std::string& ref) {

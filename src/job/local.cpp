@@ -164,12 +164,9 @@ RunReport run_job(const git::Repository& repo, const RunOptions& opt, build::Bui
   } else {
     // The registry's digest when this image was pushed or pulled (what
     // render and promote show); else the local image ID, labelled as such.
-    if (auto pushed = engine.local_image_digest(report.image); pushed && !pushed->empty()) {
-      report.digest = *pushed;
-    } else {
-      report.digest = engine.image_id(report.image).value_or("");
-      report.digest_is_image_id = true;
-    }
+    auto shown = engine.shown_digest(report.image);
+    report.digest = shown ? shown->digest : "";
+    report.digest_is_image_id = !shown || shown->is_image_id;
   }
 
   Attempts attempts;

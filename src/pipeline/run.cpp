@@ -111,6 +111,13 @@ void require_secrets(const Plan& plan, const std::vector<Mode>& modes, const con
 
 // What the local engine cannot give a step (a GPU, more memory), all at once.
 void require_resources(const Plan& plan, const std::vector<Mode>& modes, docker::Engine& engine) {
+  bool asks = false;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const auto& run = plan.steps[i].run;
+    asks |= modes[i] != Mode::FromCache && (run.cpu || run.memory || run.gpu > 0);
+  }
+  if (!asks) // `docker info` is slow; nothing to compare it with
+    return;
   auto info = engine.info();
   if (!info)
     return;
@@ -152,10 +159,8 @@ std::map<std::string, Image> images(const git::Repository& repo, const Plan& pla
     Image image{it->second, ""};
     if (auto at = image.ref.find("@sha256:"); at != std::string::npos)
       image.digest = image.ref.substr(at + 1);
-    else if (auto pushed = engine.local_image_digest(image.ref); pushed && !pushed->empty())
-      image.digest = *pushed;
-    else
-      image.digest = engine.image_id(image.ref).value_or("");
+    else if (auto shown = engine.shown_digest(image.ref))
+      image.digest = shown->digest;
     out[name] = image;
   }
   if (!missing.empty())

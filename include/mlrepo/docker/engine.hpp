@@ -79,6 +79,14 @@ public:
   std::optional<std::string> local_image_digest(const std::string& ref);
   // The engine's own ID of a local image (sha256:...); nullopt when it has none.
   std::optional<std::string> image_id(const std::string& ref);
+  // Which digest to show for a local image, in one process: the registry's
+  // (repository@sha256) when it was pushed or pulled there, else its image
+  // ID (`is_image_id`). nullopt when the engine has no such image.
+  struct ShownDigest {
+    std::string digest;
+    bool is_image_id = false;
+  };
+  std::optional<ShownDigest> shown_digest(const std::string& ref);
   // Every repository:tag the engine holds, in one listing, with the digest
   // the image has in that repository ("" when it was never pushed there or
   // pulled from it); nullopt when the listing fails (callers then ask image
@@ -96,6 +104,7 @@ public:
 private:
   util::ProcessRunner& runner_;
   std::string program_;
+  std::string server_version_; // once require_reachable succeeded
   std::string client_version_;
   Builder builder_;
 };
