@@ -374,3 +374,38 @@ TEST_CASE("pipeline graph: mermaid by default, json and dot with every edge", "[
   auto dot = c.repo.mlrepo({"pipeline", "graph", "churn", "--format", "dot"});
   CHECK_THAT(dot.out, Contains("\"extract\" -> \"train\" [label=\"features\"];"));
 }
+
+TEST_CASE("pipeline run --pull: the registry's images by digest, nothing built", "[pipeline][docker][registry]") {
+  Registry registry;
+  GitRepo repo;
+  ImageScope images;
+  repo.write("mlrepo.yaml", "registry: " + registry.host() + "/acme\nimage_prefix: " + images.prefix() + R"Y(
+pipelines:
+  p:
+    steps:
+      make: {project: tool, command: [sh, -c, 'echo made > /mlrepo/outputs/m/v'], outputs: [m]}
+      use: {project: tool, command: [sh, -c, 'cat /mlrepo/inputs/m/v'], inputs: {m: make.m}}
+)Y");
+  repo.write("tool/Dockerfile", "FROM " + busybox_image() + "\n");
+  repo.commit();
+  auto missing = repo.mlrepo({"pipeline", "run", "p", "--pull"});
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Contains("cannot run without these images") && Contains("mlrepo build --push"));
+  CHECK_THAT(missing.err, !Contains("docker run"));
+
+  auto push = repo.mlrepo({"build", "--push", "tool"});
+  REQUIRE(push.code == 0);
+  auto repository = "acme/" + images.prefix() + "tool";
+  auto tags = registry.tags(repository);
+  REQUIRE_FALSE(tags.empty());
+  auto digest = registry.tag_digest(repository, tags.front());
+  REQUIRE_FALSE(digest.empty());
+  auto run = repo.mlrepo({"pipeline", "run", "p", "--pull", "--json"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  auto j = run.json();
+  CHECK(step(j, "make").at("digest") == digest);
+  CHECK(step(j, "use").at("digest") == digest);
+  CHECK_THAT(run.err, Contains(registry.host() + "/" + repository + "@" + digest) && !Contains("building"));
+  CHECK_THAT(run.err, Contains("use | made"));
+}
