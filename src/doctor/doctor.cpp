@@ -1,6 +1,7 @@
 #include "mlrepo/doctor/doctor.hpp"
 
 #include "mlrepo/tools.hpp"
+#include "mlrepo/pipeline/plan.hpp"
 
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/ci/sync.hpp"
@@ -234,6 +235,17 @@ std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) 
         for (const auto& problem : problems)
           add("jobs", Level::Warn, "job of '" + p.name + "' cannot run here: " + problem,
               "'mlrepo job run " + p.name + "' refuses until it can; CI or the cluster may still run it");
+      }
+    }
+    // Every pipeline's references (steps, projects, outputs, params), each
+    // pipeline's problems at once.
+    for (const auto& spec : view->config.pipelines) {
+      try {
+        auto plan = pipeline::make_plan(spec, *view);
+        add("pipelines", Level::Ok, "pipeline '" + plan.name + "': " + plural(plan.steps.size(), "step") +
+                                        ", " + plural(plan.edges.size(), "edge"));
+      } catch (const Error& e) {
+        add("pipelines", Level::Fail, e.what(), e.hint(), true);
       }
     }
     try {

@@ -74,3 +74,20 @@ TEST_CASE("doctor: a wide context that would send large ignored data is named", 
   run = r.mlrepo({"doctor"});
   CHECK_THAT(run.out, !Contains("of build context"));
 }
+
+TEST_CASE("doctor: each pipeline's references are checked, every problem of one at once", "[doctor][pipeline]") {
+  GitRepo r;
+  r.write("a/Dockerfile", "FROM scratch\n");
+  r.write("mlrepo.yaml", "pipelines:\n"
+                         "  good:\n    steps:\n      one: {project: a, outputs: [x]}\n"
+                         "      two: {project: a, inputs: {x: one.x}}\n"
+                         "  bad:\n    steps:\n      one: {project: b}\n      two: {project: a, after: [three]}\n");
+  r.commit();
+  auto run = r.mlrepo({"doctor"});
+  INFO(run.out << run.err);
+  CHECK(run.code == 2);
+  CHECK_THAT(run.out, Contains("ok    pipelines: pipeline 'good': 2 steps, 1 edge"));
+  CHECK_THAT(run.out, Contains("FAIL  pipelines: 2 problems in pipeline bad") &&
+                          Contains("'pipelines.bad.steps.one.project' names 'b', which is no project") &&
+                          Contains("'pipelines.bad.steps.two.after' names the step 'three'"));
+}

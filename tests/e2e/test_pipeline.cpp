@@ -409,3 +409,38 @@ pipelines:
   CHECK_THAT(run.err, Contains(registry.host() + "/" + repository + "@" + digest) && !Contains("building"));
   CHECK_THAT(run.err, Contains("use | made"));
 }
+
+TEST_CASE("pipeline run: a step's secret reaches its container by name only, never argv, logs or the report",
+          "[pipeline][docker]") {
+  GitRepo repo;
+  ImageScope images;
+  repo.write("mlrepo.yaml", "image_prefix: " + images.prefix() + R"Y(
+pipelines:
+  p:
+    steps:
+      use:
+        project: tool
+        secrets: {TOKEN: PIPELINE_SECRET_TOKEN}
+        command: [sh, -c, 'printf %s "$TOKEN" | sha256sum > /mlrepo/outputs/h/v; echo got ${#TOKEN} bytes']
+        outputs: [h]
+)Y");
+  repo.write("tool/Dockerfile", "FROM " + busybox_image() + "\n");
+  repo.commit();
+  const std::string secret = "s3cr3t-value-for-the-pipeline";
+  auto run = repo.mlrepo({"pipeline", "run", "p", "--json", "-v"}, {{"PIPELINE_SECRET_TOKEN", secret}});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  CHECK_THAT(run.err, Contains("use | got " + std::to_string(secret.size()) + " bytes"));
+  CHECK_THAT(run.err, Contains("-e TOKEN "));
+  CHECK_THAT(run.out + run.err, !Contains(secret));
+  // The value reached the container: its hash is in the step's output.
+  auto j = run.json();
+  auto hash = output_file(j, "use", "h/v");
+  TempDir tmp;
+  mlrepo::util::write_file_atomic(tmp.path() / "s", secret);
+  auto expected = run_program({"sha256sum", (tmp.path() / "s").string()}, tmp.path()).out.substr(0, 64);
+  CHECK(hash.substr(0, 64) == expected);
+  // Nothing under the run's or the cache's directories holds it either.
+  auto grep = run_program({"grep", "-rl", secret, (repo.path() / ".git" / "mlrepo").string()}, repo.path());
+  CHECK(grep.out.empty());
+}
