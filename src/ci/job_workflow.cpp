@@ -92,7 +92,7 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
                              util::format_duration(job.timeout_seconds) +
                              (capped ? ", within the hosted runner's 360" : ", and 15 minutes to set up");
   }
-  if (pull && ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
+  if (pull && on_ghcr(ws))
     run_job.permissions = {"contents: read", "packages: read"};
   job_header(y, ws, run_job);
   y.line(2, "steps:");

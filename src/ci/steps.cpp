@@ -70,9 +70,11 @@ void job_header(Yaml& y, const config::WorkspaceConfig& ws, const JobHeader& job
 
 // GITHUB_TOKEN writes packages only to ghcr.io; another registry logs in
 // with its own secrets, and the token needs no such right.
+bool on_ghcr(const config::WorkspaceConfig& ws) { return ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io"; }
+
 std::vector<std::string> push_permissions(const config::WorkspaceConfig& ws) {
   std::vector<std::string> lines{"contents: read"};
-  if (ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
+  if (on_ghcr(ws))
     lines.emplace_back("packages: write");
   return lines;
 }
@@ -230,7 +232,7 @@ void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
   std::string env = k.deploy_environment.empty() ? "" : " --env " + yaml_quote(k.deploy_environment);
   y.blank();
   std::vector<std::string> permissions{"contents: read"};
-  if (ws.registry.substr(0, ws.registry.find('/')) == "ghcr.io")
+  if (on_ghcr(ws))
     permissions.emplace_back("packages: read # the digest of each image, read from the registry");
   job_header(y, ws,
              {.id = "deploy",

@@ -49,6 +49,8 @@ struct JobHeader {
 };
 void job_header(Yaml& y, const config::WorkspaceConfig& ws, const JobHeader& job);
 
+// Whether the registry is ghcr.io, where GITHUB_TOKEN reads and writes packages.
+bool on_ghcr(const config::WorkspaceConfig& ws);
 // `contents: read`, and `packages: write` where GITHUB_TOKEN pushes (ghcr.io).
 std::vector<std::string> push_permissions(const config::WorkspaceConfig& ws);
 

@@ -65,12 +65,39 @@ std::vector<std::optional<size_t>> resolve_projects(Checker& c, const View& view
   return out;
 }
 
+const std::regex& param_use() {
+  static const std::regex use(R"(\{\{\s*params\.([^}\s]*)\s*\}\})");
+  return use;
+}
+
+// The NAMEs of the {{params.NAME}} in `text`.
+std::vector<std::string> params_in(const std::string& text) {
+  std::vector<std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), param_use()); it != std::sregex_iterator(); ++it)
+    out.push_back((*it)[1]);
+  return out;
+}
+
+// Every param a step's run fields use, sorted.
+std::vector<std::string> params_used(const config::JobSpec& run) {
+  std::set<std::string> names;
+  auto add = [&](const std::string& text) {
+    for (auto& n : params_in(text))
+      names.insert(std::move(n));
+  };
+  for (const auto& w : run.command)
+    add(w);
+  for (const auto& w : run.args)
+    add(w);
+  for (const auto& [k, v] : run.env)
+    add(v);
+  return {names.begin(), names.end()};
+}
+
 // Every {{params.NAME}} in `text` names a parameter.
 void check_params_used(Checker& c, const config::StepSpec& s, const std::string& field, const std::string& text,
                        const std::set<std::string>& known) {
-  static const std::regex use(R"(\{\{\s*params\.([^}\s]*)\s*\}\})");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), use); it != std::sregex_iterator(); ++it) {
-    std::string name = (*it)[1];
+  for (const auto& name : params_in(text)) {
     if (known.count(name))
       continue;
     c.add(s.line, c.key(s, field) + " uses {{params." + name + "}}, and pipeline " + c.spec.name +
@@ -328,6 +355,7 @@ Plan make_plan(const config::PipelineSpec& spec, const View& view, const std::ma
     step.project = *projects[written];
     step.project_name = p.name;
     step.run = merged_run(s, p);
+    step.params = params_used(step.run);
     for (const auto& o : s.outputs)
       step.outputs.push_back(o.value);
     for (auto in : inputs[written]) {
@@ -359,10 +387,9 @@ Plan make_plan(const config::PipelineSpec& spec, const View& view, const std::ma
 }
 
 std::string substitute(const std::string& text, const std::vector<std::pair<std::string, std::string>>& values) {
-  static const std::regex use(R"(\{\{\s*params\.([^}\s]*)\s*\}\})");
   std::string out;
   auto last = text.begin();
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), use); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), param_use()); it != std::sregex_iterator(); ++it) {
     out.append(last, text.begin() + it->position());
     std::string name = (*it)[1];
     auto v = std::find_if(values.begin(), values.end(), [&](const auto& kv) { return kv.first == name; });

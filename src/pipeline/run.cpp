@@ -17,6 +17,7 @@
 #include "mlrepo/util/fs.hpp"
 #include "mlrepo/util/text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -133,9 +134,9 @@ void require_resources(const Plan& plan, const std::vector<Mode>& modes, docker:
 }
 
 // Each step's project image: built from the current content, or pulled by digest.
-std::map<std::string, Image> images(const git::Repository& repo, const Plan& plan, const std::vector<Mode>& modes,
-                                    const RunOptions& opt, build::BuildStatus& status, Tools& tools,
-                                    docker::Engine& engine) {
+// Every step's image, cached or not: a step's key names its image's digest.
+std::map<std::string, Image> images(const git::Repository& repo, const Plan& plan, const RunOptions& opt,
+                                    build::BuildStatus& status, Tools& tools, docker::Engine& engine) {
   build::BuildOptions bo;
   bo.command = "pipeline run";
   bo.cwd = opt.cwd;
@@ -143,7 +144,6 @@ std::map<std::string, Image> images(const git::Repository& repo, const Plan& pla
   for (size_t i = 0; i < plan.steps.size(); ++i)
     projects.insert(plan.steps[i].project_name);
   bo.projects.assign(projects.begin(), projects.end());
-  (void)modes; // every step's image: a cached step's key names its digest
   auto prepared = run::prepare_images(repo, bo, opt.pull, status, tools);
   std::map<std::string, Image> out;
   std::string missing;
@@ -167,25 +167,6 @@ std::map<std::string, Image> images(const git::Repository& repo, const Plan& pla
     throw Error(ExitCode::WorkFailed, "pipeline " + plan.name + ": cannot run without these images:" + missing,
                 opt.pull ? "build and push them (mlrepo build --push PROJECT), or let CI on the default branch do it"
                          : "");
-  return out;
-}
-
-// The params a step's fields use: only they belong in its key.
-std::vector<std::pair<std::string, std::string>> params_used(const Step& step, const Plan& plan) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& param : plan.params) {
-    std::vector<std::pair<std::string, std::string>> one{{param.first, "\x01"}};
-    bool used = false;
-    auto check = [&](const std::string& text) { used |= substitute(text, one) != text; };
-    for (const auto& w : step.run.command)
-      check(w);
-    for (const auto& w : step.run.args)
-      check(w);
-    for (const auto& [k, v] : step.run.env)
-      check(v);
-    if (used)
-      out.push_back(param);
-  }
   return out;
 }
 
@@ -266,7 +247,10 @@ private:
     k.env = run.env;
     for (const auto& [variable, secret] : run.secrets)
       k.secret_names.push_back(variable + "=" + secret);
-    k.params = params_used(step, plan_);
+    // Only the params it uses: another param's value cannot change its outputs.
+    for (const auto& param : plan_.params)
+      if (std::binary_search(step.params.begin(), step.params.end(), param.first))
+        k.params.push_back(param);
     k.outputs = step.outputs;
     for (const auto& in : step.inputs)
       k.inputs[in.name] = entries_[in.step]->content.at(in.output);
@@ -412,7 +396,7 @@ RunReport run_pipeline(const git::Repository& repo, const RunOptions& opt, build
   auto& engine = tools.engine(view.config.docker);
   engine.require_reachable();
   require_resources(plan, modes, engine);
-  const auto imgs = images(repo, plan, modes, opt, status, tools, engine);
+  const auto imgs = images(repo, plan, opt, status, tools, engine);
 
   StepCache cache(fs::path(pipelines_dir(repo)) / "cache");
   RunReport report;

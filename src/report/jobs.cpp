@@ -34,6 +34,36 @@ std::string resources(const config::JobSpec& s) {
   return out.empty() ? "the engine's defaults (no job.resources)" : out;
 }
 
+
+} // namespace
+
+std::string schedule_lines(const config::JobSpec& spec, const std::vector<job::ScheduledRun>& next,
+                           const std::string& key) {
+  if (spec.schedule.empty())
+    return "  schedule   on demand only (no " + key + ")\n";
+  std::string out;
+  for (size_t i = 0; i < spec.schedule.size(); ++i)
+    out += std::string(i == 0 ? "  schedule   " : "             ") + spec.schedule[i].value + " (" + spec.timezone +
+           ")\n";
+  for (size_t i = 0; i < next.size(); ++i) {
+    const auto& r = next[i];
+    auto c = util::civil_from_seconds(r.at + r.utc_offset);
+    out += std::string(i == 0 ? "  next       " : "             ") + kWeekdays[c.weekday] + " " +
+           wall_clock(r.at, r.utc_offset) + " " + r.abbreviation;
+    if (spec.timezone != "UTC")
+      out += "  (" + wall_clock(r.at, 0) + " UTC)";
+    out += "\n";
+  }
+  return out;
+}
+
+nlohmann::ordered_json next_runs_json(const std::vector<job::ScheduledRun>& next) {
+  auto out = nlohmann::ordered_json::array();
+  for (const auto& r : next)
+    out.push_back({{"local", util::iso8601(r.at, r.utc_offset)}, {"utc", util::iso8601(r.at, 0)}});
+  return out;
+}
+
 std::string seconds_text(double s) {
   char buf[32];
   if (s < 60)
@@ -42,8 +72,6 @@ std::string seconds_text(double s) {
     return util::format_duration(static_cast<std::int64_t>(s + 0.5));
   return buf;
 }
-
-} // namespace
 
 const char* concurrency_name(config::Concurrency c) {
   switch (c) {
@@ -60,22 +88,7 @@ std::string job_list_text(const std::vector<job::JobEntry>& jobs) {
     if (!out.empty())
       out += "\n";
     out += j.name + " (" + j.path + ")\n";
-    if (j.spec.schedule.empty()) {
-      out += "  schedule   on demand only (no job.schedule)\n";
-    } else {
-      for (size_t i = 0; i < j.spec.schedule.size(); ++i)
-        out += std::string(i == 0 ? "  schedule   " : "             ") + j.spec.schedule[i].value + " (" +
-               j.spec.timezone + ")\n";
-      for (size_t i = 0; i < j.next.size(); ++i) {
-        const auto& r = j.next[i];
-        auto c = util::civil_from_seconds(r.at + r.utc_offset);
-        out += std::string(i == 0 ? "  next       " : "             ") + kWeekdays[c.weekday] + " " +
-               wall_clock(r.at, r.utc_offset) + " " + r.abbreviation;
-        if (j.spec.timezone != "UTC")
-          out += "  (" + wall_clock(r.at, 0) + " UTC)";
-        out += "\n";
-      }
-    }
+    out += schedule_lines(j.spec, j.next, "job.schedule");
     out += "  runs on    " + j.runs_on_detail + "\n";
     out += "  resources  " + resources(j.spec) + "\n";
     out += "  timeout    " + (j.spec.timeout_seconds ? util::format_duration(j.spec.timeout_seconds) : "none") +
@@ -99,10 +112,7 @@ std::string job_list_json(const std::vector<job::JobEntry>& jobs) {
     o["runs_on"] = config::job_target_name(j.runs_on);
     if (!j.spec.runner_labels.empty())
       o["runner_labels"] = j.spec.runner_labels;
-    auto next = nlohmann::ordered_json::array();
-    for (const auto& r : j.next)
-      next.push_back({{"local", util::iso8601(r.at, r.utc_offset)}, {"utc", util::iso8601(r.at, 0)}});
-    o["next_runs"] = next;
+    o["next_runs"] = next_runs_json(j.next);
     nlohmann::ordered_json res = nlohmann::ordered_json::object();
     if (j.spec.cpu)
       res["cpu"] = *j.spec.cpu;

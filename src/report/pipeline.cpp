@@ -10,15 +10,6 @@
 namespace mlrepo::report {
 namespace {
 
-std::string wall_clock(util::UnixSeconds t, int offset) {
-  auto c = util::civil_from_seconds(t + offset);
-  static const char* weekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s %04d-%02d-%02d %02d:%02d", weekdays[c.weekday], c.year, c.month, c.day, c.hour,
-                c.minute);
-  return buf;
-}
-
 std::string padded(const std::string& s, size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
@@ -54,21 +45,7 @@ std::string pipeline_list_text(const std::vector<pipeline::PipelineEntry>& pipel
         line += "  (changed)";
       out += line + "\n";
     }
-    if (plan.schedule.schedule.empty()) {
-      out += "  schedule   on demand only (no schedule)\n";
-    } else {
-      for (size_t i = 0; i < plan.schedule.schedule.size(); ++i)
-        out += std::string(i == 0 ? "  schedule   " : "             ") + plan.schedule.schedule[i].value + " (" +
-               plan.schedule.timezone + ")\n";
-      for (size_t i = 0; i < e.next.size(); ++i) {
-        const auto& r = e.next[i];
-        out += std::string(i == 0 ? "  next       " : "             ") + wall_clock(r.at, r.utc_offset) + " " +
-               r.abbreviation;
-        if (plan.schedule.timezone != "UTC")
-          out += "  (" + wall_clock(r.at, 0).substr(4) + " UTC)";
-        out += "\n";
-      }
-    }
+    out += schedule_lines(plan.schedule, e.next, "schedule");
     if (!plan.params.empty()) {
       std::string params;
       for (const auto& [k, v] : plan.params)
@@ -113,10 +90,7 @@ std::string pipeline_list_json(const std::vector<pipeline::PipelineEntry>& pipel
       schedule.push_back(s.value);
     o["schedule"] = schedule;
     o["timezone"] = plan.schedule.timezone;
-    auto next = nlohmann::ordered_json::array();
-    for (const auto& r : e.next)
-      next.push_back({{"local", util::iso8601(r.at, r.utc_offset)}, {"utc", util::iso8601(r.at, 0)}});
-    o["next_runs"] = next;
+    o["next_runs"] = next_runs_json(e.next);
     o["concurrency"] = concurrency_name(plan.schedule.concurrency);
     o["timeout_seconds"] = plan.timeout_seconds ? nlohmann::ordered_json(plan.timeout_seconds) : nullptr;
     nlohmann::ordered_json params = nlohmann::ordered_json::object();
@@ -162,18 +136,6 @@ std::string pipeline_graph_mermaid(const pipeline::Plan& plan) {
   return out;
 }
 
-namespace {
-
-std::string duration_text(double s) {
-  char buf[32];
-  if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%.1fs", s);
-    return buf;
-  }
-  return util::format_duration(static_cast<std::int64_t>(s + 0.5));
-}
-
-} // namespace
 
 std::string pipeline_run_text(const pipeline::RunReport& report) {
   std::vector<std::vector<std::string>> rows{{"STEP", "PROJECT", "STATUS", "ATTEMPTS", "DURATION", "EXIT", "IMAGE"}};
@@ -185,7 +147,7 @@ std::string pipeline_run_text(const pipeline::RunReport& report) {
       status += " (by " + s.blocked_by + ")";
     bool ran = s.attempts > 0;
     rows.push_back({s.name, s.project, status, ran ? std::to_string(s.attempts) : "-",
-                    ran ? duration_text(s.seconds) : "-", s.exit_code ? std::to_string(*s.exit_code) : "-",
+                    ran ? seconds_text(s.seconds) : "-", s.exit_code ? std::to_string(*s.exit_code) : "-",
                     s.digest.empty() ? "-" : s.digest.substr(0, 19)});
   }
   std::vector<size_t> width(rows[0].size(), 0);

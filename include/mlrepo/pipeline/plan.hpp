@@ -34,6 +34,7 @@ struct Step {
   std::vector<StepInput> inputs;
   std::vector<size_t> after;    // steps named under after: (no artifact)
   std::vector<size_t> upstream; // every step it directly needs: inputs and after, sorted
+  std::vector<std::string> params; // the params its command, args and env use, sorted
 };
 
 // `from` runs after `to`; `artifact` is empty for an after: edge.

@@ -4,6 +4,7 @@
 #include "mlrepo/deploy/deploy.hpp"
 #include "mlrepo/job/local.hpp"
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,16 @@ std::string job_list_text(const std::vector<job::JobEntry>& jobs);
 std::string job_list_json(const std::vector<job::JobEntry>& jobs);
 
 const char* concurrency_name(config::Concurrency c);
+
+// The "  schedule" and "  next" lines of a listing (job list, pipeline list):
+// each cron in its time zone, then the next runs there and in UTC. `key`
+// names what sets a schedule, for "on demand only (no <key>)".
+std::string schedule_lines(const config::JobSpec& spec, const std::vector<job::ScheduledRun>& next,
+                           const std::string& key);
+// [{"local","utc"}] of each next run.
+nlohmann::ordered_json next_runs_json(const std::vector<job::ScheduledRun>& next);
+// "4.1s" under a minute, else "2m5s".
+std::string seconds_text(double seconds);
 
 // "churn-model: succeeded on attempt 2/3 in 4.1s (exit code 0); image ... (sha256:...)"
 std::string job_run_line(const job::RunReport& report);
