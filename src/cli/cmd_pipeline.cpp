@@ -3,7 +3,9 @@
 #include "common.hpp"
 #include "mlrepo/tools.hpp"
 
+#include "mlrepo/deploy/pipeline.hpp"
 #include "mlrepo/pipeline/list.hpp"
+#include "mlrepo/util/fs.hpp"
 #include "mlrepo/pipeline/run.hpp"
 #include "mlrepo/report/pipeline.hpp"
 #include "mlrepo/util/error.hpp"
@@ -154,17 +156,99 @@ void register_pipeline_run(CLI::App* pipeline, const GlobalOptions& global, Tool
   });
 }
 
+// What `pipeline render` and `pipeline deploy` both choose.
+void add_pipeline_choice(CLI::App& cmd, deploy::PipelineRenderOptions& opts, const std::string& all_help) {
+  cmd.add_option("NAME", opts.names, "Pipeline names");
+  cmd.add_flag("--all", opts.all, all_help);
+  cmd.add_option("--env", opts.env,
+                 "Merge in one of kubernetes.environments (namespace, env, resources, schedule, suspend)")
+      ->type_name("ENV");
+}
+
+// `mlrepo pipeline render`.
+void register_pipeline_render(CLI::App* pipeline, const GlobalOptions& global, Tools& tools, Action& action) {
+  auto opts = std::make_shared<deploy::PipelineRenderOptions>();
+  auto* cmd = pipeline->add_subcommand("render", "Write each pipeline as an Argo WorkflowTemplate (and CronWorkflow), "
+                                                 "every image pinned by digest");
+  cmd->footer(
+      "Reads the committed pipelines at HEAD and writes DIR/<name>/workflowtemplate.yaml (one DAG\n"
+      "task per step, its artifacts at the paths `pipeline run` mounts), cronworkflow.yaml when\n"
+      "the pipeline has a schedule, and kustomization.yaml, plus overlays/<env>/ for each of\n"
+      "kubernetes.environments (default DIR: kubernetes.pipelines_dir, else deploy/argo). Each\n"
+      "step's image is the digest the registry holds for its project at HEAD: push first\n"
+      "(CI, or 'mlrepo build --push PROJECT'). Outputs go to the cluster's default artifact\n"
+      "repository (docs/pipelines.md says how to configure one).\n"
+      "Examples:\n"
+      "  mlrepo pipeline render --all                    # deploy/argo/<name>/...\n"
+      "  mlrepo pipeline render churn-nightly -o - | kubectl apply -f -\n"
+      "  argo submit --from workflowtemplate/churn-nightly -p day=2026-03-01\n"
+      "  mlrepo pipeline render --all --check             # in CI: are the files current?");
+  add_pipeline_choice(*cmd, *opts, "Render every pipeline (and remove obsolete files)");
+  cmd->add_option("-o,--output", opts->out_dir, "Directory to write to, or - for one YAML stream on stdout")
+      ->type_name("DIR");
+  cmd->add_flag("--check", opts->check, "Write nothing; exit 1 when the files on disk differ");
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
+      auto repo = open_repository(global);
+      opts->cwd = command_cwd(global);
+      opts->client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
+      auto out = deploy::run_pipeline_render(repo, *opts, tools);
+      for (const auto& p : out.pinned)
+        for (const auto& [project, ref] : p.images)
+          spdlog::info("{}: {}: {}", p.pipeline, project, ref);
+      if (out.pinned.empty())
+        spdlog::info("no pipelines to render: add a 'pipelines:' section to mlrepo.yaml (docs/pipelines.md)");
+      if (opts->out_dir && *opts->out_dir == "-") {
+        std::cout << out.stream;
+        return 0;
+      }
+      return report_sync(out.sync, opts->check, out.files.size(), "pipeline file", "mlrepo pipeline render");
+    };
+  });
+}
+
+// `mlrepo pipeline deploy`.
+void register_pipeline_deploy(CLI::App* pipeline, const GlobalOptions& global, Tools& tools, Action& action) {
+  auto opts = std::make_shared<deploy::PipelineDeployOptions>();
+  auto* cmd = pipeline->add_subcommand("deploy", "Render and kubectl apply each pipeline's WorkflowTemplate and "
+                                                 "CronWorkflow");
+  cmd->footer("Renders as 'mlrepo pipeline render -o -' does, then per pipeline pipes its objects to\n"
+              "'kubectl apply --server-side --field-manager=mlrepo -f -'. kubectl finds the cluster as it\n"
+              "always does (KUBECONFIG); mlrepo never reads credentials. Argo Workflows must be installed\n"
+              "in the cluster (its CRDs and controller). The job summary lists each object and image.\n"
+              "Examples:\n"
+              "  mlrepo pipeline deploy --all --env prod\n"
+              "  mlrepo pipeline deploy churn-nightly --dry-run");
+  add_pipeline_choice(*cmd, opts->render, "Deploy every pipeline");
+  cmd->add_option("--kubectl", opts->kubectl, "The kubectl to run (default: kubectl on PATH)")->type_name("PATH");
+  cmd->add_flag("--dry-run", opts->dry_run, "Render and say what would be applied; run nothing");
+  cmd->callback([&global, opts, &tools, &action] {
+    action = [&global, opts, &tools] {
+      auto repo = open_repository(global);
+      opts->render.cwd = command_cwd(global);
+      opts->render.client.on_retry = [](const std::string& what) { spdlog::warn("registry: {}", what); };
+      auto out = deploy::run_pipeline_deploy(repo, *opts, tools);
+      std::cout << report::pipeline_deploy_text(out);
+      if (auto summary = tools.run().step_summary())
+        util::append_file(*summary, report::pipeline_deploy_markdown(out) + "\n");
+      return 0;
+    };
+  });
+}
+
 } // namespace
 
 void register_pipeline(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
   auto* pipeline = app.add_subcommand(
-      "pipeline", "Pipelines whose steps are projects: list, graph, run locally with a step cache");
+      "pipeline", "Pipelines whose steps are projects: list, graph, run locally with a step cache, render for Argo Workflows, deploy");
   pipeline->require_subcommand(1);
   pipeline->footer("A pipeline is an entry of the workspace mlrepo.yaml's `pipelines:`: steps, each a\n"
                    "project's image with its command, inputs and outputs, params, a schedule (docs/pipelines.md).");
   register_pipeline_list(pipeline, global, tools, action);
   register_pipeline_graph(pipeline, global, tools, action);
   register_pipeline_run(pipeline, global, tools, action);
+  register_pipeline_render(pipeline, global, tools, action);
+  register_pipeline_deploy(pipeline, global, tools, action);
 }
 
 } // namespace mlrepo::cli

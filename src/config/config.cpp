@@ -345,13 +345,18 @@ std::map<std::string, std::string> parse_annotations(MapReader& m, const std::st
 WorkspaceKubernetes parse_kubernetes(MapReader& k) {
   WorkspaceKubernetes out;
   out.namespace_name = k8s_name(k, "namespace", false);
-  if (auto dir = k.string("dir")) {
+  auto directory = [&](const char* key, const char* example, std::string& into) {
+    auto dir = k.string(key);
+    if (!dir)
+      return;
     if (dir->value.empty() || dir->value.front() == '/' || dir->value.find("..") != std::string::npos)
-      k.fail("dir", "must be a directory inside the repository, such as deploy/k8s");
-    out.dir = dir->value;
-    while (out.dir.size() > 1 && out.dir.back() == '/')
-      out.dir.pop_back();
-  }
+      k.fail(key, std::string("must be a directory inside the repository, such as ") + example);
+    into = dir->value;
+    while (into.size() > 1 && into.back() == '/')
+      into.pop_back();
+  };
+  directory("dir", "deploy/k8s", out.dir);
+  directory("pipelines_dir", "deploy/argo", out.pipelines_dir);
   out.service_account = k8s_name(k, "service_account", true);
   out.image_pull_secret = k8s_name(k, "image_pull_secret", true);
   if (auto s = k8s_name(k, "secret", true); !s.empty())
@@ -573,7 +578,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
     if (auto notify = ci->map("notify", {"slack_webhook_secret"}))
       secret_name(*notify, "slack_webhook_secret", cfg.ci.slack_webhook_secret);
   }
-  if (auto k8s = r.map("kubernetes", {"namespace", "dir", "service_account", "image_pull_secret", "gpu_resource",
+  if (auto k8s = r.map("kubernetes", {"namespace", "dir", "pipelines_dir", "service_account", "image_pull_secret", "gpu_resource",
                                       "gpu_node_selector", "secret", "ttl_after_finished", "deploy",
                                       "kubeconfig_secret", "environments", "gpu_tolerations",
                                       "pod_annotations", "image_pull_policy"}))

@@ -1,7 +1,8 @@
 #include "mlrepo/deploy/kubernetes.hpp"
 
+#include "mlrepo/deploy/argo.hpp"
+#include "mlrepo/deploy/pod.hpp"
 #include "mlrepo/generated/yaml.hpp"
-#include "mlrepo/run/container.hpp"
 #include "mlrepo/util/cron.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/process.hpp"
@@ -16,31 +17,6 @@ namespace {
 
 using generated::Yaml;
 using generated::yaml_quote;
-
-// Label values: at most 63, alphanumeric at both ends, '-', '_', '.' inside.
-bool label_value_ok(const std::string& v) {
-  if (v.size() > 63)
-    return false;
-  if (v.empty())
-    return true;
-  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
-  if (!alnum(v.front()) || !alnum(v.back()))
-    return false;
-  return std::all_of(v.begin(), v.end(), [&](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
-}
-
-// The application the jobs are part of: the workspace's image prefix, else
-// its registry namespace; from config, so the same on every clone.
-std::string part_of(const config::WorkspaceConfig& ws) {
-  std::string s = ws.image_prefix;
-  while (!s.empty() && !std::isalnum(static_cast<unsigned char>(s.back())))
-    s.pop_back();
-  if (s.empty())
-    s = ws.registry.substr(ws.registry.rfind('/') + 1);
-  if (auto slash = s.rfind('/'); slash != std::string::npos)
-    s = s.substr(slash + 1);
-  return label_value_ok(s) && !s.empty() ? s : "mlrepo";
-}
 
 const char* concurrency(config::Concurrency c) {
   switch (c) {
@@ -62,12 +38,7 @@ struct Rendered {
 
 void labels(Yaml& y, int indent, const project::Project& p, const config::WorkspaceConfig& ws,
             const config::KubernetesEnvironment* env) {
-  y.line(indent, "labels:");
-  y.line(indent + 1, "app.kubernetes.io/name: " + yaml_quote(p.name));
-  y.line(indent + 1, "app.kubernetes.io/part-of: " + yaml_quote(part_of(ws)));
-  y.line(indent + 1, "app.kubernetes.io/managed-by: mlrepo");
-  if (env)
-    y.line(indent + 1, "app.kubernetes.io/instance: " + yaml_quote(env->name));
+  pod::labels(y, indent, p.name, ws, env);
 }
 
 // The pod template's spec, at `indent`.
@@ -82,94 +53,14 @@ void pod_spec(Yaml& y, int indent, const project::Project& p, const config::Work
     y.line(indent, "imagePullSecrets:");
     y.line(indent + 1, "- name: " + yaml_quote(k.image_pull_secret));
   }
-  int gpu = env && env->gpu ? *env->gpu : job.gpu;
-  if (gpu > 0 && !k.gpu_node_selector.empty()) {
-    y.line(indent, "nodeSelector:");
-    for (const auto& [key, value] : k.gpu_node_selector)
-      y.line(indent + 1, yaml_quote(key) + ": " + yaml_quote(value));
-  }
-  // GPU node pools are usually tainted: without a toleration the pod waits
-  // forever. The environment's list replaces the workspace's; the default
-  // tolerates the GPU resource's own taint.
-  if (gpu > 0) {
-    auto tolerations = env && env->gpu_tolerations ? *env->gpu_tolerations
-                       : k.gpu_tolerations          ? *k.gpu_tolerations
-                                                    : std::vector<config::Toleration>{{k.gpu_resource, "Exists", "", "NoSchedule"}};
-    if (!tolerations.empty()) {
-      y.line(indent, "tolerations:");
-      for (const auto& t : tolerations) {
-        bool first = true;
-        auto field = [&](const std::string& key, const std::string& value) {
-          y.line(first ? indent + 1 : indent + 2, (first ? "- " : "") + key + ": " + value);
-          first = false;
-        };
-        if (!t.key.empty())
-          field("key", yaml_quote(t.key));
-        field("operator", t.op);
-        if (!t.value.empty())
-          field("value", yaml_quote(t.value));
-        if (!t.effect.empty())
-          field("effect", t.effect);
-      }
-    }
-  }
+  pod::gpu_placement(y, indent, pod::gpu_count(job, env), ws, env);
   y.line(indent, "containers:");
   y.line(indent + 1, "- name: " + yaml_quote(p.name));
   int c = indent + 2;
   y.line(c, "image: " + yaml_quote(image.reference));
   if (!k.image_pull_policy.empty())
     y.line(c, "imagePullPolicy: " + k.image_pull_policy);
-  auto list = [&](const char* key, const std::vector<std::string>& items) {
-    if (items.empty())
-      return;
-    y.line(c, std::string(key) + ":");
-    for (const auto& i : items)
-      y.line(c + 1, "- " + yaml_quote(i));
-  };
-  // One string is a shell command, as `job run` reads it.
-  list("command", job.command.empty() ? job.command : run::command_argv(job.command));
-  list("args", job.args);
-  std::map<std::string, std::string> values = job.env;
-  if (env)
-    for (const auto& [name, value] : env->env)
-      values[name] = value;
-  if (!values.empty() || !job.secrets.empty()) {
-    y.line(c, "env:");
-    // Sorted by name, plain values and secrets together: the order never changes.
-    std::map<std::string, std::pair<bool, std::string>> all;
-    for (const auto& [name, value] : values)
-      all[name] = {false, value};
-    for (const auto& [name, secret] : job.secrets)
-      all[name] = {true, secret};
-    for (const auto& [name, v] : all) {
-      y.line(c + 1, "- name: " + yaml_quote(name));
-      if (!v.first) {
-        y.line(c + 2, "value: " + yaml_quote(v.second));
-        continue;
-      }
-      // The value stays in the cluster's Secret; the manifest names its key.
-      y.line(c + 2, "valueFrom:");
-      y.line(c + 3, "secretKeyRef:");
-      y.line(c + 4, "name: " + yaml_quote(k.secret));
-      y.line(c + 4, "key: " + yaml_quote(v.second));
-    }
-  }
-  auto cpu = env && env->cpu ? env->cpu : job.cpu;
-  auto memory = env && env->memory ? env->memory : job.memory;
-  if (cpu || memory || gpu > 0) {
-    // Requests equal limits, as the local engine enforces them: what runs on
-    // a laptop is what the scheduler reserves.
-    y.line(c, "resources:");
-    for (const char* side : {"requests", "limits"}) {
-      y.line(c + 1, std::string(side) + ":");
-      if (cpu)
-        y.line(c + 2, "cpu: " + yaml_quote(*cpu));
-      if (memory)
-        y.line(c + 2, "memory: " + yaml_quote(*memory));
-      if (gpu > 0)
-        y.line(c + 2, yaml_quote(k.gpu_resource) + ": " + yaml_quote(std::to_string(gpu)));
-    }
-  }
+  pod::container_run(y, c, job, ws, env);
 }
 
 // The Job's own spec (for a Job, or a CronJob's jobTemplate), at `indent`.
@@ -183,12 +74,8 @@ void job_spec(Yaml& y, int indent, const project::Project& p, const config::Work
   y.line(indent, "template:");
   y.line(indent + 1, "metadata:");
   labels(y, indent + 2, p, ws, env);
-  // The pod's annotations (sidecar injection, cost allocation): the
-  // workspace's, then the environment's over them.
-  std::map<std::string, std::string> annotations = ws.kubernetes.pod_annotations;
-  if (env)
-    for (const auto& [key, value] : env->pod_annotations)
-      annotations[key] = value;
+  // The pod's annotations (sidecar injection, cost allocation).
+  auto annotations = pod::annotations(ws, env);
   if (!annotations.empty()) {
     y.line(indent + 2, "annotations:");
     for (const auto& [key, value] : annotations)
@@ -415,21 +302,32 @@ bool cluster_unreachable(const std::string& said) {
   return false;
 }
 
-// The CronJobs as one stream on `kubectl apply --server-side`'s stdin; a Job
-// template is created on demand, never applied.
+// The object a rendered file holds, as kubectl names it: "CronJob/train".
+std::string object_name(const std::string& content) {
+  auto field = [&](const std::string& key) -> std::string {
+    auto at = content.find(key);
+    if (at == std::string::npos)
+      return "";
+    at += key.size();
+    auto end = content.find('\n', at);
+    std::string v = content.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'')
+      v = v.substr(1, v.size() - 2);
+    return v;
+  };
+  return field("\nkind: ") + "/" + field("\nmetadata:\n  name: ");
+}
+
+// A project's CronJobs (or a pipeline's WorkflowTemplate and CronWorkflow)
+// as one stream on `kubectl apply --server-side`'s stdin; a Job template is
+// created on demand, never applied.
 ApplyResult k8s_apply(const ApplyRequest& r, util::ProcessRunner& runner) {
   ApplyResult out;
   std::string stream;
-  std::string prefix = "-/" + r.project + "/cronjob";
   for (const auto* f : r.files) {
-    if (f->path.rfind(prefix, 0) != 0)
+    if (f->path.ends_with("/job.yaml") || f->path.ends_with("/kustomization.yaml"))
       continue;
-    // The object's name is on the line after `metadata:`.
-    auto at = f->content.find("\nmetadata:\n  name: '");
-    if (at != std::string::npos) {
-      auto start = at + std::string("\nmetadata:\n  name: '").size();
-      out.objects.push_back("CronJob/" + f->content.substr(start, f->content.find('\'', start) - start));
-    }
+    out.objects.push_back(object_name(f->content));
     stream += (stream.empty() ? "" : "---\n") + f->content;
   }
   if (stream.empty() && r.scheduled_elsewhere) {
@@ -455,8 +353,9 @@ ApplyResult k8s_apply(const ApplyRequest& r, util::ProcessRunner& runner) {
     if (cluster_unreachable(err))
       throw EnvironmentError("kubectl cannot reach the cluster (" + err + ")",
                              "check KUBECONFIG and 'kubectl cluster-info', then deploy again");
-    throw Error(ExitCode::WorkFailed, "kubectl could not apply the job of " + r.project + ": " + err,
-                "check the cluster access (KUBECONFIG) and 'mlrepo job render " + r.project + " -o -'");
+    throw Error(ExitCode::WorkFailed, "kubectl could not apply " + r.what + " " + r.project + ": " + err,
+                std::string("check the cluster access (KUBECONFIG) and 'mlrepo ") + (r.what == "the pipeline" ? "pipeline" : "job") +
+                    " render " + r.project + " -o -'");
   }
   if (!res.out.empty())
     spdlog::info("{}", util::last_line(res.out));
@@ -468,6 +367,27 @@ ApplyResult k8s_apply(const ApplyRequest& r, util::ProcessRunner& runner) {
 // whose path kubectl reads from KUBECONFIG (ci/ writes the steps).
 std::optional<CiCredentialFile> k8s_ci_credential(const config::WorkspaceConfig& ws) {
   return CiCredentialFile{ws.kubernetes.kubeconfig_secret, "KUBECONFIG", "kubeconfig"};
+}
+
+std::string k8s_pipelines_dir(const config::WorkspaceConfig& ws) { return ws.kubernetes.pipelines_dir; }
+
+// Argo Workflows on the cluster: as k8s_render, each environment's variant
+// in <name>/overlays/<env>/ beside the base.
+std::vector<generated::File> k8s_render_pipeline(const PipelineRenderRequest& r) {
+  const auto* environment = environment_named(r.ws, r.env);
+  bool stream = r.dir == "-";
+  auto files = render_argo(r.plan, r.ws, r.images, environment, r.dir);
+  if (!environment && !stream)
+    for (const auto& e : r.ws.kubernetes.environments) {
+      std::string base = r.dir + "/" + r.plan.name + "/";
+      for (auto& f : render_argo(r.plan, r.ws, r.images, &e, r.dir)) {
+        f.path = base + "overlays/" + e.name + "/" + f.path.substr(base.size());
+        files.push_back(std::move(f));
+      }
+    }
+  if (stream)
+    std::erase_if(files, [](const generated::File& f) { return f.path.ends_with("/kustomization.yaml"); });
+  return files;
 }
 
 } // namespace
@@ -482,6 +402,9 @@ extern const Target kKubernetes{"kubernetes",
                                 k8s_refuse,
                                 k8s_render,
                                 k8s_apply,
-                                k8s_ci_credential};
+                                k8s_ci_credential,
+                                kPipelineMarker,
+                                k8s_pipelines_dir,
+                                k8s_render_pipeline};
 
 } // namespace mlrepo::deploy

@@ -16,8 +16,6 @@
 
 namespace mlrepo::deploy {
 
-namespace {
-
 namespace fs = std::filesystem;
 
 // Where manifests go, spelt one way whatever way the user wrote it: -o is
@@ -49,6 +47,8 @@ std::string output_dir(const std::optional<std::string>& out_dir, const std::str
                      "name a directory for them with -o DIR (or kubernetes.dir in mlrepo.yaml)");
   return spelt;
 }
+
+namespace {
 
 // The projects whose images uncommitted changes in the work tree reach,
 // among `paths` (asked only for projects whose committed image is missing,
@@ -89,6 +89,28 @@ void warn_env_off_default_branch(const git::Repository& repo, const config::Work
 }
 
 } // namespace
+
+void missing_image_problems(const git::Repository& repo,
+                            const std::vector<std::pair<const project::Project*, std::string>>& missing, bool release,
+                            const context::RunContext& env, Problems& problems) {
+  if (missing.empty())
+    return;
+  std::vector<std::string> paths;
+  for (const auto& [p, what] : missing)
+    paths.push_back(p->path);
+  auto dirty = release ? std::set<std::string>{} : dirty_in_worktree(repo, paths, env);
+  for (const auto& [p, what] : missing)
+    if (dirty.count(p->path))
+      problems.push_back(std::make_shared<Error>(
+          ExitCode::WorkFailed,
+          what + "; render pins the commit at HEAD, and uncommitted changes reach " + p->name + "'s image",
+          "commit first (then push and let CI build it, or 'mlrepo build --push " + p->name +
+              "'): 'build --push' now would push the uncommitted image under its own content tag"));
+    else
+      problems.push_back(std::make_shared<Error>(
+          ExitCode::WorkFailed, what,
+          "push the commit and let CI build it, or run 'mlrepo build --push " + p->name + "'"));
+}
 
 // The steps, in order: the commit; its projects with a job; each image's
 // digest from the registry; the manifests; written, checked or streamed.
@@ -167,23 +189,7 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     for (auto& f : target.render({p, ws, image, opt.env, dir}))
       out.files.push_back(std::move(f));
   }
-  if (!missing.empty()) {
-    std::vector<std::string> paths;
-    for (const auto& [p, what] : missing)
-      paths.push_back(p->path);
-    auto dirty = opt.release ? std::set<std::string>{} : dirty_in_worktree(repo, paths, env);
-    for (const auto& [p, what] : missing)
-      if (dirty.count(p->path))
-        problems.push_back(std::make_shared<Error>(
-            ExitCode::WorkFailed,
-            what + "; render pins the commit at HEAD, and uncommitted changes reach " + p->name + "'s image",
-            "commit first (then push and let CI build it, or 'mlrepo build --push " + p->name +
-                "'): 'build --push' now would push the uncommitted image under its own content tag"));
-      else
-        problems.push_back(std::make_shared<Error>(
-            ExitCode::WorkFailed, what,
-            "push the commit and let CI build it, or run 'mlrepo build --push " + p->name + "'"));
-  }
+  missing_image_problems(repo, missing, opt.release.has_value(), env, problems);
   throw_all(problems, "images missing from the registry");
   if (stream) {
     for (const auto& f : out.files) {

@@ -411,4 +411,13 @@ config::JobSpec with_params(const config::JobSpec& run, const std::vector<std::p
   return out;
 }
 
+std::vector<Mount> mounts(const Step& step) {
+  std::vector<Mount> out;
+  for (const auto& o : step.outputs)
+    out.push_back({o, std::string(kOutputsDir) + "/" + o, false, 0, ""});
+  for (const auto& in : step.inputs)
+    out.push_back({in.name, std::string(kInputsDir) + "/" + in.name, true, in.step, in.output});
+  return out;
+}
+
 } // namespace mlrepo::pipeline

@@ -307,12 +307,14 @@ private:
     a.spec = with_params(step.run, plan_.params);
     a.timeout_per_attempt = true;
     // Created by mlrepo, not by the engine: owned by the user, not by root.
-    for (const auto& o : step.outputs) {
-      fs::create_directories(outputs / o);
-      a.volumes.push_back((outputs / o).string() + ":" + kOutputsDir + "/" + o);
+    for (const auto& m : mounts(step)) {
+      if (m.input) {
+        a.volumes.push_back(entries_[m.from_step]->outputs_dir + "/" + m.from_output + ":" + m.path + ":ro");
+        continue;
+      }
+      fs::create_directories(outputs / m.artifact);
+      a.volumes.push_back((outputs / m.artifact).string() + ":" + m.path);
     }
-    for (const auto& in : step.inputs)
-      a.volumes.push_back(entries_[in.step]->outputs_dir + "/" + in.output + ":" + kInputsDir + "/" + in.name + ":ro");
     for (const auto& [variable, secret] : a.spec.secrets)
       a.secret_env[variable] = tools_.run()(secret).value_or("");
     a.on_line = [this, name = step.name](std::string_view line) { output(name, line); };

@@ -186,4 +186,28 @@ std::string pipeline_run_json(const pipeline::RunReport& report) {
   return j.dump() + "\n";
 }
 
+std::string pipeline_deploy_text(const deploy::PipelineDeployOutcome& out) {
+  std::string text;
+  for (const auto& p : out.pipelines) {
+    std::string objects;
+    for (const auto& o : p.objects)
+      objects += (objects.empty() ? "" : ",") + o;
+    text += p.pipeline + "\t" + (p.applied ? "applied" : "not applied") + "\t" + objects + "\n";
+  }
+  return text;
+}
+
+std::string pipeline_deploy_markdown(const deploy::PipelineDeployOutcome& out) {
+  std::string md = "### mlrepo pipeline deploy\n\n| pipeline | objects | images |\n|---|---|---|\n";
+  for (const auto& p : out.pipelines) {
+    std::string objects, images;
+    for (const auto& o : p.objects)
+      objects += (objects.empty() ? "" : ", ") + ("`" + o + "`");
+    for (const auto& [project, ref] : p.images)
+      images += (images.empty() ? "" : "<br>") + (project + ": `" + ref + "`");
+    md += "| " + p.pipeline + " | " + objects + (p.applied ? "" : " (not applied)") + " | " + images + " |\n";
+  }
+  return md;
+}
+
 } // namespace mlrepo::report

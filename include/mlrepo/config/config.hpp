@@ -74,6 +74,7 @@ struct KubernetesEnvironment {
 struct WorkspaceKubernetes {
   std::string namespace_name;
   std::string dir = "deploy/k8s";
+  std::string pipelines_dir = "deploy/argo"; // where `mlrepo pipeline render` writes
   std::string service_account;
   std::string image_pull_secret;
   std::string gpu_resource = "nvidia.com/gpu";

@@ -21,6 +21,12 @@ struct PinnedImage {
   std::string release;     // the version, with --release
 };
 
+// A pipeline step's image, and where its project is (for what the pods say).
+struct StepImage {
+  PinnedImage pinned;
+  std::string project_path;
+};
+
 struct Pin {
   std::optional<PinnedImage> image; // nullopt: not in the registry
   std::string missing;              // then: which image, at which commit, in words

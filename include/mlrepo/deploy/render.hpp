@@ -5,6 +5,7 @@
 // written, checked or streamed through generated/.
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/deploy/pin.hpp"
+#include "mlrepo/deploy/target.hpp"
 #include "mlrepo/generated/sync.hpp"
 #include "mlrepo/git/repository.hpp"
 #include "mlrepo/registry/client.hpp"
@@ -47,5 +48,18 @@ struct RenderOutcome {
 };
 
 RenderOutcome run_render(const git::Repository& repo, const RenderOptions& options, Tools& tools);
+
+// What `job render` and `pipeline render` share:
+// The output directory, spelt one way however -o (read from `cwd`) or the
+// configured directory (from the repository root) was written: repo-relative
+// inside the repository, absolute outside it.
+std::string output_dir(const std::optional<std::string>& out_dir, const std::string& configured, const std::string& cwd,
+                       const std::string& workdir);
+// An exit-1 problem per image missing from the registry (`missing`: the
+// project and which image, in words), each saying what to do: commit first
+// when uncommitted changes reach it, else push or `mlrepo build --push`.
+void missing_image_problems(const git::Repository& repo,
+                            const std::vector<std::pair<const project::Project*, std::string>>& missing, bool release,
+                            const context::RunContext& env, Problems& problems);
 
 } // namespace mlrepo::deploy

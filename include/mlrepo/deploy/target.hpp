@@ -10,9 +10,11 @@
 #include "mlrepo/config/config.hpp"
 #include "mlrepo/deploy/pin.hpp"
 #include "mlrepo/generated/sync.hpp"
+#include "mlrepo/pipeline/plan.hpp"
 #include "mlrepo/project/project.hpp"
 #include "mlrepo/util/error.hpp"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,9 +38,19 @@ struct RenderRequest {
   std::string dir;                // repo-relative output directory, "-" for a stream
 };
 
-// One project's rendered objects handed to the target's own tool.
+// One pipeline: its plan and each step's image (by project name).
+struct PipelineRenderRequest {
+  const pipeline::Plan& plan;
+  const config::WorkspaceConfig& ws;
+  const std::map<std::string, StepImage>& images;
+  std::optional<std::string> env;
+  std::string dir; // repo-relative output directory, "-" for a stream
+};
+
+// One project's (or pipeline's) rendered objects handed to the target's own tool.
 struct ApplyRequest {
-  std::string project;
+  std::string project; // or the pipeline's name
+  std::string what = "the job of"; // "the pipeline", in what is said
   std::string image; // repository@sha256:…, for what is said
   // Its job runs on its schedule elsewhere (runs_on): only an on-demand
   // template was rendered for this target.
@@ -84,6 +96,11 @@ struct Target {
   ApplyResult (*apply)(const ApplyRequest& request, util::ProcessRunner& runner);
   // What the deploy job in CI needs before `mlrepo job deploy` (ci/ writes the steps).
   std::optional<CiCredentialFile> (*ci_credential)(const config::WorkspaceConfig& ws);
+  // Pipelines (`mlrepo pipeline render`, applied by `apply` above): null
+  // where the target cannot run them, and the flow says so.
+  const char* pipeline_marker;
+  std::string (*pipelines_dir)(const config::WorkspaceConfig& ws);
+  std::vector<generated::File> (*render_pipeline)(const PipelineRenderRequest& request);
 };
 
 std::span<const Target> targets();

@@ -37,6 +37,20 @@ struct Step {
   std::vector<std::string> params; // the params its command, args and env use, sorted
 };
 
+// A directory a step's container sees: an output it writes, or an input
+// (read-only) that an upstream step wrote. The local runner mounts these and
+// the Argo renderer declares them as artifacts: one list, so the paths agree.
+struct Mount {
+  std::string artifact; // the output's or the input's name
+  std::string path;     // in the container: kOutputsDir/NAME or kInputsDir/NAME
+  bool input = false;
+  size_t from_step = 0;    // an input's writer (plan index)
+  std::string from_output; // and its output's name
+};
+
+// The step's outputs, then its inputs, each as written.
+std::vector<Mount> mounts(const Step& step);
+
 // `from` runs after `to`; `artifact` is empty for an after: edge.
 struct Edge {
   size_t from, to;

@@ -1,5 +1,6 @@
 #pragma once
 // What `mlrepo pipeline list` and `pipeline graph` print.
+#include "mlrepo/deploy/pipeline.hpp"
 #include "mlrepo/pipeline/list.hpp"
 #include "mlrepo/pipeline/run.hpp"
 
@@ -24,5 +25,10 @@ std::string pipeline_graph_mermaid(const pipeline::Plan& plan);
 std::string pipeline_run_text(const pipeline::RunReport& report);
 // The contract's shape: {"pipeline","status","run_dir","steps":[...]}.
 std::string pipeline_run_json(const pipeline::RunReport& report);
+
+// `pipeline deploy`: one line per pipeline, "NAME<TAB>applied|not applied<TAB>OBJECT,...".
+std::string pipeline_deploy_text(const deploy::PipelineDeployOutcome& out);
+// The job summary: each pipeline's objects and the images its steps run.
+std::string pipeline_deploy_markdown(const deploy::PipelineDeployOutcome& out);
 
 } // namespace mlrepo::report
