@@ -1,6 +1,7 @@
 #include "mlrepo/ci/workflow.hpp"
 
 #include "job_workflow.hpp"
+#include "pipeline_workflow.hpp"
 #include "steps.hpp"
 
 #include "mlrepo/ci/build_jobs.hpp"
@@ -637,13 +638,21 @@ std::vector<GeneratedFile> generate_workflows(const project::Graph& graph,
     if (p.config->ci_enabled && p.config->job &&
         config::job_target(*p.config->job, ws) == config::JobTarget::GithubActions)
       out.push_back(job_workflow(p, ws, opt));
+  // Each pipeline scheduled in GitHub Actions (on the cluster, its
+  // CronWorkflow runs it).
+  refuse_unrunnable_pipelines(opt.pipelines, ws);
+  for (const auto& plan : opt.pipelines)
+    if (has_pipeline_workflow(plan, ws))
+      out.push_back(pipeline_workflow(plan, ws, opt));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
-  // "mlrepo-job-x.yml" is project x's job and project job-x's build.
+  // "mlrepo-job-x.yml" is project x's job and project job-x's build;
+  // "mlrepo-pipeline-x.yml" pipeline x's and project pipeline-x's.
   for (size_t k = 1; k < out.size(); ++k)
     if (out[k].path == out[k - 1].path)
       throw UsageError("two generated workflows would be " + out[k].path +
-                           ": a project named 'job-<name>' and the job of project '<name>'",
-                       "rename one of the projects (name_from, or its directory)");
+                           ": a project named 'job-<name>' (or 'pipeline-<name>') and the job of project '<name>' "
+                           "(or the pipeline '<name>')",
+                       "rename one of them (a project: name_from, or its directory)");
   return out;
 }
 

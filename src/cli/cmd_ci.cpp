@@ -54,6 +54,7 @@ void register_ci(CLI::App& app, const GlobalOptions& global, Tools& tools, Actio
         go.mode = wanted;
       }
       go.default_branch = changes::default_branch_name(repo, view.config);
+      go.pipelines = pipeline::make_plans(view);
       if (view.config.ci.pin_sha && view.config.ci.mlrepo_action.size() - view.config.ci.mlrepo_action.find('@') != 41)
         spdlog::warn("ci.mlrepo_action '{}' is not pinned to a commit SHA; pin it in mlrepo.yaml "
                      "(OWNER/REPO@<40-hex sha>) so a moved tag cannot change your CI",

@@ -149,6 +149,8 @@ void register_pipeline_run(CLI::App* pipeline, const GlobalOptions& global, Tool
       auto status = tools.build_status(global.quiet, !global.verbose);
       auto result = pipeline::run_pipeline(repo, c, *status, tools);
       std::cout << (opts->json ? report::pipeline_run_json(result) : report::pipeline_run_text(result));
+      if (auto summary = tools.run().step_summary())
+        util::append_file(*summary, report::pipeline_run_markdown(result) + "\n");
       if (result.interrupted)
         return static_cast<int>(ExitCode::Interrupted);
       return result.failed() ? 1 : 0;

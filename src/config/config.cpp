@@ -67,6 +67,8 @@ bool identifier(const std::string& s) {
   return ok;
 }
 
+} // namespace
+
 // runs_on: kubernetes | github-actions | {github-actions: [LABEL, ...]}
 void parse_runs_on(MapReader& job, JobSpec& spec) {
   if (!job.has("runs_on"))
@@ -104,7 +106,6 @@ void parse_runs_on(MapReader& job, JobSpec& spec) {
   }
 }
 
-} // namespace
 
 // What runs, as a job: and a pipeline step say it (command, args, env,
 // secrets, resources, timeout, retries); `prefix` ("job.") names the keys in

@@ -16,6 +16,10 @@ RunFieldsGiven parse_run_fields(MapReader& m, const std::string& prefix, JobSpec
 // schedule, timezone, concurrency; `owner` ("job", "pipeline") for messages.
 void parse_schedule_fields(MapReader& m, const std::string& prefix, const std::string& owner, JobSpec& spec);
 
+// runs_on: kubernetes | github-actions | {github-actions: [LABEL, ...]}:
+// where a job (or a pipeline) runs on its schedule.
+void parse_runs_on(MapReader& m, JobSpec& spec);
+
 // The workspace's pipelines: section (names checked; references between
 // steps and projects are checked where the projects are known).
 std::vector<PipelineSpec> parse_pipelines(MapReader& workspace);

@@ -13,7 +13,8 @@
 namespace mlrepo::config {
 namespace {
 
-const std::vector<std::string> kPipelineKeys{"steps", "params", "schedule", "timezone", "concurrency", "timeout"};
+const std::vector<std::string> kPipelineKeys{"steps",       "params",  "schedule", "timezone",
+                                             "concurrency", "timeout", "runs_on"};
 const std::vector<std::string> kStepKeys{"project", "command", "args",    "env",    "secrets", "resources",
                                          "timeout", "retries", "outputs", "inputs", "after"};
 
@@ -113,6 +114,7 @@ PipelineSpec parse_pipeline(MapReader& pipelines, const std::string& name) {
     spec.params.emplace_back(param, value);
   }
   parse_schedule_fields(*m, prefix, "pipeline", spec.schedule);
+  parse_runs_on(*m, spec.schedule);
   if (auto t = m->string("timeout")) {
     try {
       spec.timeout_seconds = util::parse_duration(t->value);

@@ -189,11 +189,14 @@ std::string workflow_template(const pipeline::Plan& plan, const config::Workspac
   return y.str();
 }
 
-// The crons a CronWorkflow runs on: the environment's replace a scheduled
+// The crons a CronWorkflow runs on (none when the pipeline runs on its
+// schedule in GitHub Actions): the environment's replace a scheduled
 // pipeline's, as they do a scheduled job's; an environment never schedules
 // an on-demand pipeline.
-std::vector<config::Located> crons_of(const pipeline::Plan& plan, const config::KubernetesEnvironment* env) {
-  if (plan.schedule.schedule.empty())
+std::vector<config::Located> crons_of(const pipeline::Plan& plan, const config::WorkspaceConfig& ws,
+                                      const config::KubernetesEnvironment* env) {
+  // Scheduled in GitHub Actions (runs_on): a CronWorkflow too would run it twice.
+  if (plan.schedule.schedule.empty() || config::job_target(plan.schedule, ws) != config::JobTarget::Kubernetes)
     return {};
   return env && !env->schedule.empty() ? env->schedule : plan.schedule.schedule;
 }
@@ -235,11 +238,14 @@ std::vector<generated::File> render_argo(const pipeline::Plan& plan, const confi
   std::string steps;
   for (const auto& step : plan.steps)
     steps += (steps.empty() ? "" : ", ") + step.name;
+  auto crons = crons_of(plan, ws, env);
+  std::string elsewhere = !plan.schedule.schedule.empty() && crons.empty()
+                              ? "# Its schedule runs in GitHub Actions (runs_on: github-actions), so no CronWorkflow.\n"
+                              : "";
   out.push_back({base + "workflowtemplate.yaml",
                  header(plan, "# Steps: " + steps + ". Run it: argo submit --from workflowtemplate/" + plan.name +
-                                  "\n") +
+                                  "\n" + elsewhere) +
                      workflow_template(plan, ws, images, env)});
-  auto crons = crons_of(plan, env);
   std::string cron_text;
   for (const auto& c : crons)
     cron_text += (cron_text.empty() ? "" : ", ") + c.value;

@@ -252,6 +252,7 @@ std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) 
       ci::GenerateOptions go;
       go.mode = ws.ci.mode;
       go.default_branch = changes::default_branch_name(*repo, ws);
+      go.pipelines = pipeline::make_plans(*view);
       auto files = ci::generate_workflows(view->graph, ws, *view->snapshot, go);
       auto report = ci::sync_workflows(repo->workdir(), files, /*check=*/true);
       if (report.in_sync())

@@ -411,6 +411,22 @@ config::JobSpec with_params(const config::JobSpec& run, const std::vector<std::p
   return out;
 }
 
+std::vector<Plan> make_plans(const View& view) {
+  std::vector<Plan> out;
+  std::vector<std::shared_ptr<const Error>> problems;
+  for (const auto& spec : view.config.pipelines) {
+    try {
+      out.push_back(make_plan(spec, view));
+    } catch (const ConfigError& e) {
+      problems.push_back(std::make_shared<ConfigError>(e));
+    } catch (const Error& e) {
+      problems.push_back(std::make_shared<Error>(e));
+    }
+  }
+  throw_all(problems, "problems in the pipelines");
+  return out;
+}
+
 std::vector<Mount> mounts(const Step& step) {
   std::vector<Mount> out;
   for (const auto& o : step.outputs)

@@ -165,6 +165,23 @@ std::string pipeline_run_text(const pipeline::RunReport& report) {
   return out;
 }
 
+std::string pipeline_run_markdown(const pipeline::RunReport& report) {
+  std::string md = "### pipeline " + report.pipeline + ": " + report.status() +
+                   "\n\n| step | project | status | attempts | duration | exit | image |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& s : report.steps) {
+    std::string status = pipeline::status_name(s.status);
+    if (s.timed_out && s.status == pipeline::StepStatus::Failed)
+      status += " (timed out)";
+    if (!s.blocked_by.empty())
+      status += " (by " + s.blocked_by + ")";
+    bool ran = s.attempts > 0;
+    md += "| " + s.name + " | " + s.project + " | " + status + " | " + (ran ? std::to_string(s.attempts) : "-") +
+          " | " + (ran ? seconds_text(s.seconds) : "-") + " | " + (s.exit_code ? std::to_string(*s.exit_code) : "-") +
+          " | " + (s.digest.empty() ? "-" : "`" + s.digest + "`") + " |\n";
+  }
+  return md;
+}
+
 std::string pipeline_run_json(const pipeline::RunReport& report) {
   auto steps = nlohmann::ordered_json::array();
   for (const auto& s : report.steps) {

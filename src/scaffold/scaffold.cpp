@@ -241,6 +241,7 @@ NewResult create_project(const git::Repository& repo, const NewOptions& opt) {
     ci::GenerateOptions go;
     go.mode = after.config.ci.mode;
     go.default_branch = changes::default_branch_name(repo, after.config);
+    go.pipelines = pipeline::make_plans(after);
     auto files = ci::generate_workflows(after.graph, after.config, *after.snapshot, go);
     std::string mine = go.mode == config::CiMode::Matrix
                            ? std::string(ci::kWorkflowDir) + "/mlrepo.yml"

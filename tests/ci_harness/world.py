@@ -31,6 +31,8 @@ KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# kubeconfig-secret-ma
 TESTED = ["churn-model", "demand-forecast"]  # the projects with a test: command
 STANDIN = "mlrepo-harness/python-standin:3.11-slim"
 JOB_WORKFLOW = ".github/workflows/mlrepo-job-churn-model.yml"
+PIPELINE_WORKFLOW = ".github/workflows/mlrepo-pipeline-churn-weekly.yml"
+HARNESS_FORECAST_COMMAND = "['sh', '-c', 'echo \"forecast reads: $(ls /mlrepo/inputs)\"']"
 HARNESS_JOB_COMMAND = ("['sh', '-c', 'echo \"job args ($#): $*\"; echo \"model dir: $MODEL_DIR\"; "
                        "printf %s \"$DB_PASSWORD\" | md5sum; case \" $* \" in *\" --fail \"*) exit 3;; esac', "
                        "'train']")
@@ -143,6 +145,8 @@ class World:
                 # The job's command, with the stand-in's shell: it shows its
                 # arguments, its env and the secret's hash, and fails on --fail.
                 text = text.replace('command: ["python", "-m", "churn.train"]', "command: " + HARNESS_JOB_COMMAND)
+                # The forecast step of the churn-weekly pipeline says what it reads.
+                text = text.replace('command: ["python", "forecast.py"]', "command: " + HARNESS_FORECAST_COMMAND)
                 # Here churn-model trains on a GPU, on the team's self-hosted
                 # GPU runner (the docker wrapper stands in for its engine).
                 text = text.replace('resources: {cpu: "1", memory: 1Gi}', 'resources: {cpu: "1", memory: 1Gi, gpu: 1}')

@@ -43,8 +43,8 @@ std::string kustomize(const fs::path& dir) {
 }
 
 // extract -> train -> evaluate (reads both) -> publish (after evaluate), on
-// a schedule with a param, a secret, a GPU, retries and deadlines; and an
-// on-demand pipeline of one step. Three projects of busybox, pushed.
+// a schedule with a param, a secret, a GPU, retries and deadlines; and a
+// pipeline of one step scheduled in GitHub Actions. Three projects of busybox, pushed.
 struct Pipelines {
   Registry registry;
   ImageScope images;
@@ -67,6 +67,7 @@ pipelines:
     schedule: ['0 2 * * *', '30 14 * * sat']
     timezone: Europe/Berlin
     concurrency: forbid
+    runs_on: kubernetes
     timeout: 6h
     params: {day: "2026-01-01"}
     steps:
@@ -90,6 +91,8 @@ pipelines:
         after: [evaluate]
         inputs: {model: train.model}
   adhoc:
+    schedule: '0 6 * * 1'
+    runs_on: github-actions
     steps:
       main:
         project: publisher
@@ -163,7 +166,10 @@ TEST_CASE("pipeline render: a WorkflowTemplate, a CronWorkflow when scheduled, k
                         "nightly/overlays/prod/workflowtemplate.yaml", "nightly/overlays/prod/cronworkflow.yaml",
                         "adhoc/workflowtemplate.yaml", "adhoc/kustomization.yaml"})
     CHECK(fs::exists(dir / f));
-  CHECK_FALSE(fs::exists(dir / "adhoc/cronworkflow.yaml")); // no schedule, run on demand
+  // Its schedule runs in GitHub Actions: on the cluster only the template.
+  CHECK_FALSE(fs::exists(dir / "adhoc/cronworkflow.yaml"));
+  CHECK_THAT(mlrepo::util::read_file(dir / "adhoc/workflowtemplate.yaml").value_or(""),
+             Contains("Its schedule runs in GitHub Actions (runs_on: github-actions), so no CronWorkflow."));
   CHECK_THAT(r.err, Contains("nightly: model: " + p.image("model")));
 
   auto text = mlrepo::util::read_file(dir / "nightly/workflowtemplate.yaml").value_or("");

@@ -1,4 +1,5 @@
 #pragma once
+#include "mlrepo/pipeline/plan.hpp"
 // GitHub Actions workflows for the projects: one per project, or one matrix
 // workflow for the whole repository. Output is deterministic.
 #include "mlrepo/config/config.hpp"
@@ -24,6 +25,9 @@ using GeneratedFile = generated::File;
 struct GenerateOptions {
   config::CiMode mode = config::CiMode::PerProject;
   std::string default_branch = "main";
+  // The workspace's pipelines, planned (pipeline::make_plans): each one
+  // scheduled in GitHub Actions gets a workflow.
+  std::vector<pipeline::Plan> pipelines;
 };
 
 // Throws UsageError naming a project path that cannot be made safe in YAML.

@@ -23,6 +23,8 @@ std::string pipeline_graph_mermaid(const pipeline::Plan& plan);
 // `pipeline run`'s summary: one row per step (status, attempts, duration,
 // exit code, image digest), then where the outputs are.
 std::string pipeline_run_text(const pipeline::RunReport& report);
+// The same table for GitHub's job summary (Markdown).
+std::string pipeline_run_markdown(const pipeline::RunReport& report);
 // The contract's shape: {"pipeline","status","run_dir","steps":[...]}.
 std::string pipeline_run_json(const pipeline::RunReport& report);
 

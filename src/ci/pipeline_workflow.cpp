@@ -1,0 +1,218 @@
+// The workflow that runs a pipeline: on its schedule and by hand, the
+// default branch's images by digest, the step table in the job summary and,
+// on failure, in the notification.
+#include "pipeline_workflow.hpp"
+
+#include "mlrepo/util/cron.hpp"
+#include "mlrepo/util/error.hpp"
+#include "mlrepo/util/units.hpp"
+
+#include <regex>
+#include <set>
+
+namespace mlrepo::ci {
+namespace {
+
+const char* kConcurrencyComment[] = {
+    // Forbid, Replace, Allow (config::Concurrency order).
+    "forbid: a run that starts while one is running waits for it (GitHub keeps one waiting run)",
+    "replace: a run that starts while one is running cancels it",
+    "allow: runs overlap (no concurrency group)",
+};
+
+// A workflow_dispatch input's id: GitHub wants a letter or '_' first.
+bool input_name(const std::string& s) {
+  static const std::regex pattern("[A-Za-z_][A-Za-z0-9_-]*");
+  return std::regex_match(s, pattern);
+}
+
+// The environment variable a param's input reaches the script through.
+std::string param_variable(const std::string& name) {
+  std::string out = "PARAM_";
+  for (char c : name)
+    out += c == '-' ? '_' : c;
+  return out;
+}
+
+// Every secret name a step reads, once.
+std::set<std::string> secret_names(const pipeline::Plan& plan) {
+  std::set<std::string> out;
+  for (const auto& step : plan.steps)
+    for (const auto& [variable, secret] : step.run.secrets)
+      out.insert(secret);
+  return out;
+}
+
+} // namespace
+
+std::string pipeline_workflow_path(const std::string& name) {
+  return std::string(kWorkflowDir) + "/mlrepo-pipeline-" + name + ".yml";
+}
+
+bool has_pipeline_workflow(const pipeline::Plan& plan, const config::WorkspaceConfig& ws) {
+  return !plan.schedule.schedule.empty() &&
+         config::job_target(plan.schedule, ws) == config::JobTarget::GithubActions;
+}
+
+void refuse_unrunnable_pipelines(const std::vector<pipeline::Plan>& plans, const config::WorkspaceConfig& ws) {
+  std::string problems;
+  size_t count = 0;
+  for (const auto& plan : plans) {
+    if (!has_pipeline_workflow(plan, ws))
+      continue;
+    std::string at = plan.file + ": pipelines." + plan.name;
+    for (const auto& [name, value] : plan.params)
+      if (!input_name(name)) {
+        problems += "\n  " + at + ": the param '" + name +
+                    "' cannot be a workflow_dispatch input (GitHub wants a letter or '_' first)";
+        ++count;
+      }
+    auto labels = config::runner_labels(plan.schedule, ws);
+    if (!config::github_hosted(labels))
+      continue;
+    for (const auto& step : plan.steps)
+      if (step.run.gpu > 0) {
+        problems += "\n  " + at + ".steps." + step.name + " asks for " + std::to_string(step.run.gpu) +
+                    " GPU, and the pipeline would run in GitHub Actions on a hosted runner, which has none";
+        ++count;
+      }
+    if (plan.timeout_seconds > kHostedJobMinutes * 60) {
+      problems += "\n  " + at + " has timeout " + util::format_duration(plan.timeout_seconds) + ", above the " +
+                  std::to_string(kHostedJobMinutes) + " minutes GitHub's hosted runner allows a job";
+      ++count;
+    }
+  }
+  if (count)
+    throw UsageError(std::to_string(count) + " problem" + (count == 1 ? "" : "s") +
+                         " with pipelines scheduled in GitHub Actions:" + problems,
+                     "run the pipeline on your own runner ('runs_on: {github-actions: [self-hosted, gpu]}') or on the "
+                     "cluster ('runs_on: kubernetes', Argo Workflows); rename such params; or shorten the timeout");
+}
+
+GeneratedFile pipeline_workflow(const pipeline::Plan& plan, const config::WorkspaceConfig& ws,
+                                const GenerateOptions& opt) {
+  const auto& when = plan.schedule;
+  const bool pull = !ws.registry.empty();
+  const std::string file = pipeline_workflow_path(plan.name);
+  Yaml y;
+  y.line(0, "name: " + yaml_quote("mlrepo pipeline: " + plan.name));
+  y.blank();
+  y.line(0, "on:");
+  y.line(1, "schedule:");
+  y.line(2, "# In " + when.timezone + " time (GitHub's per-cron `timezone`); `mlrepo pipeline list` shows the next runs.");
+  for (const auto& s : when.schedule) {
+    y.line(2, "- cron: " + yaml_quote(util::parse_cron(s.value).portable()));
+    if (when.timezone != "UTC")
+      y.line(3, "timezone: " + yaml_quote(when.timezone));
+  }
+  y.line(1, "workflow_dispatch:");
+  if (!plan.params.empty()) {
+    y.line(2, "inputs:");
+    for (const auto& [name, value] : plan.params) {
+      y.line(3, name + ":");
+      y.line(4, "description: " + yaml_quote("params." + name + " (empty: the default, " + value + ")"));
+      y.line(4, "type: string");
+      y.line(4, "required: false");
+      y.line(4, "default: ''");
+    }
+  }
+  y.blank();
+  y.line(0, "permissions:");
+  y.line(1, "contents: read");
+  y.blank();
+  y.line(0, "# " + std::string(kConcurrencyComment[static_cast<int>(when.concurrency)]) + ".");
+  if (when.concurrency != config::Concurrency::Allow) {
+    y.line(0, "concurrency:");
+    y.line(1, "group: " + yaml_quote("mlrepo-pipeline-" + plan.name));
+    y.line(1, std::string("cancel-in-progress: ") + (when.concurrency == config::Concurrency::Replace ? "true" : "false"));
+  }
+  y.blank();
+  y.line(0, "defaults:");
+  y.line(1, "run:");
+  y.line(2, "shell: bash");
+  y.blank();
+  y.line(0, "jobs:");
+  JobHeader run_job{.id = "run", .name = yaml_quote("run the " + plan.name + " pipeline")};
+  const auto& labels = when.runner_labels;
+  if (labels.size() == 1) {
+    run_job.runs_on = yaml_quote(labels[0]) + " # runs_on";
+  } else if (labels.size() > 1) {
+    std::string list;
+    for (const auto& l : labels)
+      list += (list.empty() ? "" : ", ") + yaml_quote(l);
+    run_job.runs_on = "[" + list + "] # runs_on";
+  }
+  if (plan.timeout_seconds > 0) {
+    // The whole run's timeout, and a margin for checkout, install and pulls
+    // (ci generate refuses a timeout a hosted runner cannot give).
+    auto minutes = (plan.timeout_seconds + 59) / 60 + 15;
+    bool capped = config::github_hosted(config::runner_labels(when, ws)) && minutes > kHostedJobMinutes;
+    if (capped)
+      minutes = kHostedJobMinutes;
+    run_job.timeout_minutes = std::to_string(minutes) + " # timeout " + util::format_duration(plan.timeout_seconds) +
+                              (capped ? ", within the hosted runner's 360" : ", and 15 minutes to set up");
+  }
+  if (pull && on_ghcr(ws))
+    run_job.permissions = {"contents: read", "packages: read"};
+  job_header(y, ws, run_job);
+  y.line(2, "steps:");
+  y.line(3, "- name: Run on the default branch only");
+  y.line(4, "if: github.ref != " + yaml_quote("refs/heads/" + opt.default_branch));
+  y.line(4, "env:");
+  y.line(5, "REF: ${{ github.ref_name }}");
+  y.line(4, "run: |");
+  y.line(5, "echo \"::error title=mlrepo pipeline::a pipeline runs the default branch's images; run the workflow on " +
+                opt.default_branch + ", not on $REF\"");
+  y.line(5, "exit 1");
+  checkout_step(y, ws, false);
+  install_step(y, ws);
+  if (pull)
+    login_step(y, ws, false);
+  y.line(3, pull ? "- name: Run the pipeline with the default branch's images, by digest (nothing is built)"
+                 : "- name: Run the pipeline, building its images on the runner (no registry)");
+  y.line(4, "env:");
+  // Inputs reach the command only through the environment, never the script.
+  for (const auto& [name, value] : plan.params)
+    y.line(5, param_variable(name) + ": ${{ inputs." + name + " }}");
+  for (const auto& secret : secret_names(plan))
+    y.line(5, secret + ": ${{ secrets." + secret + " }}");
+  y.line(5, "STEPS: ${{ runner.temp }}/mlrepo-pipeline-steps.txt");
+  y.line(4, "run: |");
+  y.line(5, "params=()");
+  for (const auto& [name, value] : plan.params)
+    y.line(5, "if [ -n \"$" + param_variable(name) + "\" ]; then params+=(--param \"" + name + "=$" +
+                  param_variable(name) + "\"); fi");
+  // The table is kept for the notification; pipeline run writes it to the
+  // job summary itself.
+  y.line(5, "status=0");
+  y.line(5, "mlrepo pipeline run " + yaml_quote(plan.name) + (pull ? " --pull" : "") +
+                " \"${params[@]}\" > \"$STEPS\" || status=$?");
+  y.line(5, "cat \"$STEPS\"");
+  y.line(5, "exit \"$status\"");
+  if (!ws.ci.slack_webhook_secret.empty()) {
+    std::string schedule;
+    for (const auto& s : when.schedule)
+      schedule += (schedule.empty() ? "" : ", ") + s.value;
+    schedule += " (" + when.timezone + ")";
+    slack_step(y, ws, "- name: Tell Slack that the pipeline failed, with its step table", "failure()",
+               {{"PIPELINE", yaml_quote(plan.name)},
+                {"SCHEDULE", yaml_quote(schedule)},
+                {"EVENT", "${{ github.event_name }}"},
+                {"REPOSITORY", "${{ github.repository }}"},
+                {"RUN_URL", "${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}"},
+                {"STEPS", "${{ runner.temp }}/mlrepo-pipeline-steps.txt"}},
+               "table=$(cat \"$STEPS\" 2>/dev/null || echo 'no step table: the pipeline did not start')\n"
+               "text=$(printf 'pipeline %s failed (%s run; schedule %s) in %s\\n%s\\n%s' \\\n"
+               "  \"$PIPELINE\" \"$EVENT\" \"$SCHEDULE\" \"$REPOSITORY\" \"$RUN_URL\" \"$table\")");
+  }
+  std::string steps;
+  for (const auto& step : plan.steps)
+    steps += (steps.empty() ? "" : ", ") + step.name;
+  std::string what = "Runs the pipeline " + plan.name + " (pipelines: in " + plan.file + "; steps " + steps +
+                     ") on its schedule and by hand (workflow_dispatch)" +
+                     (pull ? ", each step with the image CI pushed for the default branch's current content, by digest."
+                           : "; the workspace has no registry, so the images are built on the runner.");
+  return {file, header(what) + "\n" + y.str()};
+}
+
+} // namespace mlrepo::ci
