@@ -12,6 +12,10 @@
    reading it, one step reading all 38) with -j 4: the wall time and a
    timeline of how many containers ran at once, from the steps' start and end
    as `docker events` reports them.
+4. The same 40 steps rendered as Argo Workflows objects (`pipeline render p
+   -o -`, the image pinned through a local docker-registry), ROUNDS times:
+   the median, beside its floor in the same run: `git show HEAD:mlrepo.yaml`
+   and one manifest HEAD request by curl (what any render must at least do).
 
 The images are FROM a local busybox image (nothing is pulled). Prints
 markdown tables for docs/performance.md.
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -54,13 +59,14 @@ def busybox(image):
     return image
 
 
-def repo(steps_yaml, base, prefix):
+def repo(steps_yaml, base, prefix, registry=None):
     d = tempfile.mkdtemp(prefix="mlrepo-pipeline-bench-")
     os.makedirs(os.path.join(d, "tool"))
     with open(os.path.join(d, "tool", "Dockerfile"), "w") as f:
         f.write(f"FROM {base}\n")
     with open(os.path.join(d, "mlrepo.yaml"), "w") as f:
-        f.write(f"image_prefix: {prefix}\npipelines:\n  p:\n    steps:\n{steps_yaml}")
+        f.write((f"registry: {registry}\n" if registry else "") +
+                f"image_prefix: {prefix}\npipelines:\n  p:\n    steps:\n{steps_yaml}")
     sh(["git", "init", "-q", "-b", "main"], cwd=d)
     sh(["git", "add", "-A"], cwd=d)
     sh(["git", "commit", "-qm", "bench"], cwd=d)
@@ -95,6 +101,12 @@ def chain_script(n, image, work):
         f.write("\n".join(lines) + "\n")
     os.chmod(path, 0o755)
     return path
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def timed(cmd, cwd):
@@ -189,8 +201,43 @@ def main():
     print(f"40-step fan-out/fan-in, -j 4: {wall:.1f} s wall; at most {peak} containers at once; "
           f"seconds spent with N containers running: " +
           ", ".join(f"{n}: {s:.1f}" for n, s in sorted(busy.items())))
-    for path in (d, d2):
-        shutil.rmtree(path, ignore_errors=True)
+
+    # 4. Render the 40 steps for Argo, the image pinned by a real registry.
+    work = tempfile.mkdtemp(prefix="mlrepo-pipeline-bench-registry-")
+    port = free_port()
+    with open(os.path.join(work, "config.yml"), "w") as f:
+        f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {work}/data\n"
+                f"http:\n  addr: 127.0.0.1:{port}\n")
+    registry = subprocess.Popen(["docker-registry", "serve", os.path.join(work, "config.yml")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    d3 = None
+    try:
+        time.sleep(1)
+        d3 = repo(fan, base, prefix, registry=f"127.0.0.1:{port}/bench")
+        sh([mlrepo, "build", "--all", "--push", "-q"], cwd=d3)
+        tag = sh(["git", "rev-parse", "HEAD"], cwd=d3).stdout.strip()
+        manifest = f"http://127.0.0.1:{port}/v2/bench/{prefix}tool/manifests/{tag}"
+        accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
+        rendered = sh([mlrepo, "pipeline", "render", "p", "-o", "-"], cwd=d3).stdout
+        assert rendered.count("template: 'step-") == 40, "40 tasks rendered"
+        r, fl4 = [], []
+        for _ in range(a.rounds):
+            r.append(timed([mlrepo, "pipeline", "render", "p", "-o", "-"], d3))
+            start = time.perf_counter()
+            sh(["git", "show", "HEAD:mlrepo.yaml"], cwd=d3)
+            sh(["curl", "-fsS", "-o", "/dev/null", "-I", "-H", accept, manifest])
+            fl4.append(time.perf_counter() - start)
+        print()
+        print(f"40-step render for Argo Workflows (`pipeline render p -o -`, {a.rounds} rounds): "
+              f"{statistics.median(r) * 1000:.0f} ms median (max {max(r) * 1000:.0f} ms); floor "
+              f"(`git show` + one manifest HEAD by curl): {statistics.median(fl4) * 1000:.0f} ms")
+    finally:
+        registry.terminate()
+        registry.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    for path in (d, d2, d3):
+        if path:
+            shutil.rmtree(path, ignore_errors=True)
     for ref in sh(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
                    f"reference={prefix}tool"]).stdout.split():
         sh(["docker", "image", "rm", "-f", ref], check=False)

@@ -226,6 +226,14 @@ void check_step(Yaml& y) {
   y.line(4, "run: mlrepo ci generate --check");
 }
 
+std::vector<std::string> cluster_pipelines(const config::WorkspaceConfig& ws) {
+  std::vector<std::string> out;
+  for (const auto& p : ws.pipelines)
+    if (config::job_target(p.schedule, ws) == config::JobTarget::Kubernetes)
+      out.push_back(p.name);
+  return out;
+}
+
 void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& needs, const std::string& condition,
                 const std::string& selection) {
   const auto& k = ws.kubernetes;
@@ -271,6 +279,18 @@ void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
   y.line(5, "else");
   y.line(6, "mlrepo job deploy " + selection + env);
   y.line(5, "fi");
+  // The workspace's pipelines on the cluster, when a change touched them
+  // (a step's project, or the pipeline's spec); a release tag is one
+  // project's, and deploys jobs only.
+  auto pipelines = cluster_pipelines(ws);
+  if (selection == "--changed" && !pipelines.empty()) {
+    std::string names;
+    for (const auto& n : pipelines)
+      names += " " + yaml_quote(n);
+    y.line(3, "- name: Apply the changed pipelines' WorkflowTemplates and CronWorkflows (Argo Workflows, by digest)");
+    y.line(4, "if: ${{ !startsWith(github.ref, 'refs/tags/') }}");
+    y.line(4, "run: mlrepo pipeline deploy --changed" + names + env);
+  }
   if (credential) {
     y.line(3, "- name: Remove the " + credential->what);
     y.line(4, "if: always()");

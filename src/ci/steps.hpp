@@ -91,10 +91,15 @@ void slack_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
 // A stale workflow fails the run, naming the command that fixes it.
 void check_step(Yaml& y);
 
+// The pipelines that run on the cluster (runs_on), as Argo Workflows: CI's
+// deploy job applies them when a change touches them.
+std::vector<std::string> cluster_pipelines(const config::WorkspaceConfig& ws);
+
 // With kubernetes.deploy: the job that applies what was promoted, running
 // `mlrepo job deploy` (which knows Kubernetes; this knows only the command).
 // `selection` is how a default-branch run names its projects ("--changed",
 // or a quoted project name); a release tag always names its own project.
+// With "--changed", it applies the changed cluster pipelines too.
 void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& needs, const std::string& condition,
                 const std::string& selection);
 

@@ -346,6 +346,8 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
                                 : ""});
   y.line(2, "outputs:");
   y.line(3, "any_changed: ${{ steps.changed.outputs.any_changed }}");
+  if (!cluster_pipelines(ws).empty())
+    y.line(3, "pipelines: ${{ steps.changed.outputs.pipelines }}");
   for (const auto& job : jobs)
     y.line(3, job.output() + ": ${{ steps.changed.outputs." + job.output() + " }}");
   y.line(2, "steps:");
@@ -421,10 +423,17 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     y.line(5, "mlrepo test \"$project\" --pull");
     release_step(y, "");
     gate_needs.push_back("release");
-    if (ws.kubernetes.deploy && any_cluster_job(graph, ws)) {
+    auto pipelines = cluster_pipelines(ws);
+    if (ws.kubernetes.deploy && (any_cluster_job(graph, ws) || !pipelines.empty())) {
+      // A project changed, or a pipeline on the cluster did (its own spec
+      // can change with no project changing).
+      std::string changed = " && (needs.changes.outputs.any_changed == 'true'";
+      for (const auto& name : pipelines)
+        changed += " || contains(fromJSON(needs.changes.outputs.pipelines), " + yaml_quote(name) + ")";
+      changed += ")";
       deploy_job(y, ws, "[changes, promote, release]",
-                 "${{ !cancelled() && !failure() && ((" + on_default_branch(opt.default_branch) +
-                     " && needs.changes.outputs.any_changed == 'true') || startsWith(github.ref, 'refs/tags/')) }}",
+                 "${{ !cancelled() && !failure() && ((" + on_default_branch(opt.default_branch) + changed +
+                     ") || startsWith(github.ref, 'refs/tags/')) }}",
                  "--changed");
       gate_needs.push_back("deploy");
     }

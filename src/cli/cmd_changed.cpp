@@ -3,6 +3,7 @@
 #include "mlrepo/tools.hpp"
 
 #include "mlrepo/ci/build_jobs.hpp"
+#include "mlrepo/pipeline/list.hpp"
 #include "mlrepo/release/promote.hpp"
 #include "mlrepo/release/tags.hpp"
 
@@ -60,8 +61,8 @@ void register_changed(CLI::App& app, const GlobalOptions& global, Tools& tools, 
       ->check(CLI::IsMember({"text", "json", "github-matrix", "paths"}))
       ->type_name("FORMAT");
   cmd->add_flag("--github-output", opts->github_output,
-                "Also append projects=, matrix=, any_changed= and the build jobs' matrices "
-                "(build_DEPTH_SHARD=) to $GITHUB_OUTPUT");
+                "Also append projects=, matrix=, any_changed=, pipelines= (the pipelines a change touched) "
+                "and the build jobs' matrices (build_DEPTH_SHARD=) to $GITHUB_OUTPUT");
   cmd->add_flag("--exit-code", opts->exit_code, "Exit 1 when any project changed or was removed");
   cmd->callback([&global, opts, &tools, &action] {
     action = [&global, opts, &tools] {
@@ -94,8 +95,13 @@ void register_changed(CLI::App& app, const GlobalOptions& global, Tools& tools, 
         std::cout << report::changed_text(graph, result.set);
       std::cout.flush();
       if (output_file)
+        // pipelines= only where there are pipelines: what CI's deploy job reads.
         util::append_file(*output_file,
-                          report::github_output(graph, result.set) + ci::build_job_outputs(graph, result.set));
+                          report::github_output(graph, result.set) +
+                              (result.view.config.pipelines.empty()
+                                   ? std::string()
+                                   : report::pipelines_output(pipeline::changed_pipelines(repo, result))) +
+                              ci::build_job_outputs(graph, result.set));
       spdlog::info("{} of {} projects changed{}", result.set.changed.size(),
                    graph.projects().size(),
                    result.set.removed.empty()

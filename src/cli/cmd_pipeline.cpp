@@ -161,7 +161,14 @@ void register_pipeline_run(CLI::App* pipeline, const GlobalOptions& global, Tool
 // What `pipeline render` and `pipeline deploy` both choose.
 void add_pipeline_choice(CLI::App& cmd, deploy::PipelineRenderOptions& opts, const std::string& all_help) {
   cmd.add_option("NAME", opts.names, "Pipeline names");
-  cmd.add_flag("--all", opts.all, all_help);
+  auto* all = cmd.add_flag("--all", opts.all, all_help);
+  cmd.add_flag("--changed", opts.changed,
+               "Only the pipelines (of those named, or all) with a step whose project `mlrepo changed` lists, or "
+               "whose own spec changed")
+      ->excludes(all);
+  add_selection_options(cmd, opts.selection);
+  for (const char* name : {"--uncommitted", "--no-uncommitted"})
+    cmd.get_option(name)->group(""); // rendered files pin images of commits
   cmd.add_option("--env", opts.env,
                  "Merge in one of kubernetes.environments (namespace, env, resources, schedule, suspend)")
       ->type_name("ENV");

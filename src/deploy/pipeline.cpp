@@ -1,11 +1,13 @@
 #include "mlrepo/deploy/pipeline.hpp"
 
 #include "mlrepo/deploy/target.hpp"
+#include "mlrepo/pipeline/list.hpp"
 #include "mlrepo/tools.hpp"
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/workspace.hpp"
 
 #include <map>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace mlrepo::deploy {
@@ -18,14 +20,14 @@ std::vector<const config::PipelineSpec*> chosen_pipelines(const config::Workspac
   if (opt.all && !opt.names.empty())
     throw UsageError("name pipelines or use --all, not both");
   std::vector<const config::PipelineSpec*> out;
-  if (opt.all) {
+  if (opt.all || (opt.changed && opt.names.empty())) {
     for (const auto& p : ws.pipelines)
       out.push_back(&p);
     return out;
   }
   if (opt.names.empty()) {
     std::string example = ws.pipelines.empty() ? "" : ws.pipelines.front().name;
-    throw UsageError("which pipelines? Name them, or use --all",
+    throw UsageError("which pipelines? Name them, or use --all or --changed",
                      example.empty() ? std::string("no pipeline yet: add a 'pipelines:' section to ") + ws.file +
                                            " (docs/pipelines.md)"
                                      : "e.g. 'mlrepo pipeline render --all', or 'mlrepo pipeline render " + example +
@@ -74,6 +76,13 @@ PipelineRenderOutcome run_pipeline_render(const git::Repository& repo, const Pip
   if (stream && opt.check)
     throw UsageError("--check compares files on disk; it does not go with -o -");
   git_oid commit = repo.require_commit("HEAD", "HEAD");
+  std::optional<ChangesResult> changes;
+  if (opt.changed) {
+    auto selection = opt.selection;
+    selection.uncommitted = false; // rendered files pin images of commits
+    changes = find_changes(repo, selection, env);
+    commit = changes->selection.head;
+  }
   View view = open_view(repo, commit, ViewOptions{});
   const auto& ws = view.config;
   const Target& target = target_named(opt.target);
@@ -88,6 +97,16 @@ PipelineRenderOutcome run_pipeline_render(const git::Repository& repo, const Pip
   if (opt.env)
     target.require_env(ws, *opt.env);
   auto plans = plans_of(specs, view);
+  if (changes) {
+    auto touched = pipeline::changed_pipelines(repo, *changes);
+    std::vector<pipeline::Plan> kept;
+    for (auto& plan : plans)
+      if (std::find(touched.begin(), touched.end(), plan.name) != touched.end())
+        kept.push_back(std::move(plan));
+      else
+        spdlog::info("{}: neither a step's project nor its spec changed; left as it is", plan.name);
+    plans = std::move(kept);
+  }
 
   PipelineRenderOutcome out;
   out.commit = git::oid_hex(commit);

@@ -1,4 +1,4 @@
-// The deploy targets, one row each. The next one (ECS, Argo Workflows) is a
+// The deploy targets, one row each. The next one (ECS) is a
 // file of its own beside kubernetes.cpp and one more row here.
 #include "mlrepo/deploy/target.hpp"
 

@@ -3,6 +3,8 @@
 #include "mlrepo/util/error.hpp"
 
 #include <memory>
+#include <optional>
+#include <set>
 
 namespace mlrepo::pipeline {
 namespace {
@@ -44,6 +46,42 @@ std::vector<PipelineEntry> list_pipelines(const View& view, util::UnixSeconds no
       out.push_back(std::move(e));
   }
   throw_all(problems, "pipelines with problems");
+  return out;
+}
+
+std::vector<std::string> changed_pipelines(const git::Repository& repo, const ChangesResult& changes) {
+  const auto& ws = changes.view.config;
+  std::vector<std::string> out;
+  if (ws.pipelines.empty())
+    return out;
+  std::optional<View> base;
+  if (!changes.selection.everything && changes.selection.merge_base)
+    try {
+      base.emplace(open_view(repo, *changes.selection.merge_base, ViewOptions{.skip_invalid = true}));
+    } catch (const Error&) {
+      // A base whose config does not open: every pipeline counts as changed.
+    }
+  std::set<std::string> projects; // the changed ones, by name
+  for (const auto& c : changes.set.changed)
+    projects.insert(changes.view.graph.projects()[c.project].name);
+  for (const auto& spec : ws.pipelines) {
+    bool touched = !base;
+    if (!touched) {
+      const config::PipelineSpec* before = nullptr;
+      for (const auto& b : base->config.pipelines)
+        if (b.name == spec.name)
+          before = &b;
+      touched = !before || !(*before == spec);
+    }
+    if (!touched) {
+      // A spec names its projects by name or path: the plan resolves them.
+      auto plan = make_plan(spec, changes.view);
+      for (const auto& step : plan.steps)
+        touched |= projects.count(step.project_name) > 0;
+    }
+    if (touched)
+      out.push_back(spec.name);
+  }
   return out;
 }
 

@@ -124,6 +124,10 @@ std::string github_output(const project::Graph& graph, const changes::ChangeSet&
          "\nany_changed=" + (set.changed.empty() ? "false" : "true") + "\n";
 }
 
+std::string pipelines_output(const std::vector<std::string>& pipelines) {
+  return "pipelines=" + dump(json(pipelines)) + "\n";
+}
+
 std::string graph_json(const project::Graph& graph) {
   json nodes = json::array();
   for (size_t i = 0; i < graph.projects().size(); ++i)

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -32,6 +33,9 @@ TESTED = ["churn-model", "demand-forecast"]  # the projects with a test: command
 STANDIN = "mlrepo-harness/python-standin:3.11-slim"
 JOB_WORKFLOW = ".github/workflows/mlrepo-job-churn-model.yml"
 PIPELINE_WORKFLOW = ".github/workflows/mlrepo-pipeline-churn-weekly.yml"
+CLUSTER_PIPELINE = ("  forecast-nightly:\n    schedule: '0 1 * * *'\n    runs_on: kubernetes\n    steps:\n"
+                    "      forecast:\n        project: demand-forecast\n")
+ARGO_CHECK = os.path.join(SOURCE, "tests", "tools", "argo_check.py")
 HARNESS_FORECAST_COMMAND = "['sh', '-c', 'echo \"forecast reads: $(ls /mlrepo/inputs)\"']"
 HARNESS_JOB_COMMAND = ("['sh', '-c', 'echo \"job args ($#): $*\"; echo \"model dir: $MODEL_DIR\"; "
                        "printf %s \"$DB_PASSWORD\" | md5sum; case \" $* \" in *\" --fail \"*) exit 3;; esac', "
@@ -74,7 +78,8 @@ class World:
                                       "KUBECONFIG": KUBECONFIG},
                              before_job=self.fresh_runner,
                              extra_env={"MLREPO_DOCKER_LOG": self.docker_log, "MLREPO_REAL_DOCKER": REAL_DOCKER,
-                                        "MLREPO_KUBECTL_LOG": self.kubectl_log, "MLREPO_K8S_VALIDATE": K8S_VALIDATE})
+                                        "MLREPO_KUBECTL_LOG": self.kubectl_log, "MLREPO_K8S_VALIDATE": K8S_VALIDATE,
+                                        "MLREPO_ARGO_CHECK": ARGO_CHECK, "MLREPO_HARNESS_PYTHON": sys.executable})
 
     # -- set-up ------------------------------------------------------------
     def start_registry(self):
@@ -163,6 +168,9 @@ class World:
         with open(config) as f:
             text = f.read()
         assert "\nkubernetes:\n" in text, "the example has a kubernetes: section"
+        # And a pipeline of its own on the cluster (Argo Workflows), which
+        # the deploy job applies when a change touches it.
+        text = text.replace("\npipelines:\n", "\npipelines:\n" + CLUSTER_PIPELINE, 1)
         with open(config, "w") as f:
             f.write(text.replace("\nkubernetes:\n", "\nkubernetes:\n  deploy: prod\n", 1))
         self.git("init", "-q", "-b", "main")
@@ -260,7 +268,8 @@ class World:
         files = [WORKFLOW] if self.mode == "matrix" else sorted(
             f for f in sh(["git", "--git-dir", self.origin, "ls-tree", "--name-only", sha,
                            ".github/workflows/"]).split()
-            if f.startswith(".github/workflows/mlrepo-") and not f.startswith(".github/workflows/mlrepo-job-"))
+            if f.startswith(".github/workflows/mlrepo-") and not f.startswith(".github/workflows/mlrepo-job-")
+            and not f.startswith(".github/workflows/mlrepo-pipeline-"))
         try:
             who = actor or ("someone" if fork else "alice")
             results = {f: self.runner.run(f, event_name, payload, sha, ref, actor=who) for f in files}

@@ -18,6 +18,10 @@ namespace mlrepo::deploy {
 struct PipelineRenderOptions {
   std::vector<std::string> names; // pipelines
   bool all = false;
+  // Only the pipelines (of those named, or all) a change touched: a step's
+  // project changed, or the pipeline's own spec did (CI's deploy job).
+  bool changed = false;
+  changes::SelectionOptions selection;
   std::optional<std::string> env;
   std::string target = "kubernetes";
   std::optional<std::string> out_dir; // "-": one YAML stream; else the target's (kubernetes.pipelines_dir)

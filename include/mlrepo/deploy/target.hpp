@@ -1,12 +1,12 @@
 #pragma once
-// Where rendered jobs go: one row per deploy target. The flow around them is
-// written once (deploy/render.cpp: choose the projects, pin each image by
-// digest, render, then write, check or stream through generated/; and
-// deploy/deploy.cpp: apply); a row says what only its target knows: what it
-// refuses, the files it renders, how its files are applied and the CI steps
-// the deploy job needs in CI. Kubernetes is the first row; the
-// next target (ECS, Argo Workflows) is one more file and one more row in
-// target.cpp.
+// Where rendered jobs and pipelines go: one row per deploy target. The flow
+// around them is written once (deploy/render.cpp: choose the projects, pin
+// each image by digest, render, then write, check or stream through
+// generated/; deploy/pipeline.cpp the same for pipelines; deploy/deploy.cpp:
+// apply); a row says what only its target knows: what it refuses, the files
+// it renders, how its files are applied and the CI steps the deploy job needs
+// in CI. Kubernetes is the first row (pipelines as Argo Workflows); the next
+// target (ECS) is one more file and one more row in target.cpp.
 #include "mlrepo/config/config.hpp"
 #include "mlrepo/deploy/pin.hpp"
 #include "mlrepo/generated/sync.hpp"

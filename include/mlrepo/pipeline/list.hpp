@@ -22,4 +22,10 @@ struct PipelineEntry {
 std::vector<PipelineEntry> list_pipelines(const View& view, util::UnixSeconds now, int count,
                                           const ChangesResult* changes);
 
+// The pipelines (names, document order) a change touched: a step's project
+// changed, or the pipeline's own spec differs from the merge base's (or is
+// new there); every one when everything counts as changed or the base's
+// config does not open. What CI's deploy job applies.
+std::vector<std::string> changed_pipelines(const git::Repository& repo, const ChangesResult& changes);
+
 } // namespace mlrepo::pipeline

@@ -22,6 +22,8 @@ std::string changed_json(const project::Graph& graph, const changes::ChangeSet& 
 std::string github_matrix(const project::Graph& graph, const changes::ChangeSet& set);
 // The lines --github-output appends to the step's outputs file.
 std::string github_output(const project::Graph& graph, const changes::ChangeSet& set);
+// pipelines=["NAME",...]: the pipelines a change touched, for CI's deploy job.
+std::string pipelines_output(const std::vector<std::string>& pipelines);
 
 std::string graph_json(const project::Graph& graph);
 std::string graph_dot(const project::Graph& graph);
