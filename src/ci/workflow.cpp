@@ -429,7 +429,8 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
       // can change with no project changing).
       std::string changed = " && (needs.changes.outputs.any_changed == 'true'";
       for (const auto& name : pipelines)
-        changed += " || contains(fromJSON(needs.changes.outputs.pipelines), " + yaml_quote(name) + ")";
+        // '[]' when the changes job did not run (a release tag): fromJSON('') is an error.
+        changed += " || contains(fromJSON(needs.changes.outputs.pipelines || '[]'), " + yaml_quote(name) + ")";
       changed += ")";
       deploy_job(y, ws, "[changes, promote, release]",
                  "${{ !cancelled() && !failure() && ((" + on_default_branch(opt.default_branch) + changed +
