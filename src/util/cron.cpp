@@ -127,6 +127,31 @@ int days_in_month(int year, int month) {
 
 } // namespace
 
+std::vector<std::string> aws_cron(const Cron& c) {
+  auto field = [](const auto& bits, int low, int high) {
+    return bits.count() == static_cast<size_t>(high - low + 1) ? std::string("*") : render(bits, low, high);
+  };
+  std::string minute = field(c.minute, 0, 59), hour = field(c.hour, 0, 23), month = field(c.month, 1, 12);
+  // AWS numbers the days of the week 1 (Sunday) to 7 (Saturday).
+  std::bitset<8> weekdays;
+  for (int d = 0; d < 7; ++d)
+    if (c.day_of_week.test(static_cast<size_t>(d)))
+      weekdays.set(static_cast<size_t>(d + 1));
+  std::string dom = field(c.day_of_month, 1, 31), dow = field(weekdays, 1, 7);
+  auto expr = [&](const std::string& day_of_month, const std::string& day_of_week) {
+    return "cron(" + minute + " " + hour + " " + day_of_month + " " + month + " " + day_of_week + " *)";
+  };
+  if (c.dom_restricted && c.dow_restricted)
+    return {expr(dom, "?"), expr("?", dow)};
+  if (dom == "*")
+    return {dow == "*" ? expr("*", "?") : expr("?", dow)};
+  if (dow == "*")
+    return {expr(dom, "?")};
+  // Both restricted, and days must match both: parse_cron refuses the one
+  // way to write that ('*/N' beside a restricted other day field).
+  throw std::invalid_argument("'" + c.text + "' runs only on days matching both day fields, which AWS cannot say");
+}
+
 bool Cron::matches_day(int m, int day, int weekday) const {
   if (!month.test(static_cast<size_t>(m)))
     return false;

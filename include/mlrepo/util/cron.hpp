@@ -31,6 +31,15 @@ struct Cron {
 // valid expression looks like.
 Cron parse_cron(const std::string& text);
 
+// The same schedule in AWS's six-field dialect (EventBridge Scheduler and
+// rules): "cron(minutes hours day-of-month month day-of-week year)", one of
+// the day fields '?', day-of-week numbered 1 (Sunday) to 7, no step in it.
+// Every field is written as the values it holds (lists and ranges), so
+// steps and names need no translation. A cron with both day fields
+// restricted runs on days matching either; AWS cannot say "either" in one
+// expression, so it is two, whose union is the same days.
+std::vector<std::string> aws_cron(const Cron& cron);
+
 // The next `count` runs strictly after `after`, in `zone`. Wall-clock times
 // that a spring-forward skips run at the first valid instant after the gap
 // (once, however many were skipped); times a fall-back repeats run once, at
