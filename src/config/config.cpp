@@ -458,7 +458,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
   MapReader r(root, file, "",
               {"registry", "image_prefix", "default_branch", "name_from", "exclude",
                "global_triggers", "docker", "tags", "default_branch_tags", "ci", "build_cache", "prune",
-               "kubernetes", "pipelines"});
+               "kubernetes", "ecs", "pipelines"});
   WorkspaceConfig cfg;
   cfg.file = file;
   if (auto reg = r.string("registry")) {
@@ -584,6 +584,7 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
                                       "kubeconfig_secret", "environments", "gpu_tolerations",
                                       "pod_annotations", "image_pull_policy"}))
     cfg.kubernetes = parse_kubernetes(*k8s);
+  cfg.ecs = parse_ecs(r);
   cfg.pipelines = parse_pipelines(r);
   if (auto prune = r.map("prune", {"keep_last", "older_than"})) {
     if (prune->has("keep_last"))

@@ -20,6 +20,9 @@ void parse_schedule_fields(MapReader& m, const std::string& prefix, const std::s
 // where a job (or a pipeline) runs on its schedule.
 void parse_runs_on(MapReader& m, JobSpec& spec);
 
+// The workspace's ecs: section (configured = false when absent).
+WorkspaceEcs parse_ecs(MapReader& workspace);
+
 // The workspace's pipelines: section (names checked; references between
 // steps and projects are checked where the projects are known).
 std::vector<PipelineSpec> parse_pipelines(MapReader& workspace);

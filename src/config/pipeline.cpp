@@ -8,6 +8,7 @@
 #include "mlrepo/util/text.hpp"
 #include "mlrepo/util/units.hpp"
 
+#include <cctype>
 #include <regex>
 
 namespace mlrepo::config {
@@ -45,6 +46,13 @@ void check_step_name(MapReader& steps, const std::string& pipeline, const std::s
                       "step name '" + name + "' (pipeline " + pipeline + ") is not a name Kubernetes accepts",
                       "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63, "
                       "e.g. train or extract-features");
+  // A step is an Argo DAG task, and Argo refuses `depends` on a task whose
+  // name starts with a digit (argoproj/argo-workflows#4199).
+  if (std::isdigit(static_cast<unsigned char>(name[0])))
+    throw ConfigError(steps.file(), steps.key_line(name),
+                      "step name '" + name + "' (pipeline " + pipeline +
+                          ") starts with a digit, which Argo Workflows refuses for a task other tasks depend on",
+                      "start it with a letter, e.g. step-" + name);
 }
 
 StepSpec parse_step(MapReader& steps, const std::string& pipeline, const std::string& name) {

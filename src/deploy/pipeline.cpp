@@ -47,23 +47,6 @@ std::vector<const config::PipelineSpec*> chosen_pipelines(const config::Workspac
   return out;
 }
 
-// Every chosen pipeline's plan, every pipeline's problems at once.
-std::vector<pipeline::Plan> plans_of(const std::vector<const config::PipelineSpec*>& specs, const View& view) {
-  std::vector<pipeline::Plan> out;
-  Problems problems;
-  for (const auto* spec : specs) {
-    try {
-      out.push_back(pipeline::make_plan(*spec, view));
-    } catch (const ConfigError& e) {
-      problems.push_back(std::make_shared<ConfigError>(e));
-    } catch (const Error& e) {
-      problems.push_back(std::make_shared<Error>(e));
-    }
-  }
-  throw_all(problems, "problems in the pipelines");
-  return out;
-}
-
 } // namespace
 
 // The steps, in order: the commit; the chosen pipelines and their plans;
@@ -96,7 +79,7 @@ PipelineRenderOutcome run_pipeline_render(const git::Repository& repo, const Pip
                      "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml");
   if (opt.env)
     target.require_env(ws, *opt.env);
-  auto plans = plans_of(specs, view);
+  auto plans = pipeline::make_plans(view, specs);
   if (changes) {
     auto touched = pipeline::changed_pipelines(repo, *changes);
     std::vector<pipeline::Plan> kept;

@@ -412,11 +412,18 @@ config::JobSpec with_params(const config::JobSpec& run, const std::vector<std::p
 }
 
 std::vector<Plan> make_plans(const View& view) {
+  std::vector<const config::PipelineSpec*> all;
+  for (const auto& spec : view.config.pipelines)
+    all.push_back(&spec);
+  return make_plans(view, all);
+}
+
+std::vector<Plan> make_plans(const View& view, const std::vector<const config::PipelineSpec*>& specs) {
   std::vector<Plan> out;
   std::vector<std::shared_ptr<const Error>> problems;
-  for (const auto& spec : view.config.pipelines) {
+  for (const auto* spec : specs) {
     try {
-      out.push_back(make_plan(spec, view));
+      out.push_back(make_plan(*spec, view));
     } catch (const ConfigError& e) {
       problems.push_back(std::make_shared<ConfigError>(e));
     } catch (const Error& e) {

@@ -91,6 +91,9 @@ def check_template(doc, where, problems):
         tasks = {task["name"]: task for task in t["dag"]["tasks"]}
         for task in t["dag"]["tasks"]:
             at = f"{where}: task {task['name']!r}"
+            if task["name"][:1].isdigit() and any(task["name"] in other.get("depends", "").split(" && ")
+                                                  for other in t["dag"]["tasks"]):
+                problems.append(f"{at}: a task other tasks depend on may not start with a digit")
             if task["template"] not in templates:
                 problems.append(f"{at}: template {task['template']!r} does not exist")
                 continue

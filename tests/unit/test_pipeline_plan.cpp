@@ -222,6 +222,9 @@ TEST_CASE("pipeline config: names Kubernetes would reject, and malformed entries
              Contains("at most 52 characters"));
   CHECK_THAT(config_error("pipelines:\n  p:\n    steps:\n      Train: {project: x}\n"),
              Contains("mlrepo.yaml:4: step name 'Train' (pipeline p) is not a name Kubernetes accepts"));
+  CHECK_THAT(config_error("pipelines:\n  p:\n    steps:\n      1-extract: {project: x}\n"),
+             Contains("mlrepo.yaml:4: step name '1-extract' (pipeline p) starts with a digit") &&
+                 Contains("step-1-extract"));
   CHECK_THAT(config_error("pipelines:\n  p:\n    schedule: '0 2 * * *'\n"), Contains("pipeline p has no steps"));
   CHECK_THAT(config_error("pipelines:\n  p:\n    steps:\n      a: {command: [x]}\n"),
              Contains("mlrepo.yaml:4: step 'a' of pipeline p names no project"));

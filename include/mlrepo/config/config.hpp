@@ -96,6 +96,39 @@ struct WorkspaceKubernetes {
 };
 
 
+// ecs.environments.NAME: what one environment changes (every key optional).
+struct EcsEnvironment {
+  std::string name;
+  int line = 0;
+  std::optional<std::string> cluster, region, log_group, alert;
+  std::optional<std::vector<std::string>> subnets, security_groups;
+  std::optional<bool> assign_public_ip;
+  std::map<std::string, std::string> env;     // added to every job's env
+  std::map<std::string, std::string> secrets; // secret name -> ARN, over the workspace's
+  bool operator==(const EcsEnvironment&) const = default;
+};
+
+// `ecs:` in the workspace config: how `mlrepo job render --target ecs`
+// writes each job as an ECS task definition and EventBridge Scheduler
+// schedules. ARNs and IDs are checked for their shape only: no AWS account
+// is asked.
+struct WorkspaceEcs {
+  bool configured = false;
+  int line = 0;
+  std::string cluster; // a name or a cluster ARN
+  std::string region;
+  std::string launch_type = "FARGATE"; // or EC2
+  std::vector<std::string> subnets, security_groups;
+  bool assign_public_ip = false;
+  std::string execution_role_arn, task_role_arn, scheduler_role_arn;
+  std::string log_group;
+  std::map<std::string, std::string> secrets; // the job's secret names -> Secrets Manager or SSM ARN
+  std::string alert;                          // an SNS topic ARN
+  std::string dir = "deploy/ecs";
+  std::vector<EcsEnvironment> environments;
+  bool operator==(const WorkspaceEcs&) const = default;
+};
+
 struct RunSettings {
   std::map<std::string, std::string> env;
   std::vector<std::string> volumes; // HOST:CONTAINER[:ro], HOST relative to the repo
@@ -199,6 +232,7 @@ struct WorkspaceConfig {
   WorkspaceCi ci;
   WorkspacePrune prune;
   WorkspaceKubernetes kubernetes;
+  WorkspaceEcs ecs;
   std::vector<PipelineSpec> pipelines; // in document order
 };
 

@@ -81,9 +81,10 @@ const config::PipelineSpec& find_pipeline(const config::WorkspaceConfig& ws, con
 Plan make_plan(const config::PipelineSpec& spec, const View& view,
                const std::map<std::string, std::string>& params = {});
 
-// Every pipeline of the workspace, planned with its defaults; every
-// pipeline's problems at once.
+// Every pipeline of the workspace (or those of `specs`), planned with its
+// defaults; every pipeline's problems at once.
 std::vector<Plan> make_plans(const View& view);
+std::vector<Plan> make_plans(const View& view, const std::vector<const config::PipelineSpec*>& specs);
 
 // `text` with each {{params.NAME}} replaced by `values`' NAME.
 std::string substitute(const std::string& text, const std::vector<std::pair<std::string, std::string>>& values);

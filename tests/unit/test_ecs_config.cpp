@@ -1,0 +1,118 @@
+// The workspace's ecs: section: every value in the shape AWS gives it, the
+// key's line in every error, what a task cannot start without required,
+// per-environment overrides. No AWS account is asked.
+#include "mlrepo/config/config.hpp"
+#include "mlrepo/util/error.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mlrepo;
+using namespace mlrepo::config;
+using Catch::Contains;
+
+namespace {
+
+const char* const kEcs = R"Y(ecs:
+  cluster: ml-jobs
+  region: eu-central-1
+  subnets: [subnet-0abc1234def567890, subnet-0abc1234def567891]
+  security_groups: sg-0abc1234def567890
+  execution_role_arn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
+  task_role_arn: arn:aws:iam::123456789012:role/ml-job
+  scheduler_role_arn: arn:aws:iam::123456789012:role/ml-scheduler
+  log_group: /ecs/ml-jobs
+  secrets:
+    CHURN_DB_PASSWORD: arn:aws:secretsmanager:eu-central-1:123456789012:secret:churn-db-AbCdEf
+    API_TOKEN: arn:aws:ssm:eu-central-1:123456789012:parameter/ml/api-token
+  alert: arn:aws:sns:eu-central-1:123456789012:ml-job-failures
+  environments:
+    prod:
+      cluster: ml-prod
+      env: {STAGE: prod}
+      assign_public_ip: true
+)Y";
+
+ConfigError error_of(const std::string& text) {
+  try {
+    parse_workspace_config(text, "mlrepo.yaml");
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  FAIL("no ConfigError for:\n" << text);
+  return ConfigError("", 0, "");
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+} // namespace
+
+TEST_CASE("ecs: every field read, FARGATE by default, environments over the workspace", "[config][ecs]") {
+  auto ws = parse_workspace_config(kEcs, "mlrepo.yaml");
+  const auto& e = ws.ecs;
+  CHECK(e.configured);
+  CHECK(e.line == 1);
+  CHECK(e.cluster == "ml-jobs");
+  CHECK(e.region == "eu-central-1");
+  CHECK(e.launch_type == "FARGATE");
+  CHECK(e.subnets == std::vector<std::string>{"subnet-0abc1234def567890", "subnet-0abc1234def567891"});
+  CHECK(e.security_groups == std::vector<std::string>{"sg-0abc1234def567890"});
+  CHECK_FALSE(e.assign_public_ip);
+  CHECK(e.task_role_arn == "arn:aws:iam::123456789012:role/ml-job");
+  CHECK(e.secrets.size() == 2);
+  CHECK(e.secrets.at("API_TOKEN") == "arn:aws:ssm:eu-central-1:123456789012:parameter/ml/api-token");
+  CHECK(e.alert == "arn:aws:sns:eu-central-1:123456789012:ml-job-failures");
+  CHECK(e.dir == "deploy/ecs");
+  REQUIRE(e.environments.size() == 1);
+  CHECK(e.environments[0].name == "prod");
+  CHECK(e.environments[0].cluster == std::optional<std::string>("ml-prod"));
+  CHECK(e.environments[0].assign_public_ip == std::optional<bool>(true));
+  CHECK(e.environments[0].env.at("STAGE") == "prod");
+  CHECK_FALSE(e.environments[0].region);
+  // Absent: not configured, nothing required.
+  CHECK_FALSE(parse_workspace_config("registry: ghcr.io/acme\n", "mlrepo.yaml").ecs.configured);
+}
+
+TEST_CASE("ecs: a value of the wrong shape names its key, its line and an example", "[config][ecs]") {
+  struct Row {
+    std::string from, to;
+    int line;
+    const char* says;
+  };
+  const Row rows[] = {
+      {"region: eu-central-1", "region: frankfurt", 3, "'frankfurt' is not an AWS region"},
+      {"subnet-0abc1234def567891]", "subnet-xyz]", 4, "'ecs.subnets': 'subnet-xyz' is not a subnet ID"},
+      {"security_groups: sg-0abc1234def567890", "security_groups: default", 5, "not a security group ID"},
+      {"role/ecsTaskExecutionRole", "user/me", 6, "is not an IAM role ARN"},
+      {"log_group: /ecs/ml-jobs", "log_group: 'ml jobs'", 9, "not a CloudWatch log group name"},
+      {"parameter/ml/api-token", "ml/api-token", 12,
+       "'ecs.secrets.API_TOKEN': 'arn:aws:ssm:eu-central-1:123456789012:ml/api-token' is not a Secrets Manager"},
+      {"alert: arn:aws:sns:", "alert: arn:aws:sqs:", 13, "is not an SNS topic ARN"},
+      {"  cluster: ml-jobs\n", "  cluster: ml-jobs\n  launch_type: fargate\n", 3, "must be FARGATE or EC2"},
+      {"      cluster: ml-prod", "      clustr: ml-prod", 16, "clustr"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.to);
+    auto e = error_of(replaced(kEcs, row.from, row.to));
+    CHECK(e.file() == "mlrepo.yaml");
+    CHECK(e.line() == row.line);
+    CHECK_THAT(e.what(), Contains(row.says));
+  }
+}
+
+TEST_CASE("ecs: what a task cannot start without is required", "[config][ecs]") {
+  auto e = error_of(replaced(kEcs, "  scheduler_role_arn: arn:aws:iam::123456789012:role/ml-scheduler\n", ""));
+  CHECK_THAT(e.what(), Contains("'ecs.scheduler_role_arn' is required"));
+  CHECK(e.line() == 1);
+  auto subnets = error_of(replaced(kEcs, "  subnets: [subnet-0abc1234def567890, subnet-0abc1234def567891]\n", ""));
+  CHECK_THAT(subnets.what(), Contains("'ecs.subnets' is required for FARGATE"));
+  // EC2 tasks may use the instances' networking.
+  auto ec2 = parse_workspace_config(
+      replaced(replaced(kEcs, "  subnets: [subnet-0abc1234def567890, subnet-0abc1234def567891]\n", ""),
+               "  cluster: ml-jobs\n", "  cluster: ml-jobs\n  launch_type: EC2\n"),
+      "mlrepo.yaml");
+  CHECK(ec2.ecs.launch_type == "EC2");
+}
