@@ -41,11 +41,19 @@ const Shape kCluster{std::regex("[A-Za-z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9
                                 "[A-Za-z0-9_-]{1,255}"),
                      "an ECS cluster name or ARN", "ml-jobs"};
 
+// No ARN or ID AWS issues is longer; checked before a regex sees the value,
+// so a huge value costs nothing (std::regex recurses per character).
+constexpr size_t kMaxValue = 2048;
+
+bool fits(const std::string& value, const Shape& shape) {
+  return value.size() <= kMaxValue && std::regex_match(value, shape.pattern);
+}
+
 std::optional<std::string> shaped(MapReader& m, const std::string& key, const Shape& shape) {
   auto v = m.string(key);
   if (!v)
     return std::nullopt;
-  if (!std::regex_match(v->value, shape.pattern))
+  if (!fits(v->value, shape))
     m.fail(key, "'" + v->value + "' is not " + shape.what, std::string("e.g. ") + shape.example);
   return v->value;
 }
@@ -56,7 +64,7 @@ std::optional<std::vector<std::string>> shaped_list(MapReader& m, const std::str
     return std::nullopt;
   std::vector<std::string> out;
   for (const auto& item : *list) {
-    if (!std::regex_match(item.value, shape.pattern))
+    if (!fits(item.value, shape))
       throw ConfigError(m.file(), item.line,
                         "'" + m.qualified_key(key) + "': '" + item.value + "' is not " + shape.what,
                         std::string("e.g. ") + shape.example);
@@ -72,7 +80,7 @@ std::map<std::string, std::string> secret_arns(MapReader& m) {
   if (!entries)
     return out;
   for (const auto& [name, arn] : *entries) {
-    if (!std::regex_match(arn.value, kSecret.pattern))
+    if (!fits(arn.value, kSecret))
       throw ConfigError(m.file(), arn.line,
                         "'" + m.qualified_key("secrets") + "." + name.value + "': '" + arn.value + "' is not " +
                             kSecret.what,

@@ -93,6 +93,8 @@ TEST_CASE("ecs: a value of the wrong shape names its key, its line and an exampl
       {"alert: arn:aws:sns:", "alert: arn:aws:sqs:", 13, "is not an SNS topic ARN"},
       {"  cluster: ml-jobs\n", "  cluster: ml-jobs\n  launch_type: fargate\n", 3, "must be FARGATE or EC2"},
       {"      cluster: ml-prod", "      clustr: ml-prod", 16, "clustr"},
+      // Longer than any ARN: refused before a regex walks it.
+      {"role/ml-job", "role/" + std::string(100000, 'a'), 7, "is not an IAM role ARN"},
   };
   for (const auto& row : rows) {
     INFO(row.to);
