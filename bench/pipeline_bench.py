@@ -238,9 +238,10 @@ def main():
     for path in (d, d2, d3):
         if path:
             shutil.rmtree(path, ignore_errors=True)
-    for ref in sh(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
-                   f"reference={prefix}tool"]).stdout.split():
-        sh(["docker", "image", "rm", "-f", ref], check=False)
+    # Every image of this run, local or named after the registry of part 4.
+    for ref in sh(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split():
+        if f"{prefix}tool:" in ref:
+            sh(["docker", "image", "rm", "-f", ref], check=False)
 
 
 if __name__ == "__main__":
