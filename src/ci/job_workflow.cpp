@@ -7,16 +7,6 @@
 #include "mlrepo/util/units.hpp"
 
 namespace mlrepo::ci {
-namespace {
-
-const char* kConcurrencyComment[] = {
-    // Forbid, Replace, Allow (config::Concurrency order).
-    "forbid: a run that starts while one is running waits for it (GitHub keeps one waiting run)",
-    "replace: a run that starts while one is running cancels it",
-    "allow: runs overlap (no concurrency group)",
-};
-
-} // namespace
 
 std::string job_workflow_path(const std::string& name) {
   return std::string(kWorkflowDir) + "/mlrepo-job-" + name + ".yml";
@@ -56,13 +46,7 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
   y.line(0, "permissions:");
   y.line(1, "contents: read");
   y.blank();
-  y.line(0, "# " + std::string(kConcurrencyComment[static_cast<int>(job.concurrency)]) + ".");
-  if (job.concurrency != config::Concurrency::Allow) {
-    y.line(0, "concurrency:");
-    y.line(1, "group: " + yaml_quote("mlrepo-job-" + p.name));
-    y.line(1, std::string("cancel-in-progress: ") +
-                  (job.concurrency == config::Concurrency::Replace ? "true" : "false"));
-  }
+  concurrency_block(y, job.concurrency, "mlrepo-job-" + p.name);
   y.blank();
   y.line(0, "defaults:");
   y.line(1, "run:");
@@ -71,15 +55,7 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
   y.line(0, "jobs:");
   // job.runs_on's labels (a self-hosted GPU runner, say), else the workspace's runner.
   JobHeader run_job{.id = "run", .name = yaml_quote("run the " + p.name + " job")};
-  const auto& labels = job.runner_labels;
-  if (labels.size() == 1) {
-    run_job.runs_on = yaml_quote(labels[0]) + " # job.runs_on";
-  } else if (labels.size() > 1) {
-    std::string list;
-    for (const auto& l : labels)
-      list += (list.empty() ? "" : ", ") + yaml_quote(l);
-    run_job.runs_on = "[" + list + "] # job.runs_on";
-  }
+  run_job.runs_on = runs_on_labels(job.runner_labels, "job.runs_on");
   if (job.timeout_seconds > 0) {
     // job.timeout covers every attempt; the margin is for checkout, pull and
     // set-up, within what a hosted runner allows (ci generate refuses a

@@ -13,13 +13,6 @@
 namespace mlrepo::ci {
 namespace {
 
-const char* kConcurrencyComment[] = {
-    // Forbid, Replace, Allow (config::Concurrency order).
-    "forbid: a run that starts while one is running waits for it (GitHub keeps one waiting run)",
-    "replace: a run that starts while one is running cancels it",
-    "allow: runs overlap (no concurrency group)",
-};
-
 // A workflow_dispatch input's id: GitHub wants a letter or '_' first.
 bool input_name(const std::string& s) {
   static const std::regex pattern("[A-Za-z_][A-Za-z0-9_-]*");
@@ -120,12 +113,7 @@ GeneratedFile pipeline_workflow(const pipeline::Plan& plan, const config::Worksp
   y.line(0, "permissions:");
   y.line(1, "contents: read");
   y.blank();
-  y.line(0, "# " + std::string(kConcurrencyComment[static_cast<int>(when.concurrency)]) + ".");
-  if (when.concurrency != config::Concurrency::Allow) {
-    y.line(0, "concurrency:");
-    y.line(1, "group: " + yaml_quote("mlrepo-pipeline-" + plan.name));
-    y.line(1, std::string("cancel-in-progress: ") + (when.concurrency == config::Concurrency::Replace ? "true" : "false"));
-  }
+  concurrency_block(y, when.concurrency, "mlrepo-pipeline-" + plan.name);
   y.blank();
   y.line(0, "defaults:");
   y.line(1, "run:");
@@ -133,15 +121,7 @@ GeneratedFile pipeline_workflow(const pipeline::Plan& plan, const config::Worksp
   y.blank();
   y.line(0, "jobs:");
   JobHeader run_job{.id = "run", .name = yaml_quote("run the " + plan.name + " pipeline")};
-  const auto& labels = when.runner_labels;
-  if (labels.size() == 1) {
-    run_job.runs_on = yaml_quote(labels[0]) + " # runs_on";
-  } else if (labels.size() > 1) {
-    std::string list;
-    for (const auto& l : labels)
-      list += (list.empty() ? "" : ", ") + yaml_quote(l);
-    run_job.runs_on = "[" + list + "] # runs_on";
-  }
+  run_job.runs_on = runs_on_labels(when.runner_labels, "runs_on");
   if (plan.timeout_seconds > 0) {
     // The whole run's timeout, and a margin for checkout, install and pulls
     // (ci generate refuses a timeout a hosted runner cannot give).

@@ -221,6 +221,32 @@ void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& 
                  "  \"$PROJECT\" \"$BRANCH\" \"$REPOSITORY\" \"$COMMIT\" \"${MESSAGE%%$'\\n'*}\" \"${failed# }\" \"$RUN_URL\")");
 }
 
+void concurrency_block(Yaml& y, config::Concurrency concurrency, const std::string& group) {
+  static const char* const kComment[] = {
+      // Forbid, Replace, Allow (config::Concurrency order).
+      "forbid: a run that starts while one is running waits for it (GitHub keeps one waiting run)",
+      "replace: a run that starts while one is running cancels it",
+      "allow: runs overlap (no concurrency group)",
+  };
+  y.line(0, "# " + std::string(kComment[static_cast<int>(concurrency)]) + ".");
+  if (concurrency == config::Concurrency::Allow)
+    return;
+  y.line(0, "concurrency:");
+  y.line(1, "group: " + yaml_quote(group));
+  y.line(1, std::string("cancel-in-progress: ") + (concurrency == config::Concurrency::Replace ? "true" : "false"));
+}
+
+std::string runs_on_labels(const std::vector<std::string>& labels, const std::string& field) {
+  if (labels.size() == 1)
+    return yaml_quote(labels[0]) + " # " + field;
+  if (labels.empty())
+    return "";
+  std::string list;
+  for (const auto& l : labels)
+    list += (list.empty() ? "" : ", ") + yaml_quote(l);
+  return "[" + list + "] # " + field;
+}
+
 void check_step(Yaml& y) {
   y.line(3, "- name: Check that the generated workflows are current");
   y.line(4, "run: mlrepo ci generate --check");

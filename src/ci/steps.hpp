@@ -88,6 +88,14 @@ void notify_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& 
 void slack_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& name, const std::string& condition,
                 const std::vector<std::pair<std::string, std::string>>& env, const std::string& text_script);
 
+// A scheduled workflow's concurrency (a job's or a pipeline's): the comment
+// saying what the policy does, then the group GitHub keeps runs in.
+void concurrency_block(Yaml& y, config::Concurrency concurrency, const std::string& group);
+
+// `runs-on` from runner labels (runs_on: {github-actions: [...]}), with a
+// comment naming `field`; empty without labels (the workspace's runner).
+std::string runs_on_labels(const std::vector<std::string>& labels, const std::string& field);
+
 // A stale workflow fails the run, naming the command that fixes it.
 void check_step(Yaml& y);
 

@@ -10,18 +10,6 @@ namespace {
 using generated::Yaml;
 using generated::yaml_quote;
 
-const char* concurrency_policy(config::Concurrency c) {
-  switch (c) {
-  case config::Concurrency::Forbid:
-    return "Forbid";
-  case config::Concurrency::Replace:
-    return "Replace";
-  case config::Concurrency::Allow:
-    return "Allow";
-  }
-  return "Forbid";
-}
-
 std::string header(const pipeline::Plan& plan, const std::string& how) {
   return std::string(kPipelineMarker) + " Do not edit: your changes would be overwritten.\n"
          "# Regenerate with `mlrepo pipeline render`; from " + plan.file + " (pipelines." + plan.name + ").\n" + how;
@@ -214,7 +202,7 @@ std::string cron_workflow(const pipeline::Plan& plan, const config::WorkspaceCon
   // Always said: without it the controller reads the crons in its own
   // machine's time zone.
   y.line(1, "timezone: " + yaml_quote(plan.schedule.timezone));
-  y.line(1, std::string("concurrencyPolicy: ") + concurrency_policy(plan.schedule.concurrency));
+  y.line(1, std::string("concurrencyPolicy: ") + pod::concurrency_policy(plan.schedule.concurrency));
   y.line(1, "startingDeadlineSeconds: " + std::to_string(kStartingDeadlineSeconds));
   y.line(1, "successfulJobsHistoryLimit: 3");
   y.line(1, "failedJobsHistoryLimit: 3");

@@ -18,18 +18,6 @@ namespace {
 using generated::Yaml;
 using generated::yaml_quote;
 
-const char* concurrency(config::Concurrency c) {
-  switch (c) {
-  case config::Concurrency::Forbid:
-    return "Forbid";
-  case config::Concurrency::Replace:
-    return "Replace";
-  case config::Concurrency::Allow:
-    return "Allow";
-  }
-  return "Forbid";
-}
-
 struct Rendered {
   std::string file; // cronjob.yaml, cronjob-2.yaml, job.yaml
   std::string text;
@@ -192,7 +180,7 @@ std::vector<generated::File> render_project(const project::Project& p, const con
     y.line(1, "schedule: " + yaml_quote(util::parse_cron(crons[i].value).portable()));
     if (job.timezone != "UTC")
       y.line(1, "timeZone: " + yaml_quote(job.timezone));
-    y.line(1, std::string("concurrencyPolicy: ") + concurrency(job.concurrency));
+    y.line(1, std::string("concurrencyPolicy: ") + pod::concurrency_policy(job.concurrency));
     if (env && env->suspend)
       y.line(1, std::string("suspend: ") + (*env->suspend ? "true" : "false"));
     y.line(1, "successfulJobsHistoryLimit: 3");

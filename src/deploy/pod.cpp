@@ -36,6 +36,18 @@ std::string part_of(const config::WorkspaceConfig& ws) {
   return label_value_ok(s) && !s.empty() ? s : "mlrepo";
 }
 
+const char* concurrency_policy(config::Concurrency c) {
+  switch (c) {
+  case config::Concurrency::Forbid:
+    return "Forbid";
+  case config::Concurrency::Replace:
+    return "Replace";
+  case config::Concurrency::Allow:
+    return "Allow";
+  }
+  return "Forbid";
+}
+
 void labels(Yaml& y, int indent, const std::string& name, const config::WorkspaceConfig& ws,
             const config::KubernetesEnvironment* env) {
   y.line(indent, "labels:");

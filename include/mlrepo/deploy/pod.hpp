@@ -16,6 +16,9 @@ namespace mlrepo::deploy::pod {
 // else its registry namespace; from config, so the same on every clone.
 std::string part_of(const config::WorkspaceConfig& ws);
 
+// A CronJob's or CronWorkflow's concurrencyPolicy: Forbid, Replace, Allow.
+const char* concurrency_policy(config::Concurrency concurrency);
+
 // app.kubernetes.io/ labels of an object called `name`, at `indent`.
 void labels(generated::Yaml& y, int indent, const std::string& name, const config::WorkspaceConfig& ws,
             const config::KubernetesEnvironment* env);
