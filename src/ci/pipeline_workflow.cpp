@@ -44,7 +44,7 @@ std::string pipeline_workflow_path(const std::string& name) {
 
 bool has_pipeline_workflow(const pipeline::Plan& plan, const config::WorkspaceConfig& ws) {
   return !plan.schedule.schedule.empty() &&
-         config::job_target(plan.schedule, ws) == config::JobTarget::GithubActions;
+         config::pipeline_target(plan.schedule, ws) == config::JobTarget::GithubActions;
 }
 
 void refuse_unrunnable_pipelines(const std::vector<pipeline::Plan>& plans, const config::WorkspaceConfig& ws) {

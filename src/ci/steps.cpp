@@ -255,33 +255,23 @@ void check_step(Yaml& y) {
 std::vector<std::string> cluster_pipelines(const config::WorkspaceConfig& ws) {
   std::vector<std::string> out;
   for (const auto& p : ws.pipelines)
-    if (config::job_target(p.schedule, ws) == config::JobTarget::Kubernetes)
+    if (config::pipeline_target(p.schedule, ws) == config::JobTarget::Kubernetes)
       out.push_back(p.name);
   return out;
 }
 
-void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& needs, const std::string& condition,
-                const std::string& selection) {
-  const auto& k = ws.kubernetes;
-  std::string env = k.deploy_environment.empty() ? "" : " --env " + yaml_quote(k.deploy_environment);
-  y.blank();
-  std::vector<std::string> permissions{"contents: read"};
-  if (on_ghcr(ws))
-    permissions.emplace_back("packages: read # the digest of each image, read from the registry");
-  job_header(y, ws,
-             {.id = "deploy",
-              .name = "deploy the jobs" + (k.deploy_environment.empty() ? std::string() : " to " + k.deploy_environment),
-              .needs = needs,
-              .condition = condition,
-              .permissions = permissions});
-  y.line(2, "steps:");
-  checkout_step(y, ws, true);
-  install_step(y, ws);
-  login_step(y, ws, false);
-  // The target says which credential it needs; GitHub's syntax is ours.
-  auto credential = deploy::target_named("kubernetes").ci_credential(ws);
-  if (credential) {
-    const auto& c = *credential;
+namespace {
+
+// aws-actions/configure-aws-credentials, pinned by commit: it handles AWS
+// credentials, so a moved tag must never change what runs.
+constexpr const char* kAwsCredentialsAction =
+    "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3";
+
+// The steps that give the deploy job the target's credentials (the target
+// says which; GitHub's syntax is ours). Returns the clean-up step's file, if any.
+std::string credential_steps(Yaml& y, const deploy::CiCredential& c) {
+  using Kind = deploy::CiCredential::Kind;
+  if (c.kind == Kind::File) {
     std::string data = c.variable + "_DATA";
     std::string file = "$RUNNER_TEMP/" + c.what;
     y.line(3, "- name: Write the " + c.what + " (mode 0600, never echoed)");
@@ -295,32 +285,79 @@ void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
     y.line(5, "umask 077");
     y.line(5, "printf '%s' \"$" + data + "\" > \"" + file + "\"");
     y.line(5, "echo \"" + c.variable + "=" + file + "\" >> \"$GITHUB_ENV\"");
+    return c.what;
   }
-  y.line(3, "- name: Apply the promoted images' CronJobs (server-side, pinned by digest)");
+  y.line(3, c.kind == Kind::AwsRole ? "- name: AWS credentials from GitHub's OIDC token (no stored key)"
+                                    : "- name: AWS credentials from the repository's secrets");
+  y.line(4, std::string("uses: ") + kAwsCredentialsAction);
+  y.line(4, "with:");
+  if (c.kind == Kind::AwsRole) {
+    y.line(5, "role-to-assume: " + yaml_quote(c.role_arn));
+    y.line(5, "role-session-name: mlrepo-deploy");
+  } else {
+    y.line(5, "aws-access-key-id: ${{ secrets." + c.key_id_secret + " }}");
+    y.line(5, "aws-secret-access-key: ${{ secrets." + c.secret_key_secret + " }}");
+  }
+  y.line(5, "aws-region: " + yaml_quote(c.region));
+  return "";
+}
+
+} // namespace
+
+void deploy_job(Yaml& y, const config::WorkspaceConfig& ws, const std::string& needs, const std::string& condition,
+                const std::string& selection) {
+  auto where = config::deploy_target(ws);
+  const auto& target = deploy::target_named(config::job_target_name(where));
+  std::string environment = config::deploy_environment(ws);
+  // The target is named: with both sections configured, none is the default.
+  std::string flags = " --target " + std::string(target.name) +
+                      (environment.empty() ? "" : " --env " + yaml_quote(environment));
+  auto credential = target.ci_credential(ws);
+  y.blank();
+  std::vector<std::string> permissions{"contents: read"};
+  if (on_ghcr(ws))
+    permissions.emplace_back("packages: read # the digest of each image, read from the registry");
+  if (credential && credential->kind == deploy::CiCredential::Kind::AwsRole)
+    permissions.emplace_back("id-token: write # GitHub's OIDC token, exchanged for the AWS role (this job only)");
+  job_header(y, ws,
+             {.id = "deploy",
+              .name = "deploy the jobs" + (environment.empty() ? std::string() : " to " + environment),
+              .needs = needs,
+              .condition = condition,
+              .permissions = permissions});
+  y.line(2, "steps:");
+  checkout_step(y, ws, true);
+  install_step(y, ws);
+  login_step(y, ws, false);
+  std::string file = credential ? credential_steps(y, *credential) : "";
+  y.line(3, where == config::JobTarget::Ecs
+                ? "- name: Put the promoted images' ECS task definitions and schedules (pinned by digest)"
+                : "- name: Apply the promoted images' CronJobs (server-side, pinned by digest)");
   y.line(4, "run: |");
   // The tag is pusher-controlled text: it reaches the script only as an
   // environment variable, split by the shell.
   y.line(5, "if [[ \"$GITHUB_REF\" == refs/tags/* ]]; then");
-  y.line(6, "mlrepo job deploy \"${GITHUB_REF_NAME%/v*}\" --release \"${GITHUB_REF_NAME##*/v}\"" + env);
+  y.line(6, "mlrepo job deploy \"${GITHUB_REF_NAME%/v*}\" --release \"${GITHUB_REF_NAME##*/v}\"" + flags);
   y.line(5, "else");
-  y.line(6, "mlrepo job deploy " + selection + env);
+  y.line(6, "mlrepo job deploy " + selection + flags);
   y.line(5, "fi");
   // The workspace's pipelines on the cluster, when a change touched them
   // (a step's project, or the pipeline's spec); a release tag is one
   // project's, and deploys jobs only.
   auto pipelines = cluster_pipelines(ws);
-  if (selection == "--changed" && !pipelines.empty()) {
+  if (target.render_pipeline && selection == "--changed" && !pipelines.empty()) {
     std::string names;
     for (const auto& n : pipelines)
       names += " " + yaml_quote(n);
+    std::string env = environment.empty() ? "" : " --env " + yaml_quote(environment);
     y.line(3, "- name: Apply the changed pipelines' WorkflowTemplates and CronWorkflows (Argo Workflows, by digest)");
     y.line(4, "if: ${{ !startsWith(github.ref, 'refs/tags/') }}");
     y.line(4, "run: mlrepo pipeline deploy --changed" + names + env);
   }
-  if (credential) {
-    y.line(3, "- name: Remove the " + credential->what);
+  if (!file.empty()) {
+    y.line(3, "- name: Remove the " + file);
     y.line(4, "if: always()");
-    y.line(4, "run: rm -f \"$RUNNER_TEMP/" + credential->what + "\"");
+    y.line(4, "run: rm -f \"$RUNNER_TEMP/" + file + "\"");
   }
 }
 

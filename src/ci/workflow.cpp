@@ -212,8 +212,8 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
     y.line(4, std::string(tests ? "run: mlrepo test" : "run: mlrepo build") + build_args);
     notify_step(y, ws, p.name, "failed=variants", {});
   }
-  if (push && ws.kubernetes.deploy && p.config->job &&
-      config::job_target(*p.config->job, ws) == config::JobTarget::Kubernetes)
+  if (push && config::deploy_target(ws) != config::JobTarget::Default && p.config->job &&
+      config::job_target(*p.config->job, ws) == config::deploy_target(ws))
     deploy_job(y, ws, "build",
                "${{ !cancelled() && !failure() && ((" + on_default_branch(opt.default_branch) +
                    ") || startsWith(github.ref, 'refs/tags/')) }}",
@@ -221,10 +221,12 @@ GeneratedFile project_workflow(const project::Graph& graph, size_t i,
   return {file, header(triggers_comment(p, push)) + "\n" + y.str()};
 }
 
-// Whether any project's job runs on the cluster: only then does CI deploy.
-bool any_cluster_job(const project::Graph& graph, const config::WorkspaceConfig& ws) {
+// Whether any project's job runs where CI deploys (kubernetes.deploy,
+// ecs.deploy): only then does CI deploy.
+bool any_deployed_job(const project::Graph& graph, const config::WorkspaceConfig& ws) {
+  auto where = config::deploy_target(ws);
   for (const auto& p : graph.projects())
-    if (p.config->job && config::job_target(*p.config->job, ws) == config::JobTarget::Kubernetes)
+    if (p.config->job && where != config::JobTarget::Default && config::job_target(*p.config->job, ws) == where)
       return true;
   return false;
 }
@@ -424,7 +426,8 @@ GeneratedFile matrix_workflow(const project::Graph& graph, const config::Workspa
     release_step(y, "");
     gate_needs.push_back("release");
     auto pipelines = cluster_pipelines(ws);
-    if (ws.kubernetes.deploy && (any_cluster_job(graph, ws) || !pipelines.empty())) {
+    if (config::deploy_target(ws) != config::JobTarget::Default &&
+        (any_deployed_job(graph, ws) || (ws.kubernetes.deploy && !pipelines.empty()))) {
       // A project changed, or a pipeline on the cluster did (its own spec
       // can change with no project changing).
       std::string changed = " && (needs.changes.outputs.any_changed == 'true'";

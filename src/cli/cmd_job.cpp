@@ -44,8 +44,13 @@ void add_render_choice(CLI::App& cmd, deploy::RenderOptions& opts, const std::st
     cmd.get_option(name)->group(""); // manifests pin images of commits
   cmd.add_flag("--all", opts.all, all_help)->excludes(changed);
   cmd.add_option("--env", opts.env,
-                 "Merge in one of kubernetes.environments (namespace, env, resources, schedule, suspend)")
+                 "Merge in one environment: kubernetes.environments (namespace, env, resources, schedule, "
+                 "suspend) or ecs.environments (cluster, region, network, env, secrets)")
       ->type_name("ENV");
+  cmd.add_option("--target", opts.target,
+                 "kubernetes or ecs (default: the one mlrepo.yaml configures; Kubernetes when neither)")
+      ->type_name("TARGET")
+      ->check(CLI::IsMember({"kubernetes", "ecs"}));
   cmd.add_option("--release", opts.release, "Pin the image of the release tag <name>/v<VERSION>")
       ->type_name("VERSION");
 }
@@ -165,8 +170,10 @@ void register_job_run(CLI::App* job, const GlobalOptions& global, Tools& tools, 
 // `mlrepo job render`.
 void register_job_render(CLI::App* job, const GlobalOptions& global, Tools& tools, Action& action) {
   auto render_opts = std::make_shared<deploy::RenderOptions>();
-  auto* render = job->add_subcommand("render", "Write each job as a Kubernetes CronJob or Job, its image pinned by digest");
+  auto* render = job->add_subcommand(
+      "render", "Write each job for Kubernetes (CronJob or Job) or AWS ECS (task definition, schedules), pinned by digest");
   render->footer(
+      "Kubernetes (--target kubernetes, the default when mlrepo.yaml has no ecs:):\n"
       "Per project with a job: a CronJob per cron of its schedule (else a Job template with\n"
       "generateName, so each 'kubectl create' is a new run) and a kustomization.yaml, under\n"
       "DIR/<name>/ (default: kubernetes.dir in mlrepo.yaml, else deploy/k8s). The image is\n"
@@ -175,8 +182,16 @@ void register_job_render(CLI::App* job, const GlobalOptions& global, Tools& tool
       "kubernetes.secret names (never a value); timeout, retries, resources (GPU as\n"
       "kubernetes.gpu_resource), concurrency and time zone come from the job. Files mlrepo did\n"
       "not write are never touched; --check exits 1 when the files on disk differ.\n"
+      "AWS ECS (--target ecs, the default when mlrepo.yaml has only ecs:): under DIR/<name>/\n"
+      "(default ecs.dir, else deploy/ecs) the inputs of 'aws ... --cli-input-json':\n"
+      "task-definition.json, schedule.json (and schedule-2.json, ... per cron, in the job's time\n"
+      "zone) for a job scheduled on ECS (job.runs_on: ecs, or ecs.deploy), and with ecs.alert\n"
+      "alert-rule.json and alert-targets.json. Secrets are valueFrom ARNs in ecs.secrets. What\n"
+      "ECS cannot do is said: GPU on Fargate is refused; sizes round up to Fargate's; timeout,\n"
+      "retries and concurrency: forbid are warnings (docs/ecs.md).\n"
       "Examples:\n"
       "  mlrepo job render --all                       # deploy/k8s/<name>/...\n"
+      "  mlrepo job render --all --target ecs          # deploy/ecs/<name>/*.json\n"
       "  mlrepo job render --all --env prod -o deploy/prod\n"
       "  mlrepo job render churn-model -o - | kubectl create -f -\n"
       "  mlrepo job render --all --check                # in CI: are the manifests current?");
@@ -206,18 +221,28 @@ void register_job_render(CLI::App* job, const GlobalOptions& global, Tools& tool
 // `mlrepo job deploy`.
 void register_job_deploy(CLI::App* job, const GlobalOptions& global, Tools& tools, Action& action) {
   auto deploy_opts = std::make_shared<deploy::DeployOptions>();
-  auto* dep = job->add_subcommand("deploy", "Render and kubectl apply each job's CronJobs (what CI's deploy job runs)");
+  auto* dep = job->add_subcommand(
+      "deploy", "Render and apply each job: kubectl apply its CronJobs, or put its ECS task and schedules with aws");
   dep->footer(
       "Renders as 'mlrepo job render -o -' does, then per project pipes its CronJobs to\n"
       "'kubectl apply --server-side --field-manager=mlrepo -f -'. kubectl finds the cluster as\n"
       "it always does (KUBECONFIG); mlrepo never reads credentials. A project without a schedule\n"
       "has nothing to apply: its Job runs on demand. The job summary lists each object and digest.\n"
+      "With --target ecs, the aws CLI (credentials, profile, AWS_ENDPOINT_URL as you set them):\n"
+      "each object is read back first and changed only when it differs (a new task definition\n"
+      "revision, a schedule created or updated, the alert rule put); schedules mlrepo made for\n"
+      "crons that are gone are deleted. A second deploy of the same spec changes nothing and\n"
+      "prints 'unchanged'.\n"
       "Examples:\n"
+      "  mlrepo job deploy --all --target ecs --env prod\n"
       "  mlrepo job deploy --changed --env prod        # CI on the default branch\n"
       "  mlrepo job deploy churn-model --release 1.2.0 --env prod\n"
       "  mlrepo job deploy --all --dry-run");
   add_render_choice(*dep, deploy_opts->render, "Deploy", "Deploy every project with a job");
-  dep->add_option("--kubectl", deploy_opts->kubectl, "The kubectl to run (default: kubectl on PATH)")->type_name("PATH");
+  dep->add_option("--kubectl", deploy_opts->programs["kubectl"], "The kubectl to run (default: kubectl on PATH)")
+      ->type_name("PATH");
+  dep->add_option("--aws", deploy_opts->programs["aws"], "The aws CLI to run, for --target ecs (default: aws on PATH)")
+      ->type_name("PATH");
   dep->add_flag("--dry-run", deploy_opts->dry_run, "Render and say what would be applied; run nothing");
   dep->callback([&global, deploy_opts, &tools, &action] {
     action = [&global, deploy_opts, &tools] {

@@ -74,8 +74,8 @@ void parse_runs_on(MapReader& job, JobSpec& spec) {
   if (!job.has("runs_on"))
     return;
   spec.runs_on_line = job.line("runs_on");
-  const std::string hint = "write 'runs_on: kubernetes', 'runs_on: github-actions', or GitHub runner labels as "
-                           "'runs_on: {github-actions: [self-hosted, gpu]}'";
+  const std::string hint = "write 'runs_on: kubernetes', 'runs_on: ecs', 'runs_on: github-actions', or GitHub "
+                           "runner labels as 'runs_on: {github-actions: [self-hosted, gpu]}'";
   auto keys = job.map_keys("runs_on");
   if (!keys.empty()) {
     auto m = job.map("runs_on", {"github-actions"});
@@ -97,10 +97,12 @@ void parse_runs_on(MapReader& job, JobSpec& spec) {
     spec.runs_on = JobTarget::GithubActions;
   else if (v->value == "kubernetes")
     spec.runs_on = JobTarget::Kubernetes;
+  else if (v->value == "ecs")
+    spec.runs_on = JobTarget::Ecs;
   else
   {
-    auto near = util::closest(v->value, {"kubernetes", "github-actions"}, 4);
-    job.fail("runs_on", "must be kubernetes or github-actions, not '" + v->value + "'" +
+    auto near = util::closest(v->value, {"kubernetes", "ecs", "github-actions"}, 4);
+    job.fail("runs_on", "must be kubernetes, ecs or github-actions, not '" + v->value + "'" +
                             (near ? " (did you mean '" + *near + "'?)" : std::string()),
              hint);
   }
@@ -583,8 +585,17 @@ WorkspaceConfig parse_workspace_config(const std::string& content, const std::st
                                       "gpu_node_selector", "secret", "ttl_after_finished", "deploy",
                                       "kubeconfig_secret", "environments", "gpu_tolerations",
                                       "pod_annotations", "image_pull_policy"}))
+  {
     cfg.kubernetes = parse_kubernetes(*k8s);
+    cfg.kubernetes.configured = true;
+  }
   cfg.ecs = parse_ecs(r);
+  // A job's default place is the one target CI deploys to; with two there is
+  // no default to guess.
+  if (cfg.kubernetes.deploy && cfg.ecs.deploy)
+    throw ConfigError(file, r.key_line("ecs"),
+                      "'kubernetes.deploy' and 'ecs.deploy' are both set: CI deploys each job to one target",
+                      "keep one (each job's schedule then runs there unless its job.runs_on says otherwise)");
   cfg.pipelines = parse_pipelines(r);
   if (auto prune = r.map("prune", {"keep_last", "older_than"})) {
     if (prune->has("keep_last"))
@@ -673,7 +684,25 @@ ProjectConfig parse_project_config(const std::string& content, const std::string
 JobTarget job_target(const JobSpec& job, const WorkspaceConfig& ws) {
   if (job.runs_on != JobTarget::Default)
     return job.runs_on;
+  if (ws.kubernetes.deploy)
+    return JobTarget::Kubernetes;
+  return ws.ecs.deploy ? JobTarget::Ecs : JobTarget::GithubActions;
+}
+
+JobTarget deploy_target(const WorkspaceConfig& ws) {
+  if (ws.kubernetes.deploy)
+    return JobTarget::Kubernetes;
+  return ws.ecs.deploy ? JobTarget::Ecs : JobTarget::Default;
+}
+
+JobTarget pipeline_target(const JobSpec& schedule, const WorkspaceConfig& ws) {
+  if (schedule.runs_on != JobTarget::Default)
+    return schedule.runs_on;
   return ws.kubernetes.deploy ? JobTarget::Kubernetes : JobTarget::GithubActions;
+}
+
+std::string deploy_environment(const WorkspaceConfig& ws) {
+  return ws.kubernetes.deploy ? ws.kubernetes.deploy_environment : ws.ecs.deploy_environment;
 }
 
 std::vector<std::string> runner_labels(const JobSpec& job, const WorkspaceConfig& ws) {
@@ -681,7 +710,14 @@ std::vector<std::string> runner_labels(const JobSpec& job, const WorkspaceConfig
 }
 
 const char* job_target_name(JobTarget target) {
-  return target == JobTarget::Kubernetes ? "kubernetes" : "github-actions";
+  switch (target) {
+  case JobTarget::Kubernetes:
+    return "kubernetes";
+  case JobTarget::Ecs:
+    return "ecs";
+  default:
+    return "github-actions";
+  }
 }
 
 bool github_hosted(const std::vector<std::string>& labels) {

@@ -7,6 +7,8 @@
 #include "mlrepo/util/error.hpp"
 #include "mlrepo/util/text.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <regex>
 
 namespace mlrepo::config {
@@ -15,7 +17,9 @@ namespace {
 const std::vector<std::string> kEcsKeys{"cluster",         "region",           "launch_type",  "subnets",
                                         "security_groups", "assign_public_ip", "execution_role_arn",
                                         "task_role_arn",   "scheduler_role_arn", "log_group", "secrets",
-                                        "alert",           "dir",              "environments"};
+                                        "alert",           "dir",              "environments", "dead_letter_queue",
+                                        "deploy",          "ci_role_arn",      "access_key_id_secret",
+                                        "secret_access_key_secret"};
 const std::vector<std::string> kEcsEnvironmentKeys{"cluster", "region",           "log_group", "alert",  "subnets",
                                                    "security_groups", "assign_public_ip", "env", "secrets"};
 
@@ -34,6 +38,8 @@ const Shape kSecret{std::regex("arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{
                                "ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)"),
                     "a Secrets Manager secret or SSM parameter ARN",
                     "arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-password-AbCdEf"};
+const Shape kQueue{std::regex("arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}"), "an SQS queue ARN",
+                   "arn:aws:sqs:eu-central-1:123456789012:ml-job-dead-letters"};
 const Shape kSubnet{std::regex("subnet-[0-9a-f]{8,17}"), "a subnet ID", "subnet-0abc1234def567890"};
 const Shape kGroup{std::regex("sg-[0-9a-f]{8,17}"), "a security group ID", "sg-0abc1234def567890"};
 const Shape kLogGroup{std::regex("[A-Za-z0-9_./#-]{1,512}"), "a CloudWatch log group name", "/ecs/ml-jobs"};
@@ -116,6 +122,19 @@ WorkspaceEcs parse_ecs(MapReader& workspace) {
   out.log_group = shaped(*m, "log_group", kLogGroup).value_or("");
   out.secrets = secret_arns(*m);
   out.alert = shaped(*m, "alert", kTopic).value_or("");
+  out.dead_letter_queue = shaped(*m, "dead_letter_queue", kQueue).value_or("");
+  out.ci_role_arn = shaped(*m, "ci_role_arn", kRole).value_or("");
+  for (auto [key, into] : std::vector<std::pair<const char*, std::string*>>{
+           {"access_key_id_secret", &out.access_key_id_secret},
+           {"secret_access_key_secret", &out.secret_access_key_secret}})
+    if (auto v = m->string(key)) {
+      bool ok = !v->value.empty() && !std::isdigit(static_cast<unsigned char>(v->value[0]));
+      for (char c : v->value)
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+      if (!ok)
+        m->fail(key, "must be a GitHub secret name (letters, digits, '_'), not '" + v->value + "'");
+      *into = v->value;
+    }
   if (auto dir = m->string("dir")) {
     if (dir->value.empty() || dir->value.front() == '/' || dir->value.find("..") != std::string::npos)
       m->fail("dir", "must be a directory inside the repository, such as deploy/ecs");
@@ -130,6 +149,7 @@ WorkspaceEcs parse_ecs(MapReader& workspace) {
     if (value->empty())
       throw ConfigError(workspace.file(), out.line, "'ecs." + std::string(key) + "' is required",
                         std::string("set it in the ecs: section (docs/ecs.md)"));
+  std::optional<Located> deploy = m->string("deploy");
   if (out.launch_type == "FARGATE" && out.subnets.empty())
     throw ConfigError(workspace.file(), out.line, "'ecs.subnets' is required for FARGATE (awsvpc networking)",
                       "list the subnets the tasks run in, e.g. subnets: [subnet-0abc1234def567890]");
@@ -155,6 +175,19 @@ WorkspaceEcs parse_ecs(MapReader& workspace) {
         e.secrets = secret_arns(*em);
       }
       out.environments.push_back(std::move(e));
+    }
+  }
+  if (deploy && deploy->value != "false") {
+    out.deploy = true;
+    if (deploy->value != "true") {
+      bool known = std::any_of(out.environments.begin(), out.environments.end(),
+                               [&](const EcsEnvironment& e) { return e.name == deploy->value; });
+      if (!known)
+        throw ConfigError(m->file(), deploy->line,
+                          "'ecs.deploy' names the environment '" + deploy->value +
+                              "', which ecs.environments does not have",
+                          "write true (the base), false, or one of ecs.environments");
+      out.deploy_environment = deploy->value;
     }
   }
   return out;

@@ -123,6 +123,9 @@ PipelineSpec parse_pipeline(MapReader& pipelines, const std::string& name) {
   }
   parse_schedule_fields(*m, prefix, "pipeline", spec.schedule);
   parse_runs_on(*m, spec.schedule);
+  if (spec.schedule.runs_on == JobTarget::Ecs)
+    m->fail("runs_on", "a pipeline runs in GitHub Actions or on Kubernetes (Argo Workflows), not on ECS",
+            "write 'runs_on: github-actions' or 'runs_on: kubernetes'; its steps' jobs can still run on ECS alone");
   if (auto t = m->string("timeout")) {
     try {
       spec.timeout_seconds = util::parse_duration(t->value);

@@ -184,7 +184,7 @@ std::string workflow_template(const pipeline::Plan& plan, const config::Workspac
 std::vector<config::Located> crons_of(const pipeline::Plan& plan, const config::WorkspaceConfig& ws,
                                       const config::KubernetesEnvironment* env) {
   // Scheduled in GitHub Actions (runs_on): a CronWorkflow too would run it twice.
-  if (plan.schedule.schedule.empty() || config::job_target(plan.schedule, ws) != config::JobTarget::Kubernetes)
+  if (plan.schedule.schedule.empty() || config::pipeline_target(plan.schedule, ws) != config::JobTarget::Kubernetes)
     return {};
   return env && !env->schedule.empty() ? env->schedule : plan.schedule.schedule;
 }

@@ -19,21 +19,24 @@ DeployOutcome run_deploy(const git::Repository& repo, const DeployOptions& opt, 
   render.check = false;
   render.skip_without_job = true; // a release of a project without a job deploys nothing
   auto rendered = run_render(repo, render, tools);
-  const Target& target = target_named(render.target);
+  const Target& target = target_named(rendered.target);
   DeployOutcome out;
   out.commit = rendered.commit;
   for (const auto& [project, image] : rendered.pinned) {
     ApplyRequest request;
     request.project = project;
     request.image = image;
-    request.scheduled_elsewhere = std::find(rendered.scheduled_elsewhere.begin(), rendered.scheduled_elsewhere.end(),
-                                            project) != rendered.scheduled_elsewhere.end();
+    if (auto where = rendered.scheduled_elsewhere.find(project); where != rendered.scheduled_elsewhere.end())
+      request.scheduled_elsewhere = where->second;
     std::string prefix = "-/" + project + "/";
     for (const auto& f : rendered.files)
       if (f.path.rfind(prefix, 0) == 0)
         request.files.push_back(&f);
     request.workdir = repo.workdir();
-    request.tool = opt.kubectl;
+    auto program = opt.programs.find(target.tool);
+    request.tool = program != opt.programs.end() && !program->second.empty() ? program->second : target.tool;
+    request.ws = &rendered.ws;
+    request.env = render.env;
     request.dry_run = opt.dry_run;
     ApplyResult result;
     try {
@@ -54,6 +57,7 @@ DeployOutcome run_deploy(const git::Repository& repo, const DeployOptions& opt, 
     a.image = image;
     a.objects = std::move(result.objects);
     a.applied = result.applied;
+    a.unchanged = result.unchanged;
     out.projects.push_back(std::move(a));
   }
   return out;

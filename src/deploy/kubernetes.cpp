@@ -112,7 +112,10 @@ std::vector<config::Located> crons_of(const config::JobSpec& job, const config::
 // Why a project gets a Job template rather than CronJobs, for its header.
 std::string on_demand_reason(const config::JobSpec& job, const config::WorkspaceConfig& ws,
                              const config::KubernetesEnvironment* env) {
-  if (config::job_target(job, ws) != config::JobTarget::Kubernetes && !job.schedule.empty())
+  auto target = config::job_target(job, ws);
+  if (target == config::JobTarget::Ecs && !job.schedule.empty())
+    return "# Its schedule runs on AWS ECS (job.runs_on: ecs), so no CronJob here.\n";
+  if (target != config::JobTarget::Kubernetes && !job.schedule.empty())
     return "# Its schedule runs in GitHub Actions (job.runs_on: github-actions), so no CronJob here.\n";
   if (env && !env->schedule.empty() && job.schedule.empty())
     return "# The environment " + env->name + "'s schedule applies only to scheduled jobs; set\n"
@@ -252,7 +255,9 @@ const config::KubernetesEnvironment* environment_named(const config::WorkspaceCo
 
 std::string k8s_default_dir(const config::WorkspaceConfig& ws) { return ws.kubernetes.dir; }
 
-void k8s_require_env(const config::WorkspaceConfig& ws, const std::string& env) { environment_named(ws, env); }
+void k8s_require_env(const config::WorkspaceConfig& ws, const std::optional<std::string>& env) {
+  environment_named(ws, env);
+}
 
 void k8s_refuse(const project::Project& p, const config::WorkspaceConfig& ws, const std::optional<std::string>& env,
                 Problems& problems) {
@@ -318,9 +323,11 @@ ApplyResult k8s_apply(const ApplyRequest& r, util::ProcessRunner& runner) {
     out.objects.push_back(object_name(f->content));
     stream += (stream.empty() ? "" : "---\n") + f->content;
   }
-  if (stream.empty() && r.scheduled_elsewhere) {
-    out.note = "its schedule runs in GitHub Actions (job.runs_on: github-actions), so nothing to apply here; set "
-               "'runs_on: kubernetes' in its job: to run it on the cluster instead";
+  if (stream.empty() && !r.scheduled_elsewhere.empty()) {
+    out.note = std::string("its schedule runs ") +
+               (r.scheduled_elsewhere == "ecs" ? "on AWS ECS" : "in GitHub Actions") + " (job.runs_on: " +
+               r.scheduled_elsewhere + "), so nothing to apply here; set 'runs_on: kubernetes' in its job: to run it "
+               "on the cluster instead";
     return out;
   }
   if (stream.empty()) {
@@ -353,8 +360,12 @@ ApplyResult k8s_apply(const ApplyRequest& r, util::ProcessRunner& runner) {
 
 // The deploy job's credentials: the kubeconfig, from a CI secret, in a file
 // whose path kubectl reads from KUBECONFIG (ci/ writes the steps).
-std::optional<CiCredentialFile> k8s_ci_credential(const config::WorkspaceConfig& ws) {
-  return CiCredentialFile{ws.kubernetes.kubeconfig_secret, "KUBECONFIG", "kubeconfig"};
+std::optional<CiCredential> k8s_ci_credential(const config::WorkspaceConfig& ws) {
+  CiCredential c;
+  c.secret = ws.kubernetes.kubeconfig_secret;
+  c.variable = "KUBECONFIG";
+  c.what = "kubeconfig";
+  return c;
 }
 
 std::string k8s_pipelines_dir(const config::WorkspaceConfig& ws) { return ws.kubernetes.pipelines_dir; }
@@ -378,17 +389,31 @@ std::vector<generated::File> k8s_render_pipeline(const PipelineRenderRequest& r)
   return files;
 }
 
+// YAML documents, one stream.
+std::string yaml_stream(const std::vector<generated::File>& files) {
+  std::string out;
+  for (const auto& f : files)
+    out += (out.empty() ? "" : "---\n") + f.content;
+  return out;
+}
+
+bool k8s_configured(const config::WorkspaceConfig& ws) { return ws.kubernetes.configured; }
+
 } // namespace
 
 extern const Target kKubernetes{"kubernetes",
                                 "Kubernetes",
+                                k8s_configured,
                                 config::JobTarget::Kubernetes,
                                 kManifestMarker,
+                                false,
+                                "kubectl",
                                 "move it, or render to another directory with -o DIR (kubernetes.dir in mlrepo.yaml)",
                                 k8s_default_dir,
                                 k8s_require_env,
                                 k8s_refuse,
                                 k8s_render,
+                                yaml_stream,
                                 k8s_apply,
                                 k8s_ci_credential,
                                 kPipelineMarker,

@@ -77,8 +77,7 @@ PipelineRenderOutcome run_pipeline_render(const git::Repository& repo, const Pip
   if (ws.registry.empty())
     throw UsageError("a rendered pipeline names each image by registry digest, and mlrepo.yaml sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml");
-  if (opt.env)
-    target.require_env(ws, *opt.env);
+  target.require_env(ws, opt.env);
   auto plans = pipeline::make_plans(view, specs);
   if (changes) {
     auto touched = pipeline::changed_pipelines(repo, *changes);
@@ -128,8 +127,7 @@ PipelineRenderOutcome run_pipeline_render(const git::Repository& repo, const Pip
       out.files.push_back(std::move(f));
   }
   if (stream) {
-    for (const auto& f : out.files)
-      out.stream += (out.stream.empty() ? "" : "---\n") + f.content;
+    out.stream = target.stream(out.files);
     return out;
   }
   generated::SyncOptions sync;

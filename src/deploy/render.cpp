@@ -134,9 +134,8 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
   if (ws.registry.empty())
     throw UsageError("a rendered manifest names its image by registry digest, and mlrepo.yaml sets no 'registry:'",
                      "add e.g. 'registry: ghcr.io/<owner>' to mlrepo.yaml");
-  const Target& target = target_named(opt.target);
-  if (opt.env)
-    target.require_env(ws, *opt.env);
+  const Target& target = target_for(ws, opt.target);
+  target.require_env(ws, opt.env);
 
   const auto& graph = view.graph;
   auto picked = choose_projects(repo, view, options_choice(opt.projects, opt.all, opt.cwd, changes ? &*changes : nullptr));
@@ -162,6 +161,8 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
 
   RenderOutcome out;
   out.commit = git::oid_hex(commit);
+  out.target = target.name;
+  out.ws = ws;
   auto& client = tools.registry(opt.client);
   // A stream's files are never written: "-" keeps each project's apart.
   std::string dir = stream ? "-" : output_dir(opt.out_dir, target.default_dir(ws), opt.cwd, repo.workdir());
@@ -185,23 +186,20 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     out.pinned.emplace_back(p.name, image.reference);
     const auto& job = *p.config->job;
     if (!job.schedule.empty() && config::job_target(job, ws) != target.runs_on)
-      out.scheduled_elsewhere.push_back(p.name);
+      out.scheduled_elsewhere[p.name] = config::job_target_name(config::job_target(job, ws));
     for (auto& f : target.render({p, ws, image, opt.env, dir}))
       out.files.push_back(std::move(f));
   }
   missing_image_problems(repo, missing, opt.release.has_value(), env, problems);
   throw_all(problems, "images missing from the registry");
   if (stream) {
-    for (const auto& f : out.files) {
-      if (!out.stream.empty())
-        out.stream += "---\n";
-      out.stream += f.content;
-    }
+    out.stream = target.stream(out.files);
     return out;
   }
   generated::SyncOptions sync;
   sync.workdir = repo.workdir();
   sync.marker = target.marker;
+  sync.marker_anywhere = target.marker_anywhere;
   sync.check = opt.check;
   // Only a render of every project knows what is obsolete.
   sync.prune_dir = opt.all ? dir : "";

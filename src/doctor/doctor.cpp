@@ -6,7 +6,10 @@
 #include "mlrepo/changes/selection.hpp"
 #include "mlrepo/ci/sync.hpp"
 #include "mlrepo/project/dockerignore.hpp"
+#include "mlrepo/deploy/ecs.hpp"
 #include "mlrepo/docker/engine.hpp"
+#include "mlrepo/util/process.hpp"
+#include "mlrepo/util/text.hpp"
 #include "mlrepo/job/spec.hpp"
 #include "mlrepo/project/discovery.hpp"
 #include "mlrepo/registry/client.hpp"
@@ -235,6 +238,39 @@ std::vector<Check> run_checks(const std::filesystem::path& start, Tools& tools) 
         for (const auto& problem : problems)
           add("jobs", Level::Warn, "job of '" + p.name + "' cannot run here: " + problem,
               "'mlrepo job run " + p.name + "' refuses until it can; CI or the cluster may still run it");
+      }
+    }
+    // The ecs: section (its values' shapes were read with the config), the
+    // aws CLI a deploy runs, and what ECS would refuse in each job.
+    if (ws.ecs.configured) {
+      const auto& e = ws.ecs;
+      add("ecs", Level::Ok, "cluster " + e.cluster + " in " + e.region + ", " + e.launch_type + ", " +
+                                plural(e.subnets.size(), "subnet") + ", " +
+                                plural(e.environments.size(), "environment") + "; every ARN in AWS's shape");
+      util::ProcessSpec version;
+      version.argv = {"aws", "--version"};
+      try {
+        auto r = tools.runner().run(version);
+        if (r.ok())
+          add("ecs", Level::Ok, "aws CLI: " + util::last_line(r.out.empty() ? r.err : r.out));
+        else
+          add("ecs", Level::Warn, "'aws --version' failed: " + r.said(),
+              "'mlrepo job deploy --target ecs' runs the aws CLI: reinstall it");
+      } catch (const Error&) {
+        add("ecs", Level::Warn, "the aws CLI is not on PATH: 'mlrepo job deploy --target ecs' runs it",
+            "install it (AWS's installer, or 'pip install awscli'); rendering works without it");
+      }
+      for (const auto& p : view->graph.projects()) {
+        if (!p.config || !p.config->job)
+          continue;
+        deploy::Problems problems;
+        try {
+          deploy::kEcs.refuse(p, ws, std::nullopt, problems);
+        } catch (const Error& err) {
+          problems.push_back(std::make_shared<Error>(err));
+        }
+        for (const auto& problem : problems)
+          add("ecs", Level::Fail, problem->what(), problem->hint(), true);
       }
     }
     // Every pipeline's references (steps, projects, outputs, params), each

@@ -57,6 +57,9 @@ std::string describe_runs_on(const std::string& name, const config::JobSpec& spe
     return "Kubernetes as a CronJob" + ns +
            (chosen ? " (job.runs_on)" : " (kubernetes.deploy is set; job.runs_on chooses otherwise)");
   }
+  if (config::job_target(spec, ws) == config::JobTarget::Ecs)
+    return "AWS ECS on an EventBridge Scheduler schedule, cluster " + ws.ecs.cluster +
+           (chosen ? " (job.runs_on)" : " (ecs.deploy is set; job.runs_on chooses otherwise)");
   std::string labels;
   for (const auto& l : config::runner_labels(spec, ws))
     labels += (labels.empty() ? "" : ", ") + l;

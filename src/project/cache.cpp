@@ -142,7 +142,7 @@ config::ProjectConfig read_config(Reader& r) {
       r.fail();
     j.concurrency = static_cast<config::Concurrency>(concurrency);
     auto target = r.u();
-    if (target > static_cast<uint64_t>(config::JobTarget::Kubernetes))
+    if (target > static_cast<uint64_t>(config::JobTarget::Ecs))
       r.fail();
     j.runs_on = static_cast<config::JobTarget>(target);
     j.runs_on_line = static_cast<int>(r.u());

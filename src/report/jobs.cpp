@@ -170,7 +170,7 @@ std::string job_run_markdown(const job::RunReport& r) {
 std::string deploy_text(const deploy::DeployOutcome& out) {
   std::string text;
   for (const auto& p : out.projects)
-    text += p.project + "\t" + (p.applied ? "applied" : "not applied") + "\t" + p.image + "\n";
+    text += p.project + "\t" + (p.unchanged ? "unchanged" : p.applied ? "applied" : "not applied") + "\t" + p.image + "\n";
   return text;
 }
 
@@ -181,7 +181,7 @@ std::string deploy_markdown(const deploy::DeployOutcome& out) {
     for (const auto& o : p.objects)
       objects += (objects.empty() ? "" : ", ") + ("`" + o + "`");
     md += "| " + p.project + " | " +
-          (objects.empty() ? std::string("none (runs on demand)") : objects + (p.applied ? "" : " (not applied)")) +
+          (objects.empty() ? std::string("none (runs on demand)") : objects + (p.unchanged ? " (unchanged)" : p.applied ? "" : " (not applied)")) +
           " | `" + p.image + "` |\n";
   }
   return md;

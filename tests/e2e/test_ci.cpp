@@ -784,8 +784,8 @@ TEST_CASE("ci generate: with kubernetes.deploy, a deploy job applies the promote
   CHECK_THAT(write["run"].as<std::string>(), Contains("umask 077") && !Contains("echo \"$KUBECONFIG_DATA"));
   auto apply = step_named(job["steps"], "Apply the promoted images' CronJobs (server-side, pinned by digest)");
   REQUIRE(apply);
-  CHECK_THAT(apply["run"].as<std::string>(), Contains("mlrepo job deploy --changed --env 'prod'") &&
-                                                 Contains("--release \"${GITHUB_REF_NAME##*/v}\" --env 'prod'"));
+  CHECK_THAT(apply["run"].as<std::string>(), Contains("mlrepo job deploy --changed --target kubernetes --env 'prod'") &&
+                                                 Contains("--release \"${GITHUB_REF_NAME##*/v}\" --target kubernetes --env 'prod'"));
   CHECK(step_named(job["steps"], "Remove the kubeconfig")["if"].as<std::string>() == "always()");
   CHECK(strings(wf["jobs"]["gate"]["needs"]).back() == "deploy");
   expect_workflows_lint_clean(r);
@@ -798,7 +798,7 @@ TEST_CASE("ci generate: with kubernetes.deploy, a deploy job applies the promote
     CHECK(own["needs"].as<std::string>() == "build");
     CHECK_THAT(step_named(own["steps"], "Apply the promoted images' CronJobs (server-side, pinned by digest)")["run"]
                    .as<std::string>(),
-               Contains("mlrepo job deploy 'train'\n"));
+               Contains("mlrepo job deploy 'train' --target kubernetes\n"));
     expect_workflows_lint_clean(r);
   }
   SECTION("an unknown environment is refused with its line") {
@@ -806,6 +806,62 @@ TEST_CASE("ci generate: with kubernetes.deploy, a deploy job applies the promote
     auto bad = generate(r);
     CHECK(bad.code == 2);
     CHECK_THAT(bad.err, Contains("mlrepo.yaml:5") && Contains("'qa'"));
+  }
+}
+
+TEST_CASE("ci generate: with ecs.deploy, a deploy job puts the promoted jobs on ECS with OIDC or key credentials",
+          "[ci][ecs]") {
+  GitRepo r;
+  const std::string ecs = "ecs:\n  cluster: ml-jobs\n  region: eu-central-1\n  subnets: [subnet-0abc1234def567890]\n"
+                          "  execution_role_arn: arn:aws:iam::123456789012:role/exec\n"
+                          "  scheduler_role_arn: arn:aws:iam::123456789012:role/sched\n"
+                          "  environments:\n    prod: {region: eu-west-1}\n  deploy: prod\n";
+  r.write("mlrepo.yaml", std::string(kPinned) + "  mode: matrix\nregistry: ghcr.io/acme\n" + ecs +
+                             "  ci_role_arn: arn:aws:iam::123456789012:role/github-deploy\n");
+  r.write("train/Dockerfile", "FROM scratch\n");
+  r.write("train/mlrepo.yaml", "job:\n  schedule: '@daily'\n");
+  r.commit();
+  auto run = generate(r);
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  // train runs on ECS by default now: no scheduled workflow of its own.
+  CHECK_FALSE(fs::exists(r.path() / ".github/workflows/mlrepo-job-train.yml"));
+  auto wf = load(r, ".github/workflows/mlrepo.yml");
+  auto job = wf["jobs"]["deploy"];
+  REQUIRE(job);
+  CHECK(job["permissions"]["id-token"].as<std::string>() == "write");
+  // Only the deploy job can ask for the OIDC token.
+  for (const auto& other : wf["jobs"])
+    if (other.first.as<std::string>() != "deploy" && other.second["permissions"])
+      CHECK_FALSE(other.second["permissions"]["id-token"]);
+  auto creds = step_named(job["steps"], "AWS credentials from GitHub's OIDC token (no stored key)");
+  REQUIRE(creds);
+  CHECK(creds["uses"].as<std::string>() ==
+        "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c");
+  CHECK(creds["with"]["role-to-assume"].as<std::string>() == "arn:aws:iam::123456789012:role/github-deploy");
+  CHECK(creds["with"]["aws-region"].as<std::string>() == "eu-west-1"); // the deployed environment's
+  auto put = step_named(job["steps"], "Put the promoted images' ECS task definitions and schedules (pinned by digest)");
+  REQUIRE(put);
+  CHECK_THAT(put["run"].as<std::string>(), Contains("mlrepo job deploy --changed --target ecs --env 'prod'"));
+  CHECK_FALSE(step_named(job["steps"], "Write the kubeconfig (mode 0600, never echoed)"));
+  expect_workflows_lint_clean(r);
+
+  SECTION("without a role: the access keys from named secrets, and no OIDC token") {
+    r.write("mlrepo.yaml", std::string(kPinned) + "  mode: matrix\nregistry: ghcr.io/acme\n" + ecs +
+                               "  access_key_id_secret: ML_AWS_KEY_ID\n");
+    REQUIRE(generate(r).code == 0);
+    auto keyed = load(r, ".github/workflows/mlrepo.yml")["jobs"]["deploy"];
+    CHECK_FALSE(keyed["permissions"]["id-token"]);
+    auto with = step_named(keyed["steps"], "AWS credentials from the repository's secrets")["with"];
+    CHECK(with["aws-access-key-id"].as<std::string>() == "${{ secrets.ML_AWS_KEY_ID }}");
+    CHECK(with["aws-secret-access-key"].as<std::string>() == "${{ secrets.AWS_SECRET_ACCESS_KEY }}");
+    expect_workflows_lint_clean(r);
+  }
+  SECTION("kubernetes.deploy and ecs.deploy together have no default place: refused") {
+    r.write("mlrepo.yaml", std::string(kPinned) + "registry: ghcr.io/acme\n" + ecs + "kubernetes:\n  deploy: true\n");
+    auto bad = generate(r);
+    CHECK(bad.code == 2);
+    CHECK_THAT(bad.err, Contains("'kubernetes.deploy' and 'ecs.deploy' are both set"));
   }
 }
 

@@ -118,3 +118,35 @@ TEST_CASE("ecs: what a task cannot start without is required", "[config][ecs]") 
       "mlrepo.yaml");
   CHECK(ec2.ecs.launch_type == "EC2");
 }
+
+TEST_CASE("ecs: deploy makes ECS the default place of a job's schedule, never of a pipeline's", "[config][ecs]") {
+  auto ws = parse_workspace_config(std::string(kEcs) + "  deploy: prod\n  ci_role_arn: arn:aws:iam::123456789012:role/gh\n",
+                                   "mlrepo.yaml");
+  CHECK(ws.ecs.deploy);
+  CHECK(ws.ecs.deploy_environment == "prod");
+  CHECK(deploy_target(ws) == JobTarget::Ecs);
+  CHECK(deploy_environment(ws) == "prod");
+  auto job = *parse_project_config("job:\n  schedule: '@daily'\n", "train/mlrepo.yaml").job;
+  CHECK(job_target(job, ws) == JobTarget::Ecs);
+  CHECK(std::string(job_target_name(job_target(job, ws))) == "ecs");
+  // ECS runs no pipelines: their default stays GitHub Actions.
+  CHECK(pipeline_target(job, ws) == JobTarget::GithubActions);
+  auto chosen = *parse_project_config("job:\n  schedule: '@daily'\n  runs_on: ecs\n", "train/mlrepo.yaml").job;
+  CHECK(chosen.runs_on == JobTarget::Ecs);
+  CHECK(job_target(chosen, parse_workspace_config("registry: r.example/a\n", "mlrepo.yaml")) == JobTarget::Ecs);
+
+  auto unknown = error_of(std::string(kEcs) + "  deploy: qa\n");
+  CHECK_THAT(unknown.what(), Contains("'ecs.deploy' names the environment 'qa'"));
+  auto bad_secret = error_of(std::string(kEcs) + "  access_key_id_secret: 'my key'\n");
+  CHECK_THAT(bad_secret.what(), Contains("GitHub secret name"));
+  auto bad_queue = error_of(std::string(kEcs) + "  dead_letter_queue: my-queue\n");
+  CHECK_THAT(bad_queue.what(), Contains("is not an SQS queue ARN"));
+  try {
+    parse_project_config("job:\n  runs_on: ecss\n", "train/mlrepo.yaml");
+    FAIL("runs_on: ecss was read");
+  } catch (const ConfigError& e) {
+    CHECK_THAT(e.what(), Contains("did you mean 'ecs'"));
+  }
+  auto pipeline = error_of("pipelines:\n  nightly:\n    runs_on: ecs\n    steps:\n      a: {project: a}\n");
+  CHECK_THAT(pipeline.what(), Contains("not on ECS"));
+}

@@ -72,6 +72,7 @@ struct KubernetesEnvironment {
 // `kubernetes:` in the workspace config: how `mlrepo job render` writes
 // each project's job as Kubernetes objects.
 struct WorkspaceKubernetes {
+  bool configured = false; // a kubernetes: section is present (--target's default)
   std::string namespace_name;
   std::string dir = "deploy/k8s";
   std::string pipelines_dir = "deploy/argo"; // where `mlrepo pipeline render` writes
@@ -124,7 +125,19 @@ struct WorkspaceEcs {
   std::string log_group;
   std::map<std::string, std::string> secrets; // the job's secret names -> Secrets Manager or SSM ARN
   std::string alert;                          // an SNS topic ARN
+  // An SQS queue ARN: where EventBridge Scheduler puts a run it could not
+  // start after its retries (a failed RunTask leaves no task to alert on).
+  std::string dead_letter_queue;
   std::string dir = "deploy/ecs";
+  // `deploy: true` (the base) or `deploy: <environment>`: generated CI runs
+  // `mlrepo job deploy --target ecs` after promotion and on releases.
+  bool deploy = false;
+  std::string deploy_environment;
+  // CI's AWS credentials: an IAM role GitHub's OIDC token assumes (no stored
+  // key), else the access key in these repository secrets.
+  std::string ci_role_arn;
+  std::string access_key_id_secret = "AWS_ACCESS_KEY_ID";
+  std::string secret_access_key_secret = "AWS_SECRET_ACCESS_KEY";
   std::vector<EcsEnvironment> environments;
   bool operator==(const WorkspaceEcs&) const = default;
 };
@@ -142,8 +155,8 @@ enum class Concurrency { Forbid, Replace, Allow };
 
 // Where a job runs on its schedule: one place, so it never runs twice or
 // never. Default: the cluster when the workspace deploys to one
-// (kubernetes.deploy), else GitHub Actions.
-enum class JobTarget { Default, GithubActions, Kubernetes };
+// (kubernetes.deploy) or to ECS (ecs.deploy), else GitHub Actions.
+enum class JobTarget { Default, GithubActions, Kubernetes, Ecs };
 
 // `job:` in a project's mlrepo.yaml: how its image runs as a batch job. One
 // spec for every runner (the local engine, scheduled GitHub Actions,
@@ -266,7 +279,14 @@ struct ProjectConfig {
 
 // Where a job runs on its schedule, its default resolved against the workspace.
 JobTarget job_target(const JobSpec& job, const WorkspaceConfig& ws);
-const char* job_target_name(JobTarget target); // "github-actions", "kubernetes"
+const char* job_target_name(JobTarget target); // "github-actions", "kubernetes", "ecs"
+// The target generated CI deploys jobs to (kubernetes.deploy or ecs.deploy;
+// never both), Default when none, and the environment it names ("" the base).
+JobTarget deploy_target(const WorkspaceConfig& ws);
+// Where a pipeline (its schedule fields) runs: ECS runs no pipelines, so
+// with ecs.deploy the default is GitHub Actions.
+JobTarget pipeline_target(const JobSpec& schedule, const WorkspaceConfig& ws);
+std::string deploy_environment(const WorkspaceConfig& ws);
 // The GitHub Actions runner labels a job's workflow runs on: job.runs_on's,
 // else the workspace's ci.runs_on.
 std::vector<std::string> runner_labels(const JobSpec& job, const WorkspaceConfig& ws);

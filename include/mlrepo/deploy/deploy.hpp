@@ -1,6 +1,7 @@
 #pragma once
 #include "mlrepo/deploy/render.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,9 @@ namespace mlrepo::deploy {
 // or passes them.
 struct DeployOptions {
   RenderOptions render; // out_dir and check are ignored
-  std::string kubectl = "kubectl";
+  // The target's program (kubectl, aws) as the user chose it (--kubectl,
+  // --aws); a target's own name for it on PATH otherwise.
+  std::map<std::string, std::string> programs;
   bool dry_run = false; // render and say what would be applied; run nothing
 };
 
@@ -22,6 +25,7 @@ struct Applied {
   std::string image;                // repository@sha256:…
   std::vector<std::string> objects; // "CronJob/churn-model"
   bool applied = false;             // false: only a Job template, or a dry run
+  bool unchanged = false;           // the target already held exactly this (ECS reads back first)
 };
 
 struct DeployOutcome {

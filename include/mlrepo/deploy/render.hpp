@@ -10,6 +10,7 @@
 #include "mlrepo/git/repository.hpp"
 #include "mlrepo/registry/client.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -27,7 +28,7 @@ struct RenderOptions {
   changes::SelectionOptions selection;
   bool all = false;
   std::optional<std::string> env;     // one environment's values merged in
-  std::string target = "kubernetes";  // a row of deploy/target.cpp
+  std::string target;                 // a row of deploy/target.cpp; empty: the one configured
   std::optional<std::string> out_dir; // "-": one YAML stream; else the target's directory (kubernetes.dir)
   bool check = false;
   std::optional<std::string> release; // pin the image of <name>/v<VERSION> instead of HEAD's
@@ -38,13 +39,15 @@ struct RenderOptions {
 
 struct RenderOutcome {
   std::string commit;
+  std::string target;         // the row rendered for
+  config::WorkspaceConfig ws; // as the commit has it (the deploy points the target's tool with it)
   std::vector<generated::File> files;
   std::string stream; // with -o -
   generated::SyncReport sync;
   std::vector<std::pair<std::string, std::string>> pinned; // project, reference
   // Projects whose job runs on its schedule in GitHub Actions (runs_on): on
   // the cluster only as an on-demand Job template.
-  std::vector<std::string> scheduled_elsewhere;
+  std::map<std::string, std::string> scheduled_elsewhere; // project -> its job.runs_on ("github-actions")
 };
 
 RenderOutcome run_render(const git::Repository& repo, const RenderOptions& options, Tools& tools);

@@ -5,8 +5,9 @@
 // generated/; deploy/pipeline.cpp the same for pipelines; deploy/deploy.cpp:
 // apply); a row says what only its target knows: what it refuses, the files
 // it renders, how its files are applied and the CI steps the deploy job needs
-// in CI. Kubernetes is the first row (pipelines as Argo Workflows); the next
-// target (ECS) is one more file and one more row in target.cpp.
+// in CI. Kubernetes is the first row (pipelines as Argo Workflows), ECS the
+// second (deploy/ecs.cpp); the next target is one more file and one more row
+// in target.cpp.
 #include "mlrepo/config/config.hpp"
 #include "mlrepo/deploy/pin.hpp"
 #include "mlrepo/generated/sync.hpp"
@@ -54,48 +55,73 @@ struct ApplyRequest {
   std::string image; // repository@sha256:…, for what is said
   // Its job runs on its schedule elsewhere (runs_on): only an on-demand
   // template was rendered for this target.
-  bool scheduled_elsewhere = false;
+  std::string scheduled_elsewhere; // where ("github-actions", "ecs"); empty: here or nowhere
   std::vector<const generated::File*> files; // what rendering gave the project
   std::string workdir;
-  std::string tool; // the program (kubectl), as the user chose it
+  std::string tool; // the program (kubectl, aws), as the user chose it
   bool dry_run = false;
+  const config::WorkspaceConfig* ws = nullptr; // where the target's tool is pointed (ECS: the region)
+  std::optional<std::string> env;
 };
 
 struct ApplyResult {
-  std::vector<std::string> objects; // "CronJob/churn-model"
+  // "CronJob/churn-model"; with what happened to it where the tool says
+  // ("TaskDefinition/churn-model:4 unchanged").
+  std::vector<std::string> objects;
   bool applied = false;             // false: nothing to apply, or a dry run
+  bool unchanged = false;           // applied, and the target already held exactly this
   std::string note;                 // why nothing was applied, said as info
 };
 
-// A credential the deploy job gets from a CI secret as a file (mode 0600,
-// never echoed, removed at the end) whose path the tool reads from `variable`.
-struct CiCredentialFile {
-  std::string secret;   // the CI secret holding it
-  std::string variable; // KUBECONFIG
-  std::string what;     // "kubeconfig", for the steps' names and errors
+// What the deploy job in CI needs before `mlrepo job deploy` runs the
+// target's tool (ci/ writes GitHub's steps for it).
+struct CiCredential {
+  enum class Kind {
+    // A file from a CI secret (mode 0600, never echoed, removed at the end)
+    // whose path the tool reads from `variable` (Kubernetes: KUBECONFIG).
+    File,
+    // An AWS role GitHub's OIDC token assumes: no stored key.
+    AwsRole,
+    // AWS access keys from repository secrets.
+    AwsKeys,
+  } kind = Kind::File;
+  std::string secret;   // File: the CI secret holding it
+  std::string variable; // File: KUBECONFIG
+  std::string what;     // File: "kubeconfig", for the steps' names and errors
+  std::string role_arn, region;                 // AWS
+  std::string key_id_secret, secret_key_secret; // AwsKeys
 };
 
 struct Target {
   const char* name;    // "kubernetes", as --target names it
   const char* display; // "Kubernetes", in messages
+  // The workspace has this target's section (kubernetes:, ecs:): without
+  // --target, the one configured target is the target.
+  bool (*configured)(const config::WorkspaceConfig& ws);
   // The job.runs_on that schedules a job here; any other gets only an
   // on-demand template from this target.
   config::JobTarget runs_on;
   const char* marker; // the header of every file it writes
+  // A format without comments (JSON): the marker is in a field, not the header.
+  bool marker_anywhere;
+  const char* tool; // the program `apply` runs, by default (kubectl, aws)
   const char* foreign_hint; // what to do about a file of the same name it did not write
   std::string (*default_dir)(const config::WorkspaceConfig& ws);
-  // UsageError naming the known ones when `env` is not an environment of the target.
-  void (*require_env)(const config::WorkspaceConfig& ws, const std::string& env);
+  // UsageError when the workspace cannot render for the target (ECS: no
+  // ecs: section), or `env` is not one of its environments (naming them).
+  void (*require_env)(const config::WorkspaceConfig& ws, const std::optional<std::string>& env);
   // Every problem the target would refuse in this project, added to `problems`.
   void (*refuse)(const project::Project& project, const config::WorkspaceConfig& ws,
                  const std::optional<std::string>& env, Problems& problems);
   // The project's files; without an environment (and not a stream) also
   // every environment's variant, as the target keeps them.
   std::vector<generated::File> (*render)(const RenderRequest& request);
+  // `-o -`: the files as one stream on stdout (YAML: documents joined by ---).
+  std::string (*stream)(const std::vector<generated::File>& files);
   // Applies one project's files with the target's tool (through `runner`).
   ApplyResult (*apply)(const ApplyRequest& request, util::ProcessRunner& runner);
   // What the deploy job in CI needs before `mlrepo job deploy` (ci/ writes the steps).
-  std::optional<CiCredentialFile> (*ci_credential)(const config::WorkspaceConfig& ws);
+  std::optional<CiCredential> (*ci_credential)(const config::WorkspaceConfig& ws);
   // Pipelines (`mlrepo pipeline render`, applied by `apply` above): null
   // where the target cannot run them, and the flow says so.
   const char* pipeline_marker;
@@ -106,5 +132,8 @@ struct Target {
 std::span<const Target> targets();
 // UsageError naming the known targets when there is none of that name.
 const Target& target_named(std::string_view name);
+// `asked` (--target) when given; else the one target the workspace
+// configures (Kubernetes when none is); UsageError when several are.
+const Target& target_for(const config::WorkspaceConfig& ws, std::string_view asked);
 
 } // namespace mlrepo::deploy

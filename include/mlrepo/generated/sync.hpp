@@ -23,6 +23,9 @@ struct SyncReport {
 struct SyncOptions {
   std::string workdir;
   std::string marker;       // how a generated file begins
+  // JSON has no comments: a generated file holds the marker in a field of
+  // its own (a description, a tag) rather than opening with it.
+  bool marker_anywhere = false;
   bool check = false;       // write nothing: the report says what would change
   // Generated files under `prune_dir` (repo-relative or absolute, spelt as
   // the wanted files begin; recursively when
