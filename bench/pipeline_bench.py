@@ -26,12 +26,13 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
+
+from benchlib import LocalRegistry, busybox
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENV = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1",
@@ -45,18 +46,6 @@ def sh(cmd, cwd=None, check=True):
     if check and r.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{r.stderr}")
     return r
-
-
-def busybox(image):
-    if sh(["docker", "image", "inspect", image], check=False).returncode == 0:
-        return image
-    ctx = tempfile.mkdtemp()
-    shutil.copy("/bin/busybox", os.path.join(ctx, "busybox"))
-    with open(os.path.join(ctx, "Dockerfile"), "w") as f:
-        f.write('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
-    sh(["docker", "build", "-q", "-t", image, ctx], check=True)
-    shutil.rmtree(ctx)
-    return image
 
 
 def repo(steps_yaml, base, prefix, registry=None):
@@ -101,12 +90,6 @@ def chain_script(n, image, work):
         f.write("\n".join(lines) + "\n")
     os.chmod(path, 0o755)
     return path
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def timed(cmd, cwd):
@@ -203,20 +186,12 @@ def main():
           ", ".join(f"{n}: {s:.1f}" for n, s in sorted(busy.items())))
 
     # 4. Render the 40 steps for Argo, the image pinned by a real registry.
-    work = tempfile.mkdtemp(prefix="mlrepo-pipeline-bench-registry-")
-    port = free_port()
-    with open(os.path.join(work, "config.yml"), "w") as f:
-        f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {work}/data\n"
-                f"http:\n  addr: 127.0.0.1:{port}\n")
-    registry = subprocess.Popen(["docker-registry", "serve", os.path.join(work, "config.yml")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     d3 = None
-    try:
-        time.sleep(1)
-        d3 = repo(fan, base, prefix, registry=f"127.0.0.1:{port}/bench")
+    with LocalRegistry() as registry:
+        d3 = repo(fan, base, prefix, registry=f"{registry.host}/bench")
         sh([mlrepo, "build", "--all", "--push", "-q"], cwd=d3)
         tag = sh(["git", "rev-parse", "HEAD"], cwd=d3).stdout.strip()
-        manifest = f"http://127.0.0.1:{port}/v2/bench/{prefix}tool/manifests/{tag}"
+        manifest = f"http://{registry.host}/v2/bench/{prefix}tool/manifests/{tag}"
         accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
         rendered = sh([mlrepo, "pipeline", "render", "p", "-o", "-"], cwd=d3).stdout
         assert rendered.count("template: 'step-") == 40, "40 tasks rendered"
@@ -231,10 +206,6 @@ def main():
         print(f"40-step render for Argo Workflows (`pipeline render p -o -`, {a.rounds} rounds): "
               f"{statistics.median(r) * 1000:.0f} ms median (max {max(r) * 1000:.0f} ms); floor "
               f"(`git show` + one manifest HEAD by curl): {statistics.median(fl4) * 1000:.0f} ms")
-    finally:
-        registry.terminate()
-        registry.wait()
-        shutil.rmtree(work, ignore_errors=True)
     for path in (d, d2, d3):
         if path:
             shutil.rmtree(path, ignore_errors=True)

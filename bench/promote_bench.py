@@ -13,12 +13,13 @@ usage: promote_bench.py [--rounds N] [--mb SIZE] [--mlrepo PATH]
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import LocalRegistry, busybox
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENV = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1",
@@ -37,12 +38,6 @@ def timed(fn):
     return time.perf_counter() - t
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
@@ -51,22 +46,10 @@ def main():
     a = ap.parse_args()
     mlrepo = os.path.abspath(a.mlrepo)
     work = tempfile.mkdtemp(prefix="mlrepo-promote-bench-")
-    port = free_port()
-    with open(os.path.join(work, "config.yml"), "w") as f:
-        f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {work}/data\n"
-                f"http:\n  addr: 127.0.0.1:{port}\n")
-    registry = subprocess.Popen(["docker-registry", "serve", os.path.join(work, "config.yml")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    image = f"127.0.0.1:{port}/bench/app"
-    try:
-        time.sleep(1)
-        base = os.path.join(work, "base")
-        os.makedirs(base)
-        shutil.copy("/bin/busybox", base)
-        with open(os.path.join(base, "Dockerfile"), "w") as f:
-            f.write('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n')
-        subprocess.run(["docker", "build", "-q", "-t", "mlrepo-bench/busybox:1", base], check=True,
-                       capture_output=True, env=dict(ENV, DOCKER_BUILDKIT="0"))
+    with LocalRegistry() as registry:
+        port = registry.port
+        image = f"127.0.0.1:{port}/bench/app"
+        busybox("mlrepo-bench/busybox:1", ENV)
         repo = os.path.join(work, "repo")
         os.makedirs(os.path.join(repo, "app"))
         sh("git", "init", "-q", "-b", "main", cwd=repo)
@@ -102,10 +85,7 @@ def main():
         print("| case | mlrepo (median) | docker (median) | ratio |")
         print("|---|---|---|---|")
         print(f"| add one tag to an image the engine does not hold | {mm:.3f} s | {dd:.2f} s | {mm / dd:.3f}x |")
-    finally:
-        registry.terminate()
-        registry.wait()
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

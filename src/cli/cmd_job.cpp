@@ -264,13 +264,16 @@ void register_job_deploy(CLI::App* job, const GlobalOptions& global, Tools& tool
 } // namespace
 
 void register_job(CLI::App& app, const GlobalOptions& global, Tools& tools, Action& action) {
-  auto* job = app.add_subcommand("job", "Run a project's image as a batch job: list, run locally, render for Kubernetes, deploy");
+  auto* job = app.add_subcommand(
+      "job", "Run a project's image as a batch job: list, run locally, render for Kubernetes or ECS, deploy");
   job->require_subcommand(1);
   job->footer("A project's job is the `job:` section of its mlrepo.yaml: command, args, env, secrets,\n"
               "resources, timeout, retries, schedule, timezone, concurrency (docs/jobs.md).\n"
               "A job runs on its schedule in one place, job.runs_on: a workflow `mlrepo ci generate`\n"
-              "writes (github-actions) or a CronJob `mlrepo job render` writes (kubernetes); by default the\n"
-              "cluster when kubernetes.deploy is set, else GitHub Actions (docs/jobs.md, docs/kubernetes.md).");
+              "writes (github-actions), a CronJob (kubernetes) or EventBridge Scheduler schedules of an\n"
+              "ECS task (ecs) that `mlrepo job render` writes; by default the cluster when\n"
+              "kubernetes.deploy is set, ECS when ecs.deploy is, else GitHub Actions (docs/jobs.md,\n"
+              "docs/kubernetes.md, docs/ecs.md).");
 
   register_job_list(job, global, tools, action);
   register_job_run(job, global, tools, action);

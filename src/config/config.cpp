@@ -437,19 +437,7 @@ WorkspaceKubernetes parse_kubernetes(MapReader& k) {
       out.environments.push_back(std::move(e));
     }
   }
-  if (deploy && deploy->value != "false") {
-    out.deploy = true;
-    if (deploy->value != "true") {
-      bool known = std::any_of(out.environments.begin(), out.environments.end(),
-                               [&](const KubernetesEnvironment& e) { return e.name == deploy->value; });
-      if (!known)
-        throw ConfigError(k.file(), deploy->line,
-                          "'kubernetes.deploy' names the environment '" + deploy->value +
-                              "', which kubernetes.environments does not have",
-                          "write true (the base), false, or one of kubernetes.environments");
-      out.deploy_environment = deploy->value;
-    }
-  }
+  read_deploy(deploy, out.environments, k.file(), "kubernetes", out.deploy, out.deploy_environment);
   return out;
 }
 

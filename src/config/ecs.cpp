@@ -177,19 +177,7 @@ WorkspaceEcs parse_ecs(MapReader& workspace) {
       out.environments.push_back(std::move(e));
     }
   }
-  if (deploy && deploy->value != "false") {
-    out.deploy = true;
-    if (deploy->value != "true") {
-      bool known = std::any_of(out.environments.begin(), out.environments.end(),
-                               [&](const EcsEnvironment& e) { return e.name == deploy->value; });
-      if (!known)
-        throw ConfigError(m->file(), deploy->line,
-                          "'ecs.deploy' names the environment '" + deploy->value +
-                              "', which ecs.environments does not have",
-                          "write true (the base), false, or one of ecs.environments");
-      out.deploy_environment = deploy->value;
-    }
-  }
+  read_deploy(deploy, out.environments, m->file(), "ecs", out.deploy, out.deploy_environment);
   return out;
 }
 

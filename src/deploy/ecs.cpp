@@ -47,17 +47,7 @@ std::optional<FargateSize> fargate_size(std::int64_t cpu_units, std::int64_t mem
 namespace {
 
 const config::EcsEnvironment* ecs_environment(const config::WorkspaceConfig& ws, const std::optional<std::string>& name) {
-  if (!name)
-    return nullptr;
-  for (const auto& e : ws.ecs.environments)
-    if (e.name == *name)
-      return &e;
-  std::string known;
-  for (const auto& e : ws.ecs.environments)
-    known += (known.empty() ? "" : ", ") + e.name;
-  throw UsageError("no environment '" + *name + "' in mlrepo.yaml's ecs.environments",
-                   known.empty() ? "add one, e.g. 'ecs: {environments: {" + *name + ": {cluster: ml-" + *name + "}}}'"
-                                 : "known: " + known);
+  return environment_named(ws.ecs.environments, name, "ecs", "{cluster: ml-" + name.value_or("") + "}");
 }
 
 // One ARN field: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE.
@@ -315,7 +305,7 @@ Json alert_targets(const project::Project& p, const Settings& s) {
   // email subscription); every <name> is read from the event.
   std::string text = "mlrepo: the job of " + p.name + " (" + p.path +
                      ") failed on ECS at <time>: exit code <exitCode>, <stopCode>: <reason>. Task <task>. Logs: " +
-                     logs + " (stream " + s.place.family + "/" + p.name + "/<task id>). This alert was " + kEcsMarker +
+                     logs + " (stream " + s.place.family + "/" + p.name + "/ and the task's ID). This alert was " + kEcsMarker +
                      " from " + p.config->file + ".";
   Json transformer;
   transformer["InputPathsMap"] = {{"exitCode", "$.detail.containers[0].exitCode"},
@@ -384,12 +374,12 @@ std::string coreutils_duration(std::int64_t seconds) {
   return std::to_string(seconds) + "s";
 }
 
-// Every problem ECS would refuse, and (once per project) what it cannot do
-// and runs anyway, as warnings naming the field.
-void ecs_refuse(const project::Project& p, const config::WorkspaceConfig& ws, const std::optional<std::string>& env,
-                Problems& problems) {
+// What ECS cannot run in this job, each naming the project and what to do.
+Problems ecs_problems(const project::Project& p, const config::WorkspaceConfig& ws,
+                      const std::optional<std::string>& env) {
   const auto& job = *p.config->job;
   const std::string& file = p.config->file;
+  Problems problems;
   auto problem = [&](int line, const std::string& what, const std::string& fix) {
     problems.push_back(std::make_shared<ConfigError>(file, line, p.name + ": " + what, fix));
   };
@@ -420,14 +410,40 @@ void ecs_refuse(const project::Project& p, const config::WorkspaceConfig& ws, co
       problem(job.line, "the secret " + secret + " (for " + variable + ") has no ARN in ecs.secrets",
               "add it: 'ecs: {secrets: {" + secret +
                   ": arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME}}' (the task reads the value there at start)");
-  auto size = task_size(job, s.fargate);
-  if (!size)
+  if (!task_size(job, s.fargate))
     problem(job.line,
             "cpu " + job.cpu.value_or("(none)") + ", memory " + job.memory.value_or("(none)") +
                 " is more than Fargate's largest size (16 vCPU, 120 GB)",
             "ask for less, or set 'launch_type: EC2' in mlrepo.yaml's ecs:");
-  if (!problems.empty())
+  return problems;
+}
+
+bool scheduled_on_ecs(const config::JobSpec& job, const config::WorkspaceConfig& ws) {
+  return config::job_target(job, ws) == config::JobTarget::Ecs;
+}
+
+// Every problem ECS would refuse in a job it runs on its schedule, and (once
+// per project) what it cannot do and runs anyway, as warnings naming the
+// field. A job scheduled elsewhere that ECS cannot run gets no files and a
+// warning: its place is not ECS, so CI's deploy must not fail on it.
+void ecs_refuse(const project::Project& p, const config::WorkspaceConfig& ws, const std::optional<std::string>& env,
+                Problems& problems) {
+  const auto& job = *p.config->job;
+  auto found = ecs_problems(p, ws, env);
+  if (!found.empty() && !scheduled_on_ecs(job, ws)) {
+    for (const auto& problem : found)
+      spdlog::warn("{} (no ECS task definition written: {}; to run it on ECS, {})", problem->what(),
+                   job.schedule.empty() ? std::string("it runs on demand")
+                                        : std::string("its schedule runs elsewhere, job.runs_on: ") +
+                                              config::job_target_name(config::job_target(job, ws)),
+                   problem->hint());
     return;
+  }
+  problems.insert(problems.end(), found.begin(), found.end());
+  if (!found.empty())
+    return;
+  Settings s = settings(ws, p.name, env);
+  auto size = task_size(job, s.fargate);
   // Said once, for the base (or the one environment rendered).
   if (!size->said.empty())
     spdlog::warn("{}: {}", p.name, size->said);
@@ -439,14 +455,16 @@ void ecs_refuse(const project::Project& p, const config::WorkspaceConfig& ws, co
     spdlog::warn("{}: job.retries ({}) is not enforced on ECS: EventBridge Scheduler retries only a run that fails to "
                  "start, never a task that exits non-zero{}",
                  p.name, job.retries, s.place.alert.empty() ? " (set ecs.alert to hear of it)" : " (the alert says so)");
-  if (job.concurrency != config::Concurrency::Allow && config::job_target(job, ws) == config::JobTarget::Ecs &&
-      !job.schedule.empty())
+  if (job.concurrency != config::Concurrency::Allow && scheduled_on_ecs(job, ws) && !job.schedule.empty())
     spdlog::warn("{}: job.concurrency: {} has no ECS equivalent: a run still going when the next is due overlaps it "
                  "(set 'concurrency: allow' to say that is fine)",
                  p.name, job.concurrency == config::Concurrency::Forbid ? "forbid" : "replace");
 }
 
 std::vector<generated::File> ecs_render(const RenderRequest& r) {
+  // A job scheduled elsewhere that ECS cannot run: nothing (ecs_refuse said why).
+  if (!ecs_problems(r.project, r.ws, r.env).empty())
+    return {};
   bool stream = r.dir == "-";
   std::string base = r.dir + "/" + r.project.name + "/";
   auto files = render_one(r.project, r.ws, r.image, r.env, base);

@@ -259,8 +259,10 @@ void alert(Aws& aws, const std::string& family, const Files& f, ApplyResult& out
 ApplyResult ecs_apply(const ApplyRequest& r, util::ProcessRunner& runner) {
   ApplyResult out;
   Files f = sorted(r);
-  if (!f.task_definition)
+  if (!f.task_definition) {
+    out.note = "nothing for ECS: its job runs elsewhere, and ECS could not run it (the warning above says why)";
     return out;
+  }
   EcsPlace place = ecs_place(*r.ws, r.project, r.env);
   spdlog::info("==> {}: {} (ECS, {}) {}", r.project, place.family, place.region, r.image);
   if (r.dry_run) {

@@ -239,18 +239,8 @@ namespace {
 
 const config::KubernetesEnvironment* environment_named(const config::WorkspaceConfig& ws,
                                                        const std::optional<std::string>& name) {
-  if (!name)
-    return nullptr;
-  for (const auto& e : ws.kubernetes.environments)
-    if (e.name == *name)
-      return &e;
-  std::string known;
-  for (const auto& e : ws.kubernetes.environments)
-    known += (known.empty() ? "" : ", ") + e.name;
-  throw UsageError("no environment '" + *name + "' in mlrepo.yaml's kubernetes.environments",
-                   known.empty() ? "add one, e.g. 'kubernetes: {environments: {" + *name + ": {namespace: " + *name +
-                                       "}}}'"
-                                 : "known: " + known);
+  return deploy::environment_named(ws.kubernetes.environments, name, "kubernetes",
+                                   "{namespace: " + name.value_or("") + "}");
 }
 
 std::string k8s_default_dir(const config::WorkspaceConfig& ws) { return ws.kubernetes.dir; }

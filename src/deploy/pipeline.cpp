@@ -130,15 +130,10 @@ PipelineRenderOutcome run_pipeline_render(const git::Repository& repo, const Pip
     out.stream = target.stream(out.files);
     return out;
   }
-  generated::SyncOptions sync;
-  sync.workdir = repo.workdir();
-  sync.marker = target.pipeline_marker;
-  sync.check = opt.check;
   // Only a render of every pipeline knows what is obsolete.
-  sync.prune_dir = opt.all ? dir : "";
-  sync.recursive = true;
-  sync.foreign_hint = "move it, or render to another directory with -o DIR (kubernetes.pipelines_dir in mlrepo.yaml)";
-  out.sync = generated::sync(out.files, sync);
+  out.sync = write_rendered(out.files, repo.workdir(), target.pipeline_marker, target.marker_anywhere, opt.check,
+                            opt.all ? dir : "",
+                            "move it, or render to another directory with -o DIR (kubernetes.pipelines_dir in mlrepo.yaml)");
   return out;
 }
 
@@ -153,30 +148,19 @@ PipelineDeployOutcome run_pipeline_deploy(const git::Repository& repo, const Pip
   const Target& target = target_named(render.target);
   PipelineDeployOutcome out;
   out.commit = rendered.commit;
+  std::vector<std::string> applied;
   for (const auto& pinned : rendered.pinned) {
     ApplyRequest request;
     request.project = pinned.pipeline;
     request.what = "the pipeline";
     request.image = pinned.images.empty() ? "" : pinned.images.front().second;
-    std::string prefix = "-/" + pinned.pipeline + "/";
-    for (const auto& f : rendered.files)
-      if (f.path.rfind(prefix, 0) == 0)
-        request.files.push_back(&f);
+    request.files = files_of(rendered.files, pinned.pipeline);
     request.workdir = repo.workdir();
     request.tool = opt.kubectl;
     request.dry_run = opt.dry_run;
-    ApplyResult result;
-    try {
-      result = target.apply(request, tools.runner());
-    } catch (const Error& e) {
-      std::string applied;
-      for (const auto& done : out.pipelines)
-        if (done.applied)
-          applied += (applied.empty() ? "" : ", ") + done.pipeline;
-      throw Error(e.code(), std::string(e.what()) + "; " +
-                                (applied.empty() ? "nothing was applied" : "applied before it: " + applied),
-                  e.hint());
-    }
+    auto result = apply_item(target, request, tools.runner(), applied);
+    if (result.applied)
+      applied.push_back(pinned.pipeline);
     out.pipelines.push_back({pinned.pipeline, std::move(result.objects), pinned.images, result.applied});
   }
   return out;

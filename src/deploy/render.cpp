@@ -196,17 +196,47 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& opt, 
     out.stream = target.stream(out.files);
     return out;
   }
-  generated::SyncOptions sync;
-  sync.workdir = repo.workdir();
-  sync.marker = target.marker;
-  sync.marker_anywhere = target.marker_anywhere;
-  sync.check = opt.check;
   // Only a render of every project knows what is obsolete.
-  sync.prune_dir = opt.all ? dir : "";
-  sync.recursive = true;
-  sync.foreign_hint = target.foreign_hint;
-  out.sync = generated::sync(out.files, sync);
+  out.sync = write_rendered(out.files, repo.workdir(), target.marker, target.marker_anywhere, opt.check,
+                            opt.all ? dir : "", target.foreign_hint);
   return out;
+}
+
+generated::SyncReport write_rendered(const std::vector<generated::File>& files, const std::string& workdir,
+                                     const char* marker, bool marker_anywhere, bool check, const std::string& prune_dir,
+                                     const std::string& foreign_hint) {
+  generated::SyncOptions sync;
+  sync.workdir = workdir;
+  sync.marker = marker;
+  sync.marker_anywhere = marker_anywhere;
+  sync.check = check;
+  sync.prune_dir = prune_dir;
+  sync.recursive = true;
+  sync.foreign_hint = foreign_hint;
+  return generated::sync(files, sync);
+}
+
+std::vector<const generated::File*> files_of(const std::vector<generated::File>& files, const std::string& name) {
+  std::vector<const generated::File*> out;
+  std::string prefix = "-/" + name + "/";
+  for (const auto& f : files)
+    if (f.path.rfind(prefix, 0) == 0)
+      out.push_back(&f);
+  return out;
+}
+
+ApplyResult apply_item(const Target& target, const ApplyRequest& request, util::ProcessRunner& runner,
+                       const std::vector<std::string>& applied_before) {
+  try {
+    return target.apply(request, runner);
+  } catch (const Error& e) {
+    std::string applied;
+    for (const auto& name : applied_before)
+      applied += (applied.empty() ? "" : ", ") + name;
+    throw Error(e.code(),
+                std::string(e.what()) + "; " + (applied.empty() ? "nothing was applied" : "applied before it: " + applied),
+                e.hint());
+  }
 }
 
 } // namespace mlrepo::deploy

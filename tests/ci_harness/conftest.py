@@ -25,6 +25,13 @@ def world():
 
 
 @pytest.fixture(scope="module")
+def ecs_world():
+    w = World(target="ecs")
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
 def per_project():
     w = World(mode="per-project")
     yield w

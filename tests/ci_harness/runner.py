@@ -127,7 +127,7 @@ class Runner:
     runner: the test removes the images the previous job left)."""
 
     def __init__(self, origin, mlrepo_dir, docker_wrapper_dir, repository="acme/monorepo",
-                 secrets=None, before_job=None, extra_env=None):
+                 secrets=None, before_job=None, extra_env=None, aws_env=None, aws_cli_dir=None):
         self.origin = origin
         self.mlrepo_dir = mlrepo_dir
         self.docker_wrapper_dir = docker_wrapper_dir
@@ -135,6 +135,10 @@ class Runner:
         self.secrets = secrets or {}
         self.before_job = before_job
         self.extra_env = extra_env or {}
+        # An AWS emulator's endpoint and dummy keys, handed out by the
+        # configure-aws-credentials stand-in; the directory holding `aws`.
+        self.aws_env = aws_env or {}
+        self.aws_cli_dir = aws_cli_dir
 
     # -- the event ---------------------------------------------------------
     def github_context(self, event_name, payload, sha, ref, actor, workspace, action_path):
@@ -327,6 +331,8 @@ class Runner:
                          "labels": inst.runs_on}
         step_ctx = {}
         ctx["steps"] = step_ctx
+        # The token's rights, for the actions that need one (not a context).
+        ctx["_permissions"] = job.get("permissions") or workflow.get("permissions") or {}
         env = dict(base_ctx["env"])
         ctx["env"] = env
         failed = False
@@ -377,7 +383,7 @@ class Runner:
     def run_step(self, step, ev, step_env, files, workspace, runner_temp, defaults, extra_path, event_name,
                  event_path, ctx, label):
         if "uses" in step:
-            return self.run_action(step, ev, workspace, ctx, extra_path)
+            return self.run_action(step, ev, workspace, ctx, extra_path, files)
         script = substitute(step["run"], ev)
         script_path = os.path.join(runner_temp, "step.sh")
         with open(script_path, "w") as f:
@@ -420,17 +426,47 @@ class Runner:
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
         return p.returncode == 0, p.stdout
 
-    def run_action(self, step, ev, workspace, ctx, extra_path):
+    def run_action(self, step, ev, workspace, ctx, extra_path, files):
         uses = step["uses"]
         with_ = {k: to_string(evaluate_value(v, ev)) for k, v in (step.get("with") or {}).items()}
         if uses.startswith("actions/checkout@"):
             return self.checkout(workspace, ctx, with_)
+        if uses.startswith("aws-actions/configure-aws-credentials@"):
+            return self.aws_credentials(uses, with_, ctx, extra_path, files)
         # Any other action is mlrepo's installer (ci.mlrepo_action): the
         # built binary, as the action would leave it on PATH.
         if os.path.exists(os.path.join(self.mlrepo_dir, "mlrepo")):
             extra_path.insert(0, self.mlrepo_dir)
             return True, f"installed mlrepo from {self.mlrepo_dir} in place of {uses}"
         return False, f"no stand-in for the action {uses}"
+
+    def aws_credentials(self, uses, with_, ctx, extra_path, files):
+        """As aws-actions/configure-aws-credentials: AWS credentials and the
+        region in the environment of the later steps, and the aws CLI on PATH
+        (GitHub's hosted runners have it). The credentials are the emulator's
+        (moto_server, aws_env); what GitHub would refuse is refused: a ref
+        that is not a commit, no region, and an OIDC role without
+        `id-token: write` (GitHub gives such a job no token)."""
+        if not re.fullmatch(r"aws-actions/configure-aws-credentials@[0-9a-f]{40}", uses):
+            return False, f"{uses}: not pinned by commit"
+        region = with_.get("aws-region", "")
+        if not region:
+            return False, "configure-aws-credentials: no aws-region"
+        if with_.get("role-to-assume"):
+            if ctx["_permissions"].get("id-token") != "write":
+                return False, "configure-aws-credentials: an OIDC role without id-token: write gets no token"
+            how = "assumed " + with_["role-to-assume"] + " with the OIDC token"
+        elif with_.get("aws-access-key-id") and with_.get("aws-secret-access-key"):
+            how = "access keys from secrets"
+        else:
+            return False, "configure-aws-credentials: neither role-to-assume nor both access keys"
+        if not self.aws_env:
+            return False, "no AWS emulator in this world"
+        with open(files["env"], "a") as f:
+            for k, v in {**self.aws_env, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}.items():
+                f.write(f"{k}={v}\n")
+        extra_path.append(self.aws_cli_dir)
+        return True, f"AWS credentials for {region}: {how}"
 
     def checkout(self, workspace, ctx, with_):
         g = ctx["github"]

@@ -6,6 +6,7 @@ failure in one story cannot change what another sees (ctest runs each module
 as its own entry).
 """
 
+import json
 import os
 import re
 import shlex
@@ -36,6 +37,14 @@ PIPELINE_WORKFLOW = ".github/workflows/mlrepo-pipeline-churn-weekly.yml"
 CLUSTER_PIPELINE = ("  forecast-nightly:\n    schedule: '0 1 * * *'\n    runs_on: kubernetes\n    steps:\n"
                     "      forecast:\n        project: demand-forecast\n")
 ARGO_CHECK = os.path.join(SOURCE, "tests", "tools", "argo_check.py")
+MOTO_UP = os.path.join(SOURCE, "tests", "tools", "moto_up.py")
+TOOLS = os.path.join(SOURCE, "build", "tools", "bin")
+ECS_SECTION = ("ecs:\n  cluster: ml-jobs\n  region: eu-central-1\n  subnets: [subnet-0abc1234def567890]\n"
+               "  execution_role_arn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole\n"
+               "  scheduler_role_arn: arn:aws:iam::123456789012:role/ml-scheduler\n"
+               "  ci_role_arn: arn:aws:iam::123456789012:role/github-deploy\n"
+               "  alert: arn:aws:sns:eu-central-1:123456789012:ml-job-failures\n"
+               "  environments:\n    prod: {cluster: ml-prod}\n  deploy: prod\n")
 HARNESS_FORECAST_COMMAND = "['sh', '-c', 'echo \"forecast reads: $(ls /mlrepo/inputs)\"']"
 HARNESS_JOB_COMMAND = ("['sh', '-c', 'echo \"job args ($#): $*\"; echo \"model dir: $MODEL_DIR\"; "
                        "printf %s \"$DB_PASSWORD\" | md5sum; case \" $* \" in *\" --fail \"*) exit 3;; esac', "
@@ -58,8 +67,9 @@ def free_port():
 class World:
     """The example monorepo, its origin, a registry and the harness."""
 
-    def __init__(self, mode="matrix", mlrepo=MLREPO):
+    def __init__(self, mode="matrix", mlrepo=MLREPO, target="kubernetes"):
         self.mode = mode
+        self.target = target  # where CI deploys the jobs: kubernetes (a recording kubectl) or ecs (moto_server)
         self.mlrepo = mlrepo
         self.content_tags = {}  # (project, sha) -> content tag: a commit's never changes
         self.dir = tempfile.mkdtemp(prefix="mlrepo-ci-harness-")
@@ -67,6 +77,8 @@ class World:
         self.prefix = f"h{os.getpid()}-"
         self.registry = f"127.0.0.1:{self.port}/acme"
         self.start_registry()
+        self.moto_process = None
+        self.aws_env = self.start_moto() if target == "ecs" else {}
         self.ensure_python_standin()
         self.work = os.path.join(self.dir, "work")
         self.origin = os.path.join(self.dir, "origin.git")
@@ -79,7 +91,8 @@ class World:
                              before_job=self.fresh_runner,
                              extra_env={"MLREPO_DOCKER_LOG": self.docker_log, "MLREPO_REAL_DOCKER": REAL_DOCKER,
                                         "MLREPO_KUBECTL_LOG": self.kubectl_log, "MLREPO_K8S_VALIDATE": K8S_VALIDATE,
-                                        "MLREPO_ARGO_CHECK": ARGO_CHECK, "MLREPO_HARNESS_PYTHON": sys.executable})
+                                        "MLREPO_ARGO_CHECK": ARGO_CHECK, "MLREPO_HARNESS_PYTHON": sys.executable},
+                             aws_env=self.aws_env, aws_cli_dir=TOOLS)
 
     # -- set-up ------------------------------------------------------------
     def start_registry(self):
@@ -113,6 +126,29 @@ class World:
             self.port = free_port()
             self.registry = f"127.0.0.1:{self.port}/acme"
         raise AssertionError("docker-registry did not start as this world's registry")
+
+    def start_moto(self):
+        """moto's AWS API emulator on a port it chose (tests/tools/moto_up.py);
+        the environment the aws CLI reaches it with (moto's dummy keys)."""
+        port_file = os.path.join(self.dir, "moto.port")
+        self.moto_process = subprocess.Popen([sys.executable, MOTO_UP, port_file],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(400):
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    port = f.read().strip()
+                return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing"}
+            if self.moto_process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError("moto_server did not start")
+
+    def aws(self, *args):
+        """The aws CLI against this world's emulator, as a user would ask."""
+        out = sh([os.path.join(TOOLS, "aws"), *args, "--region", "eu-central-1", "--output", "json"],
+                 env={**os.environ, **self.aws_env})
+        return json.loads(out)
 
     def ensure_python_standin(self):
         # The examples build FROM python:3.11-slim, which cannot be pulled
@@ -168,11 +204,23 @@ class World:
         with open(config) as f:
             text = f.read()
         assert "\nkubernetes:\n" in text, "the example has a kubernetes: section"
-        # And a pipeline of its own on the cluster (Argo Workflows), which
-        # the deploy job applies when a change touches it.
-        text = text.replace("\npipelines:\n", "\npipelines:\n" + CLUSTER_PIPELINE, 1)
+        if self.target == "ecs":
+            # Deployed to AWS ECS instead (moto_server stands in for AWS):
+            # demand-forecast's job runs there, credentials from GitHub's OIDC role.
+            text += ECS_SECTION
+            forecast = os.path.join(self.work, "projects", "demand-forecast", "mlrepo.yaml")
+            with open(forecast) as f:
+                job = f.read()
+            assert "runs_on: kubernetes" in job
+            with open(forecast, "w") as f:
+                f.write(job.replace("runs_on: kubernetes", "runs_on: ecs"))
+        else:
+            # And a pipeline of its own on the cluster (Argo Workflows), which
+            # the deploy job applies when a change touches it.
+            text = text.replace("\npipelines:\n", "\npipelines:\n" + CLUSTER_PIPELINE, 1)
+            text = text.replace("\nkubernetes:\n", "\nkubernetes:\n  deploy: prod\n", 1)
         with open(config, "w") as f:
-            f.write(text.replace("\nkubernetes:\n", "\nkubernetes:\n  deploy: prod\n", 1))
+            f.write(text)
         self.git("init", "-q", "-b", "main")
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "Example monorepo")
@@ -187,6 +235,9 @@ class World:
     def close(self):
         self.registry_process.terminate()
         self.registry_process.wait()
+        if self.moto_process:
+            self.moto_process.terminate()
+            self.moto_process.wait()
         self.fresh_runner("cleanup")
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -98,8 +98,8 @@ def own_problems(op, params):
             tr = t.get("InputTransformer")
             if tr:
                 json.loads(tr["InputTemplate"])
-                for name in re.findall(r"<([A-Za-z0-9_.-]+)>", tr["InputTemplate"]):
-                    if name not in tr["InputPathsMap"] and name not in ("aws.events.event", "task id"):
+                for name in re.findall(r"<([^<>]*)>", tr["InputTemplate"]):
+                    if name not in tr["InputPathsMap"] and name != "aws.events.event":
                         out.append("<%s> in the message is not in InputPathsMap" % name)
     return out
 

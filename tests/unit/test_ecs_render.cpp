@@ -219,6 +219,12 @@ TEST_CASE("ecs: what ECS refuses, every problem at once, each naming the project
   CHECK(td["memory"] == "20480");
   CHECK(td["containerDefinitions"][0]["resourceRequirements"] == Json::parse(R"([{"type":"GPU","value":"2"}])"));
 
+  // A GPU job scheduled elsewhere (a GPU runner in Actions) is not ECS's to
+  // refuse: no files, and CI's deploy does not fail on it.
+  Rendered elsewhere(kWorkspace, replaced(train, "runs_on: ecs", "runs_on: github-actions"));
+  CHECK(elsewhere.refused().empty());
+  CHECK(elsewhere.render().empty());
+
   // A name no family, schedule or rule can have.
   Rendered dotted(kWorkspace, "name: train.v2\n" + std::string(kTrain));
   auto named = dotted.view->graph.find("train.v2");

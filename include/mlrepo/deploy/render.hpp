@@ -58,6 +58,21 @@ RenderOutcome run_render(const git::Repository& repo, const RenderOptions& optio
 // inside the repository, absolute outside it.
 std::string output_dir(const std::optional<std::string>& out_dir, const std::string& configured, const std::string& cwd,
                        const std::string& workdir);
+// The rendered files written to (or with `check`, compared with) the
+// repository through generated/: `marker` says which are mlrepo's; with
+// `prune_dir` (a render of everything) its other generated files are obsolete.
+generated::SyncReport write_rendered(const std::vector<generated::File>& files, const std::string& workdir,
+                                     const char* marker, bool marker_anywhere, bool check, const std::string& prune_dir,
+                                     const std::string& foreign_hint);
+
+// What `job deploy` and `pipeline deploy` share:
+// The files of one item of a rendered stream (those under "-/<name>/").
+std::vector<const generated::File*> files_of(const std::vector<generated::File>& files, const std::string& name);
+// The target's apply of one item; its failure says which items were applied
+// before it (`applied_before`), so the user knows what the cluster now holds.
+ApplyResult apply_item(const Target& target, const ApplyRequest& request, util::ProcessRunner& runner,
+                       const std::vector<std::string>& applied_before);
+
 // An exit-1 problem per image missing from the registry (`missing`: the
 // project and which image, in words), each saying what to do: commit first
 // when uncommitted changes reach it, else push or `mlrepo build --push`.

@@ -129,6 +129,26 @@ struct Target {
   std::vector<generated::File> (*render_pipeline)(const PipelineRenderRequest& request);
 };
 
+// The environment `name` of a target's section (nullptr without a name);
+// UsageError naming the known ones, or how to add one (`example`: the YAML of
+// a first environment's values), when there is none of that name.
+template <class Environment>
+const Environment* environment_named(const std::vector<Environment>& environments,
+                                     const std::optional<std::string>& name, const std::string& section,
+                                     const std::string& example) {
+  if (!name)
+    return nullptr;
+  std::string known;
+  for (const auto& e : environments) {
+    if (e.name == *name)
+      return &e;
+    known += (known.empty() ? "" : ", ") + e.name;
+  }
+  throw UsageError("no environment '" + *name + "' in mlrepo.yaml's " + section + ".environments",
+                   known.empty() ? "add one, e.g. '" + section + ": {environments: {" + *name + ": " + example + "}}'"
+                                 : "known: " + known);
+}
+
 std::span<const Target> targets();
 // UsageError naming the known targets when there is none of that name.
 const Target& target_named(std::string_view name);
