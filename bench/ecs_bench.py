@@ -12,7 +12,8 @@ alternately:
   floor:  the reads any idempotent deploy must make, with the plain aws CLI:
           describe-task-definition, get-schedule and describe-rule per
           project (3 calls per project).
-Both run the same aws CLI, whose start-up (Python) is most of either. Prints
+Both run the same aws CLI, whose start-up (Python) is most of either; the
+deploy with --dry-run (render and pin, no aws) says what mlrepo adds. Prints
 a markdown row for docs/performance.md.
 
 usage: ecs_bench.py [--mlrepo PATH] [--projects N] [--rounds N]
@@ -102,12 +103,14 @@ def main():
                                 ["events", "describe-rule", "--name", name + ".failed"]):
                         sh([aws, *cmd, "--region", "eu-central-1", "--output", "json"], env=env)
 
-            m, fl = [], []
+            m, fl, dry = [], [], []
             for _ in range(a.rounds):
                 m.append(timed(lambda: sh(deploy, cwd=repo, env=env)))
                 fl.append(timed(floor))
+                dry.append(timed(lambda: sh(deploy + ["--dry-run"], cwd=repo, env=env)))
             mm, ff = statistics.median(m), statistics.median(fl)
-            print(f"{a.projects} projects, {a.rounds} rounds")
+            print(f"{a.projects} projects, {a.rounds} rounds; the same deploy with --dry-run (render and pin "
+                  f"every image, no aws call): {statistics.median(dry) * 1000:.0f} ms median")
             print("| case | mlrepo (median) | floor (median) | ratio |")
             print("|---|---|---|---|")
             print(f"| `job deploy --all --target ecs` with nothing to change, {a.projects} projects | {mm:.1f} s | "
