@@ -12,6 +12,20 @@
 namespace mlrepo::docker {
 namespace {
 
+// Among `lines` of RepoDigests (repository@sha256:…, one per repository the
+// image was pushed to or pulled from), the digest `repository` holds.
+std::optional<std::string> repository_digest(const std::string& lines, const std::string& repository) {
+  size_t start = 0;
+  while (start < lines.size()) {
+    size_t nl = lines.find('\n', start);
+    std::string line = lines.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    start = nl == std::string::npos ? lines.size() : nl + 1;
+    if (line.rfind(repository + "@", 0) == 0)
+      return line.substr(repository.size() + 1);
+  }
+  return std::nullopt;
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -205,20 +219,11 @@ std::optional<Engine::ShownDigest> Engine::shown_digest(const std::string& ref) 
   auto r = runner_.run(spec);
   if (!r.ok())
     return std::nullopt;
-  std::string repository = util::strip_tag(ref);
-  std::string id;
-  size_t start = 0;
-  while (start < r.out.size()) {
-    size_t nl = r.out.find('\n', start);
-    std::string line = r.out.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-    start = nl == std::string::npos ? r.out.size() : nl + 1;
-    if (id.empty()) {
-      id = line;
-      continue;
-    }
-    if (line.rfind(repository + "@", 0) == 0)
-      return ShownDigest{line.substr(repository.size() + 1), false};
-  }
+  // The image ID on the first line, then its repository digests.
+  auto nl = r.out.find('\n');
+  std::string id = r.out.substr(0, nl);
+  if (auto digest = repository_digest(nl == std::string::npos ? "" : r.out.substr(nl + 1), util::strip_tag(ref)))
+    return ShownDigest{*digest, false};
   if (id.empty())
     return std::nullopt;
   return ShownDigest{id, true};
@@ -235,17 +240,7 @@ std::optional<std::string> Engine::local_image_digest(const std::string& ref) {
     throw EnvironmentError("cannot check for image " + ref + ": " + trim(r.err),
                            "check that the Docker engine is healthy ('docker info')");
   }
-  // repository@sha256:… for each repository it was pushed to or pulled from.
-  std::string repository = util::strip_tag(ref);
-  size_t start = 0;
-  while (start < r.out.size()) {
-    size_t nl = r.out.find('\n', start);
-    std::string line = r.out.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-    start = nl == std::string::npos ? r.out.size() : nl + 1;
-    if (line.rfind(repository + "@", 0) == 0)
-      return line.substr(repository.size() + 1);
-  }
-  return std::string();
+  return repository_digest(r.out, util::strip_tag(ref)).value_or("");
 }
 
 std::optional<std::map<std::string, std::string>> Engine::local_images() {

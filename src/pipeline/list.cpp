@@ -2,34 +2,18 @@
 
 #include "mlrepo/util/error.hpp"
 
-#include <memory>
 #include <optional>
 #include <set>
 
 namespace mlrepo::pipeline {
-namespace {
-
-// A copy that keeps what the reporter needs (a ConfigError's file and line).
-std::shared_ptr<const Error> kept(const Error& e) {
-  if (const auto* c = dynamic_cast<const ConfigError*>(&e))
-    return std::make_shared<ConfigError>(*c);
-  return std::make_shared<Error>(e);
-}
-
-} // namespace
 
 std::vector<PipelineEntry> list_pipelines(const View& view, util::UnixSeconds now, int count,
                                           const ChangesResult* changes) {
   std::vector<PipelineEntry> out;
-  std::vector<std::shared_ptr<const Error>> problems;
-  for (const auto& spec : view.config.pipelines) {
+  // Every pipeline planned, every pipeline's problems at once.
+  for (auto& plan : make_plans(view)) {
     PipelineEntry e;
-    try {
-      e.plan = make_plan(spec, view);
-    } catch (const Error& err) {
-      problems.push_back(kept(err));
-      continue;
-    }
+    e.plan = std::move(plan);
     e.next = job::next_runs(e.plan.schedule, now, count);
     bool any = false;
     for (const auto& step : e.plan.steps) {
@@ -45,7 +29,6 @@ std::vector<PipelineEntry> list_pipelines(const View& view, util::UnixSeconds no
     if (!changes || any)
       out.push_back(std::move(e));
   }
-  throw_all(problems, "pipelines with problems");
   return out;
 }
 

@@ -36,18 +36,8 @@ std::vector<std::string> step_names(const config::PipelineSpec& spec) {
   return out;
 }
 
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates,
-                         const std::string& otherwise) {
-  auto best = util::closest(word, candidates, 3);
-  return best ? "did you mean '" + *best + "'?" : otherwise;
-}
-
-std::string listed(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names)
-    out += (out.empty() ? "" : ", ") + n;
-  return out.empty() ? "none" : out;
-}
+using util::did_you_mean;
+using util::listed;
 
 // Each step's project, by name or path.
 std::vector<std::optional<size_t>> resolve_projects(Checker& c, const View& view) {

@@ -55,11 +55,7 @@ std::string did_you_mean(const std::string& word, const Plan& plan) {
   std::vector<std::string> names;
   for (const auto& s : plan.steps)
     names.push_back(s.name);
-  auto best = util::closest(word, names, 3);
-  std::string all;
-  for (const auto& n : names)
-    all += (all.empty() ? "" : ", ") + n;
-  return best ? "did you mean '" + *best + "'?" : "its steps: " + all;
+  return util::did_you_mean(word, names, "its steps: " + util::listed(names));
 }
 
 // Which steps run, which come from the cache.

@@ -1,6 +1,7 @@
 #include "support/docker.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <fstream>
 
 using namespace mlrepo::test;
@@ -90,4 +91,34 @@ TEST_CASE("doctor: each pipeline's references are checked, every problem of one 
   CHECK_THAT(run.out, Contains("FAIL  pipelines: 2 problems in pipeline bad") &&
                           Contains("'pipelines.bad.steps.one.project' names 'b', which is no project") &&
                           Contains("'pipelines.bad.steps.two.after' names the step 'three'"));
+}
+
+TEST_CASE("doctor: the ecs: section, the aws CLI a deploy runs, and what ECS would refuse in each job",
+          "[doctor][ecs]") {
+  GitRepo r;
+  r.write("mlrepo.yaml", "ecs:\n  cluster: ml-jobs\n  region: eu-central-1\n  subnets: [subnet-0abc1234def567890]\n"
+                         "  execution_role_arn: arn:aws:iam::123456789012:role/exec\n"
+                         "  scheduler_role_arn: arn:aws:iam::123456789012:role/sched\n"
+                         "  environments:\n    prod: {cluster: ml-prod}\n");
+  r.write("train/Dockerfile", "FROM scratch\n");
+  r.write("train/mlrepo.yaml", "job:\n  schedule: '@daily'\n  concurrency: allow\n  runs_on: ecs\n");
+  r.write("gpu/Dockerfile", "FROM scratch\n");
+  r.write("gpu/mlrepo.yaml", "job:\n  resources: {gpu: 1}\n  schedule: '@daily'\n  runs_on: ecs\n");
+  r.commit();
+  // The aws CLI bootstrap installs, first on PATH.
+  std::string path = std::string(MLREPO_TOOLS_DIR) + ":" + std::getenv("PATH");
+  auto run = r.mlrepo({"doctor"}, {{"PATH", path}});
+  INFO(run.out << run.err);
+  CHECK(run.code == 2); // the GPU job is bad input for ECS
+  CHECK_THAT(run.out, Contains("ok    ecs: cluster ml-jobs in eu-central-1, FARGATE, 1 subnet, 1 environment") &&
+                          Contains("ok    ecs: aws CLI: aws-cli/") &&
+                          Contains("FAIL  ecs: gpu/mlrepo.yaml:2: gpu: asks for 1 GPU, and Fargate has none") &&
+                          Contains("launch_type: EC2") &&
+                          Contains("job of 'train' runs on its schedule in AWS ECS on an EventBridge Scheduler schedule"));
+  CHECK_THAT(run.out, !Contains("FAIL  ecs: train"));
+
+  // Without the aws CLI: rendering still works, deploying would not; said.
+  auto bare = r.mlrepo({"doctor"}, {{"PATH", "/usr/bin:/bin"}});
+  INFO(bare.out << bare.err);
+  CHECK_THAT(bare.out, Contains("warn  ecs: the aws CLI is not on PATH") && Contains("pip install awscli"));
 }

@@ -18,6 +18,13 @@ size_t edit_distance(std::string_view a, std::string_view b);
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates,
                                    size_t max_distance);
 
+// "did you mean 'X'?" for the candidate within 3 edits of `word`, else
+// `otherwise` (what to do instead: where the valid names are listed).
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates,
+                         const std::string& otherwise);
+// Names joined by ", " for a message; "none" when there are none.
+std::string listed(const std::vector<std::string>& names);
+
 // Words as a POSIX shell splits them, with its quoting ('...', "...", \)
 // and nothing else: no variables, globs or commands. Throws
 // std::invalid_argument on an unclosed quote.
