@@ -36,38 +36,15 @@ GeneratedFile job_workflow(const project::Project& p, const config::WorkspaceCon
   }
   y.line(1, "workflow_dispatch:");
   y.line(2, "inputs:");
-  y.line(3, "args:");
-  y.line(4, "description: " + yaml_quote("Arguments replacing job.args (split like a shell: quotes, no expansion); "
-                                         "empty: job.args"));
-  y.line(4, "type: string");
-  y.line(4, "required: false");
-  y.line(4, "default: ''");
+  dispatch_input(y, 3, "args",
+                 "Arguments replacing job.args (split like a shell: quotes, no expansion); empty: job.args");
   y.blank();
-  y.line(0, "permissions:");
-  y.line(1, "contents: read");
-  y.blank();
-  concurrency_block(y, job.concurrency, "mlrepo-job-" + p.name);
-  y.blank();
-  y.line(0, "defaults:");
-  y.line(1, "run:");
-  y.line(2, "shell: bash");
-  y.blank();
-  y.line(0, "jobs:");
+  scheduled_preamble(y, job.concurrency, "mlrepo-job-" + p.name);
   // job.runs_on's labels (a self-hosted GPU runner, say), else the workspace's runner.
   JobHeader run_job{.id = "run", .name = yaml_quote("run the " + p.name + " job")};
   run_job.runs_on = runs_on_labels(job.runner_labels, "job.runs_on");
-  if (job.timeout_seconds > 0) {
-    // job.timeout covers every attempt; the margin is for checkout, pull and
-    // set-up, within what a hosted runner allows (ci generate refuses a
-    // job.timeout above that).
-    auto minutes = (job.timeout_seconds + 59) / 60 + 15;
-    bool capped = config::github_hosted(config::runner_labels(job, ws)) && minutes > kHostedJobMinutes;
-    if (capped)
-      minutes = kHostedJobMinutes;
-    run_job.timeout_minutes = std::to_string(minutes) + " # job.timeout " +
-                             util::format_duration(job.timeout_seconds) +
-                             (capped ? ", within the hosted runner's 360" : ", and 15 minutes to set up");
-  }
+  // job.timeout covers every attempt.
+  run_job.timeout_minutes = run_timeout_minutes(job.timeout_seconds, job, ws, "job.timeout");
   if (pull && on_ghcr(ws))
     run_job.permissions = {"contents: read", "packages: read"};
   job_header(y, ws, run_job);

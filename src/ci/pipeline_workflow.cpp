@@ -101,37 +101,15 @@ GeneratedFile pipeline_workflow(const pipeline::Plan& plan, const config::Worksp
   y.line(1, "workflow_dispatch:");
   if (!plan.params.empty()) {
     y.line(2, "inputs:");
-    for (const auto& [name, value] : plan.params) {
-      y.line(3, name + ":");
-      y.line(4, "description: " + yaml_quote("params." + name + " (empty: the default, " + value + ")"));
-      y.line(4, "type: string");
-      y.line(4, "required: false");
-      y.line(4, "default: ''");
-    }
+    for (const auto& [name, value] : plan.params)
+      dispatch_input(y, 3, name, "params." + name + " (empty: the default, " + value + ")");
   }
   y.blank();
-  y.line(0, "permissions:");
-  y.line(1, "contents: read");
-  y.blank();
-  concurrency_block(y, when.concurrency, "mlrepo-pipeline-" + plan.name);
-  y.blank();
-  y.line(0, "defaults:");
-  y.line(1, "run:");
-  y.line(2, "shell: bash");
-  y.blank();
-  y.line(0, "jobs:");
+  scheduled_preamble(y, when.concurrency, "mlrepo-pipeline-" + plan.name);
   JobHeader run_job{.id = "run", .name = yaml_quote("run the " + plan.name + " pipeline")};
   run_job.runs_on = runs_on_labels(when.runner_labels, "runs_on");
-  if (plan.timeout_seconds > 0) {
-    // The whole run's timeout, and a margin for checkout, install and pulls
-    // (ci generate refuses a timeout a hosted runner cannot give).
-    auto minutes = (plan.timeout_seconds + 59) / 60 + 15;
-    bool capped = config::github_hosted(config::runner_labels(when, ws)) && minutes > kHostedJobMinutes;
-    if (capped)
-      minutes = kHostedJobMinutes;
-    run_job.timeout_minutes = std::to_string(minutes) + " # timeout " + util::format_duration(plan.timeout_seconds) +
-                              (capped ? ", within the hosted runner's 360" : ", and 15 minutes to set up");
-  }
+  // The whole run's timeout.
+  run_job.timeout_minutes = run_timeout_minutes(plan.timeout_seconds, when, ws, "timeout");
   if (pull && on_ghcr(ws))
     run_job.permissions = {"contents: read", "packages: read"};
   job_header(y, ws, run_job);

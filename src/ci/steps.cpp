@@ -4,6 +4,7 @@
 
 #include "mlrepo/ci/workflow.hpp"
 #include "mlrepo/util/error.hpp"
+#include "mlrepo/util/units.hpp"
 #include "mlrepo/version.hpp"
 
 #include <algorithm>
@@ -234,6 +235,41 @@ void concurrency_block(Yaml& y, config::Concurrency concurrency, const std::stri
   y.line(0, "concurrency:");
   y.line(1, "group: " + yaml_quote(group));
   y.line(1, std::string("cancel-in-progress: ") + (concurrency == config::Concurrency::Replace ? "true" : "false"));
+}
+
+void scheduled_preamble(Yaml& y, config::Concurrency concurrency, const std::string& group) {
+  y.line(0, "permissions:");
+  y.line(1, "contents: read");
+  y.blank();
+  concurrency_block(y, concurrency, group);
+  y.blank();
+  y.line(0, "defaults:");
+  y.line(1, "run:");
+  y.line(2, "shell: bash");
+  y.blank();
+  y.line(0, "jobs:");
+}
+
+void dispatch_input(Yaml& y, int indent, const std::string& name, const std::string& description) {
+  y.line(indent, name + ":");
+  y.line(indent + 1, "description: " + yaml_quote(description));
+  y.line(indent + 1, "type: string");
+  y.line(indent + 1, "required: false");
+  y.line(indent + 1, "default: ''");
+}
+
+std::string run_timeout_minutes(std::int64_t timeout_seconds, const config::JobSpec& runs_on,
+                                const config::WorkspaceConfig& ws, const std::string& field) {
+  if (timeout_seconds <= 0)
+    return "";
+  // The margin is for checkout, install, pulls and set-up; ci generate
+  // refuses a timeout above what a hosted runner allows.
+  auto minutes = (timeout_seconds + 59) / 60 + 15;
+  bool capped = config::github_hosted(config::runner_labels(runs_on, ws)) && minutes > kHostedJobMinutes;
+  if (capped)
+    minutes = kHostedJobMinutes;
+  return std::to_string(minutes) + " # " + field + " " + util::format_duration(timeout_seconds) +
+         (capped ? ", within the hosted runner's 360" : ", and 15 minutes to set up");
 }
 
 std::string runs_on_labels(const std::vector<std::string>& labels, const std::string& field) {

@@ -92,6 +92,19 @@ void slack_step(Yaml& y, const config::WorkspaceConfig& ws, const std::string& n
 // saying what the policy does, then the group GitHub keeps runs in.
 void concurrency_block(Yaml& y, config::Concurrency concurrency, const std::string& group);
 
+// A scheduled workflow's body up to its jobs: read-only contents, the
+// concurrency block, bash as the shell, then `jobs:`.
+void scheduled_preamble(Yaml& y, config::Concurrency concurrency, const std::string& group);
+
+// One optional string input of `workflow_dispatch`, at `indent`.
+void dispatch_input(Yaml& y, int indent, const std::string& name, const std::string& description);
+
+// A scheduled run's `timeout-minutes`: its own timeout (`field`, every
+// attempt) and 15 minutes to set up, capped at what a hosted runner allows
+// (`runs_on`'s runner); "" without a timeout.
+std::string run_timeout_minutes(std::int64_t timeout_seconds, const config::JobSpec& runs_on,
+                                const config::WorkspaceConfig& ws, const std::string& field);
+
 // `runs-on` from runner labels (runs_on: {github-actions: [...]}), with a
 // comment naming `field`; empty without labels (the workspace's runner).
 std::string runs_on_labels(const std::vector<std::string>& labels, const std::string& field);

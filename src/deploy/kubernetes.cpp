@@ -254,24 +254,33 @@ void k8s_refuse(const project::Project& p, const config::WorkspaceConfig& ws, co
   unrenderable(p, ws, environment_named(ws, env), problems);
 }
 
-std::vector<generated::File> k8s_render(const RenderRequest& r) {
-  const auto* environment = environment_named(r.ws, r.env);
-  bool stream = r.dir == "-";
-  auto files = render_project(r.project, r.ws, r.image, environment, r.dir);
-  // Without --env, each environment gets an overlay beside the base:
-  // <name>/overlays/<env>/, exactly what --env <env> renders, so that
-  // 'kubectl apply -k <dir>/<name>/overlays/prod' needs nothing else.
+// `render(environment)`'s files for the base (or the one --env) and, without
+// --env, each environment's beside it in <name>/overlays/<env>/, exactly what
+// --env <env> renders, so that 'kubectl apply -k <dir>/<name>/overlays/prod'
+// needs nothing else. A stream is the objects themselves: no kustomizations.
+template <class Render>
+std::vector<generated::File> with_overlays(const config::WorkspaceConfig& ws, const std::optional<std::string>& env,
+                                           const std::string& dir, const std::string& name, Render render) {
+  const auto* environment = environment_named(ws, env);
+  bool stream = dir == "-";
+  auto files = render(environment);
   if (!environment && !stream)
-    for (const auto& e : r.ws.kubernetes.environments) {
-      std::string base = r.dir + "/" + r.project.name + "/";
-      for (auto& f : render_project(r.project, r.ws, r.image, &e, r.dir)) {
+    for (const auto& e : ws.kubernetes.environments) {
+      std::string base = dir + "/" + name + "/";
+      for (auto& f : render(&e)) {
         f.path = base + "overlays/" + e.name + "/" + f.path.substr(base.size());
         files.push_back(std::move(f));
       }
     }
-  if (stream) // a stream is the objects themselves
+  if (stream)
     std::erase_if(files, [](const generated::File& f) { return f.path.ends_with("/kustomization.yaml"); });
   return files;
+}
+
+std::vector<generated::File> k8s_render(const RenderRequest& r) {
+  return with_overlays(r.ws, r.env, r.dir, r.project.name, [&](const config::KubernetesEnvironment* e) {
+    return render_project(r.project, r.ws, r.image, e, r.dir);
+  });
 }
 
 // kubectl's words for a cluster it never reached (no API server answered),
@@ -363,20 +372,9 @@ std::string k8s_pipelines_dir(const config::WorkspaceConfig& ws) { return ws.kub
 // Argo Workflows on the cluster: as k8s_render, each environment's variant
 // in <name>/overlays/<env>/ beside the base.
 std::vector<generated::File> k8s_render_pipeline(const PipelineRenderRequest& r) {
-  const auto* environment = environment_named(r.ws, r.env);
-  bool stream = r.dir == "-";
-  auto files = render_argo(r.plan, r.ws, r.images, environment, r.dir);
-  if (!environment && !stream)
-    for (const auto& e : r.ws.kubernetes.environments) {
-      std::string base = r.dir + "/" + r.plan.name + "/";
-      for (auto& f : render_argo(r.plan, r.ws, r.images, &e, r.dir)) {
-        f.path = base + "overlays/" + e.name + "/" + f.path.substr(base.size());
-        files.push_back(std::move(f));
-      }
-    }
-  if (stream)
-    std::erase_if(files, [](const generated::File& f) { return f.path.ends_with("/kustomization.yaml"); });
-  return files;
+  return with_overlays(r.ws, r.env, r.dir, r.plan.name, [&](const config::KubernetesEnvironment* e) {
+    return render_argo(r.plan, r.ws, r.images, e, r.dir);
+  });
 }
 
 // YAML documents, one stream.
