@@ -229,7 +229,7 @@ void register_pipeline_deploy(CLI::App* pipeline, const GlobalOptions& global, T
               "  mlrepo pipeline deploy --all --env prod\n"
               "  mlrepo pipeline deploy churn-nightly --dry-run");
   add_pipeline_choice(*cmd, opts->render, "Deploy every pipeline");
-  cmd->add_option("--kubectl", opts->kubectl, "The kubectl to run (default: kubectl on PATH)")->type_name("PATH");
+  cmd->add_option("--kubectl", opts->programs["kubectl"], "The kubectl to run (default: kubectl on PATH)")->type_name("PATH");
   cmd->add_flag("--dry-run", opts->dry_run, "Render and say what would be applied; run nothing");
   cmd->callback([&global, opts, &tools, &action] {
     action = [&global, opts, &tools] {

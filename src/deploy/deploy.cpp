@@ -31,8 +31,7 @@ DeployOutcome run_deploy(const git::Repository& repo, const DeployOptions& opt, 
       request.scheduled_elsewhere = where->second;
     request.files = files_of(rendered.files, project);
     request.workdir = repo.workdir();
-    auto program = opt.programs.find(target.tool);
-    request.tool = program != opt.programs.end() && !program->second.empty() ? program->second : target.tool;
+    request.tool = program_of(target, opt.programs);
     request.ws = &rendered.ws;
     request.env = render.env;
     request.dry_run = opt.dry_run;

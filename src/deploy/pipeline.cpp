@@ -156,7 +156,7 @@ PipelineDeployOutcome run_pipeline_deploy(const git::Repository& repo, const Pip
     request.image = pinned.images.empty() ? "" : pinned.images.front().second;
     request.files = files_of(rendered.files, pinned.pipeline);
     request.workdir = repo.workdir();
-    request.tool = opt.kubectl;
+    request.tool = program_of(target, opt.programs);
     request.dry_run = opt.dry_run;
     auto result = apply_item(target, request, tools.runner(), applied);
     if (result.applied)

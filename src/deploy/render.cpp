@@ -225,6 +225,11 @@ std::vector<const generated::File*> files_of(const std::vector<generated::File>&
   return out;
 }
 
+std::string program_of(const Target& target, const std::map<std::string, std::string>& programs) {
+  auto chosen = programs.find(target.tool);
+  return chosen != programs.end() && !chosen->second.empty() ? chosen->second : target.tool;
+}
+
 ApplyResult apply_item(const Target& target, const ApplyRequest& request, util::ProcessRunner& runner,
                        const std::vector<std::string>& applied_before) {
   try {

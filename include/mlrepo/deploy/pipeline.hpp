@@ -9,6 +9,7 @@
 #include "mlrepo/deploy/render.hpp"
 
 #include <optional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,7 +49,9 @@ PipelineRenderOutcome run_pipeline_render(const git::Repository& repo, const Pip
 
 struct PipelineDeployOptions {
   PipelineRenderOptions render; // out_dir and check are ignored
-  std::string kubectl = "kubectl";
+  // The target's program (kubectl) as the user chose it (--kubectl); the
+  // target's own name for it on PATH otherwise.
+  std::map<std::string, std::string> programs;
   bool dry_run = false;
 };
 

@@ -68,6 +68,9 @@ generated::SyncReport write_rendered(const std::vector<generated::File>& files, 
 // What `job deploy` and `pipeline deploy` share:
 // The files of one item of a rendered stream (those under "-/<name>/").
 std::vector<const generated::File*> files_of(const std::vector<generated::File>& files, const std::string& name);
+// The program the target's apply runs: the user's choice (--kubectl, --aws)
+// in `programs`, keyed by the target's own name for it, else that name.
+std::string program_of(const Target& target, const std::map<std::string, std::string>& programs);
 // The target's apply of one item; its failure says which items were applied
 // before it (`applied_before`), so the user knows what the cluster now holds.
 ApplyResult apply_item(const Target& target, const ApplyRequest& request, util::ProcessRunner& runner,
